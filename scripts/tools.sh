@@ -1,0 +1,32 @@
+# Shared set-up for edge402's scripts: installs what a fresh machine lacks, once, and reuses it.
+# Sourced by scripts/test (and later scripts/run); not meant to be run on its own.
+
+# Tools built with `cargo install` are slow to build, so they live in a cache outside the
+# checkout that later runs (and CI on the same machine) reuse.
+EDGE402_TOOLS="${EDGE402_TOOLS:-$HOME/.cache/edge402/tools}"
+export PATH="$EDGE402_TOOLS/bin:$HOME/.cargo/bin:$PATH"
+
+say() { printf '\n== %s\n' "$*"; }
+
+# The version of a package as pinned in Cargo.lock.
+locked_version() {
+    awk -v name="$1" '$0 == "name = \"" name "\"" { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock
+}
+
+ensure_wasm_target() {
+    rustup target list --installed | grep -qx wasm32-unknown-unknown \
+        || rustup target add wasm32-unknown-unknown
+}
+
+# wasm-bindgen's CLI must match the wasm-bindgen crate version in Cargo.lock exactly.
+# (Installed without --locked: the registry mirror here lacks one of its locked dependencies.)
+ensure_wasm_bindgen() {
+    local want have
+    want="$(locked_version wasm-bindgen)"
+    have="$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')"
+    if [ "$have" != "$want" ]; then
+        say "installing wasm-bindgen-cli $want into $EDGE402_TOOLS"
+        cargo install --quiet --root "$EDGE402_TOOLS" wasm-bindgen-cli --version "$want"
+    fi
+    export WASM_BINDGEN_BIN="$EDGE402_TOOLS/bin/wasm-bindgen"
+}

@@ -1,0 +1,201 @@
+use core::fmt;
+use core::str::FromStr;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use super::keccak256;
+
+/// A 20-byte EVM account or contract address.
+///
+/// Input is accepted in any letter case (compare addresses as values, never as strings);
+/// output is always the EIP-55 mixed-case checksum form.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Address(pub [u8; 20]);
+
+/// A 32-byte value written as `0x` + 64 hex digits (an EIP-3009 nonce, a hash).
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Bytes32(pub [u8; 32]);
+
+/// Why a string is not an address or a 32-byte value.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum AddressError {
+    /// It does not start with `0x`.
+    MissingPrefix,
+    /// It is not hexadecimal, or not of the expected length in bytes.
+    BadHex { expected_bytes: usize },
+}
+
+impl fmt::Display for AddressError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::MissingPrefix => f.write_str("missing 0x prefix"),
+            Self::BadHex { expected_bytes } => {
+                write!(f, "expected 0x and {} hex digits", expected_bytes * 2)
+            }
+        }
+    }
+}
+
+impl std::error::Error for AddressError {}
+
+/// Decodes `0x` + exactly `2 * N` hex digits, either case.
+fn parse_prefixed_hex<const N: usize>(text: &str) -> Result<[u8; N], AddressError> {
+    let digits = text
+        .strip_prefix("0x")
+        .or_else(|| text.strip_prefix("0X"))
+        .ok_or(AddressError::MissingPrefix)?;
+    let mut out = [0u8; N];
+    hex::decode_to_slice(digits, &mut out)
+        .map_err(|_| AddressError::BadHex { expected_bytes: N })?;
+    Ok(out)
+}
+
+impl Address {
+    /// The address of a secp256k1 public key: the last 20 bytes of keccak256 of its
+    /// uncompressed `x || y` coordinates.
+    pub fn from_uncompressed_point(x_and_y: &[u8; 64]) -> Self {
+        let hash = keccak256(&[x_and_y]);
+        let mut out = [0u8; 20];
+        out.copy_from_slice(&hash[12..]);
+        Self(out)
+    }
+
+    /// The EIP-55 checksummed form: a hex letter is upper case when the matching nibble of
+    /// keccak256(lower-case hex) is 8 or more.
+    pub fn to_checksum(&self) -> String {
+        let lower = hex::encode(self.0);
+        let hash = keccak256(&[lower.as_bytes()]);
+        let mut out = String::with_capacity(42);
+        out.push_str("0x");
+        for (i, c) in lower.chars().enumerate() {
+            let nibble = (hash[i / 2] >> (if i % 2 == 0 { 4 } else { 0 })) & 0x0f;
+            out.push(if nibble >= 8 {
+                c.to_ascii_uppercase()
+            } else {
+                c
+            });
+        }
+        out
+    }
+
+    /// The value ABI-encoded as a 32-byte word (left-padded with zeros).
+    pub fn to_word(&self) -> [u8; 32] {
+        let mut word = [0u8; 32];
+        word[12..].copy_from_slice(&self.0);
+        word
+    }
+}
+
+impl Bytes32 {
+    /// `0x` + 64 lower-case hex digits.
+    pub fn to_hex(&self) -> String {
+        format!("0x{}", hex::encode(self.0))
+    }
+}
+
+impl FromStr for Address {
+    type Err = AddressError;
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        parse_prefixed_hex(text).map(Self)
+    }
+}
+
+impl FromStr for Bytes32 {
+    type Err = AddressError;
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        parse_prefixed_hex(text).map(Self)
+    }
+}
+
+impl fmt::Display for Address {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_checksum())
+    }
+}
+
+impl fmt::Debug for Address {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_checksum())
+    }
+}
+
+impl fmt::Display for Bytes32 {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_hex())
+    }
+}
+
+impl fmt::Debug for Bytes32 {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_hex())
+    }
+}
+
+macro_rules! serde_via_str {
+    ($ty:ty) => {
+        impl Serialize for $ty {
+            fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.collect_str(self)
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $ty {
+            fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+                text.parse().map_err(serde::de::Error::custom)
+            }
+        }
+    };
+}
+
+serde_via_str!(Address);
+serde_via_str!(Bytes32);
+
+#[cfg(test)]
+mod tests {
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+
+    use super::*;
+
+    // EIP-55's own examples (https://eips.ethereum.org/EIPS/eip-55#test-cases).
+    const EIP55: [&str; 4] = [
+        "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed",
+        "0xfB6916095ca1df60bB79Ce92cE3Ea74c37c5d359",
+        "0xdbF03B407c01E7cD3CBea99509d93f8DDDC8C6FB",
+        "0xD1220A0cf47c7B9Be7A2E6BA89F429762e7b9aDb",
+    ];
+
+    #[test]
+    fn eip55_examples_round_trip_from_any_case() {
+        for expected in EIP55 {
+            let lower: Address = expected.to_lowercase().parse().unwrap();
+            let upper: Address = format!("0x{}", expected[2..].to_uppercase())
+                .parse()
+                .unwrap();
+            assert_eq!(lower, upper);
+            assert_eq!(lower.to_checksum(), expected);
+        }
+    }
+
+    #[test]
+    fn refuses_wrong_lengths_and_prefixes() {
+        assert_eq!(
+            "5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed".parse::<Address>(),
+            Err(AddressError::MissingPrefix)
+        );
+        for bad in [
+            "0x",
+            "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAe",
+            "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAedd",
+            "0xzz",
+        ] {
+            assert_eq!(
+                bad.parse::<Address>(),
+                Err(AddressError::BadHex { expected_bytes: 20 })
+            );
+        }
+        assert!("0x01".parse::<Bytes32>().is_err());
+    }
+}

@@ -1,0 +1,168 @@
+use core::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// The machine-readable reasons edge402 emits, spelled as the current reference SDKs spell
+/// them; the last three are edge402's own, for situations the SDKs have no code for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Reason {
+    /// The header is not base64, not JSON, or not of the expected shape.
+    InvalidPayload,
+    /// The payment names requirements the server did not offer.
+    InvalidPaymentRequirements,
+    /// The network is not known.
+    InvalidNetwork,
+    /// The scheme is not supported.
+    UnsupportedScheme,
+    /// The `x402Version` is not supported.
+    InvalidX402Version,
+    /// The scheme of an exact-EVM payment is wrong.
+    InvalidExactEvmScheme,
+    /// The payment's network does not match any offered requirement.
+    InvalidExactEvmNetworkMismatch,
+    /// The requirement lacks the token's EIP-712 `name` / `version`.
+    InvalidExactEvmMissingEip712Domain,
+    /// The signature is malformed, high-s, or does not recover to `from`.
+    InvalidExactEvmSignature,
+    /// `to` is not the requirement's `payTo`.
+    InvalidExactEvmRecipientMismatch,
+    /// `validBefore` is too close or past.
+    InvalidExactEvmPayloadAuthorizationValidBefore,
+    /// `validAfter` is in the future.
+    InvalidExactEvmPayloadAuthorizationValidAfter,
+    /// `value` is not the required amount.
+    InvalidExactEvmAuthorizationValue,
+    /// The payer's balance is too low (reported by a facilitator).
+    InvalidExactEvmInsufficientBalance,
+    /// The nonce was already used on chain (reported by a facilitator).
+    InvalidExactEvmNonceAlreadyUsed,
+    /// Settlement failed for a reason the facilitator did not name.
+    UnexpectedSettleError,
+    /// edge402: the payment was already settled for another resource.
+    PaymentAlreadyUsed,
+    /// edge402: the facilitator did not answer in time; the payment may still settle.
+    FacilitatorTimeout,
+    /// edge402: the facilitator was unreachable or gave an answer that is not the API's.
+    FacilitatorUnavailable,
+}
+
+/// Names used by the x402 specification before the SDKs settled on the current ones.
+const SPEC_ERA_NAMES: [(&str, Reason); 4] = [
+    (
+        "invalid_exact_evm_payload_signature",
+        Reason::InvalidExactEvmSignature,
+    ),
+    (
+        "invalid_exact_evm_payload_recipient_mismatch",
+        Reason::InvalidExactEvmRecipientMismatch,
+    ),
+    (
+        "invalid_exact_evm_payload_authorization_value",
+        Reason::InvalidExactEvmAuthorizationValue,
+    ),
+    (
+        "insufficient_funds",
+        Reason::InvalidExactEvmInsufficientBalance,
+    ),
+];
+
+impl Reason {
+    /// The wire spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::InvalidPayload => "invalid_payload",
+            Self::InvalidPaymentRequirements => "invalid_payment_requirements",
+            Self::InvalidNetwork => "invalid_network",
+            Self::UnsupportedScheme => "unsupported_scheme",
+            Self::InvalidX402Version => "invalid_x402_version",
+            Self::InvalidExactEvmScheme => "invalid_exact_evm_scheme",
+            Self::InvalidExactEvmNetworkMismatch => "invalid_exact_evm_network_mismatch",
+            Self::InvalidExactEvmMissingEip712Domain => "invalid_exact_evm_missing_eip712_domain",
+            Self::InvalidExactEvmSignature => "invalid_exact_evm_signature",
+            Self::InvalidExactEvmRecipientMismatch => "invalid_exact_evm_recipient_mismatch",
+            Self::InvalidExactEvmPayloadAuthorizationValidBefore => {
+                "invalid_exact_evm_payload_authorization_valid_before"
+            }
+            Self::InvalidExactEvmPayloadAuthorizationValidAfter => {
+                "invalid_exact_evm_payload_authorization_valid_after"
+            }
+            Self::InvalidExactEvmAuthorizationValue => "invalid_exact_evm_authorization_value",
+            Self::InvalidExactEvmInsufficientBalance => "invalid_exact_evm_insufficient_balance",
+            Self::InvalidExactEvmNonceAlreadyUsed => "invalid_exact_evm_nonce_already_used",
+            Self::UnexpectedSettleError => "unexpected_settle_error",
+            Self::PaymentAlreadyUsed => "payment_already_used",
+            Self::FacilitatorTimeout => "facilitator_timeout",
+            Self::FacilitatorUnavailable => "facilitator_unavailable",
+        }
+    }
+
+    /// Reads a reason a facilitator sent, in the current or the spec-era spelling. Unknown
+    /// strings give `None`: keep and pass them on as received.
+    pub fn from_wire(text: &str) -> Option<Self> {
+        SPEC_ERA_NAMES
+            .iter()
+            .find(|(name, _)| *name == text)
+            .map(|(_, reason)| *reason)
+            .or_else(|| serde_json::from_value(serde_json::Value::String(text.to_owned())).ok())
+    }
+}
+
+impl fmt::Display for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+
+    use super::*;
+
+    const ALL: [Reason; 19] = [
+        Reason::InvalidPayload,
+        Reason::InvalidPaymentRequirements,
+        Reason::InvalidNetwork,
+        Reason::UnsupportedScheme,
+        Reason::InvalidX402Version,
+        Reason::InvalidExactEvmScheme,
+        Reason::InvalidExactEvmNetworkMismatch,
+        Reason::InvalidExactEvmMissingEip712Domain,
+        Reason::InvalidExactEvmSignature,
+        Reason::InvalidExactEvmRecipientMismatch,
+        Reason::InvalidExactEvmPayloadAuthorizationValidBefore,
+        Reason::InvalidExactEvmPayloadAuthorizationValidAfter,
+        Reason::InvalidExactEvmAuthorizationValue,
+        Reason::InvalidExactEvmInsufficientBalance,
+        Reason::InvalidExactEvmNonceAlreadyUsed,
+        Reason::UnexpectedSettleError,
+        Reason::PaymentAlreadyUsed,
+        Reason::FacilitatorTimeout,
+        Reason::FacilitatorUnavailable,
+    ];
+
+    #[test]
+    fn serde_spelling_is_the_wire_spelling() {
+        for reason in ALL {
+            let json = serde_json::to_value(reason).unwrap();
+            assert_eq!(json, serde_json::Value::String(reason.as_str().to_owned()));
+            assert_eq!(Reason::from_wire(reason.as_str()), Some(reason));
+        }
+    }
+
+    #[test]
+    fn spec_era_names_map_to_current_codes() {
+        assert_eq!(
+            Reason::from_wire("invalid_exact_evm_payload_signature"),
+            Some(Reason::InvalidExactEvmSignature)
+        );
+        assert_eq!(
+            Reason::from_wire("insufficient_funds"),
+            Some(Reason::InvalidExactEvmInsufficientBalance)
+        );
+        assert_eq!(Reason::from_wire("settlement_pending"), None);
+    }
+}

@@ -1,0 +1,252 @@
+//! Local verification of an exact-EVM payment against the requirements a server offered,
+//! in the reference facilitator's order. No I/O: `now` is an argument.
+
+use core::fmt;
+
+use crate::amount::{Uint256, U256};
+use crate::evm::{
+    recover_address_from_prehash, Address, ExactEvmPayload, SignatureError, SignatureKind,
+    TransferWithAuthorization,
+};
+use crate::networks::Networks;
+use crate::protocol::{v2, PaymentPayload, Reason};
+use crate::terms::{ExactEvmTerms, RequirementError, EXACT};
+
+/// A payment must stay valid this many seconds past `now`, the reference facilitator's
+/// allowance for the time a block takes (`validBefore >= now + 6`).
+pub const VALID_BEFORE_BUFFER_SECS: u64 = 6;
+
+/// A payment that passed every local check.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Verified {
+    /// The paying address (`authorization.from`).
+    pub payer: Address,
+    /// Index of the matched requirement in the offered list.
+    pub requirement_index: usize,
+    /// The signed authorisation.
+    pub authorization: TransferWithAuthorization,
+    /// How far the signature could be checked here.
+    pub signature: SignatureCheck,
+}
+
+/// How far a payment's signature was checked locally.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SignatureCheck {
+    /// An ECDSA signature that recovers to the payer.
+    Recovered,
+    /// A smart-wallet signature (ERC-1271 / ERC-6492): only the facilitator can check it, so
+    /// call its `/verify` before settling. This is not a rejection.
+    NeedsFacilitator,
+}
+
+/// Why a payment fails local verification: the first failing check, in the reference
+/// facilitator's order. The client caused every variant except [`Self::Requirement`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum VerifyError {
+    /// The payment's scheme is not `exact`.
+    UnsupportedScheme { scheme: String },
+    /// No offered requirement is on the payment's network.
+    NetworkMismatch { network: String },
+    /// v2: the payment's `accepted` equals none of the offered requirements.
+    RequirementsMismatch,
+    /// The matched requirement itself is unusable (a server configuration problem).
+    Requirement(RequirementError),
+    /// The payload is not an exact-EVM payload.
+    InvalidPayload { message: String },
+    /// The signature is malformed or high-s.
+    Signature(SignatureError),
+    /// The signature recovers to another address than `from`.
+    SignerMismatch { from: Address, recovered: Address },
+    /// `to` is not the requirement's `payTo`.
+    RecipientMismatch { expected: Address, got: Address },
+    /// `validBefore` is less than `now +` [`VALID_BEFORE_BUFFER_SECS`].
+    Expired { valid_before: Uint256, now: u64 },
+    /// `validAfter` is after `now`.
+    NotYetValid { valid_after: Uint256, now: u64 },
+    /// `value` is not exactly the required amount.
+    ValueMismatch { expected: Uint256, got: Uint256 },
+}
+
+impl VerifyError {
+    /// The wire reason for this failure.
+    pub fn reason(&self) -> Reason {
+        match self {
+            Self::UnsupportedScheme { .. } => Reason::UnsupportedScheme,
+            Self::NetworkMismatch { .. } => Reason::InvalidExactEvmNetworkMismatch,
+            Self::RequirementsMismatch => Reason::InvalidPaymentRequirements,
+            Self::Requirement(error) => error.reason(),
+            Self::InvalidPayload { .. } => Reason::InvalidPayload,
+            Self::Signature(_) | Self::SignerMismatch { .. } => Reason::InvalidExactEvmSignature,
+            Self::RecipientMismatch { .. } => Reason::InvalidExactEvmRecipientMismatch,
+            Self::Expired { .. } => Reason::InvalidExactEvmPayloadAuthorizationValidBefore,
+            Self::NotYetValid { .. } => Reason::InvalidExactEvmPayloadAuthorizationValidAfter,
+            Self::ValueMismatch { .. } => Reason::InvalidExactEvmAuthorizationValue,
+        }
+    }
+}
+
+impl fmt::Display for VerifyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::UnsupportedScheme { scheme } => write!(f, "scheme {scheme:?} is not supported"),
+            Self::NetworkMismatch { network } => {
+                write!(f, "no offered requirement is on network {network:?}")
+            }
+            Self::RequirementsMismatch => {
+                f.write_str("the payment's accepted requirements were not offered")
+            }
+            Self::Requirement(error) => write!(f, "offered requirement is unusable: {error}"),
+            Self::InvalidPayload { message } => write!(f, "not an exact-EVM payload: {message}"),
+            Self::Signature(error) => write!(f, "bad signature: {error}"),
+            Self::SignerMismatch { from, recovered } => {
+                write!(f, "signature recovers to {recovered}, not to from={from}")
+            }
+            Self::RecipientMismatch { expected, got } => {
+                write!(f, "pays {got}, expected {expected}")
+            }
+            Self::Expired { valid_before, now } => write!(
+                f,
+                "validBefore {valid_before} is less than now ({now}) + {VALID_BEFORE_BUFFER_SECS}s"
+            ),
+            Self::NotYetValid { valid_after, now } => {
+                write!(f, "validAfter {valid_after} is after now ({now})")
+            }
+            Self::ValueMismatch { expected, got } => write!(f, "pays {got}, expected {expected}"),
+        }
+    }
+}
+
+impl std::error::Error for VerifyError {}
+
+/// Verifies a payment against the offered requirements at unix time `now` (seconds).
+///
+/// The checks, in order: scheme; a matching requirement (v1: same network; v2: `accepted`
+/// equal to an offered requirement); the payload's shape; the EIP-712 domain; the signature
+/// (recovers to `from`, low-s); `to == payTo`; `validBefore >= now + 6`; `validAfter <= now`;
+/// `value == amount`. Balance and nonce use are chain state, left to the facilitator.
+pub fn verify_payment(
+    payment: &PaymentPayload,
+    offered: &[v2::PaymentRequirements],
+    networks: &Networks,
+    now: u64,
+) -> Result<Verified, VerifyError> {
+    if payment.scheme() != EXACT {
+        return Err(VerifyError::UnsupportedScheme {
+            scheme: payment.scheme().to_owned(),
+        });
+    }
+    let requirement_index = match_requirement(payment, offered, networks)?;
+    let terms = ExactEvmTerms::resolve(&offered[requirement_index], networks)
+        .map_err(VerifyError::Requirement)?;
+    let exact: ExactEvmPayload =
+        serde_json::from_value(payment.payload().clone()).map_err(|e| {
+            VerifyError::InvalidPayload {
+                message: e.to_string(),
+            }
+        })?;
+    let signature = check_exact_evm(&exact, &terms, now)?;
+    Ok(Verified {
+        payer: exact.authorization.from,
+        requirement_index,
+        authorization: exact.authorization,
+        signature,
+    })
+}
+
+/// The exact-EVM checks proper, on a parsed payload and resolved terms: signature, recipient,
+/// time window, amount.
+pub fn check_exact_evm(
+    payment: &ExactEvmPayload,
+    terms: &ExactEvmTerms,
+    now: u64,
+) -> Result<SignatureCheck, VerifyError> {
+    let authorization = &payment.authorization;
+    let signature =
+        match SignatureKind::from_bytes(&payment.signature.0).map_err(VerifyError::Signature)? {
+            SignatureKind::SmartWallet { .. } => SignatureCheck::NeedsFacilitator,
+            SignatureKind::Ecdsa(signature) => {
+                let digest = authorization.signing_hash(&terms.domain);
+                let recovered = recover_address_from_prehash(&digest, &signature)
+                    .map_err(VerifyError::Signature)?;
+                if recovered != authorization.from {
+                    return Err(VerifyError::SignerMismatch {
+                        from: authorization.from,
+                        recovered,
+                    });
+                }
+                SignatureCheck::Recovered
+            }
+        };
+    if authorization.to != terms.pay_to {
+        return Err(VerifyError::RecipientMismatch {
+            expected: terms.pay_to,
+            got: authorization.to,
+        });
+    }
+    let now_u256 = U256::from(now);
+    if authorization.valid_before.0 < now_u256 + U256::from(VALID_BEFORE_BUFFER_SECS) {
+        return Err(VerifyError::Expired {
+            valid_before: authorization.valid_before,
+            now,
+        });
+    }
+    if authorization.valid_after.0 > now_u256 {
+        return Err(VerifyError::NotYetValid {
+            valid_after: authorization.valid_after,
+            now,
+        });
+    }
+    if authorization.value != terms.amount {
+        return Err(VerifyError::ValueMismatch {
+            expected: terms.amount,
+            got: authorization.value,
+        });
+    }
+    Ok(signature)
+}
+
+/// Finds the offered requirement a payment is for.
+fn match_requirement(
+    payment: &PaymentPayload,
+    offered: &[v2::PaymentRequirements],
+    networks: &Networks,
+) -> Result<usize, VerifyError> {
+    let chain_of = |network: &str| networks.resolve(network).ok().map(|n| n.chain_id);
+    let network_mismatch = || VerifyError::NetworkMismatch {
+        network: payment.network().to_owned(),
+    };
+    let chain = chain_of(payment.network()).ok_or_else(network_mismatch)?;
+    let on_chain =
+        |r: &v2::PaymentRequirements| r.scheme == EXACT && chain_of(&r.network) == Some(chain);
+    match payment {
+        // v1 payments do not name the asset or amount: the first offer on the network is it.
+        PaymentPayload::V1(_) => offered
+            .iter()
+            .position(on_chain)
+            .ok_or_else(network_mismatch),
+        PaymentPayload::V2(p) => match offered
+            .iter()
+            .position(|r| on_chain(r) && same_terms(r, &p.accepted))
+        {
+            Some(index) => Ok(index),
+            None if offered.iter().any(on_chain) => Err(VerifyError::RequirementsMismatch),
+            None => Err(network_mismatch()),
+        },
+    }
+}
+
+/// Structural equality of two requirements on the same chain; addresses compare as values
+/// (any letter case), everything else exactly.
+fn same_terms(a: &v2::PaymentRequirements, b: &v2::PaymentRequirements) -> bool {
+    let same_address = |x: &str, y: &str| match (x.parse::<Address>(), y.parse::<Address>()) {
+        (Ok(x), Ok(y)) => x == y,
+        _ => x == y,
+    };
+    a.scheme == b.scheme
+        && a.amount == b.amount
+        && same_address(&a.asset, &b.asset)
+        && same_address(&a.pay_to, &b.pay_to)
+        && a.max_timeout_seconds == b.max_timeout_seconds
+        && a.extra == b.extra
+}
