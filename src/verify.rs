@@ -3,6 +3,8 @@
 
 use core::fmt;
 
+use serde::Deserialize;
+
 use crate::amount::{Uint256, U256};
 use crate::evm::{
     recover_address_from_prehash, Address, ExactEvmPayload, SignatureError, SignatureKind,
@@ -34,8 +36,9 @@ pub struct Verified {
 pub enum SignatureCheck {
     /// An ECDSA signature that recovers to the payer.
     Recovered,
-    /// A smart-wallet signature (ERC-1271 / ERC-6492): only the facilitator can check it, so
-    /// call its `/verify` before settling. This is not a rejection.
+    /// A smart-wallet signature (ERC-1271 / ERC-6492): only the facilitator can check it.
+    /// **Nothing about the signature is proven yet** (any long byte string lands here): the
+    /// facilitator's `/verify` must accept the payment before it is settled or served.
     NeedsFacilitator,
 }
 

@@ -152,8 +152,12 @@ fn hostile_headers_get_typed_errors() {
     let encode = |v: &Value| encode_header(v);
     assert!(matches!(
         PaymentPayload::from_header(&encode(&json!([1]))),
-        Err(HeaderError::MissingVersion)
+        Err(HeaderError::Json { .. })
     ));
+    assert_eq!(
+        PaymentPayload::from_header(&encode(&json!({"scheme": "exact"}))),
+        Err(HeaderError::MissingVersion)
+    );
     assert_eq!(
         PaymentPayload::from_header(&encode(&json!({"x402Version": 3}))),
         Err(HeaderError::UnsupportedVersion { found: "3".into() })

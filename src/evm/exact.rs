@@ -40,6 +40,7 @@ impl<'de> Deserialize<'de> for SignatureHex {
         let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
         let digits = text
             .strip_prefix("0x")
+            .or_else(|| text.strip_prefix("0X"))
             .ok_or_else(|| D::Error::custom("signature must start with 0x"))?;
         if digits.len() > 2 * MAX_SIGNATURE_BYTES {
             return Err(D::Error::custom("signature is too long"));

@@ -61,6 +61,11 @@ impl PaymentPayload {
 
     /// Reads a decoded payment by its `x402Version`.
     pub fn from_json(json: Value) -> Result<Self, HeaderError> {
+        if !json.is_object() {
+            return Err(HeaderError::Json {
+                message: "a payment is a JSON object".into(),
+            });
+        }
         let version = json.get("x402Version").ok_or(HeaderError::MissingVersion)?;
         match version.as_u64() {
             Some(1) => serde_json::from_value(json).map(Self::V1),

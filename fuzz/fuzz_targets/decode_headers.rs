@@ -1,0 +1,205 @@
+//! Every decoder of untrusted input, fed the same bytes.
+//!
+//! The input is used three ways:
+//! 1. as a header value (UTF-8, lossily when it is not), for every header decoder and every
+//!    string parser;
+//! 2. as the JSON *inside* a header: base64-encoded first, so the fuzzer reaches the JSON
+//!    decoders without having to discover base64 itself;
+//! 3. as raw bytes, for the APIs that take bytes (signatures, digests).
+//!
+//! A decoded payment is verified against fixed requirements at a fixed time. Besides "never
+//! panics", the target checks a few properties: re-encoded values decode again, parsed
+//! scalars print back to what parses to them, and the one-pass signature recovery agrees with
+//! k256's recover-then-verify on every input.
+
+#![no_main]
+
+use std::sync::OnceLock;
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use libfuzzer_sys::fuzz_target;
+use serde_json::json;
+
+use edge402::evm::signer::PaymentSigner;
+use edge402::evm::{
+    recover_address_from_prehash, recover_address_from_prehash_with_k256, Address, Bytes32,
+    RecoverableSignature, SignatureKind,
+};
+use edge402::networks::{Asset, Networks};
+use edge402::pricing::Price;
+use edge402::protocol::facilitator::{
+    FacilitatorRequest, SettleResponse, SupportedResponse, VerifyResponse,
+};
+use edge402::protocol::{decode_header, v1, v2, PaymentPayload, Reason, MAX_HEADER_LEN};
+use edge402::verify::verify_payment;
+use edge402::Uint256;
+
+/// The fixed clock payments are verified at (a date of the transport spec's examples).
+const NOW: u64 = 1_740_672_100;
+
+struct Fixed {
+    networks: Networks,
+    offered: Vec<v2::PaymentRequirements>,
+    /// Base Sepolia USDC, and the same with 18 decimals and no USD peg, for prices.
+    assets: [Asset; 2],
+}
+
+fn fixed() -> &'static Fixed {
+    static FIXED: OnceLock<Fixed> = OnceLock::new();
+    FIXED.get_or_init(|| {
+        let networks = Networks::builtin();
+        let requirement = |network: &str, asset: &str, name: &str| v2::PaymentRequirements {
+            scheme: "exact".into(),
+            network: network.into(),
+            amount: Uint256::from(10_000),
+            asset: asset.into(),
+            pay_to: "0x209693Bc6afc0C5328bA36FaF03C514EF312287C".into(),
+            max_timeout_seconds: 60,
+            extra: Some(json!({"name": name, "version": "2"})),
+        };
+        // One requirement by CAIP-2 id (v2 payments) and one by v1 name (v1 payments).
+        let offered = vec![
+            requirement(
+                "eip155:84532",
+                "0x036CbD53842c5426634e7929541eC2318f3dCF7e",
+                "USDC",
+            ),
+            requirement(
+                "base",
+                "0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913",
+                "USD Coin",
+            ),
+        ];
+        let usdc = networks.resolve("base-sepolia").expect("built in").assets[0].clone();
+        let token = Asset {
+            decimals: 18,
+            usd_stable: false,
+            ..usdc.clone()
+        };
+        Fixed {
+            networks,
+            offered,
+            assets: [usdc, token],
+        }
+    })
+}
+
+/// Every header decoder on one header value.
+fn decode_headers(header: &str) {
+    let fixed = fixed();
+
+    if let Ok(payment) = PaymentPayload::from_header(header) {
+        let _ = (
+            payment.version(),
+            payment.header_name(),
+            payment.response_header_name(),
+        );
+        // Re-encoding gives a header that decodes to the same kind of payment (unless the
+        // compact form grew past the cap, e.g. `1e9` written back as `1000000000.0`).
+        let again = payment.to_header();
+        if again.len() <= MAX_HEADER_LEN {
+            let decoded =
+                PaymentPayload::from_header(&again).expect("a re-encoded payment decodes");
+            assert_eq!(decoded.version(), payment.version());
+            assert_eq!(decoded.scheme(), payment.scheme());
+            assert_eq!(decoded.network(), payment.network());
+        }
+        match verify_payment(&payment, &fixed.offered, &fixed.networks, NOW) {
+            Ok(verified) => {
+                assert!(verified.requirement_index < fixed.offered.len());
+                assert_eq!(verified.payer, verified.authorization.from);
+                let _ = verified.signature;
+            }
+            Err(error) => {
+                let _ = (error.reason().as_str(), error.to_string());
+            }
+        }
+    }
+
+    if let Ok(required) = decode_header::<v1::PaymentRequired>(header) {
+        for requirement in &required.accepts {
+            let _ = requirement.to_v2();
+        }
+    }
+    if let Ok(required) = decode_header::<v2::PaymentRequired>(header) {
+        for requirement in &required.accepts {
+            let _ = requirement.to_v1("base-sepolia", &required.resource);
+        }
+    }
+    if let Ok(settled) = SettleResponse::from_header(header) {
+        let _ = settled.reason();
+        let again = settled.to_header();
+        if again.len() <= MAX_HEADER_LEN {
+            assert!(
+                SettleResponse::from_header(&again).is_ok(),
+                "a re-encoded settlement decodes"
+            );
+        }
+    }
+    if let Ok(verified) = decode_header::<VerifyResponse>(header) {
+        let _ = verified.reason();
+    }
+    let _ = decode_header::<SupportedResponse>(header);
+    let _ = decode_header::<FacilitatorRequest>(header);
+}
+
+/// The string parsers, with print-and-parse-back checks.
+fn parse_strings(text: &str) {
+    let fixed = fixed();
+
+    if let Ok(address) = text.parse::<Address>() {
+        let checksummed = address.to_checksum();
+        assert_eq!(checksummed.parse::<Address>(), Ok(address));
+        assert_eq!(checksummed.to_lowercase().parse::<Address>(), Ok(address));
+    }
+    if let Ok(bytes) = text.parse::<Bytes32>() {
+        assert_eq!(bytes.to_hex().parse::<Bytes32>(), Ok(bytes));
+    }
+    if let Ok(value) = Uint256::from_decimal(text) {
+        assert_eq!(Uint256::from_decimal(&value.to_string()), Ok(value));
+        // The serde form is the same decimal string.
+        let json = serde_json::to_string(&value).expect("serialises");
+        assert_eq!(serde_json::from_str::<Uint256>(&json).ok(), Some(value));
+    }
+    if let Ok(price) = Price::parse(text) {
+        assert_eq!(price.to_string(), text);
+        let _ = price.amount();
+        for asset in &fixed.assets {
+            let _ = price.to_atomic(asset);
+        }
+    }
+    if let Some(reason) = Reason::from_wire(text) {
+        let _ = reason.as_str();
+    }
+    let _ = fixed.networks.resolve(text);
+    let _ = PaymentSigner::from_hex(text);
+}
+
+/// The byte APIs, and the two signature recoveries compared.
+fn parse_bytes(data: &[u8]) {
+    if let Ok(SignatureKind::Ecdsa(signature)) = SignatureKind::from_bytes(data) {
+        assert_eq!(
+            RecoverableSignature::from_rsv(&signature.to_rsv()),
+            Ok(signature)
+        );
+    }
+    // A 32-byte digest followed by a 65-byte signature.
+    if let Some((digest, rest)) = data.split_first_chunk::<32>() {
+        if let Ok(signature) = RecoverableSignature::from_rsv(&rest[..rest.len().min(65)]) {
+            let one_pass = recover_address_from_prehash(digest, &signature);
+            let k256 = recover_address_from_prehash_with_k256(digest, &signature);
+            assert_eq!(one_pass, k256, "one-pass recovery disagrees with k256");
+        }
+    }
+}
+
+fuzz_target!(|data: &[u8]| {
+    // Borrowed when the input is UTF-8, replacement characters otherwise.
+    let text = String::from_utf8_lossy(data);
+    decode_headers(&text);
+    parse_strings(&text);
+    // The input as the JSON inside a header.
+    decode_headers(&STANDARD.encode(data));
+    parse_bytes(data);
+});
