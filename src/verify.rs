@@ -142,12 +142,11 @@ pub fn verify_payment(
     let requirement_index = match_requirement(payment, offered, networks)?;
     let terms = ExactEvmTerms::resolve(&offered[requirement_index], networks)
         .map_err(VerifyError::Requirement)?;
-    let exact: ExactEvmPayload =
-        serde_json::from_value(payment.payload().clone()).map_err(|e| {
-            VerifyError::InvalidPayload {
-                message: e.to_string(),
-            }
-        })?;
+    let exact = ExactEvmPayload::deserialize(payment.payload()).map_err(|e| {
+        VerifyError::InvalidPayload {
+            message: e.to_string(),
+        }
+    })?;
     let signature = check_exact_evm(&exact, &terms, now)?;
     Ok(Verified {
         payer: exact.authorization.from,
