@@ -48,7 +48,7 @@ pub fn verify_payment_js(
     let now = unix_seconds(now)?;
     let verdict = match PaymentPayload::from_header(header) {
         Err(e) => Verdict::invalid(Reason::InvalidPayload, e.to_string()),
-        Ok(payment) => match verify_payment(&payment, &offered, &Networks::builtin(), now) {
+        Ok(payment) => match verify_payment(&payment, &offered, networks(), now) {
             Ok(verified) => Verdict {
                 valid: true,
                 reason: None,
@@ -62,6 +62,12 @@ pub fn verify_payment_js(
     verdict
         .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
         .map_err(|e| error(Reason::InvalidPayload, &e.to_string()))
+}
+
+/// The built-in network table, built once per instance.
+fn networks() -> &'static Networks {
+    static NETWORKS: std::sync::OnceLock<Networks> = std::sync::OnceLock::new();
+    NETWORKS.get_or_init(Networks::builtin)
 }
 
 impl Verdict {

@@ -52,11 +52,13 @@
 #![forbid(unsafe_code)]
 
 pub mod amount;
+pub mod config;
 pub mod evm;
 pub mod networks;
 pub mod pay;
 pub mod pricing;
 pub mod protocol;
+pub mod routes;
 pub mod terms;
 pub mod verify;
 

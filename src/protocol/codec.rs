@@ -58,12 +58,16 @@ impl std::error::Error for HeaderError {}
 /// Decodes a header value: base64 (standard, padded; white space around it is ignored) of
 /// UTF-8 JSON, at most [`MAX_HEADER_LEN`] bytes.
 pub fn decode_header<T: DeserializeOwned>(value: &str) -> Result<T, HeaderError> {
+    serde_json::from_slice(&decode_header_bytes(value)?).map_err(HeaderError::json)
+}
+
+/// The bytes inside a header value (base64 decoded, size-checked), not yet read as JSON.
+pub(crate) fn decode_header_bytes(value: &str) -> Result<Vec<u8>, HeaderError> {
     let value = value.trim();
     if value.len() > MAX_HEADER_LEN {
         return Err(HeaderError::TooLong { len: value.len() });
     }
-    let bytes = STANDARD.decode(value).map_err(|_| HeaderError::Base64)?;
-    serde_json::from_slice(&bytes).map_err(HeaderError::json)
+    STANDARD.decode(value).map_err(|_| HeaderError::Base64)
 }
 
 /// Encodes a value as a header: base64 (standard, padded) of compact UTF-8 JSON.

@@ -12,6 +12,8 @@ pub mod v2;
 mod version;
 
 pub use codec::{decode_header, encode_header, HeaderError, MAX_HEADER_LEN};
+
+use codec::decode_header_bytes;
 pub use reason::Reason;
 pub use version::Version;
 
@@ -55,8 +57,29 @@ impl PaymentPayload {
     /// Decodes a payment header (`X-PAYMENT` or `PAYMENT-SIGNATURE`): the shape is chosen by
     /// the JSON's `x402Version`, whichever header carried it.
     pub fn from_header(value: &str) -> Result<Self, HeaderError> {
-        let json: Value = decode_header(value)?;
-        Self::from_json(json)
+        Self::from_json_slice(&decode_header_bytes(value)?)
+    }
+
+    /// Reads a payment from JSON bytes by its `x402Version`, straight into the typed shape.
+    pub fn from_json_slice(bytes: &[u8]) -> Result<Self, HeaderError> {
+        /// Only the version is read on the first pass; every other member is skipped.
+        #[derive(Deserialize)]
+        struct Probe {
+            #[serde(rename = "x402Version")]
+            version: Option<Value>,
+        }
+        let probe: Probe = serde_json::from_slice(bytes).map_err(HeaderError::json)?;
+        let version = probe.version.ok_or(HeaderError::MissingVersion)?;
+        match version.as_u64() {
+            Some(1) => serde_json::from_slice(bytes).map(Self::V1),
+            Some(2) => serde_json::from_slice(bytes).map(Self::V2),
+            _ => {
+                return Err(HeaderError::UnsupportedVersion {
+                    found: version.to_string(),
+                })
+            }
+        }
+        .map_err(HeaderError::json)
     }
 
     /// Reads a decoded payment by its `x402Version`.

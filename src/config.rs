@@ -1,0 +1,525 @@
+//! The gateway's configuration: one JSON document (a `[vars.EDGE402_CONFIG]` table in
+//! `wrangler.toml`, or a JSON string), parsed and validated once per isolate.
+//!
+//! Every error names the key (`routes[1].accepts[0].pay_to`) and what is wrong with it, never
+//! the value, which may be a secret pasted in the wrong place.
+//!
+//! ```json
+//! {
+//!   "origin": "https://api.example.com",
+//!   "facilitator": { "url": "https://x402.org/facilitator", "settle_timeout_ms": 30000 },
+//!   "receipt_ttl_s": 3600,
+//!   "routes": [
+//!     { "match": "GET /api/weather/*", "price": "$0.001",
+//!       "accepts": [{ "network": "base-sepolia", "pay_to": "0x…" }],
+//!       "description": "Weather", "mime_type": "application/json", "max_timeout_s": 60 },
+//!     { "match": "/health", "free": true }
+//!   ]
+//! }
+//! ```
+
+use core::fmt;
+
+use serde_json::{json, Map, Value};
+
+use crate::evm::Address;
+use crate::networks::{Asset, Network, Networks};
+use crate::pricing::{Price, PriceError};
+use crate::protocol::v2;
+use crate::routes::RouteMatcher;
+use crate::terms::EXACT;
+
+/// The public x402.org testnet facilitator, used when none is configured.
+pub const DEFAULT_FACILITATOR_URL: &str = "https://x402.org/facilitator";
+/// How long to wait for `/verify`, by default.
+pub const DEFAULT_VERIFY_TIMEOUT_MS: u64 = 10_000;
+/// How long to wait for `/settle`, by default: settlement on Base has been seen to take up to
+/// half a minute, and giving up early leaves a payment whose outcome is unknown.
+pub const DEFAULT_SETTLE_TIMEOUT_MS: u64 = 30_000;
+/// How long receipts are kept, by default.
+pub const DEFAULT_RECEIPT_TTL_S: u64 = 3_600;
+/// Workers KV refuses expirations shorter than a minute.
+pub const MIN_RECEIPT_TTL_S: u64 = 60;
+/// `maxTimeoutSeconds` of a route, by default.
+pub const DEFAULT_MAX_TIMEOUT_S: u64 = 60;
+
+/// The whole configuration.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GatewayConfig {
+    /// Where paid and free content comes from; `None` serves built-in demo responses.
+    pub origin: Option<String>,
+    /// The facilitator that verifies and settles.
+    pub facilitator: FacilitatorConfig,
+    /// Seconds a receipt is kept (at least [`MIN_RECEIPT_TTL_S`]).
+    pub receipt_ttl_s: u64,
+    /// Whether paid patterns compare letter case (default: they do not).
+    pub case_sensitive_paths: bool,
+    /// Networks and assets: the built-in table plus the configured ones.
+    pub networks: Networks,
+    /// Routes, first match wins.
+    pub routes: Vec<Route>,
+}
+
+/// Where and how the facilitator is called.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FacilitatorConfig {
+    /// Base URL; `/verify`, `/settle` and `/supported` are appended.
+    pub url: String,
+    /// Milliseconds to wait for `/verify`.
+    pub verify_timeout_ms: u64,
+    /// Milliseconds to wait for `/settle`.
+    pub settle_timeout_ms: u64,
+}
+
+/// One entry of the route table.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Route {
+    /// Methods and path pattern.
+    pub matcher: RouteMatcher,
+    /// Paid, or explicitly free.
+    pub access: Access,
+}
+
+/// What a route costs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Access {
+    /// Passes through without payment (`"free": true`).
+    Free,
+    /// Needs a payment.
+    Paid(PaidRoute),
+}
+
+/// A priced route.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PaidRoute {
+    /// The offered requirements (v2 form, CAIP-2 networks), one per accepted network/asset.
+    /// They are built once, so the 402 and the paid retry see exactly the same values.
+    pub requirements: Vec<v2::PaymentRequirements>,
+    /// The v1 network name of each requirement, where the network has one.
+    pub v1_networks: Vec<Option<String>>,
+    /// What is sold, for people.
+    pub description: String,
+    /// The media type of the content.
+    pub mime_type: String,
+    /// When settlement happens relative to the origin; `None` is the per-method default.
+    pub settle: Option<SettleOrder>,
+}
+
+/// When a route settles, relative to calling the origin. Nothing is released to the client
+/// before a successful settlement in any order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SettleOrder {
+    /// Verify, call the origin, settle only if it answered below 400, release. The buyer does
+    /// not pay for origin errors. Default for GET and HEAD.
+    AfterOrigin,
+    /// Verify, settle, call the origin, release. The origin never runs for a payment that
+    /// fails. Default for methods with side effects.
+    BeforeOrigin,
+    /// Verify, settle and call the origin at once, release when settled.
+    Parallel,
+}
+
+impl SettleOrder {
+    /// The default for a method: `after-origin` for GET/HEAD, `before-origin` otherwise.
+    pub fn default_for(method: &str) -> Self {
+        if method.eq_ignore_ascii_case("GET") || method.eq_ignore_ascii_case("HEAD") {
+            Self::AfterOrigin
+        } else {
+            Self::BeforeOrigin
+        }
+    }
+
+    /// The configuration spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::AfterOrigin => "after-origin",
+            Self::BeforeOrigin => "before-origin",
+            Self::Parallel => "parallel",
+        }
+    }
+}
+
+/// A configuration problem: the key and what is wrong with it (never the value).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConfigError {
+    /// The path of the offending key, like `routes[0].price`.
+    pub key: String,
+    /// What is wrong.
+    pub problem: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "configuration key `{}`: {}", self.key, self.problem)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+impl GatewayConfig {
+    /// Parses a configuration given as JSON text.
+    pub fn from_json_text(text: &str) -> Result<Self, ConfigError> {
+        let value: Value = serde_json::from_str(text).map_err(|e| ConfigError {
+            key: "EDGE402_CONFIG".into(),
+            // serde_json's messages name a line and column, not the text there.
+            problem: format!(
+                "is not valid JSON (line {}, column {})",
+                e.line(),
+                e.column()
+            ),
+        })?;
+        Self::from_json(&value)
+    }
+
+    /// Parses and validates a configuration document.
+    pub fn from_json(value: &Value) -> Result<Self, ConfigError> {
+        let root = Table::root(value)?;
+        root.only(&[
+            "origin",
+            "facilitator",
+            "receipt_ttl_s",
+            "case_sensitive_paths",
+            "networks",
+            "routes",
+        ])?;
+        let origin = root
+            .opt_str("origin")?
+            .map(|url| {
+                check_url(&root.key("origin"), url).map(|u| u.trim_end_matches('/').to_owned())
+            })
+            .transpose()?;
+        let facilitator = match root.opt_table("facilitator")? {
+            None => FacilitatorConfig {
+                url: DEFAULT_FACILITATOR_URL.into(),
+                verify_timeout_ms: DEFAULT_VERIFY_TIMEOUT_MS,
+                settle_timeout_ms: DEFAULT_SETTLE_TIMEOUT_MS,
+            },
+            Some(t) => {
+                t.only(&["url", "verify_timeout_ms", "settle_timeout_ms"])?;
+                let url = t.opt_str("url")?.unwrap_or(DEFAULT_FACILITATOR_URL);
+                FacilitatorConfig {
+                    url: check_url(&t.key("url"), url)?
+                        .trim_end_matches('/')
+                        .to_owned(),
+                    verify_timeout_ms: t
+                        .opt_u64("verify_timeout_ms", 1..=300_000)?
+                        .unwrap_or(DEFAULT_VERIFY_TIMEOUT_MS),
+                    settle_timeout_ms: t
+                        .opt_u64("settle_timeout_ms", 1..=300_000)?
+                        .unwrap_or(DEFAULT_SETTLE_TIMEOUT_MS),
+                }
+            }
+        };
+        let receipt_ttl_s = root
+            .opt_u64("receipt_ttl_s", MIN_RECEIPT_TTL_S..=u64::from(u32::MAX))?
+            .unwrap_or(DEFAULT_RECEIPT_TTL_S);
+        let case_sensitive_paths = root.opt_bool("case_sensitive_paths")?.unwrap_or(false);
+        let mut networks = Networks::builtin();
+        for (index, table) in root.opt_list("networks")?.into_iter().flatten().enumerate() {
+            let network = parse_network(&table)?;
+            networks
+                .add(network)
+                .map_err(|e| root.error(&format!("networks[{index}]"), &e.to_string()))?;
+        }
+        let routes = root
+            .list("routes")?
+            .iter()
+            .map(|table| parse_route(table, &networks))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Self {
+            origin,
+            facilitator,
+            receipt_ttl_s,
+            case_sensitive_paths,
+            networks,
+            routes,
+        })
+    }
+}
+
+fn parse_network(t: &Table<'_>) -> Result<Network, ConfigError> {
+    t.only(&["chain_id", "name", "assets"])?;
+    let chain_id = t.u64("chain_id", 1..=u64::MAX)?;
+    let v1_name = t.opt_str("name")?.map(str::to_owned);
+    let assets = t
+        .list("assets")?
+        .iter()
+        .map(|a| {
+            a.only(&["address", "name", "version", "decimals", "usd_stable"])?;
+            Ok(Asset {
+                address: a.address("address")?,
+                eip712_name: a.str("name")?.to_owned(),
+                eip712_version: a.str("version")?.to_owned(),
+                decimals: u8::try_from(a.u64("decimals", 0..=77)?)
+                    .map_err(|_| a.error("decimals", "is too large"))?,
+                usd_stable: a.opt_bool("usd_stable")?.unwrap_or(false),
+            })
+        })
+        .collect::<Result<_, ConfigError>>()?;
+    Ok(Network {
+        chain_id,
+        v1_name,
+        assets,
+    })
+}
+
+fn parse_route(t: &Table<'_>, networks: &Networks) -> Result<Route, ConfigError> {
+    let matcher =
+        RouteMatcher::parse(t.str("match")?).map_err(|e| t.error("match", &e.to_string()))?;
+    if t.opt_bool("free")? == Some(true) {
+        t.only(&["match", "free"])?;
+        return Ok(Route {
+            matcher,
+            access: Access::Free,
+        });
+    }
+    t.only(&[
+        "match",
+        "free",
+        "price",
+        "accepts",
+        "description",
+        "mime_type",
+        "max_timeout_s",
+        "settle",
+    ])?;
+    let price = Price::parse(t.str("price")?).map_err(|e| t.error("price", price_problem(&e)))?;
+    let max_timeout_seconds = t
+        .opt_u64("max_timeout_s", 1..=86_400)?
+        .unwrap_or(DEFAULT_MAX_TIMEOUT_S);
+    let settle = t
+        .opt_str("settle")?
+        .map(|s| match s {
+            "after-origin" => Ok(SettleOrder::AfterOrigin),
+            "before-origin" => Ok(SettleOrder::BeforeOrigin),
+            "parallel" => Ok(SettleOrder::Parallel),
+            _ => Err(t.error("settle", "must be after-origin, before-origin or parallel")),
+        })
+        .transpose()?;
+    let accepts = t.list("accepts")?;
+    if accepts.is_empty() {
+        return Err(t.error("accepts", "must name at least one network"));
+    }
+    let mut requirements = Vec::with_capacity(accepts.len());
+    let mut v1_networks = Vec::with_capacity(accepts.len());
+    for a in &accepts {
+        a.only(&["network", "pay_to", "asset"])?;
+        let network = networks
+            .resolve(a.str("network")?)
+            .map_err(|_| a.error("network", "is not a known network"))?;
+        let pay_to = a.address("pay_to")?;
+        let asset = match a.opt_address("asset")? {
+            Some(address) => network
+                .asset(&address)
+                .ok_or_else(|| a.error("asset", "is not configured for this network"))?,
+            None => network
+                .default_asset()
+                .ok_or_else(|| a.error("network", "has no default asset; name one"))?,
+        };
+        let amount = price
+            .to_atomic(asset)
+            .map_err(|e| t.error("price", price_problem(&e)))?;
+        requirements.push(v2::PaymentRequirements {
+            scheme: EXACT.into(),
+            network: network.caip2(),
+            amount,
+            asset: asset.address.to_string(),
+            pay_to: pay_to.to_string(),
+            max_timeout_seconds,
+            extra: Some(json!({"name": asset.eip712_name, "version": asset.eip712_version})),
+        });
+        v1_networks.push(network.v1_name.clone());
+    }
+    Ok(Route {
+        matcher,
+        access: Access::Paid(PaidRoute {
+            requirements,
+            v1_networks,
+            description: t.opt_str("description")?.unwrap_or("").to_owned(),
+            mime_type: t
+                .opt_str("mime_type")?
+                .unwrap_or("application/json")
+                .to_owned(),
+            settle,
+        }),
+    })
+}
+
+/// A price error without the value (which the key already locates).
+fn price_problem(error: &PriceError) -> &'static str {
+    match error {
+        PriceError::Empty { .. } => "is empty",
+        PriceError::Negative { .. } => "is negative",
+        PriceError::Invalid { .. } => "must look like \"$0.01\", \"0.01\" or \"10000\"",
+        PriceError::TooManyDecimals { .. } => "has more decimal places than the asset",
+        PriceError::Overflow { .. } => "does not fit in 256 bits",
+        PriceError::NotUsdAsset { .. } => "is in dollars but an accepted asset is not USD-stable",
+    }
+}
+
+fn check_url<'a>(key: &str, url: &'a str) -> Result<&'a str, ConfigError> {
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"));
+    match rest {
+        Some(rest)
+            if !rest.is_empty() && !rest.starts_with('/') && !url.contains(['?', '#', ' ']) =>
+        {
+            Ok(url)
+        }
+        _ => Err(ConfigError {
+            key: key.into(),
+            problem: "must be an http(s) URL without query or fragment".into(),
+        }),
+    }
+}
+
+/// A JSON object being read, with the key path that leads to it.
+struct Table<'a> {
+    path: String,
+    map: &'a Map<String, Value>,
+}
+
+impl<'a> Table<'a> {
+    fn root(value: &'a Value) -> Result<Self, ConfigError> {
+        match value {
+            Value::Object(map) => Ok(Self {
+                path: String::new(),
+                map,
+            }),
+            _ => Err(ConfigError {
+                key: "EDGE402_CONFIG".into(),
+                problem: "must be an object".into(),
+            }),
+        }
+    }
+
+    fn key(&self, name: &str) -> String {
+        if self.path.is_empty() {
+            name.to_owned()
+        } else {
+            format!("{}.{name}", self.path)
+        }
+    }
+
+    fn error(&self, name: &str, problem: &str) -> ConfigError {
+        ConfigError {
+            key: self.key(name),
+            problem: problem.to_owned(),
+        }
+    }
+
+    /// Refuses keys outside `allowed`, which are most often typos.
+    fn only(&self, allowed: &[&str]) -> Result<(), ConfigError> {
+        match self.map.keys().find(|k| !allowed.contains(&k.as_str())) {
+            Some(unknown) => Err(self.error(unknown, "is not a known key")),
+            None => Ok(()),
+        }
+    }
+
+    fn opt(&self, name: &str) -> Option<&'a Value> {
+        self.map.get(name).filter(|v| !v.is_null())
+    }
+
+    fn opt_str(&self, name: &str) -> Result<Option<&'a str>, ConfigError> {
+        self.opt(name)
+            .map(|v| {
+                v.as_str()
+                    .ok_or_else(|| self.error(name, "must be a string"))
+            })
+            .transpose()
+    }
+
+    fn str(&self, name: &str) -> Result<&'a str, ConfigError> {
+        self.opt_str(name)?
+            .ok_or_else(|| self.error(name, "is required"))
+    }
+
+    fn opt_bool(&self, name: &str) -> Result<Option<bool>, ConfigError> {
+        self.opt(name)
+            .map(|v| {
+                v.as_bool()
+                    .ok_or_else(|| self.error(name, "must be true or false"))
+            })
+            .transpose()
+    }
+
+    fn opt_u64(
+        &self,
+        name: &str,
+        range: core::ops::RangeInclusive<u64>,
+    ) -> Result<Option<u64>, ConfigError> {
+        let Some(value) = self.opt(name) else {
+            return Ok(None);
+        };
+        let problem = format!(
+            "must be a whole number from {} to {}",
+            range.start(),
+            range.end()
+        );
+        match value.as_u64() {
+            Some(n) if range.contains(&n) => Ok(Some(n)),
+            _ => Err(self.error(name, &problem)),
+        }
+    }
+
+    fn u64(&self, name: &str, range: core::ops::RangeInclusive<u64>) -> Result<u64, ConfigError> {
+        self.opt_u64(name, range)?
+            .ok_or_else(|| self.error(name, "is required"))
+    }
+
+    fn opt_address(&self, name: &str) -> Result<Option<Address>, ConfigError> {
+        self.opt_str(name)?
+            .map(|s| {
+                s.parse()
+                    .map_err(|_| self.error(name, "must be an EVM address (0x and 40 hex digits)"))
+            })
+            .transpose()
+    }
+
+    fn address(&self, name: &str) -> Result<Address, ConfigError> {
+        self.opt_address(name)?
+            .ok_or_else(|| self.error(name, "is required"))
+    }
+
+    fn opt_table(&self, name: &str) -> Result<Option<Table<'a>>, ConfigError> {
+        self.opt(name)
+            .map(|v| match v {
+                Value::Object(map) => Ok(Table {
+                    path: self.key(name),
+                    map,
+                }),
+                _ => Err(self.error(name, "must be a table")),
+            })
+            .transpose()
+    }
+
+    fn opt_list(&self, name: &str) -> Result<Option<Vec<Table<'a>>>, ConfigError> {
+        let Some(value) = self.opt(name) else {
+            return Ok(None);
+        };
+        let items = value
+            .as_array()
+            .ok_or_else(|| self.error(name, "must be a list of tables"))?;
+        items
+            .iter()
+            .enumerate()
+            .map(|(index, item)| {
+                let path = format!("{}[{index}]", self.key(name));
+                match item {
+                    Value::Object(map) => Ok(Table { path, map }),
+                    _ => Err(ConfigError {
+                        key: path,
+                        problem: "must be a table".into(),
+                    }),
+                }
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map(Some)
+    }
+
+    fn list(&self, name: &str) -> Result<Vec<Table<'a>>, ConfigError> {
+        self.opt_list(name)?
+            .ok_or_else(|| self.error(name, "is required"))
+    }
+}
