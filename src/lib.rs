@@ -54,6 +54,7 @@
 pub mod amount;
 pub mod config;
 pub mod evm;
+pub mod gate;
 pub mod networks;
 pub mod pay;
 pub mod pricing;

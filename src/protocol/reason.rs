@@ -3,7 +3,7 @@ use core::fmt;
 use serde::{Deserialize, Serialize};
 
 /// The machine-readable reasons edge402 emits, spelled as the current reference SDKs spell
-/// them; the last three are edge402's own, for situations the SDKs have no code for.
+/// them; those marked "edge402" are its own, for situations the SDKs have no code for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
@@ -46,6 +46,16 @@ pub enum Reason {
     FacilitatorTimeout,
     /// edge402: the facilitator was unreachable or gave an answer that is not the API's.
     FacilitatorUnavailable,
+    /// edge402: a paid route was asked for without a payment.
+    PaymentRequired,
+    /// edge402: the request path is a spelling that is refused (encoded slash, NUL, …).
+    InvalidPath,
+    /// edge402: the path is paid for other methods only.
+    MethodNotAllowed,
+    /// edge402: the gateway's own configuration is broken.
+    InvalidConfiguration,
+    /// edge402: the origin could not be reached.
+    OriginUnavailable,
 }
 
 /// Names used by the x402 specification before the SDKs settled on the current ones.
@@ -95,6 +105,11 @@ impl Reason {
             Self::PaymentAlreadyUsed => "payment_already_used",
             Self::FacilitatorTimeout => "facilitator_timeout",
             Self::FacilitatorUnavailable => "facilitator_unavailable",
+            Self::PaymentRequired => "payment_required",
+            Self::InvalidPath => "invalid_path",
+            Self::MethodNotAllowed => "method_not_allowed",
+            Self::InvalidConfiguration => "invalid_configuration",
+            Self::OriginUnavailable => "origin_unavailable",
         }
     }
 
@@ -122,7 +137,7 @@ mod tests {
 
     use super::*;
 
-    const ALL: [Reason; 19] = [
+    const ALL: [Reason; 24] = [
         Reason::InvalidPayload,
         Reason::InvalidPaymentRequirements,
         Reason::InvalidNetwork,
@@ -142,6 +157,11 @@ mod tests {
         Reason::PaymentAlreadyUsed,
         Reason::FacilitatorTimeout,
         Reason::FacilitatorUnavailable,
+        Reason::PaymentRequired,
+        Reason::InvalidPath,
+        Reason::MethodNotAllowed,
+        Reason::InvalidConfiguration,
+        Reason::OriginUnavailable,
     ];
 
     #[test]

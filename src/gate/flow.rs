@@ -1,0 +1,441 @@
+//! How a request ends: the decision carried out against the remote services, which are
+//! traits here so that the same flow runs in the Worker (Fetch, KV) and in tests (fakes).
+//!
+//! Nothing is released before a successful settlement or a matching receipt. Every branch
+//! returns an [`Outcome`] and one [`LogRecord`].
+
+use core::fmt;
+
+use futures_util::future::join;
+use serde::Serialize;
+
+use super::receipt::Receipt;
+use super::{refusal, Answer, Decision, Gate, PaymentPlan, RequestFacts};
+use crate::config::SettleOrder;
+use crate::protocol::facilitator::{FacilitatorRequest, SettleResponse, VerifyResponse};
+use crate::protocol::Reason;
+
+/// A facilitator's HTTP API (`/verify`, `/settle`).
+#[allow(async_fn_in_trait)] // Workers futures are not Send; no bound is wanted.
+pub trait Facilitator {
+    /// `POST /verify`.
+    async fn verify(
+        &self,
+        request: &FacilitatorRequest,
+    ) -> Result<VerifyResponse, FacilitatorError>;
+    /// `POST /settle`.
+    async fn settle(
+        &self,
+        request: &FacilitatorRequest,
+    ) -> Result<SettleResponse, FacilitatorError>;
+}
+
+/// Why a facilitator call produced no answer to act on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum FacilitatorError {
+    /// No answer in time: a settlement's outcome is unknown (it may still happen).
+    Timeout,
+    /// Connection failed, or a 5xx status.
+    Unavailable {
+        /// What happened, for the log.
+        detail: String,
+    },
+    /// An answer that is not the API's (not JSON of the expected shape).
+    Malformed {
+        /// What was wrong, for the log.
+        detail: String,
+    },
+}
+
+impl fmt::Display for FacilitatorError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Timeout => f.write_str("facilitator timed out"),
+            Self::Unavailable { detail } => write!(f, "facilitator unavailable: {detail}"),
+            Self::Malformed { detail } => write!(f, "facilitator answer malformed: {detail}"),
+        }
+    }
+}
+
+/// The receipt cache (Workers KV in the Worker).
+#[allow(async_fn_in_trait)]
+pub trait ReceiptStore {
+    /// Looks a receipt up; a failed or unreadable lookup is a miss (and the shell logs it).
+    async fn get(&self, key: &str) -> Option<Receipt>;
+    /// Stores a receipt for `ttl_s` seconds. The shell finishes the write even if the client
+    /// hangs up (`ctx.wait_until`), so this does not wait for it.
+    fn put(&self, key: &str, receipt: &Receipt, ttl_s: u64);
+}
+
+/// Where content comes from. Called at most once per request.
+#[allow(async_fn_in_trait)]
+pub trait Origin {
+    /// The origin's response, opaque to the flow.
+    type Response;
+    /// Fetches `target` (canonical path and query) with the client's method, headers, body.
+    async fn fetch(&self, target: &str) -> Result<Self::Response, String>;
+    /// The response's status.
+    fn status(response: &Self::Response) -> u16;
+}
+
+/// What the shell sends back.
+#[derive(Debug)]
+pub enum Outcome<R> {
+    /// The origin's response, with these headers added.
+    Origin {
+        /// The origin's response.
+        response: R,
+        /// Headers to add (the settlement header, CORS).
+        headers: Vec<(&'static str, String)>,
+    },
+    /// An answer made by the gateway.
+    Answer(Answer),
+}
+
+/// The one structured log line of a request. No secrets, no payment headers.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct LogRecord {
+    /// Route pattern, when one matched.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub route: Option<String>,
+    /// What happened: `free`, `preflight`, `challenge`, `rejected`, `paid`, `receipt`,
+    /// `origin_error`, `settle_failed`, `facilitator_timeout`, `facilitator_error`, …
+    pub outcome: &'static str,
+    /// HTTP status answered.
+    pub status: u16,
+    /// Wire reason, when refused.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// The payer, once known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub payer: Option<String>,
+    /// The settlement transaction.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub transaction: Option<String>,
+    /// The payment nonce, kept for reconciliation when settlement's outcome is unknown.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nonce: Option<String>,
+    /// Details for operators (facilitator errors, long facilitator reasons).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+/// The longest facilitator reason passed to clients as is; longer or multi-line texts (some
+/// facilitators send a whole error dump) become `unexpected_settle_error` and go to the log.
+const MAX_PASSED_REASON_LEN: usize = 80;
+
+/// Handles one request: decides, then performs the decision with the given services.
+pub async fn handle<F, S, O>(
+    gate: &Gate,
+    request: &RequestFacts<'_>,
+    now: u64,
+    facilitator: &F,
+    store: &S,
+    origin: &O,
+) -> (Outcome<O::Response>, LogRecord)
+where
+    F: Facilitator,
+    S: ReceiptStore,
+    O: Origin,
+{
+    match gate.decide(request, now) {
+        Decision::Preflight(answer) => {
+            let log = LogRecord {
+                outcome: "preflight",
+                status: answer.status,
+                ..LogRecord::default()
+            };
+            (Outcome::Answer(answer), log)
+        }
+        Decision::Free { target } => match origin.fetch(&target).await {
+            Ok(response) => {
+                let log = LogRecord {
+                    outcome: "free",
+                    status: O::status(&response),
+                    ..LogRecord::default()
+                };
+                (
+                    Outcome::Origin {
+                        response,
+                        headers: Vec::new(),
+                    },
+                    log,
+                )
+            }
+            Err(detail) => origin_failed(None, detail),
+        },
+        Decision::Answer { answer, route } => {
+            let outcome = match answer.status {
+                402 if answer.reason.as_deref() == Some(Reason::PaymentRequired.as_str()) => {
+                    "challenge"
+                }
+                400 | 402 => "rejected",
+                405 => "method_not_allowed",
+                _ => "config_error",
+            };
+            let log = LogRecord {
+                route,
+                outcome,
+                status: answer.status,
+                reason: answer.reason.clone(),
+                ..LogRecord::default()
+            };
+            (Outcome::Answer(answer), log)
+        }
+        Decision::Pay(plan) => pay(gate, &plan, now, facilitator, store, origin).await,
+    }
+}
+
+async fn pay<F: Facilitator, S: ReceiptStore, O: Origin>(
+    gate: &Gate,
+    plan: &PaymentPlan,
+    now: u64,
+    facilitator: &F,
+    store: &S,
+    origin: &O,
+) -> (Outcome<O::Response>, LogRecord) {
+    let log = LogRecord {
+        route: Some(plan.route.clone()),
+        payer: Some(plan.payer.to_string()),
+        ..LogRecord::default()
+    };
+    // A retry of a settled payment is answered from its receipt, whatever the time now.
+    if let Some(receipt) = store.get(&plan.receipt_key).await {
+        return from_receipt(plan, &receipt, origin, log).await;
+    }
+    if let Some(error) = &plan.time_error {
+        let reason = error.reason().as_str();
+        return refused(plan.challenge.answer(402, reason, None), "rejected", log);
+    }
+    let request = plan.facilitator_request();
+    if plan.needs_facilitator_verify {
+        match facilitator.verify(&request).await {
+            Ok(VerifyResponse { is_valid: true, .. }) => {}
+            Ok(answer) => {
+                let (reason, detail) = pass_reason(answer.invalid_reason.as_deref());
+                let log = LogRecord { detail, ..log };
+                return refused(plan.challenge.answer(402, &reason, None), "rejected", log);
+            }
+            Err(error) => return facilitator_failed(plan, error, log),
+        }
+    }
+    match plan.order {
+        SettleOrder::AfterOrigin => {
+            let response = match origin.fetch(&plan.target).await {
+                Ok(response) => response,
+                Err(detail) => return origin_failed(Some(log), detail),
+            };
+            let status = O::status(&response);
+            if status >= 400 {
+                // The origin failed: its answer passes through and the buyer is not charged.
+                let log = LogRecord {
+                    outcome: "origin_error",
+                    status,
+                    ..log
+                };
+                return (
+                    Outcome::Origin {
+                        response,
+                        headers: super::common_headers(),
+                    },
+                    log,
+                );
+            }
+            let settled = facilitator.settle(&request).await;
+            conclude(gate, plan, now, settled, Some(response), store, origin, log).await
+        }
+        SettleOrder::BeforeOrigin => {
+            let settled = facilitator.settle(&request).await;
+            conclude(gate, plan, now, settled, None, store, origin, log).await
+        }
+        SettleOrder::Parallel => {
+            let (settled, fetched) =
+                join(facilitator.settle(&request), origin.fetch(&plan.target)).await;
+            match fetched {
+                Ok(response) => {
+                    conclude(gate, plan, now, settled, Some(response), store, origin, log).await
+                }
+                Err(detail) => {
+                    // Settled but nothing to serve: keep the receipt so a retry is served.
+                    if let Ok(settlement) = &settled {
+                        if settlement.success {
+                            store.put(
+                                &plan.receipt_key,
+                                &plan.receipt(settlement, now),
+                                gate.config().receipt_ttl_s,
+                            );
+                        }
+                    }
+                    origin_failed(Some(log), detail)
+                }
+            }
+        }
+    }
+}
+
+/// After `/settle`: release on success (fetching the origin now if it has not run), or refuse.
+#[allow(clippy::too_many_arguments)]
+async fn conclude<S: ReceiptStore, O: Origin>(
+    gate: &Gate,
+    plan: &PaymentPlan,
+    now: u64,
+    settled: Result<SettleResponse, FacilitatorError>,
+    response: Option<O::Response>,
+    store: &S,
+    origin: &O,
+    log: LogRecord,
+) -> (Outcome<O::Response>, LogRecord) {
+    let settlement = match settled {
+        Ok(settlement) => settlement,
+        Err(error) => return facilitator_failed(plan, error, log),
+    };
+    if !settlement.success {
+        // A concurrent request with the same payment may have settled it first.
+        if settlement.reason() == Some(Reason::InvalidExactEvmNonceAlreadyUsed) {
+            if let Some(receipt) = store.get(&plan.receipt_key).await {
+                return from_receipt(plan, &receipt, origin, log).await;
+            }
+        }
+        let (reason, detail) = pass_reason(settlement.error_reason.as_deref());
+        let header = plan.settlement_header(&SettleResponse {
+            error_reason: Some(reason.clone()),
+            ..settlement
+        });
+        let log = LogRecord { detail, ..log };
+        return refused(
+            plan.challenge.answer(402, &reason, Some(header)),
+            "settle_failed",
+            log,
+        );
+    }
+    store.put(
+        &plan.receipt_key,
+        &plan.receipt(&settlement, now),
+        gate.config().receipt_ttl_s,
+    );
+    let log = LogRecord {
+        transaction: Some(settlement.transaction.clone()),
+        ..log
+    };
+    let header = plan.settlement_header(&settlement);
+    let response = match response {
+        Some(response) => response,
+        None => match origin.fetch(&plan.target).await {
+            Ok(response) => response,
+            // Paid but not served: the receipt lets the client's retry get the content.
+            Err(detail) => return origin_failed(Some(log), detail),
+        },
+    };
+    serve::<O>(response, header, "paid", log)
+}
+
+async fn from_receipt<O: Origin>(
+    plan: &PaymentPlan,
+    receipt: &Receipt,
+    origin: &O,
+    log: LogRecord,
+) -> (Outcome<O::Response>, LogRecord) {
+    let log = LogRecord {
+        transaction: Some(receipt.transaction.clone()),
+        ..log
+    };
+    if receipt.resource != plan.resource {
+        let reason = Reason::PaymentAlreadyUsed.as_str();
+        return refused(plan.challenge.answer(402, reason, None), "rejected", log);
+    }
+    match origin.fetch(&plan.target).await {
+        Ok(response) => serve::<O>(
+            response,
+            plan.settlement_header(&receipt.settlement),
+            "receipt",
+            log,
+        ),
+        Err(detail) => origin_failed(Some(log), detail),
+    }
+}
+
+fn serve<O: Origin>(
+    response: O::Response,
+    settlement: (&'static str, String),
+    outcome: &'static str,
+    log: LogRecord,
+) -> (Outcome<O::Response>, LogRecord) {
+    let status = O::status(&response);
+    let mut headers = super::common_headers();
+    // Paid content is per payment: never cache it in shared caches.
+    headers.retain(|(name, _)| *name != "Cache-Control");
+    headers.push(("Cache-Control", "private, no-store".into()));
+    headers.push(settlement);
+    (
+        Outcome::Origin { response, headers },
+        LogRecord {
+            outcome,
+            status,
+            ..log
+        },
+    )
+}
+
+fn refused<R>(answer: Answer, outcome: &'static str, log: LogRecord) -> (Outcome<R>, LogRecord) {
+    let log = LogRecord {
+        outcome,
+        status: answer.status,
+        reason: answer.reason.clone(),
+        ..log
+    };
+    (Outcome::Answer(answer), log)
+}
+
+fn facilitator_failed<R>(
+    plan: &PaymentPlan,
+    error: FacilitatorError,
+    log: LogRecord,
+) -> (Outcome<R>, LogRecord) {
+    let (status, reason, outcome) = match error {
+        FacilitatorError::Timeout => (504, Reason::FacilitatorTimeout, "facilitator_timeout"),
+        _ => (502, Reason::FacilitatorUnavailable, "facilitator_error"),
+    };
+    let message = match status {
+        504 => "the facilitator did not answer in time; the payment may still settle, retry with the same payment",
+        _ => "the facilitator could not be used; nothing was charged by this gateway, retry later",
+    };
+    let log = LogRecord {
+        nonce: Some(plan.nonce.to_hex()),
+        detail: Some(error.to_string()),
+        ..log
+    };
+    refused(refusal(status, reason, message), outcome, log)
+}
+
+fn origin_failed<R>(log: Option<LogRecord>, detail: String) -> (Outcome<R>, LogRecord) {
+    let answer = refusal(
+        502,
+        Reason::OriginUnavailable,
+        "the origin could not be reached",
+    );
+    let log = LogRecord {
+        detail: Some(detail),
+        ..log.unwrap_or_default()
+    };
+    refused(answer, "origin_unavailable", log)
+}
+
+/// A facilitator's reason as passed to the client, and what goes to the log instead when it
+/// is not a short code.
+fn pass_reason(reason: Option<&str>) -> (String, Option<String>) {
+    match reason {
+        Some(r)
+            if !r.is_empty()
+                && r.len() <= MAX_PASSED_REASON_LEN
+                && r.bytes().all(|b| b.is_ascii_graphic()) =>
+        {
+            (r.to_owned(), None)
+        }
+        Some(r) => (
+            Reason::UnexpectedSettleError.as_str().to_owned(),
+            Some(r.chars().take(500).collect()),
+        ),
+        None => (Reason::UnexpectedSettleError.as_str().to_owned(), None),
+    }
+}

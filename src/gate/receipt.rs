@@ -1,0 +1,52 @@
+//! Receipts: what the gateway remembers about a settled payment, kept in a TTL-bounded,
+//! eventually consistent store (Workers KV). A receipt lets a retry of the same payment for
+//! the same resource be served again without settling twice; it is a cache, never the reason
+//! a payment is accepted.
+
+use serde::{Deserialize, Serialize};
+
+use crate::amount::Uint256;
+use crate::evm::{Address, Bytes32};
+use crate::protocol::facilitator::SettleResponse;
+
+/// The format version written into every key and value.
+pub(crate) const RECEIPT_FORMAT: u8 = 1;
+
+/// A settled payment.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Receipt {
+    /// Format version (1).
+    pub format: u8,
+    /// The resource it paid for: price class of the method and canonical path, e.g.
+    /// `GET /api/weather/paris`.
+    pub resource: String,
+    /// The route pattern that priced it.
+    pub route: String,
+    /// The transaction hash.
+    pub transaction: String,
+    /// CAIP-2 network.
+    pub network: String,
+    /// Token contract.
+    pub asset: Address,
+    /// Payer.
+    pub payer: Address,
+    /// EIP-3009 nonce.
+    pub nonce: Bytes32,
+    /// Atomic units paid.
+    pub amount: Uint256,
+    /// Unix seconds of settlement.
+    pub settled_at: u64,
+    /// The facilitator's answer, replayed to the client on a retry.
+    pub settlement: SettleResponse,
+}
+
+/// The one place receipt keys are built:
+/// `v1:receipt:{network}:{asset}:{payer}:{nonce}`, addresses and nonce in lower-case hex.
+pub fn receipt_key(network: &str, asset: &Address, payer: &Address, nonce: &Bytes32) -> String {
+    format!(
+        "v{RECEIPT_FORMAT}:receipt:{network}:0x{}:0x{}:0x{}",
+        hex::encode(asset.0),
+        hex::encode(payer.0),
+        hex::encode(nonce.0)
+    )
+}

@@ -1,0 +1,1001 @@
+//! The whole decision flow of the gateway against in-memory fakes of the facilitator, the
+//! receipt store and the origin (natively).
+#![cfg(not(target_arch = "wasm32"))]
+
+use std::cell::RefCell;
+use std::collections::{HashMap, VecDeque};
+
+use edge402::config::GatewayConfig;
+use edge402::evm::signer::PaymentSigner;
+use edge402::evm::{Bytes32, ExactEvmPayload, SignatureHex};
+use edge402::gate::flow::{
+    handle, Facilitator, FacilitatorError, LogRecord, Origin, Outcome, ReceiptStore,
+};
+use edge402::gate::receipt::Receipt;
+use edge402::gate::{Answer, Gate, RequestFacts};
+use edge402::networks::Networks;
+use edge402::pay::{pay_v1, pay_v2, sign_exact_evm};
+use edge402::protocol::facilitator::{FacilitatorRequest, SettleResponse, VerifyResponse};
+use edge402::protocol::{decode_header, v1, v2, PaymentPayload, PaymentRequirements, Version};
+use futures_executor::block_on;
+use serde_json::{json, Value};
+
+const NOW: u64 = 1_750_000_000;
+const PAY_TO: &str = "0x209693Bc6afc0C5328bA36FaF03C514EF312287C";
+const SEPOLIA_USDC: &str = "0x036CbD53842c5426634e7929541eC2318f3dCF7e";
+
+// ---------------------------------------------------------------------------------------
+// Fakes
+
+/// A facilitator that answers from a script and records what it was asked.
+#[derive(Default)]
+struct ScriptedFacilitator {
+    settle_answers: RefCell<VecDeque<Result<SettleResponse, FacilitatorError>>>,
+    verify_answers: RefCell<VecDeque<Result<VerifyResponse, FacilitatorError>>>,
+    calls: RefCell<Vec<(&'static str, FacilitatorRequest)>>,
+}
+
+impl ScriptedFacilitator {
+    fn settling() -> Self {
+        let f = Self::default();
+        f.will_settle(Ok(settled()));
+        f
+    }
+    fn will_settle(&self, answer: Result<SettleResponse, FacilitatorError>) {
+        self.settle_answers.borrow_mut().push_back(answer);
+    }
+    fn calls(&self, kind: &str) -> usize {
+        self.calls
+            .borrow()
+            .iter()
+            .filter(|(k, _)| *k == kind)
+            .count()
+    }
+}
+
+impl Facilitator for ScriptedFacilitator {
+    async fn verify(
+        &self,
+        request: &FacilitatorRequest,
+    ) -> Result<VerifyResponse, FacilitatorError> {
+        self.calls.borrow_mut().push(("verify", request.clone()));
+        self.verify_answers
+            .borrow_mut()
+            .pop_front()
+            .expect("an unexpected /verify call")
+    }
+    async fn settle(
+        &self,
+        request: &FacilitatorRequest,
+    ) -> Result<SettleResponse, FacilitatorError> {
+        self.calls.borrow_mut().push(("settle", request.clone()));
+        self.settle_answers
+            .borrow_mut()
+            .pop_front()
+            .expect("an unexpected /settle call")
+    }
+}
+
+fn settled() -> SettleResponse {
+    SettleResponse {
+        success: true,
+        error_reason: None,
+        transaction: format!("0x{}", "ab".repeat(32)),
+        network: "eip155:84532".into(),
+        payer: None,
+        amount: None,
+        extensions: None,
+    }
+}
+
+fn failed(reason: &str) -> SettleResponse {
+    SettleResponse {
+        success: false,
+        error_reason: Some(reason.into()),
+        transaction: String::new(),
+        ..settled()
+    }
+}
+
+#[derive(Default)]
+struct MemoryStore {
+    receipts: RefCell<HashMap<String, (Receipt, u64)>>,
+    /// A receipt that appears after the first lookup (another request settling meanwhile).
+    appears_later: RefCell<Option<(String, Receipt)>>,
+}
+
+impl ReceiptStore for MemoryStore {
+    async fn get(&self, key: &str) -> Option<Receipt> {
+        let found = self.receipts.borrow().get(key).map(|(r, _)| r.clone());
+        if found.is_none() {
+            if let Some((k, r)) = self.appears_later.borrow_mut().take() {
+                self.receipts.borrow_mut().insert(k, (r, 60));
+            }
+        }
+        found
+    }
+    fn put(&self, key: &str, receipt: &Receipt, ttl_s: u64) {
+        self.receipts
+            .borrow_mut()
+            .insert(key.to_owned(), (receipt.clone(), ttl_s));
+    }
+}
+
+/// An origin that answers every target with a fixed status and records the calls.
+struct FakeOrigin {
+    status: u16,
+    reachable: bool,
+    targets: RefCell<Vec<String>>,
+}
+
+impl FakeOrigin {
+    fn ok() -> Self {
+        Self {
+            status: 200,
+            reachable: true,
+            targets: RefCell::default(),
+        }
+    }
+    fn calls(&self) -> usize {
+        self.targets.borrow().len()
+    }
+}
+
+impl Origin for FakeOrigin {
+    type Response = (u16, String);
+    async fn fetch(&self, target: &str) -> Result<Self::Response, String> {
+        self.targets.borrow_mut().push(target.to_owned());
+        if self.reachable {
+            Ok((self.status, format!("content of {target}")))
+        } else {
+            Err("connection refused".into())
+        }
+    }
+    fn status(response: &Self::Response) -> u16 {
+        response.0
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Fixtures
+
+fn gate() -> Gate {
+    let config = json!({
+        "facilitator": {"url": "http://127.0.0.1:9/facilitator"},
+        "receipt_ttl_s": 120,
+        "routes": [
+            {"match": "/health", "free": true},
+            {"match": "GET /api/*", "price": "$0.001", "description": "data",
+             "accepts": [{"network": "base-sepolia", "pay_to": PAY_TO}, {"network": "eip155:8453", "pay_to": PAY_TO}]},
+            {"match": "POST /submit", "price": "$0.01", "accepts": [{"network": "base-sepolia", "pay_to": PAY_TO}]},
+            {"match": "/reports/:id", "price": "1000", "settle": "parallel",
+             "accepts": [{"network": "eip155:84532", "pay_to": PAY_TO}]}
+        ]
+    });
+    Gate::new(GatewayConfig::from_json(&config).unwrap())
+}
+
+fn signer() -> PaymentSigner {
+    PaymentSigner::from_bytes(&[0x21; 32]).unwrap()
+}
+
+/// The offered v2 requirement of `GET /api/*` on Base Sepolia, as the 402 shows it.
+fn offered(amount: u64) -> v2::PaymentRequirements {
+    v2::PaymentRequirements {
+        scheme: "exact".into(),
+        network: "eip155:84532".into(),
+        amount: amount.into(),
+        asset: SEPOLIA_USDC.into(),
+        pay_to: PAY_TO.into(),
+        max_timeout_seconds: 60,
+        extra: Some(json!({"name": "USDC", "version": "2"})),
+    }
+}
+
+fn v2_header(requirement: &v2::PaymentRequirements, nonce: u8) -> String {
+    pay_v2(
+        &signer(),
+        requirement,
+        None,
+        &Networks::builtin(),
+        NOW,
+        Bytes32([nonce; 32]),
+    )
+    .unwrap()
+    .to_header()
+}
+
+fn v1_header(requirement: &v2::PaymentRequirements, nonce: u8) -> String {
+    let v1_req = requirement.to_v1("base-sepolia", &v2::ResourceInfo::default());
+    pay_v1(
+        &signer(),
+        &v1_req,
+        &Networks::builtin(),
+        NOW,
+        Bytes32([nonce; 32]),
+    )
+    .unwrap()
+    .to_header()
+}
+
+/// A v2 header whose authorisation was edited by `edit` and re-signed (so only the edited
+/// field is wrong), or not re-signed.
+fn edited_header(edit: impl Fn(&mut ExactEvmPayload), resign: bool) -> String {
+    let networks = Networks::builtin();
+    let requirement = offered(1_000);
+    let mut exact =
+        sign_exact_evm(&signer(), &requirement, &networks, NOW, Bytes32([9; 32])).unwrap();
+    edit(&mut exact);
+    if resign {
+        let terms = edge402::terms::ExactEvmTerms::resolve(&requirement, &networks).unwrap();
+        let signature = signer().sign_authorization(&exact.authorization, &terms.domain);
+        exact.signature = SignatureHex(signature.to_rsv().to_vec());
+    }
+    PaymentPayload::V2(v2::PaymentPayload {
+        x402_version: Version,
+        resource: None,
+        accepted: requirement,
+        payload: serde_json::to_value(&exact).unwrap(),
+        extensions: None,
+    })
+    .to_header()
+}
+
+/// A good payment whose signature was replaced by its malleated twin (s -> n - s, v flipped):
+/// it recovers to the payer, but EIP-2 and the token contract refuse it.
+fn high_s_header() -> String {
+    let PaymentPayload::V2(mut payment) =
+        PaymentPayload::from_header(&edited_header(|_| {}, false)).unwrap()
+    else {
+        unreachable!("edited_header builds v2 payments")
+    };
+    let mut exact: ExactEvmPayload = serde_json::from_value(payment.payload.clone()).unwrap();
+    let low = k256::ecdsa::Signature::from_slice(&exact.signature.0[..64]).unwrap();
+    let (r, s) = low.split_scalars();
+    let high = k256::ecdsa::Signature::from_scalars(r.to_bytes(), (-*s).to_bytes()).unwrap();
+    let mut bytes = high.to_bytes().to_vec();
+    bytes.push(if exact.signature.0[64] == 27 { 28 } else { 27 });
+    exact.signature = SignatureHex(bytes);
+    payment.payload = serde_json::to_value(&exact).unwrap();
+    PaymentPayload::V2(payment).to_header()
+}
+
+struct Run {
+    outcome: Outcome<(u16, String)>,
+    log: LogRecord,
+}
+
+impl Run {
+    fn answer(&self) -> &Answer {
+        match &self.outcome {
+            Outcome::Answer(answer) => answer,
+            Outcome::Origin { .. } => {
+                panic!("expected an answer, got origin content ({:?})", self.log)
+            }
+        }
+    }
+    fn served(&self) -> (&(u16, String), &[(&'static str, String)]) {
+        match &self.outcome {
+            Outcome::Origin { response, headers } => (response, headers),
+            Outcome::Answer(answer) => panic!(
+                "expected content, got {} {:?}",
+                answer.status, answer.reason
+            ),
+        }
+    }
+    fn status(&self) -> u16 {
+        match &self.outcome {
+            Outcome::Origin { response, .. } => response.0,
+            Outcome::Answer(answer) => answer.status,
+        }
+    }
+    fn header(&self, name: &str) -> Option<&str> {
+        let headers = match &self.outcome {
+            Outcome::Origin { headers, .. } => headers,
+            Outcome::Answer(answer) => &answer.headers,
+        };
+        headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+    fn reason(&self) -> Option<&str> {
+        self.log.reason.as_deref()
+    }
+}
+
+fn request<'a>(
+    method: &'a str,
+    path: &'a str,
+    v2: Option<&'a str>,
+    v1: Option<&'a str>,
+) -> RequestFacts<'a> {
+    RequestFacts {
+        method,
+        path,
+        origin: "https://edge.example",
+        payment_signature: v2,
+        x_payment: v1,
+        ..RequestFacts::default()
+    }
+}
+
+fn run(
+    gate: &Gate,
+    facts: &RequestFacts<'_>,
+    f: &ScriptedFacilitator,
+    s: &MemoryStore,
+    o: &FakeOrigin,
+) -> Run {
+    let (outcome, log) = block_on(handle(gate, facts, NOW, f, s, o));
+    Run { outcome, log }
+}
+
+// ---------------------------------------------------------------------------------------
+// Tests
+
+#[test]
+fn free_paths_pass_through_and_preflight_is_never_charged() {
+    let (gate, f, s, o) = (
+        gate(),
+        ScriptedFacilitator::default(),
+        MemoryStore::default(),
+        FakeOrigin::ok(),
+    );
+    let r = run(&gate, &request("GET", "/health", None, None), &f, &s, &o);
+    assert_eq!(r.served().0 .1, "content of /health");
+    let r = run(
+        &gate,
+        &request("GET", "/unpriced//x/../y", None, None),
+        &f,
+        &s,
+        &o,
+    );
+    assert_eq!(
+        r.served().0 .1,
+        "content of /unpriced/y",
+        "the origin receives the canonical path"
+    );
+    let preflight = RequestFacts {
+        preflight: true,
+        ..request("OPTIONS", "/api/x", None, None)
+    };
+    let r = run(&gate, &preflight, &f, &s, &o);
+    assert_eq!(r.status(), 204);
+    assert!(r
+        .header("Access-Control-Allow-Headers")
+        .unwrap()
+        .contains("PAYMENT-SIGNATURE"));
+    assert_eq!((o.calls(), f.calls.borrow().len()), (2, 0));
+}
+
+#[test]
+fn a_paid_path_without_payment_gets_a_challenge_both_versions_read() {
+    let (gate, f, s, o) = (
+        gate(),
+        ScriptedFacilitator::default(),
+        MemoryStore::default(),
+        FakeOrigin::ok(),
+    );
+    let r = run(
+        &gate,
+        &request("GET", "/api/weather", None, None),
+        &f,
+        &s,
+        &o,
+    );
+    let answer = r.answer();
+    assert_eq!(answer.status, 402);
+    assert_eq!(r.header("Cache-Control"), Some("no-store"));
+    assert!(r
+        .header("Access-Control-Expose-Headers")
+        .unwrap()
+        .contains("PAYMENT-REQUIRED"));
+    let v2: v2::PaymentRequired = decode_header(r.header("PAYMENT-REQUIRED").unwrap()).unwrap();
+    assert_eq!(
+        v2.accepts,
+        vec![
+            offered(1_000),
+            v2::PaymentRequirements {
+                network: "eip155:8453".into(),
+                asset: "0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913".into(),
+                extra: Some(json!({"name": "USD Coin", "version": "2"})),
+                ..offered(1_000)
+            }
+        ]
+    );
+    assert_eq!(v2.resource.url, "https://edge.example/api/weather");
+    assert_eq!(v2.error.as_deref(), Some("payment_required"));
+    let v1: v1::PaymentRequired = serde_json::from_str(&answer.body).unwrap();
+    assert_eq!(v1.accepts.len(), 2);
+    assert_eq!(v1.accepts[0].network, "base-sepolia");
+    assert_eq!(v1.accepts[1].network, "base");
+    assert_eq!(v1.accepts[0].max_amount_required, 1_000u64.into());
+    assert_eq!(v1.accepts[0].resource, "https://edge.example/api/weather");
+    assert_eq!(
+        (o.calls(), f.calls.borrow().len(), r.log.outcome),
+        (0, 0, "challenge")
+    );
+}
+
+#[test]
+fn a_good_v2_payment_is_served_after_settlement_and_receipted() {
+    let (gate, f, s, o) = (
+        gate(),
+        ScriptedFacilitator::settling(),
+        MemoryStore::default(),
+        FakeOrigin::ok(),
+    );
+    let header = v2_header(&offered(1_000), 1);
+    let r = run(
+        &gate,
+        &request("GET", "/api/weather", Some(&header), None),
+        &f,
+        &s,
+        &o,
+    );
+    let (response, _) = r.served();
+    assert_eq!(response, &(200, "content of /api/weather".to_owned()));
+    let settlement = SettleResponse::from_header(r.header("PAYMENT-RESPONSE").unwrap()).unwrap();
+    assert!(settlement.success);
+    assert!(r.header("X-PAYMENT-RESPONSE").is_none());
+    // The facilitator got the v2 requirement and the payment, once.
+    let calls = f.calls.borrow();
+    assert_eq!(calls.len(), 1);
+    assert_eq!(calls[0].1.x402_version, 2);
+    assert_eq!(
+        calls[0].1.payment_requirements,
+        PaymentRequirements::V2(offered(1_000))
+    );
+    let receipts = s.receipts.borrow();
+    let (receipt, ttl) = receipts.values().next().unwrap();
+    assert_eq!((receipt.resource.as_str(), *ttl), ("GET /api/weather", 120));
+    assert_eq!(receipt.payer, signer().address());
+    let key = receipts.keys().next().unwrap();
+    assert_eq!(
+        key,
+        &format!(
+            "v1:receipt:eip155:84532:{}:0x{}:0x{}",
+            SEPOLIA_USDC.to_lowercase(),
+            hex::encode(signer().address().0),
+            "01".repeat(32)
+        )
+    );
+    assert_eq!(
+        (r.log.outcome, r.log.transaction.as_deref()),
+        ("paid", Some(settlement.transaction.as_str()))
+    );
+}
+
+#[test]
+fn a_good_v1_payment_gets_the_v1_settlement_header() {
+    let (gate, f, s, o) = (
+        gate(),
+        ScriptedFacilitator::settling(),
+        MemoryStore::default(),
+        FakeOrigin::ok(),
+    );
+    let header = v1_header(&offered(1_000), 2);
+    let r = run(
+        &gate,
+        &request("GET", "/api/weather", None, Some(&header)),
+        &f,
+        &s,
+        &o,
+    );
+    assert!(
+        SettleResponse::from_header(r.header("X-PAYMENT-RESPONSE").unwrap())
+            .unwrap()
+            .success
+    );
+    assert!(r.header("PAYMENT-RESPONSE").is_none());
+    let PaymentRequirements::V1(sent) = &f.calls.borrow()[0].1.payment_requirements else {
+        panic!("v1 payments are settled with v1 requirements")
+    };
+    assert_eq!(
+        (sent.network.as_str(), sent.resource.as_str()),
+        ("base-sepolia", "https://edge.example/api/weather")
+    );
+}
+
+#[test]
+fn a_retry_is_served_from_the_receipt_and_another_resource_is_refused() {
+    let (gate, f, s, o) = (
+        gate(),
+        ScriptedFacilitator::settling(),
+        MemoryStore::default(),
+        FakeOrigin::ok(),
+    );
+    let header = v2_header(&offered(1_000), 3);
+    let first = run(
+        &gate,
+        &request("GET", "/api/weather", Some(&header), None),
+        &f,
+        &s,
+        &o,
+    );
+    // HEAD is priced (and receipted) like GET; a different spelling is the same resource.
+    let again = run(
+        &gate,
+        &request("HEAD", "/API//weather", Some(&header), None),
+        &f,
+        &s,
+        &o,
+    );
+    assert_eq!(again.status(), 200);
+    assert_eq!(
+        again.header("PAYMENT-RESPONSE"),
+        first.header("PAYMENT-RESPONSE")
+    );
+    assert_eq!(again.log.outcome, "receipt");
+    let other = run(
+        &gate,
+        &request("GET", "/api/other", Some(&header), None),
+        &f,
+        &s,
+        &o,
+    );
+    assert_eq!(
+        (other.status(), other.reason()),
+        (402, Some("payment_already_used"))
+    );
+    assert_eq!(f.calls("settle"), 1, "settled once");
+    assert_eq!(o.calls(), 2, "the refused request never reached the origin");
+}
+
+#[test]
+fn an_expired_payment_with_a_receipt_is_still_served() {
+    let (gate, f, s, o) = (
+        gate(),
+        ScriptedFacilitator::settling(),
+        MemoryStore::default(),
+        FakeOrigin::ok(),
+    );
+    let header = v2_header(&offered(1_000), 4);
+    run(
+        &gate,
+        &request("GET", "/api/weather", Some(&header), None),
+        &f,
+        &s,
+        &o,
+    );
+    let later = block_on(handle(
+        &gate,
+        &request("GET", "/api/weather", Some(&header), None),
+        NOW + 3_600,
+        &f,
+        &s,
+        &o,
+    ));
+    assert_eq!(later.1.outcome, "receipt");
+    // Without a receipt the same expired payment is refused for its time window.
+    let fresh = v2_header(&offered(1_000), 5);
+    let (outcome, log) = block_on(handle(
+        &gate,
+        &request("GET", "/api/weather", Some(&fresh), None),
+        NOW + 3_600,
+        &f,
+        &s,
+        &o,
+    ));
+    assert!(matches!(
+        outcome,
+        Outcome::Answer(Answer { status: 402, .. })
+    ));
+    assert_eq!(
+        log.reason.as_deref(),
+        Some("invalid_exact_evm_payload_authorization_valid_before")
+    );
+    assert_eq!(f.calls("settle"), 1);
+}
+
+#[test]
+fn an_origin_error_after_origin_passes_through_uncharged() {
+    let (gate, f, s) = (
+        gate(),
+        ScriptedFacilitator::default(),
+        MemoryStore::default(),
+    );
+    let o = FakeOrigin {
+        status: 503,
+        ..FakeOrigin::ok()
+    };
+    let header = v2_header(&offered(1_000), 6);
+    let r = run(
+        &gate,
+        &request("GET", "/api/weather", Some(&header), None),
+        &f,
+        &s,
+        &o,
+    );
+    assert_eq!(r.served().0 .0, 503);
+    assert!(r.header("PAYMENT-RESPONSE").is_none());
+    assert_eq!(
+        (f.calls("settle"), s.receipts.borrow().len(), r.log.outcome),
+        (0, 0, "origin_error")
+    );
+}
+
+#[test]
+fn before_origin_settles_first_and_a_failed_settlement_never_reaches_the_origin() {
+    let (gate, f, s, o) = (
+        gate(),
+        ScriptedFacilitator::default(),
+        MemoryStore::default(),
+        FakeOrigin::ok(),
+    );
+    f.will_settle(Ok(failed("invalid_exact_evm_insufficient_balance")));
+    let header = v2_header(&offered(10_000), 7);
+    let r = run(
+        &gate,
+        &request("POST", "/submit", Some(&header), None),
+        &f,
+        &s,
+        &o,
+    );
+    assert_eq!(
+        (r.status(), r.reason()),
+        (402, Some("invalid_exact_evm_insufficient_balance"))
+    );
+    let settlement = SettleResponse::from_header(r.header("PAYMENT-RESPONSE").unwrap()).unwrap();
+    assert!(!settlement.success);
+    assert_eq!((o.calls(), s.receipts.borrow().len()), (0, 0));
+
+    f.will_settle(Ok(settled()));
+    let header = v2_header(&offered(10_000), 8);
+    let r = run(
+        &gate,
+        &request("POST", "/submit", Some(&header), None),
+        &f,
+        &s,
+        &o,
+    );
+    assert_eq!(r.served().0 .0, 200);
+    assert_eq!(o.calls(), 1);
+}
+
+#[test]
+fn parallel_runs_both_and_releases_only_when_settled() {
+    let (gate, f, s, o) = (
+        gate(),
+        ScriptedFacilitator::default(),
+        MemoryStore::default(),
+        FakeOrigin::ok(),
+    );
+    f.will_settle(Ok(failed("invalid_exact_evm_nonce_already_used")));
+    let header = v2_header(&offered(1_000), 10);
+    let r = run(
+        &gate,
+        &request("GET", "/reports/7", Some(&header), None),
+        &f,
+        &s,
+        &o,
+    );
+    assert_eq!(
+        r.status(),
+        402,
+        "the origin ran but its content is not released"
+    );
+    assert_eq!(o.calls(), 1);
+    f.will_settle(Ok(settled()));
+    let header = v2_header(&offered(1_000), 11);
+    let r = run(
+        &gate,
+        &request("GET", "/reports/7", Some(&header), None),
+        &f,
+        &s,
+        &o,
+    );
+    assert_eq!(r.served().0 .1, "content of /reports/7");
+}
+
+#[test]
+fn facilitator_failures_serve_nothing() {
+    let cases = [
+        (FacilitatorError::Timeout, 504, "facilitator_timeout"),
+        (
+            FacilitatorError::Unavailable {
+                detail: "HTTP 500".into(),
+            },
+            502,
+            "facilitator_unavailable",
+        ),
+        (
+            FacilitatorError::Malformed {
+                detail: "not JSON".into(),
+            },
+            502,
+            "facilitator_unavailable",
+        ),
+    ];
+    for (nonce, (error, status, reason)) in cases.into_iter().enumerate() {
+        let (gate, f, s, o) = (
+            gate(),
+            ScriptedFacilitator::default(),
+            MemoryStore::default(),
+            FakeOrigin::ok(),
+        );
+        f.will_settle(Err(error));
+        let header = v2_header(&offered(1_000), 20 + nonce as u8);
+        let r = run(
+            &gate,
+            &request("GET", "/api/weather", Some(&header), None),
+            &f,
+            &s,
+            &o,
+        );
+        assert_eq!((r.status(), r.reason()), (status, Some(reason)));
+        assert!(!r.answer().body.contains("content of"));
+        assert_eq!(s.receipts.borrow().len(), 0);
+        assert_eq!(
+            r.log.nonce.as_deref(),
+            Some(format!("0x{}", hex::encode([20 + nonce as u8; 32])).as_str())
+        );
+    }
+}
+
+#[test]
+fn a_settlement_lost_to_a_concurrent_request_is_served_from_its_receipt() {
+    let (gate, f, s, o) = (
+        gate(),
+        ScriptedFacilitator::default(),
+        MemoryStore::default(),
+        FakeOrigin::ok(),
+    );
+    // Another request settles the same payment while this one waits for /settle.
+    let winner_store = MemoryStore::default();
+    let winner_f = ScriptedFacilitator::settling();
+    let header = v2_header(&offered(1_000), 30);
+    run(
+        &gate,
+        &request("GET", "/api/weather", Some(&header), None),
+        &winner_f,
+        &winner_store,
+        &o,
+    );
+    let (key, (receipt, _)) = winner_store
+        .receipts
+        .borrow()
+        .iter()
+        .next()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .unwrap();
+    *s.appears_later.borrow_mut() = Some((key, receipt));
+    f.will_settle(Ok(failed("invalid_exact_evm_nonce_already_used")));
+    let r = run(
+        &gate,
+        &request("GET", "/api/weather", Some(&header), None),
+        &f,
+        &s,
+        &o,
+    );
+    assert_eq!((r.status(), r.log.outcome), (200, "receipt"));
+}
+
+#[test]
+fn smart_wallet_payments_are_verified_by_the_facilitator_first() {
+    let (gate, f, s, o) = (
+        gate(),
+        ScriptedFacilitator::default(),
+        MemoryStore::default(),
+        FakeOrigin::ok(),
+    );
+    let smart = edited_header(|p| p.signature = SignatureHex(vec![7; 300]), false);
+    f.verify_answers.borrow_mut().push_back(Ok(VerifyResponse {
+        is_valid: false,
+        invalid_reason: Some("invalid_exact_evm_signature".into()),
+        payer: None,
+    }));
+    let r = run(
+        &gate,
+        &request("GET", "/api/weather", Some(&smart), None),
+        &f,
+        &s,
+        &o,
+    );
+    assert_eq!(
+        (r.status(), r.reason()),
+        (402, Some("invalid_exact_evm_signature"))
+    );
+    assert_eq!((f.calls("verify"), f.calls("settle"), o.calls()), (1, 0, 0));
+
+    f.verify_answers.borrow_mut().push_back(Ok(VerifyResponse {
+        is_valid: true,
+        invalid_reason: None,
+        payer: None,
+    }));
+    f.will_settle(Ok(settled()));
+    let r = run(
+        &gate,
+        &request("GET", "/api/weather", Some(&smart), None),
+        &f,
+        &s,
+        &o,
+    );
+    assert_eq!(r.status(), 200);
+    assert_eq!((f.calls("verify"), f.calls("settle")), (2, 1));
+}
+
+#[test]
+fn bad_payments_are_refused_without_any_call() {
+    let (gate, f, s, o) = (
+        gate(),
+        ScriptedFacilitator::default(),
+        MemoryStore::default(),
+        FakeOrigin::ok(),
+    );
+    let b64 = |v: Value| edge402::protocol::encode_header(&v);
+    let cases: Vec<(String, u16, &str)> = vec![
+        ("%%%not base64".into(), 400, "invalid_payload"),
+        (b64(json!({"hello": "world"})), 400, "invalid_payload"),
+        (
+            b64(json!({"x402Version": 2, "accepted": 1})),
+            400,
+            "invalid_payload",
+        ),
+        (b64(json!({"x402Version": 7})), 402, "invalid_x402_version"),
+        (
+            v2_header(
+                &v2::PaymentRequirements {
+                    network: "eip155:137".into(),
+                    ..offered(1_000)
+                },
+                40,
+            ),
+            402,
+            "invalid_exact_evm_network_mismatch",
+        ),
+        (
+            v2_header(
+                &v2::PaymentRequirements {
+                    asset: PAY_TO.into(),
+                    ..offered(1_000)
+                },
+                41,
+            ),
+            402,
+            "invalid_payment_requirements",
+        ),
+        (
+            edited_header(|p| p.authorization.to = signer().address(), true),
+            402,
+            "invalid_exact_evm_recipient_mismatch",
+        ),
+        (
+            edited_header(|p| p.authorization.value = 999u64.into(), true),
+            402,
+            "invalid_exact_evm_authorization_value",
+        ),
+        (
+            edited_header(|p| p.authorization.value = 1_001u64.into(), true),
+            402,
+            "invalid_exact_evm_authorization_value",
+        ),
+        (
+            edited_header(|p| p.authorization.valid_before = (NOW + 3).into(), true),
+            402,
+            "invalid_exact_evm_payload_authorization_valid_before",
+        ),
+        (
+            edited_header(|p| p.authorization.valid_after = (NOW + 60).into(), true),
+            402,
+            "invalid_exact_evm_payload_authorization_valid_after",
+        ),
+        (
+            edited_header(|p| p.authorization.value = 2_000u64.into(), false),
+            402,
+            "invalid_exact_evm_signature",
+        ),
+        (high_s_header(), 402, "invalid_exact_evm_signature"),
+    ];
+    for (header, status, reason) in cases {
+        let r = run(
+            &gate,
+            &request("GET", "/api/weather", Some(&header), None),
+            &f,
+            &s,
+            &o,
+        );
+        assert_eq!((r.status(), r.reason()), (status, Some(reason)), "{header}");
+        // A client can recover: the challenge comes with every refusal.
+        assert!(r.header("PAYMENT-REQUIRED").is_some());
+    }
+    assert_eq!(
+        (f.calls.borrow().len(), o.calls(), s.receipts.borrow().len()),
+        (0, 0, 0)
+    );
+}
+
+#[test]
+fn no_spelling_of_a_paid_path_gets_content_unpaid() {
+    let (gate, f, s, o) = (
+        gate(),
+        ScriptedFacilitator::default(),
+        MemoryStore::default(),
+        FakeOrigin::ok(),
+    );
+    for path in [
+        "/api/x",
+        "/API/x",
+        "/Api/X",
+        "/%61pi/x",
+        "/%41PI/x",
+        "//api/x",
+        "/api//x",
+        "/z/../api/x",
+        "/./api/x",
+        "/api",
+        "/api/",
+        "/api/%2e%2e/api/x",
+    ] {
+        let r = run(&gate, &request("GET", path, None, None), &f, &s, &o);
+        assert_eq!(r.status(), 402, "{path}");
+    }
+    for path in [
+        "/api%2Fx", "/api%2fx", "/api%5Cx", "/api%00", "/api/%zz", "/api\\x",
+    ] {
+        let r = run(&gate, &request("GET", path, None, None), &f, &s, &o);
+        assert_eq!(
+            (r.status(), r.reason()),
+            (400, Some("invalid_path")),
+            "{path}"
+        );
+    }
+    // The path is paid for GET; other methods on it are refused, never forwarded.
+    let r = run(&gate, &request("DELETE", "/api/x", None, None), &f, &s, &o);
+    assert_eq!((r.status(), r.header("Allow")), (405, Some("GET")));
+    assert_eq!(
+        run(&gate, &request("HEAD", "/api/x", None, None), &f, &s, &o).status(),
+        402
+    );
+    assert_eq!(o.calls(), 0);
+}
+
+#[test]
+fn long_facilitator_reasons_are_logged_not_passed_on() {
+    let (gate, f, s, o) = (
+        gate(),
+        ScriptedFacilitator::default(),
+        MemoryStore::default(),
+        FakeOrigin::ok(),
+    );
+    f.will_settle(Ok(failed("ContractFunctionExecutionError: The contract function reverted.\nDetails: transfer amount exceeds balance")));
+    let header = v2_header(&offered(1_000), 50);
+    let r = run(
+        &gate,
+        &request("GET", "/api/weather", Some(&header), None),
+        &f,
+        &s,
+        &o,
+    );
+    assert_eq!(r.reason(), Some("unexpected_settle_error"));
+    assert!(r.log.detail.as_deref().unwrap().contains("exceeds balance"));
+    let settlement = SettleResponse::from_header(r.header("PAYMENT-RESPONSE").unwrap()).unwrap();
+    assert_eq!(
+        settlement.error_reason.as_deref(),
+        Some("unexpected_settle_error")
+    );
+}
+
+#[test]
+fn an_unreachable_origin_is_a_502() {
+    let (gate, f, s) = (
+        gate(),
+        ScriptedFacilitator::default(),
+        MemoryStore::default(),
+    );
+    let o = FakeOrigin {
+        reachable: false,
+        ..FakeOrigin::ok()
+    };
+    let header = v2_header(&offered(1_000), 60);
+    let r = run(
+        &gate,
+        &request("GET", "/api/weather", Some(&header), None),
+        &f,
+        &s,
+        &o,
+    );
+    assert_eq!((r.status(), r.reason()), (502, Some("origin_unavailable")));
+    assert_eq!(f.calls("settle"), 0);
+}
