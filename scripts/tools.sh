@@ -30,3 +30,36 @@ ensure_wasm_bindgen() {
     fi
     export WASM_BINDGEN_BIN="$EDGE402_TOOLS/bin/wasm-bindgen"
 }
+
+# worker-build, pinned to the workers-rs version in Cargo.lock.
+ensure_worker_build() {
+    local want have
+    want="$(locked_version worker)"
+    have="$(worker-build --version 2>/dev/null | awk '{print $2}')"
+    if [ "$have" != "$want" ]; then
+        say "installing worker-build $want into $EDGE402_TOOLS"
+        cargo install --quiet --root "$EDGE402_TOOLS" worker-build --version "$want"
+    fi
+}
+
+# The npm tool chain of package-lock.json (wrangler, binaryen's wasm-opt, esbuild, viem).
+ensure_node_modules() {
+    if [ ! -x node_modules/.bin/wrangler ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+        say "installing npm packages (package-lock.json)"
+        npm ci --no-audit --no-fund --loglevel=error
+    fi
+}
+
+# Builds the Worker once into build/ (wrangler.toml has no [build] section, so wrangler never
+# runs cargo itself). worker-build would download wasm-bindgen, wasm-opt and esbuild; the
+# *_BIN variables point it at the pinned local ones instead.
+build_worker() {
+    ensure_wasm_target
+    ensure_wasm_bindgen
+    ensure_worker_build
+    ensure_node_modules
+    say "building the Worker (worker-build --release)"
+    WASM_OPT_BIN="$PWD/node_modules/.bin/wasm-opt" \
+    ESBUILD_BIN="$PWD/node_modules/.bin/esbuild" \
+        worker-build --release
+}

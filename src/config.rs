@@ -536,7 +536,10 @@ mod tests {
     fn route(extra: Value) -> Value {
         let mut route = json!({"match": "GET /api/*", "price": "$0.001",
                                "accepts": [{"network": "base-sepolia", "pay_to": PAY_TO}]});
-        route.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+        route
+            .as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
         route
     }
 
@@ -550,9 +553,14 @@ mod tests {
         assert_eq!(config.origin, None);
         assert_eq!(config.facilitator.url, DEFAULT_FACILITATOR_URL);
         assert_eq!(config.receipt_ttl_s, DEFAULT_RECEIPT_TTL_S);
-        let Access::Paid(paid) = &config.routes[0].access else { panic!("a priced route") };
+        let Access::Paid(paid) = &config.routes[0].access else {
+            panic!("a priced route")
+        };
         let r = &paid.requirements[0];
-        assert_eq!((r.network.as_str(), r.amount, r.max_timeout_seconds), ("eip155:84532", 1_000u64.into(), 60));
+        assert_eq!(
+            (r.network.as_str(), r.amount, r.max_timeout_seconds),
+            ("eip155:84532", 1_000u64.into(), 60)
+        );
         assert_eq!(r.asset, "0x036CbD53842c5426634e7929541eC2318f3dCF7e");
         assert_eq!(r.extra, Some(json!({"name": "USDC", "version": "2"})));
         assert_eq!(paid.v1_networks, [Some("base-sepolia".to_owned())]);
@@ -570,8 +578,13 @@ mod tests {
         }))
         .unwrap();
         assert_eq!(config.origin.as_deref(), Some("http://127.0.0.1:8080"));
-        let Access::Paid(paid) = &config.routes[0].access else { panic!("a priced route") };
-        assert_eq!(paid.requirements[0].amount, crate::Uint256::from(500_000_000_000_000_000u64));
+        let Access::Paid(paid) = &config.routes[0].access else {
+            panic!("a priced route")
+        };
+        assert_eq!(
+            paid.requirements[0].amount,
+            crate::Uint256::from(500_000_000_000_000_000u64)
+        );
         assert_eq!(paid.requirements[0].network, "eip155:31337");
     }
 
@@ -579,19 +592,52 @@ mod tests {
     fn errors_name_the_key_and_never_the_value() {
         let secret = "sk_live_do_not_print_me";
         let cases = [
-            (json!({"routes": [route(json!({"price": secret}))]}), "routes[0].price"),
-            (json!({"routes": [route(json!({"pricee": "1"}))]}), "routes[0].pricee"),
+            (
+                json!({"routes": [route(json!({"price": secret}))]}),
+                "routes[0].price",
+            ),
+            (
+                json!({"routes": [route(json!({"pricee": "1"}))]}),
+                "routes[0].pricee",
+            ),
             (json!({"origin": secret, "routes": []}), "origin"),
-            (json!({"facilitator": {"url": secret}, "routes": []}), "facilitator.url"),
-            (json!({"facilitator": {"token": secret}, "routes": []}), "facilitator.token"),
+            (
+                json!({"facilitator": {"url": secret}, "routes": []}),
+                "facilitator.url",
+            ),
+            (
+                json!({"facilitator": {"token": secret}, "routes": []}),
+                "facilitator.token",
+            ),
             (json!({"receipt_ttl_s": 30, "routes": []}), "receipt_ttl_s"),
-            (json!({"routes": [route(json!({"settle": secret}))]}), "routes[0].settle"),
-            (json!({"routes": [route(json!({"match": secret}))]}), "routes[0].match"),
-            (json!({"routes": [route(json!({"accepts": [{"network": secret, "pay_to": PAY_TO}]}))]}), "routes[0].accepts[0].network"),
-            (json!({"routes": [route(json!({"accepts": [{"network": "base", "pay_to": secret}]}))]}), "routes[0].accepts[0].pay_to"),
-            (json!({"routes": [route(json!({"accepts": []}))]}), "routes[0].accepts"),
-            (json!({"routes": [route(json!({"price": "$0.0000001"}))]}), "routes[0].price"),
-            (json!({"routes": [route(json!({"max_timeout_s": -1}))]}), "routes[0].max_timeout_s"),
+            (
+                json!({"routes": [route(json!({"settle": secret}))]}),
+                "routes[0].settle",
+            ),
+            (
+                json!({"routes": [route(json!({"match": secret}))]}),
+                "routes[0].match",
+            ),
+            (
+                json!({"routes": [route(json!({"accepts": [{"network": secret, "pay_to": PAY_TO}]}))]}),
+                "routes[0].accepts[0].network",
+            ),
+            (
+                json!({"routes": [route(json!({"accepts": [{"network": "base", "pay_to": secret}]}))]}),
+                "routes[0].accepts[0].pay_to",
+            ),
+            (
+                json!({"routes": [route(json!({"accepts": []}))]}),
+                "routes[0].accepts",
+            ),
+            (
+                json!({"routes": [route(json!({"price": "$0.0000001"}))]}),
+                "routes[0].price",
+            ),
+            (
+                json!({"routes": [route(json!({"max_timeout_s": -1}))]}),
+                "routes[0].max_timeout_s",
+            ),
             (json!({}), "routes"),
             (json!({"routes": [secret]}), "routes[0]"),
             (json!(secret), "EDGE402_CONFIG"),
@@ -601,7 +647,8 @@ mod tests {
             assert_eq!(error.key, key);
             assert!(!error.to_string().contains(secret), "{error}");
         }
-        let error = GatewayConfig::from_json_text(&format!("{{\"origin\": \"{secret}")).unwrap_err();
+        let error =
+            GatewayConfig::from_json_text(&format!("{{\"origin\": \"{secret}")).unwrap_err();
         assert_eq!(error.key, "EDGE402_CONFIG");
         assert!(!error.to_string().contains(secret));
     }
@@ -614,11 +661,16 @@ mod tests {
         ]}))
         .unwrap();
         assert_eq!(config.routes[0].access, Access::Free);
-        let Access::Paid(paid) = &config.routes[1].access else { panic!("a priced route") };
+        let Access::Paid(paid) = &config.routes[1].access else {
+            panic!("a priced route")
+        };
         assert_eq!(paid.settle, Some(SettleOrder::Parallel));
         assert_eq!(SettleOrder::default_for("HEAD"), SettleOrder::AfterOrigin);
         assert_eq!(SettleOrder::default_for("POST"), SettleOrder::BeforeOrigin);
         // A free route takes no price.
-        assert_eq!(error_of(json!({"routes": [{"match": "/x", "free": true, "price": "1"}]})).key, "routes[0].price");
+        assert_eq!(
+            error_of(json!({"routes": [{"match": "/x", "free": true, "price": "1"}]})).key,
+            "routes[0].price"
+        );
     }
 }

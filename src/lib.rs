@@ -63,6 +63,9 @@ pub mod routes;
 pub mod terms;
 pub mod verify;
 
+#[cfg(all(feature = "worker", target_arch = "wasm32"))]
+mod worker;
+
 pub use amount::{Uint256, U256};
 
 #[cfg(feature = "js")]

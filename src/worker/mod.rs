@@ -1,0 +1,246 @@
+//! The Cloudflare Worker shell (feature `worker`, wasm32 only): reads the request, the
+//! bindings and the clock, performs what [`crate::gate`] decides with `Fetch` and KV, and
+//! writes one JSON log line per request. Everything it decides is decided by the core.
+//!
+//! Bindings: `EDGE402_CONFIG` (a var: a table in `wrangler.toml`, or JSON text), `RECEIPTS`
+//! (a KV namespace), and the optional secret `FACILITATOR_AUTHORIZATION` (sent as the
+//! facilitator's `Authorization` header).
+
+mod facilitator;
+mod origin;
+
+use std::cell::Cell;
+use std::sync::OnceLock;
+
+use serde_json::json;
+use worker::{
+    console_error, console_log, event, Context, Date, Env, Headers, Method, Request, Response,
+    Result,
+};
+
+use crate::config::{ConfigError, GatewayConfig};
+use crate::gate::flow::{handle, LogRecord, Outcome, ReceiptStore};
+use crate::gate::receipt::Receipt;
+use crate::gate::{refusal, Answer, Gate, RequestFacts};
+use crate::protocol::{Reason, PAYMENT_SIGNATURE, X_PAYMENT};
+use facilitator::FetchFacilitator;
+use origin::{DemoOrigin, ProxyOrigin};
+
+/// The configuration variable.
+const CONFIG_VAR: &str = "EDGE402_CONFIG";
+/// The KV namespace of receipts.
+const RECEIPTS_KV: &str = "RECEIPTS";
+/// The optional secret sent as the facilitator's `Authorization` header.
+const FACILITATOR_AUTH_SECRET: &str = "FACILITATOR_AUTHORIZATION";
+
+#[event(fetch)]
+async fn fetch(request: Request, env: Env, ctx: Context) -> Result<Response> {
+    let now = Date::now().as_millis() / 1000;
+    let gate = match gate(&env) {
+        Ok(gate) => gate,
+        Err(error) => {
+            log(
+                &LogRecord {
+                    outcome: "config_error",
+                    status: 500,
+                    reason: Some(Reason::InvalidConfiguration.as_str().into()),
+                    detail: Some(error.to_string()),
+                    ..LogRecord::default()
+                },
+                &request,
+            );
+            return respond(refusal(
+                500,
+                Reason::InvalidConfiguration,
+                &error.to_string(),
+            ));
+        }
+    };
+    check_supported_once(gate, &env, &ctx);
+    let store = KvReceipts {
+        kv: env.kv(RECEIPTS_KV).ok(),
+        ctx: &ctx,
+    };
+    let facilitator = FetchFacilitator::new(
+        &gate.config().facilitator,
+        env.secret(FACILITATOR_AUTH_SECRET)
+            .ok()
+            .map(|s| s.to_string()),
+    );
+    let url = request.url()?;
+    let method = request.method().to_string();
+    let header = |name: &str| request.headers().get(name).ok().flatten();
+    let (payment_signature, x_payment) = (header(PAYMENT_SIGNATURE), header(X_PAYMENT));
+    let origin_of_request = url.origin().ascii_serialization();
+    let facts = RequestFacts {
+        method: &method,
+        path: url.path(),
+        query: url.query(),
+        origin: &origin_of_request,
+        payment_signature: payment_signature.as_deref(),
+        x_payment: x_payment.as_deref(),
+        preflight: request.method() == Method::Options
+            && header("Access-Control-Request-Method").is_some(),
+    };
+    let (outcome, record) = match &gate.config().origin {
+        Some(base) => {
+            let origin = ProxyOrigin::new(base, &request);
+            finish(handle(gate, &facts, now, &facilitator, &store, &origin).await)
+        }
+        None => finish(
+            handle(
+                gate,
+                &facts,
+                now,
+                &facilitator,
+                &store,
+                &DemoOrigin::new(&method, gate),
+            )
+            .await,
+        ),
+    };
+    log(&record, &request);
+    outcome
+}
+
+/// Turns an outcome into the Worker's response.
+fn finish(result: (Outcome<Response>, LogRecord)) -> (Result<Response>, LogRecord) {
+    let (outcome, record) = result;
+    let response = match outcome {
+        Outcome::Answer(answer) => respond(answer),
+        Outcome::Origin { response, headers } => with_headers(response, &headers),
+    };
+    (response, record)
+}
+
+/// The gate of this isolate, built from the configuration on first use.
+fn gate(env: &Env) -> std::result::Result<&'static Gate, ConfigError> {
+    static GATE: OnceLock<std::result::Result<Gate, ConfigError>> = OnceLock::new();
+    GATE.get_or_init(|| read_config(env).map(Gate::new))
+        .as_ref()
+        .map_err(Clone::clone)
+}
+
+/// `EDGE402_CONFIG` as a table (a `[vars.EDGE402_CONFIG]` section) or as JSON text.
+fn read_config(env: &Env) -> std::result::Result<GatewayConfig, ConfigError> {
+    let missing = || ConfigError {
+        key: CONFIG_VAR.into(),
+        problem: "is not set (see README.md, Configuration)".into(),
+    };
+    match env.object_var::<serde_json::Value>(CONFIG_VAR) {
+        Ok(serde_json::Value::String(text)) => GatewayConfig::from_json_text(&text),
+        Ok(serde_json::Value::Null) | Err(_) => Err(missing()),
+        Ok(value) => GatewayConfig::from_json(&value),
+    }
+}
+
+/// Once per isolate, after answering, asks the facilitator what it supports and logs any
+/// configured network it does not settle. Never delays a request.
+fn check_supported_once(gate: &'static Gate, env: &Env, ctx: &Context) {
+    thread_local!(static CHECKED: Cell<bool> = const { Cell::new(false) });
+    if CHECKED.with(|c| c.replace(true)) {
+        return;
+    }
+    let facilitator = FetchFacilitator::new(
+        &gate.config().facilitator,
+        env.secret(FACILITATOR_AUTH_SECRET)
+            .ok()
+            .map(|s| s.to_string()),
+    );
+    ctx.wait_until(async move {
+        match facilitator.supported().await {
+            Ok(supported) => {
+                let missing = facilitator::unsupported_offers(gate.config(), &supported);
+                if !missing.is_empty() {
+                    console_error!("{}", json!({"event": "config_error", "reason": "facilitator_unsupported", "offers": missing}));
+                }
+            }
+            Err(error) => console_error!("{}", json!({"event": "supported_check_failed", "detail": error.to_string()})),
+        }
+    });
+}
+
+/// Receipts in Workers KV. A failed read is a miss; writes finish under `wait_until`.
+struct KvReceipts<'a> {
+    kv: Option<worker::kv::KvStore>,
+    ctx: &'a Context,
+}
+
+impl ReceiptStore for KvReceipts<'_> {
+    async fn get(&self, key: &str) -> Option<Receipt> {
+        let kv = self.kv.as_ref()?;
+        match kv.get(key).json::<Receipt>().await {
+            Ok(found) => found,
+            Err(error) => {
+                console_error!(
+                    "{}",
+                    json!({"event": "receipt_read_failed", "detail": error.to_string()})
+                );
+                None
+            }
+        }
+    }
+
+    fn put(&self, key: &str, receipt: &Receipt, ttl_s: u64) {
+        let Some(kv) = self.kv.clone() else {
+            console_error!(
+                "{}",
+                json!({"event": "receipt_not_stored", "detail": "no RECEIPTS binding"})
+            );
+            return;
+        };
+        let (key, value) = (
+            key.to_owned(),
+            serde_json::to_string(receipt).unwrap_or_default(),
+        );
+        self.ctx.wait_until(async move {
+            let written = match kv.put(&key, value) {
+                Ok(put) => put.expiration_ttl(ttl_s).execute().await,
+                Err(error) => Err(error),
+            };
+            if let Err(error) = written {
+                console_error!("{}", json!({"event": "receipt_write_failed", "key": key, "detail": error.to_string()}));
+            }
+        });
+    }
+}
+
+fn respond(answer: Answer) -> Result<Response> {
+    let headers = Headers::new();
+    for (name, value) in &answer.headers {
+        headers.set(name, value)?;
+    }
+    let response = match answer.body.is_empty() {
+        true => Response::empty()?,
+        false => Response::ok(answer.body)?,
+    };
+    Ok(response.with_status(answer.status).with_headers(headers))
+}
+
+/// The origin's response with our headers set (fetched headers are immutable, so they are
+/// copied into a fresh set).
+fn with_headers(response: Response, extra: &[(&'static str, String)]) -> Result<Response> {
+    let headers = Headers::new();
+    for (name, value) in response.headers().entries() {
+        headers.append(&name, &value)?;
+    }
+    for (name, value) in extra {
+        headers.set(name, value)?;
+    }
+    let status = response.status_code();
+    let (_, body) = response.into_parts();
+    Ok(Response::builder()
+        .with_status(status)
+        .with_headers(headers)
+        .body(body))
+}
+
+fn log(record: &LogRecord, request: &Request) {
+    let path = request.path();
+    let mut line = serde_json::to_value(record).unwrap_or_default();
+    if let Some(fields) = line.as_object_mut() {
+        fields.insert("method".into(), request.method().to_string().into());
+        fields.insert("path".into(), path.into());
+    }
+    console_log!("{line}");
+}
