@@ -25,6 +25,7 @@ use serde_json::{json, Map, Value};
 use crate::evm::Address;
 use crate::networks::{Asset, Network, Networks};
 use crate::pricing::{Price, PriceError};
+use crate::protocol::facilitator::SupportedResponse;
 use crate::protocol::v2;
 use crate::routes::RouteMatcher;
 use crate::terms::EXACT;
@@ -234,6 +235,38 @@ impl GatewayConfig {
             networks,
             routes,
         })
+    }
+}
+
+impl GatewayConfig {
+    /// The configured offers (`v2 eip155:84532`, `v1 base-sepolia`) that a facilitator's
+    /// `/supported` answer does not list for the `exact` scheme: a configuration error to log.
+    pub fn unsupported_offers(&self, supported: &SupportedResponse) -> Vec<String> {
+        let listed = |version: u8, network: &str| {
+            supported
+                .kinds
+                .iter()
+                .any(|k| k.x402_version == version && k.scheme == EXACT && k.network == network)
+        };
+        let mut missing = Vec::new();
+        for route in &self.routes {
+            let Access::Paid(paid) = &route.access else {
+                continue;
+            };
+            for (requirement, v1_name) in paid.requirements.iter().zip(&paid.v1_networks) {
+                let offers = [
+                    Some((2, requirement.network.as_str())),
+                    v1_name.as_deref().map(|name| (1, name)),
+                ];
+                for (version, network) in offers.into_iter().flatten() {
+                    let offer = format!("v{version} {network}");
+                    if !listed(version, network) && !missing.contains(&offer) {
+                        missing.push(offer);
+                    }
+                }
+            }
+        }
+        missing
     }
 }
 
@@ -651,6 +684,26 @@ mod tests {
             GatewayConfig::from_json_text(&format!("{{\"origin\": \"{secret}")).unwrap_err();
         assert_eq!(error.key, "EDGE402_CONFIG");
         assert!(!error.to_string().contains(secret));
+    }
+
+    #[test]
+    fn offers_missing_from_supported_are_listed() {
+        let config = GatewayConfig::from_json(&json!({"routes": [route(json!({}))]})).unwrap();
+        let kinds = |list: Value| {
+            serde_json::from_value::<SupportedResponse>(json!({"kinds": list})).unwrap()
+        };
+        let both = kinds(json!([
+            {"x402Version": 2, "scheme": "exact", "network": "eip155:84532"},
+            {"x402Version": 1, "scheme": "exact", "network": "base-sepolia"}
+        ]));
+        assert!(config.unsupported_offers(&both).is_empty());
+        let v2_only =
+            kinds(json!([{"x402Version": 2, "scheme": "exact", "network": "eip155:84532"}]));
+        assert_eq!(config.unsupported_offers(&v2_only), ["v1 base-sepolia"]);
+        assert_eq!(
+            config.unsupported_offers(&kinds(json!([]))),
+            ["v2 eip155:84532", "v1 base-sepolia"]
+        );
     }
 
     #[test]

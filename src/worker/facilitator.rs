@@ -8,7 +8,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use worker::{AbortController, Delay, Fetch, Headers, Method, Request, RequestInit};
 
-use crate::config::{Access, FacilitatorConfig, GatewayConfig};
+use crate::config::FacilitatorConfig;
 use crate::gate::flow::{Facilitator, FacilitatorError};
 use crate::protocol::facilitator::{
     FacilitatorRequest, SettleResponse, SupportedResponse, VerifyResponse,
@@ -133,31 +133,4 @@ impl Facilitator for FetchFacilitator {
         )
         .await
     }
-}
-
-/// The configured `(x402Version, network)` offers the facilitator does not list.
-pub fn unsupported_offers(config: &GatewayConfig, supported: &SupportedResponse) -> Vec<String> {
-    let listed = |version: u8, network: &str| {
-        supported
-            .kinds
-            .iter()
-            .any(|k| k.x402_version == version && k.scheme == "exact" && k.network == network)
-    };
-    let mut missing = Vec::new();
-    for route in &config.routes {
-        let Access::Paid(paid) = &route.access else {
-            continue;
-        };
-        for (requirement, v1_name) in paid.requirements.iter().zip(&paid.v1_networks) {
-            let mut offers = vec![(2, requirement.network.as_str())];
-            offers.extend(v1_name.as_deref().map(|name| (1, name)));
-            for (version, network) in offers {
-                let offer = format!("v{version} {network}");
-                if !listed(version, network) && !missing.contains(&offer) {
-                    missing.push(offer);
-                }
-            }
-        }
-    }
-    missing
 }

@@ -150,7 +150,7 @@ fn check_supported_once(gate: &'static Gate, env: &Env, ctx: &Context) {
     ctx.wait_until(async move {
         match facilitator.supported().await {
             Ok(supported) => {
-                let missing = facilitator::unsupported_offers(gate.config(), &supported);
+                let missing = gate.config().unsupported_offers(&supported);
                 if !missing.is_empty() {
                     console_error!("{}", json!({"event": "config_error", "reason": "facilitator_unsupported", "offers": missing}));
                 }
