@@ -318,6 +318,40 @@ pub fn price_class(method: &str) -> &str {
     }
 }
 
+/// The pieces of an absolute URL the gateway needs.
+pub struct UrlParts<'a> {
+    /// `scheme://authority`.
+    pub origin: &'a str,
+    /// From the first `/` after the authority, without query or fragment (`/` if empty).
+    pub path: &'a str,
+    /// After `?`, without the fragment.
+    pub query: Option<&'a str>,
+}
+
+impl<'a> UrlParts<'a> {
+    /// Splits an absolute URL as a runtime hands it over (already WHATWG-normalised).
+    pub fn split(url: &'a str) -> Self {
+        let url = url.split('#').next().unwrap_or(url);
+        let authority_start = url.find("://").map_or(0, |i| i + 3);
+        let path_start = url[authority_start..]
+            .find(['/', '?'])
+            .map_or(url.len(), |i| authority_start + i);
+        let (before_query, query) = match url.split_once('?') {
+            Some((before, query)) => (before, Some(query)),
+            None => (url, None),
+        };
+        let path = before_query
+            .get(path_start..)
+            .filter(|p| !p.is_empty())
+            .unwrap_or("/");
+        Self {
+            origin: &url[..path_start],
+            path,
+            query,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[cfg(target_arch = "wasm32")]
@@ -412,6 +446,28 @@ mod tests {
         assert_eq!(PathPattern::parse("/a%2Fb"), Err(PatternError::BadSegment));
         assert_eq!(PathPattern::parse("/a/../b"), Err(PatternError::BadSegment));
         assert_eq!(PathPattern::parse("/a/:"), Err(PatternError::BadSegment));
+    }
+
+    #[test]
+    fn urls_split_into_origin_path_and_query() {
+        let parts = |url| {
+            let p = UrlParts::split(url);
+            (p.origin, p.path, p.query)
+        };
+        assert_eq!(
+            parts("https://a.example/x/y?q=1#f"),
+            ("https://a.example", "/x/y", Some("q=1"))
+        );
+        assert_eq!(
+            parts("http://127.0.0.1:8787/"),
+            ("http://127.0.0.1:8787", "/", None)
+        );
+        assert_eq!(
+            parts("http://127.0.0.1:8787"),
+            ("http://127.0.0.1:8787", "/", None)
+        );
+        assert_eq!(parts("http://h?x=/y"), ("http://h", "/", Some("x=/y")));
+        assert_eq!(parts("http://h/a%2Fb?"), ("http://h", "/a%2Fb", Some("")));
     }
 
     #[test]

@@ -23,8 +23,9 @@ use crate::gate::flow::{handle, LogRecord, Outcome, ReceiptStore};
 use crate::gate::receipt::Receipt;
 use crate::gate::{refusal, Answer, Gate, RequestFacts};
 use crate::protocol::{Reason, PAYMENT_SIGNATURE, X_PAYMENT};
+use crate::routes::UrlParts;
 use facilitator::FetchFacilitator;
-use origin::{DemoOrigin, ProxyOrigin};
+use origin::{ContentSource, DemoOrigin, ProxyOrigin};
 
 /// The configuration variable.
 const CONFIG_VAR: &str = "EDGE402_CONFIG";
@@ -36,6 +37,11 @@ const FACILITATOR_AUTH_SECRET: &str = "FACILITATOR_AUTHORIZATION";
 #[event(fetch)]
 async fn fetch(request: Request, env: Env, ctx: Context) -> Result<Response> {
     let now = Date::now().as_millis() / 1000;
+    // The runtime hands over a WHATWG-normalised absolute URL; splitting it by hand keeps the
+    // `url` crate's parser and its Unicode tables (about 100 KB) out of the build.
+    let url = request.inner().url();
+    let parts = UrlParts::split(&url);
+    let method = request.method().to_string();
     let gate = match gate(&env) {
         Ok(gate) => gate,
         Err(error) => {
@@ -47,7 +53,8 @@ async fn fetch(request: Request, env: Env, ctx: Context) -> Result<Response> {
                     detail: Some(error.to_string()),
                     ..LogRecord::default()
                 },
-                &request,
+                &method,
+                parts.path,
             );
             return respond(refusal(
                 500,
@@ -61,45 +68,25 @@ async fn fetch(request: Request, env: Env, ctx: Context) -> Result<Response> {
         kv: env.kv(RECEIPTS_KV).ok(),
         ctx: &ctx,
     };
-    let facilitator = FetchFacilitator::new(
-        &gate.config().facilitator,
-        env.secret(FACILITATOR_AUTH_SECRET)
-            .ok()
-            .map(|s| s.to_string()),
-    );
-    let url = request.url()?;
-    let method = request.method().to_string();
+    let facilitator = facilitator(gate, &env);
     let header = |name: &str| request.headers().get(name).ok().flatten();
     let (payment_signature, x_payment) = (header(PAYMENT_SIGNATURE), header(X_PAYMENT));
-    let origin_of_request = url.origin().ascii_serialization();
     let facts = RequestFacts {
         method: &method,
-        path: url.path(),
-        query: url.query(),
-        origin: &origin_of_request,
+        path: parts.path,
+        query: parts.query,
+        origin: parts.origin,
         payment_signature: payment_signature.as_deref(),
         x_payment: x_payment.as_deref(),
         preflight: request.method() == Method::Options
             && header("Access-Control-Request-Method").is_some(),
     };
-    let (outcome, record) = match &gate.config().origin {
-        Some(base) => {
-            let origin = ProxyOrigin::new(base, &request);
-            finish(handle(gate, &facts, now, &facilitator, &store, &origin).await)
-        }
-        None => finish(
-            handle(
-                gate,
-                &facts,
-                now,
-                &facilitator,
-                &store,
-                &DemoOrigin::new(&method, gate),
-            )
-            .await,
-        ),
+    let origin = match &gate.config().origin {
+        Some(base) => ContentSource::Proxy(ProxyOrigin::new(base, &request)),
+        None => ContentSource::Demo(DemoOrigin::new(&method, gate)),
     };
-    log(&record, &request);
+    let (outcome, record) = finish(handle(gate, &facts, now, &facilitator, &store, &origin).await);
+    log(&record, &method, parts.path);
     outcome
 }
 
@@ -127,8 +114,12 @@ fn read_config(env: &Env) -> std::result::Result<GatewayConfig, ConfigError> {
         key: CONFIG_VAR.into(),
         problem: "is not set (see README.md, Configuration)".into(),
     };
+    // JSON text first: `object_var` accepts only a binding whose constructor is `Object`, so a
+    // string var (`--var`, `[vars]` as text, a secret) would otherwise read as missing.
+    if let Ok(text) = env.var(CONFIG_VAR) {
+        return GatewayConfig::from_json_text(&text.to_string());
+    }
     match env.object_var::<serde_json::Value>(CONFIG_VAR) {
-        Ok(serde_json::Value::String(text)) => GatewayConfig::from_json_text(&text),
         Ok(serde_json::Value::Null) | Err(_) => Err(missing()),
         Ok(value) => GatewayConfig::from_json(&value),
     }
@@ -141,12 +132,7 @@ fn check_supported_once(gate: &'static Gate, env: &Env, ctx: &Context) {
     if CHECKED.with(|c| c.replace(true)) {
         return;
     }
-    let facilitator = FetchFacilitator::new(
-        &gate.config().facilitator,
-        env.secret(FACILITATOR_AUTH_SECRET)
-            .ok()
-            .map(|s| s.to_string()),
-    );
+    let facilitator = facilitator(gate, env);
     ctx.wait_until(async move {
         match facilitator.supported().await {
             Ok(supported) => {
@@ -158,6 +144,15 @@ fn check_supported_once(gate: &'static Gate, env: &Env, ctx: &Context) {
             Err(error) => console_error!("{}", json!({"event": "supported_check_failed", "detail": error.to_string()})),
         }
     });
+}
+
+/// The facilitator client of the configuration, with its optional credential secret.
+fn facilitator(gate: &Gate, env: &Env) -> FetchFacilitator {
+    let authorization = env
+        .secret(FACILITATOR_AUTH_SECRET)
+        .ok()
+        .map(|s| s.to_string());
+    FetchFacilitator::new(&gate.config().facilitator, authorization)
 }
 
 /// Receipts in Workers KV. A failed read is a miss; writes finish under `wait_until`.
@@ -235,11 +230,10 @@ fn with_headers(response: Response, extra: &[(&'static str, String)]) -> Result<
         .body(body))
 }
 
-fn log(record: &LogRecord, request: &Request) {
-    let path = request.path();
+fn log(record: &LogRecord, method: &str, path: &str) {
     let mut line = serde_json::to_value(record).unwrap_or_default();
     if let Some(fields) = line.as_object_mut() {
-        fields.insert("method".into(), request.method().to_string().into());
+        fields.insert("method".into(), method.into());
         fields.insert("path".into(), path.into());
     }
     console_log!("{line}");

@@ -93,3 +93,26 @@ impl Origin for DemoOrigin<'_> {
         response.status_code()
     }
 }
+
+/// The origin of this configuration: one type, so the flow is compiled once.
+pub enum ContentSource<'a> {
+    /// `origin` is configured.
+    Proxy(ProxyOrigin<'a>),
+    /// No `origin`: demo content.
+    Demo(DemoOrigin<'a>),
+}
+
+impl Origin for ContentSource<'_> {
+    type Response = Response;
+
+    async fn fetch(&self, target: &str) -> Result<Response, String> {
+        match self {
+            Self::Proxy(origin) => origin.fetch(target).await,
+            Self::Demo(origin) => origin.fetch(target).await,
+        }
+    }
+
+    fn status(response: &Response) -> u16 {
+        response.status_code()
+    }
+}
