@@ -1,0 +1,35 @@
+// Types of every entry point (node, workerd, browser): the same functions and shapes
+// everywhere. The doc comments are in ./web/edge402.d.ts, generated from the Rust sources.
+export type {
+  Edge402Error,
+  ResourceInfo,
+  Eip712Extra,
+  PaymentRequirementsV1,
+  PaymentRequirementsV2,
+  PaymentRequirements,
+  ExactEvmAuthorization,
+  ExactEvmPayload,
+  PaymentPayloadV1,
+  PaymentPayloadV2,
+  PaymentPayload,
+  PaymentRequired,
+  SettleResponse,
+  Verdict,
+  SettlementCheck,
+  SettlementExpectation,
+  RequirementsOptions,
+  PaymentOptions,
+} from './web/edge402.js';
+export {
+  verifyPayment,
+  decodePaymentHeader,
+  encodePaymentHeader,
+  decodePaymentRequired,
+  encodePaymentRequired,
+  decodeSettlement,
+  encodeSettlement,
+  checkSettlement,
+  buildRequirements,
+  recoverPaymentSigner,
+  createPayment,
+} from './web/edge402.js';
