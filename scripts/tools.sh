@@ -35,7 +35,7 @@ ensure_wasm_bindgen() {
 ensure_worker_build() {
     local want have
     want="$(locked_version worker)"
-    have="$(worker-build --version 2>/dev/null | awk '{print $2}')"
+    have="$(worker-build --version 2>/dev/null | awk '{print $NF}')"
     if [ "$have" != "$want" ]; then
         say "installing worker-build $want into $EDGE402_TOOLS"
         cargo install --quiet --root "$EDGE402_TOOLS" worker-build --version "$want"

@@ -5,8 +5,9 @@
 //! a canonical form, and the origin receives that same form:
 //! - percent-escapes of unreserved characters (`A-Z a-z 0-9 - . _ ~`) are decoded, other
 //!   escapes are kept with upper-case hex;
-//! - an encoded slash or backslash (`%2F`, `%5C`), a NUL, a literal backslash or an invalid
-//!   escape is refused ([`PathError`], answered with 400);
+//! - an encoded slash or backslash (`%2F`, `%5C`), a NUL, a literal backslash, a `;` (path
+//!   parameters, which some origins strip) or an invalid escape is refused ([`PathError`],
+//!   answered with 400);
 //! - dot segments are resolved and repeated slashes collapsed;
 //! - a trailing slash is kept for the origin but ignored by matching;
 //! - literal pattern segments compare case-insensitively unless configured otherwise.
@@ -27,6 +28,9 @@ pub enum PathError {
     Nul,
     /// `%` not followed by two hex digits.
     InvalidEscape,
+    /// A `;`: some origins (Tomcat, Spring) strip `;parameters` from segments, so
+    /// `/paid;x/y` could reach `/paid/y` there without matching it here.
+    PathParameter,
 }
 
 impl fmt::Display for PathError {
@@ -37,6 +41,7 @@ impl fmt::Display for PathError {
             Self::Backslash => "path contains a backslash",
             Self::Nul => "path contains a NUL byte",
             Self::InvalidEscape => "path contains an invalid percent-escape",
+            Self::PathParameter => "path contains ';' (path parameters are refused)",
         })
     }
 }
@@ -122,13 +127,14 @@ fn decode_unreserved(raw: &str) -> Result<String, PathError> {
                 i += 3;
             }
             b'\\' => return Err(PathError::Backslash),
+            b';' => return Err(PathError::PathParameter),
             0 => return Err(PathError::Nul),
             _ => {
                 // Copy the run of ordinary characters up to the next special byte whole, so
                 // multi-byte UTF-8 stays intact.
                 let end = bytes[i..]
                     .iter()
-                    .position(|b| matches!(b, b'%' | b'\\' | 0))
+                    .position(|b| matches!(b, b'%' | b'\\' | b';' | 0))
                     .map_or(bytes.len(), |n| i + n);
                 out.push_str(&raw[i..end]);
                 i = end;
@@ -399,6 +405,11 @@ mod tests {
         assert_eq!(canonical("/api%4"), Err(PathError::InvalidEscape));
         assert_eq!(canonical("/api%"), Err(PathError::InvalidEscape));
         assert_eq!(canonical("api"), Err(PathError::NotAbsolute));
+        assert_eq!(canonical("/api;x/data"), Err(PathError::PathParameter));
+        assert_eq!(
+            canonical("/api/data;jsessionid=1"),
+            Err(PathError::PathParameter)
+        );
     }
 
     #[test]

@@ -932,7 +932,14 @@ fn no_spelling_of_a_paid_path_gets_content_unpaid() {
         assert_eq!(r.status(), 402, "{path}");
     }
     for path in [
-        "/api%2Fx", "/api%2fx", "/api%5Cx", "/api%00", "/api/%zz", "/api\\x",
+        "/api%2Fx",
+        "/api%2fx",
+        "/api%5Cx",
+        "/api%00",
+        "/api/%zz",
+        "/api\\x",
+        "/api;x/y",
+        "/api/y;s=1",
     ] {
         let r = run(&gate, &request("GET", path, None, None), &f, &s, &o);
         assert_eq!(

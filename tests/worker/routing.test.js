@@ -1,0 +1,131 @@
+// Routing, challenges and CORS of the Worker under wrangler dev, without any payment: free
+// paths pass through at their canonical path, paid paths answer a 402 both protocol versions
+// read, and no spelling or method of a paid path reaches the origin unpaid.
+
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+
+import {
+  assertNoCalls, assertNothingServed, ORIGIN_MARKER, PAY_TO, TEST_TIMEOUT, useStack,
+} from './helpers.js';
+import { challengeOf } from './x402-client.js';
+
+const stack = useStack();
+
+const BASE_SEPOLIA_USDC = '0x036CbD53842c5426634e7929541eC2318f3dCF7e';
+
+test('a free path passes through to the origin at its canonical path', TEST_TIMEOUT, async () => {
+  const { worker, origin, facilitator } = stack;
+  const health = await worker.get('/health?probe=1');
+  assert.equal(health.status, 200, String(health));
+  assert.deepEqual(health.json(), { marker: ORIGIN_MARKER, method: 'GET', path: '/health?probe=1' });
+  // An unconfigured path is free too; the origin gets it without doubled slashes and dots.
+  const unpriced = await worker.get('/unpriced//a/./b/%2e%2e/c');
+  assert.equal(unpriced.status, 200, String(unpriced));
+  assert.deepEqual(origin.paths(), ['/health?probe=1', '/unpriced/a/c']);
+  assert.deepEqual(facilitator.calls, []);
+});
+
+test('a paid path without payment gets a 402 that v1 and v2 clients both read', TEST_TIMEOUT, async () => {
+  const { worker } = stack;
+  const reply = await worker.get('/api/weather');
+  assert.equal(reply.status, 402, String(reply));
+  assert.equal(reply.header('Cache-Control'), 'no-store');
+  assert.equal(reply.header('Access-Control-Allow-Origin'), '*');
+  const exposed = reply.header('Access-Control-Expose-Headers').split(',').map((h) => h.trim());
+  for (const name of ['PAYMENT-REQUIRED', 'PAYMENT-RESPONSE', 'X-PAYMENT-RESPONSE']) {
+    assert.ok(exposed.includes(name), `${name} is not exposed: ${exposed}`);
+  }
+
+  const resource = `${worker.url}/api/weather`;
+  const extra = { name: 'USDC', version: '2' };
+  const { v1, v2 } = challengeOf(reply);
+  assert.deepEqual(v1, {
+    x402Version: 1,
+    error: 'payment_required',
+    accepts: [{
+      scheme: 'exact', network: 'base-sepolia', maxAmountRequired: '1000', asset: BASE_SEPOLIA_USDC,
+      payTo: PAY_TO, resource, description: 'Test data', mimeType: 'application/json',
+      maxTimeoutSeconds: 60, extra,
+    }],
+  });
+  assert.deepEqual(v2, {
+    x402Version: 2,
+    error: 'payment_required',
+    resource: { url: resource, description: 'Test data', mimeType: 'application/json' },
+    // Exactly the v2 requirement fields: a client echoes this object back as `accepted`.
+    accepts: [{
+      scheme: 'exact', network: 'eip155:84532', amount: '1000', asset: BASE_SEPOLIA_USDC,
+      payTo: PAY_TO, maxTimeoutSeconds: 60, extra,
+    }],
+  });
+  assertNoCalls(stack);
+});
+
+test('a CORS preflight is answered by the gateway and never charged', TEST_TIMEOUT, async () => {
+  const { worker } = stack;
+  const reply = await worker.request('OPTIONS', '/api/weather', {
+    headers: {
+      Origin: 'https://app.example',
+      'Access-Control-Request-Method': 'GET',
+      'Access-Control-Request-Headers': 'payment-signature',
+    },
+  });
+  assert.equal(reply.status, 204, String(reply));
+  assert.equal(reply.header('Access-Control-Allow-Origin'), '*');
+  const allowed = reply.header('Access-Control-Allow-Headers').toLowerCase();
+  for (const name of ['payment-signature', 'x-payment', 'authorization']) {
+    assert.ok(allowed.includes(name), `${name} is not allowed: ${allowed}`);
+  }
+  assert.match(reply.header('Access-Control-Allow-Methods'), /\bGET\b/);
+  assert.equal(reply.header('PAYMENT-REQUIRED'), undefined);
+  assertNoCalls(stack);
+});
+
+test('every spelling of a paid path is challenged, never served', TEST_TIMEOUT, async () => {
+  const spellings = [
+    '/api/x', '/API/x', '/Api/X', '/%61pi/x', '/%41PI/x', '/%61%70%69/x', '//api/x', '/api//x',
+    '/x/../api/x', '/./api/x', '/api/%2e%2e/api/x', '/api/%2E%2E/api/x', '/api/x/.', '/api',
+    '/api/', '/api/x?free=true',
+    // A raw backslash is a slash to the URL parser of workerd, before the gateway sees it.
+    '/api\\x',
+  ];
+  for (const path of spellings) {
+    const reply = await stack.worker.get(path);
+    assert.equal(reply.status, 402, `${path}: ${reply}`);
+    assertNothingServed(reply);
+  }
+  // HEAD is priced like GET.
+  assert.equal((await stack.worker.request('HEAD', '/API/x')).status, 402);
+  assertNoCalls(stack);
+});
+
+test('encoded slashes, backslashes and NULs in a path are refused with 400', TEST_TIMEOUT, async () => {
+  for (const path of ['/api%2Fx', '/api%2fx', '/api%5Cx', '/api%5cx', '/api%00', '/api/x%00', '/api/%zz']) {
+    const reply = await stack.worker.get(path);
+    assert.equal(reply.status, 400, `${path}: ${reply}`);
+    assert.equal(reply.json().error, 'invalid_path', path);
+    assertNothingServed(reply);
+  }
+  assertNoCalls(stack);
+});
+
+test('another method on a GET-only paid path is refused with 405, never forwarded', TEST_TIMEOUT, async () => {
+  for (const method of ['POST', 'PUT', 'DELETE', 'PATCH']) {
+    const reply = await stack.worker.request(method, '/api/x', { body: '{}' });
+    assert.equal(reply.status, 405, `${method}: ${reply}`);
+    assert.equal(reply.header('Allow'), 'GET');
+    assertNothingServed(reply);
+  }
+  // An OPTIONS that is not a preflight is just another method.
+  assert.equal((await stack.worker.request('OPTIONS', '/api/x')).status, 405);
+  assertNoCalls(stack);
+});
+
+test('a payment header on a free path changes nothing and is not forwarded', TEST_TIMEOUT, async () => {
+  const reply = await stack.worker.get('/health', { 'PAYMENT-SIGNATURE': 'not even base64 %%%' });
+  assert.equal(reply.status, 200, String(reply));
+  const [forwarded] = stack.origin.requests;
+  assert.equal(forwarded.headers['payment-signature'], undefined);
+  assert.deepEqual(stack.facilitator.calls, []);
+});
