@@ -320,15 +320,33 @@ fn request<'a>(
     }
 }
 
-fn run(
-    gate: &Gate,
-    facts: &RequestFacts<'_>,
-    f: &ScriptedFacilitator,
-    s: &MemoryStore,
-    o: &FakeOrigin,
-) -> Run {
-    let (outcome, log) = block_on(handle(gate, facts, NOW, f, s, o));
-    Run { outcome, log }
+/// The gate with its three services, all in memory.
+struct World {
+    gate: Gate,
+    f: ScriptedFacilitator,
+    s: MemoryStore,
+    o: FakeOrigin,
+}
+
+impl World {
+    fn new(f: ScriptedFacilitator, o: FakeOrigin) -> Self {
+        Self {
+            gate: gate(),
+            f,
+            s: MemoryStore::default(),
+            o,
+        }
+    }
+
+    /// Handles one request at `NOW`.
+    fn send(&self, facts: &RequestFacts<'_>) -> Run {
+        self.send_at(facts, NOW)
+    }
+
+    fn send_at(&self, facts: &RequestFacts<'_>, now: u64) -> Run {
+        let (outcome, log) = block_on(handle(&self.gate, facts, now, &self.f, &self.s, &self.o));
+        Run { outcome, log }
+    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -336,21 +354,10 @@ fn run(
 
 #[test]
 fn free_paths_pass_through_and_preflight_is_never_charged() {
-    let (gate, f, s, o) = (
-        gate(),
-        ScriptedFacilitator::default(),
-        MemoryStore::default(),
-        FakeOrigin::ok(),
-    );
-    let r = run(&gate, &request("GET", "/health", None, None), &f, &s, &o);
+    let w = World::new(ScriptedFacilitator::default(), FakeOrigin::ok());
+    let r = w.send(&request("GET", "/health", None, None));
     assert_eq!(r.served().0 .1, "content of /health");
-    let r = run(
-        &gate,
-        &request("GET", "/unpriced//x/../y", None, None),
-        &f,
-        &s,
-        &o,
-    );
+    let r = w.send(&request("GET", "/unpriced//x/../y", None, None));
     assert_eq!(
         r.served().0 .1,
         "content of /unpriced/y",
@@ -360,30 +367,19 @@ fn free_paths_pass_through_and_preflight_is_never_charged() {
         preflight: true,
         ..request("OPTIONS", "/api/x", None, None)
     };
-    let r = run(&gate, &preflight, &f, &s, &o);
+    let r = w.send(&preflight);
     assert_eq!(r.status(), 204);
     assert!(r
         .header("Access-Control-Allow-Headers")
         .unwrap()
         .contains("PAYMENT-SIGNATURE"));
-    assert_eq!((o.calls(), f.calls.borrow().len()), (2, 0));
+    assert_eq!((w.o.calls(), w.f.calls.borrow().len()), (2, 0));
 }
 
 #[test]
 fn a_paid_path_without_payment_gets_a_challenge_both_versions_read() {
-    let (gate, f, s, o) = (
-        gate(),
-        ScriptedFacilitator::default(),
-        MemoryStore::default(),
-        FakeOrigin::ok(),
-    );
-    let r = run(
-        &gate,
-        &request("GET", "/api/weather", None, None),
-        &f,
-        &s,
-        &o,
-    );
+    let w = World::new(ScriptedFacilitator::default(), FakeOrigin::ok());
+    let r = w.send(&request("GET", "/api/weather", None, None));
     let answer = r.answer();
     assert_eq!(answer.status, 402);
     assert_eq!(r.header("Cache-Control"), Some("no-store"));
@@ -413,41 +409,30 @@ fn a_paid_path_without_payment_gets_a_challenge_both_versions_read() {
     assert_eq!(v1.accepts[0].max_amount_required, 1_000u64.into());
     assert_eq!(v1.accepts[0].resource, "https://edge.example/api/weather");
     assert_eq!(
-        (o.calls(), f.calls.borrow().len(), r.log.outcome),
+        (w.o.calls(), w.f.calls.borrow().len(), r.log.outcome),
         (0, 0, "challenge")
     );
 }
 
 #[test]
 fn a_good_v2_payment_is_served_after_settlement_and_receipted() {
-    let (gate, f, s, o) = (
-        gate(),
-        ScriptedFacilitator::settling(),
-        MemoryStore::default(),
-        FakeOrigin::ok(),
-    );
+    let w = World::new(ScriptedFacilitator::settling(), FakeOrigin::ok());
     let header = v2_header(&offered(1_000), 1);
-    let r = run(
-        &gate,
-        &request("GET", "/api/weather", Some(&header), None),
-        &f,
-        &s,
-        &o,
-    );
+    let r = w.send(&request("GET", "/api/weather", Some(&header), None));
     let (response, _) = r.served();
     assert_eq!(response, &(200, "content of /api/weather".to_owned()));
     let settlement = SettleResponse::from_header(r.header("PAYMENT-RESPONSE").unwrap()).unwrap();
     assert!(settlement.success);
     assert!(r.header("X-PAYMENT-RESPONSE").is_none());
     // The facilitator got the v2 requirement and the payment, once.
-    let calls = f.calls.borrow();
+    let calls = w.f.calls.borrow();
     assert_eq!(calls.len(), 1);
     assert_eq!(calls[0].1.x402_version, 2);
     assert_eq!(
         calls[0].1.payment_requirements,
         PaymentRequirements::V2(offered(1_000))
     );
-    let receipts = s.receipts.borrow();
+    let receipts = w.s.receipts.borrow();
     let (receipt, ttl) = receipts.values().next().unwrap();
     assert_eq!((receipt.resource.as_str(), *ttl), ("GET /api/weather", 120));
     assert_eq!(receipt.payer, signer().address());
@@ -469,27 +454,16 @@ fn a_good_v2_payment_is_served_after_settlement_and_receipted() {
 
 #[test]
 fn a_good_v1_payment_gets_the_v1_settlement_header() {
-    let (gate, f, s, o) = (
-        gate(),
-        ScriptedFacilitator::settling(),
-        MemoryStore::default(),
-        FakeOrigin::ok(),
-    );
+    let w = World::new(ScriptedFacilitator::settling(), FakeOrigin::ok());
     let header = v1_header(&offered(1_000), 2);
-    let r = run(
-        &gate,
-        &request("GET", "/api/weather", None, Some(&header)),
-        &f,
-        &s,
-        &o,
-    );
+    let r = w.send(&request("GET", "/api/weather", None, Some(&header)));
     assert!(
         SettleResponse::from_header(r.header("X-PAYMENT-RESPONSE").unwrap())
             .unwrap()
             .success
     );
     assert!(r.header("PAYMENT-RESPONSE").is_none());
-    let PaymentRequirements::V1(sent) = &f.calls.borrow()[0].1.payment_requirements else {
+    let PaymentRequirements::V1(sent) = &w.f.calls.borrow()[0].1.payment_requirements else {
         panic!("v1 payments are settled with v1 requirements")
     };
     assert_eq!(
@@ -500,192 +474,115 @@ fn a_good_v1_payment_gets_the_v1_settlement_header() {
 
 #[test]
 fn a_retry_is_served_from_the_receipt_and_another_resource_is_refused() {
-    let (gate, f, s, o) = (
-        gate(),
-        ScriptedFacilitator::settling(),
-        MemoryStore::default(),
-        FakeOrigin::ok(),
-    );
+    let w = World::new(ScriptedFacilitator::settling(), FakeOrigin::ok());
     let header = v2_header(&offered(1_000), 3);
-    let first = run(
-        &gate,
-        &request("GET", "/api/weather", Some(&header), None),
-        &f,
-        &s,
-        &o,
-    );
+    let first = w.send(&request("GET", "/api/weather", Some(&header), None));
     // HEAD is priced (and receipted) like GET; a different spelling is the same resource.
-    let again = run(
-        &gate,
-        &request("HEAD", "/API//weather", Some(&header), None),
-        &f,
-        &s,
-        &o,
-    );
+    let again = w.send(&request("HEAD", "/API//weather", Some(&header), None));
     assert_eq!(again.status(), 200);
     assert_eq!(
         again.header("PAYMENT-RESPONSE"),
         first.header("PAYMENT-RESPONSE")
     );
     assert_eq!(again.log.outcome, "receipt");
-    let other = run(
-        &gate,
-        &request("GET", "/api/other", Some(&header), None),
-        &f,
-        &s,
-        &o,
-    );
+    let other = w.send(&request("GET", "/api/other", Some(&header), None));
     assert_eq!(
         (other.status(), other.reason()),
         (402, Some("payment_already_used"))
     );
-    assert_eq!(f.calls("settle"), 1, "settled once");
-    assert_eq!(o.calls(), 2, "the refused request never reached the origin");
+    assert_eq!(w.f.calls("settle"), 1, "settled once");
+    assert_eq!(
+        w.o.calls(),
+        2,
+        "the refused request never reached the origin"
+    );
 }
 
 #[test]
 fn an_expired_payment_with_a_receipt_is_still_served() {
-    let (gate, f, s, o) = (
-        gate(),
-        ScriptedFacilitator::settling(),
-        MemoryStore::default(),
-        FakeOrigin::ok(),
-    );
+    let w = World::new(ScriptedFacilitator::settling(), FakeOrigin::ok());
     let header = v2_header(&offered(1_000), 4);
-    run(
-        &gate,
-        &request("GET", "/api/weather", Some(&header), None),
-        &f,
-        &s,
-        &o,
-    );
-    let later = block_on(handle(
-        &gate,
+    w.send(&request("GET", "/api/weather", Some(&header), None));
+    let later = w.send_at(
         &request("GET", "/api/weather", Some(&header), None),
         NOW + 3_600,
-        &f,
-        &s,
-        &o,
-    ));
-    assert_eq!(later.1.outcome, "receipt");
+    );
+    assert_eq!(later.log.outcome, "receipt");
     // Without a receipt the same expired payment is refused for its time window.
     let fresh = v2_header(&offered(1_000), 5);
-    let (outcome, log) = block_on(handle(
-        &gate,
+    let r = w.send_at(
         &request("GET", "/api/weather", Some(&fresh), None),
         NOW + 3_600,
-        &f,
-        &s,
-        &o,
-    ));
-    assert!(matches!(
-        outcome,
-        Outcome::Answer(Answer { status: 402, .. })
-    ));
-    assert_eq!(
-        log.reason.as_deref(),
-        Some("invalid_exact_evm_payload_authorization_valid_before")
     );
-    assert_eq!(f.calls("settle"), 1);
+    assert_eq!(
+        (r.status(), r.reason()),
+        (
+            402,
+            Some("invalid_exact_evm_payload_authorization_valid_before")
+        )
+    );
+    assert_eq!(w.f.calls("settle"), 1);
 }
 
 #[test]
 fn an_origin_error_after_origin_passes_through_uncharged() {
-    let (gate, f, s) = (
-        gate(),
+    let w = World::new(
         ScriptedFacilitator::default(),
-        MemoryStore::default(),
+        FakeOrigin {
+            status: 503,
+            ..FakeOrigin::ok()
+        },
     );
-    let o = FakeOrigin {
-        status: 503,
-        ..FakeOrigin::ok()
-    };
     let header = v2_header(&offered(1_000), 6);
-    let r = run(
-        &gate,
-        &request("GET", "/api/weather", Some(&header), None),
-        &f,
-        &s,
-        &o,
-    );
+    let r = w.send(&request("GET", "/api/weather", Some(&header), None));
     assert_eq!(r.served().0 .0, 503);
     assert!(r.header("PAYMENT-RESPONSE").is_none());
     assert_eq!(
-        (f.calls("settle"), s.receipts.borrow().len(), r.log.outcome),
+        (
+            w.f.calls("settle"),
+            w.s.receipts.borrow().len(),
+            r.log.outcome
+        ),
         (0, 0, "origin_error")
     );
 }
 
 #[test]
 fn before_origin_settles_first_and_a_failed_settlement_never_reaches_the_origin() {
-    let (gate, f, s, o) = (
-        gate(),
-        ScriptedFacilitator::default(),
-        MemoryStore::default(),
-        FakeOrigin::ok(),
-    );
-    f.will_settle(Ok(failed("invalid_exact_evm_insufficient_balance")));
+    let w = World::new(ScriptedFacilitator::default(), FakeOrigin::ok());
+    w.f.will_settle(Ok(failed("invalid_exact_evm_insufficient_balance")));
     let header = v2_header(&offered(10_000), 7);
-    let r = run(
-        &gate,
-        &request("POST", "/submit", Some(&header), None),
-        &f,
-        &s,
-        &o,
-    );
+    let r = w.send(&request("POST", "/submit", Some(&header), None));
     assert_eq!(
         (r.status(), r.reason()),
         (402, Some("invalid_exact_evm_insufficient_balance"))
     );
     let settlement = SettleResponse::from_header(r.header("PAYMENT-RESPONSE").unwrap()).unwrap();
     assert!(!settlement.success);
-    assert_eq!((o.calls(), s.receipts.borrow().len()), (0, 0));
+    assert_eq!((w.o.calls(), w.s.receipts.borrow().len()), (0, 0));
 
-    f.will_settle(Ok(settled()));
+    w.f.will_settle(Ok(settled()));
     let header = v2_header(&offered(10_000), 8);
-    let r = run(
-        &gate,
-        &request("POST", "/submit", Some(&header), None),
-        &f,
-        &s,
-        &o,
-    );
+    let r = w.send(&request("POST", "/submit", Some(&header), None));
     assert_eq!(r.served().0 .0, 200);
-    assert_eq!(o.calls(), 1);
+    assert_eq!(w.o.calls(), 1);
 }
 
 #[test]
 fn parallel_runs_both_and_releases_only_when_settled() {
-    let (gate, f, s, o) = (
-        gate(),
-        ScriptedFacilitator::default(),
-        MemoryStore::default(),
-        FakeOrigin::ok(),
-    );
-    f.will_settle(Ok(failed("invalid_exact_evm_nonce_already_used")));
+    let w = World::new(ScriptedFacilitator::default(), FakeOrigin::ok());
+    w.f.will_settle(Ok(failed("invalid_exact_evm_nonce_already_used")));
     let header = v2_header(&offered(1_000), 10);
-    let r = run(
-        &gate,
-        &request("GET", "/reports/7", Some(&header), None),
-        &f,
-        &s,
-        &o,
-    );
+    let r = w.send(&request("GET", "/reports/7", Some(&header), None));
     assert_eq!(
         r.status(),
         402,
         "the origin ran but its content is not released"
     );
-    assert_eq!(o.calls(), 1);
-    f.will_settle(Ok(settled()));
+    assert_eq!(w.o.calls(), 1);
+    w.f.will_settle(Ok(settled()));
     let header = v2_header(&offered(1_000), 11);
-    let r = run(
-        &gate,
-        &request("GET", "/reports/7", Some(&header), None),
-        &f,
-        &s,
-        &o,
-    );
+    let r = w.send(&request("GET", "/reports/7", Some(&header), None));
     assert_eq!(r.served().0 .1, "content of /reports/7");
 }
 
@@ -709,24 +606,13 @@ fn facilitator_failures_serve_nothing() {
         ),
     ];
     for (nonce, (error, status, reason)) in cases.into_iter().enumerate() {
-        let (gate, f, s, o) = (
-            gate(),
-            ScriptedFacilitator::default(),
-            MemoryStore::default(),
-            FakeOrigin::ok(),
-        );
-        f.will_settle(Err(error));
+        let w = World::new(ScriptedFacilitator::default(), FakeOrigin::ok());
+        w.f.will_settle(Err(error));
         let header = v2_header(&offered(1_000), 20 + nonce as u8);
-        let r = run(
-            &gate,
-            &request("GET", "/api/weather", Some(&header), None),
-            &f,
-            &s,
-            &o,
-        );
+        let r = w.send(&request("GET", "/api/weather", Some(&header), None));
         assert_eq!((r.status(), r.reason()), (status, Some(reason)));
         assert!(!r.answer().body.contains("content of"));
-        assert_eq!(s.receipts.borrow().len(), 0);
+        assert_eq!(w.s.receipts.borrow().len(), 0);
         assert_eq!(
             r.log.nonce.as_deref(),
             Some(format!("0x{}", hex::encode([20 + nonce as u8; 32])).as_str())
@@ -736,94 +622,62 @@ fn facilitator_failures_serve_nothing() {
 
 #[test]
 fn a_settlement_lost_to_a_concurrent_request_is_served_from_its_receipt() {
-    let (gate, f, s, o) = (
-        gate(),
-        ScriptedFacilitator::default(),
-        MemoryStore::default(),
-        FakeOrigin::ok(),
-    );
+    let w = World::new(ScriptedFacilitator::default(), FakeOrigin::ok());
     // Another request settles the same payment while this one waits for /settle.
-    let winner_store = MemoryStore::default();
-    let winner_f = ScriptedFacilitator::settling();
     let header = v2_header(&offered(1_000), 30);
-    run(
-        &gate,
-        &request("GET", "/api/weather", Some(&header), None),
-        &winner_f,
-        &winner_store,
-        &o,
-    );
-    let (key, (receipt, _)) = winner_store
+    let winner = World::new(ScriptedFacilitator::settling(), FakeOrigin::ok());
+    winner.send(&request("GET", "/api/weather", Some(&header), None));
+    let (key, (receipt, _)) = winner
+        .s
         .receipts
         .borrow()
         .iter()
         .next()
         .map(|(k, v)| (k.clone(), v.clone()))
         .unwrap();
-    *s.appears_later.borrow_mut() = Some((key, receipt));
-    f.will_settle(Ok(failed("invalid_exact_evm_nonce_already_used")));
-    let r = run(
-        &gate,
-        &request("GET", "/api/weather", Some(&header), None),
-        &f,
-        &s,
-        &o,
-    );
+    *w.s.appears_later.borrow_mut() = Some((key, receipt));
+    w.f.will_settle(Ok(failed("invalid_exact_evm_nonce_already_used")));
+    let r = w.send(&request("GET", "/api/weather", Some(&header), None));
     assert_eq!((r.status(), r.log.outcome), (200, "receipt"));
 }
 
 #[test]
 fn smart_wallet_payments_are_verified_by_the_facilitator_first() {
-    let (gate, f, s, o) = (
-        gate(),
-        ScriptedFacilitator::default(),
-        MemoryStore::default(),
-        FakeOrigin::ok(),
-    );
+    let w = World::new(ScriptedFacilitator::default(), FakeOrigin::ok());
     let smart = edited_header(|p| p.signature = SignatureHex(vec![7; 300]), false);
-    f.verify_answers.borrow_mut().push_back(Ok(VerifyResponse {
-        is_valid: false,
-        invalid_reason: Some("invalid_exact_evm_signature".into()),
-        payer: None,
-    }));
-    let r = run(
-        &gate,
-        &request("GET", "/api/weather", Some(&smart), None),
-        &f,
-        &s,
-        &o,
-    );
+    w.f.verify_answers
+        .borrow_mut()
+        .push_back(Ok(VerifyResponse {
+            is_valid: false,
+            invalid_reason: Some("invalid_exact_evm_signature".into()),
+            payer: None,
+        }));
+    let r = w.send(&request("GET", "/api/weather", Some(&smart), None));
     assert_eq!(
         (r.status(), r.reason()),
         (402, Some("invalid_exact_evm_signature"))
     );
-    assert_eq!((f.calls("verify"), f.calls("settle"), o.calls()), (1, 0, 0));
-
-    f.verify_answers.borrow_mut().push_back(Ok(VerifyResponse {
-        is_valid: true,
-        invalid_reason: None,
-        payer: None,
-    }));
-    f.will_settle(Ok(settled()));
-    let r = run(
-        &gate,
-        &request("GET", "/api/weather", Some(&smart), None),
-        &f,
-        &s,
-        &o,
+    assert_eq!(
+        (w.f.calls("verify"), w.f.calls("settle"), w.o.calls()),
+        (1, 0, 0)
     );
+
+    w.f.verify_answers
+        .borrow_mut()
+        .push_back(Ok(VerifyResponse {
+            is_valid: true,
+            invalid_reason: None,
+            payer: None,
+        }));
+    w.f.will_settle(Ok(settled()));
+    let r = w.send(&request("GET", "/api/weather", Some(&smart), None));
     assert_eq!(r.status(), 200);
-    assert_eq!((f.calls("verify"), f.calls("settle")), (2, 1));
+    assert_eq!((w.f.calls("verify"), w.f.calls("settle")), (2, 1));
 }
 
 #[test]
 fn bad_payments_are_refused_without_any_call() {
-    let (gate, f, s, o) = (
-        gate(),
-        ScriptedFacilitator::default(),
-        MemoryStore::default(),
-        FakeOrigin::ok(),
-    );
+    let w = World::new(ScriptedFacilitator::default(), FakeOrigin::ok());
     let b64 = |v: Value| edge402::protocol::encode_header(&v);
     let cases: Vec<(String, u16, &str)> = vec![
         ("%%%not base64".into(), 400, "invalid_payload"),
@@ -889,31 +743,24 @@ fn bad_payments_are_refused_without_any_call() {
         (high_s_header(), 402, "invalid_exact_evm_signature"),
     ];
     for (header, status, reason) in cases {
-        let r = run(
-            &gate,
-            &request("GET", "/api/weather", Some(&header), None),
-            &f,
-            &s,
-            &o,
-        );
+        let r = w.send(&request("GET", "/api/weather", Some(&header), None));
         assert_eq!((r.status(), r.reason()), (status, Some(reason)), "{header}");
         // A client can recover: the challenge comes with every refusal.
         assert!(r.header("PAYMENT-REQUIRED").is_some());
     }
     assert_eq!(
-        (f.calls.borrow().len(), o.calls(), s.receipts.borrow().len()),
+        (
+            w.f.calls.borrow().len(),
+            w.o.calls(),
+            w.s.receipts.borrow().len()
+        ),
         (0, 0, 0)
     );
 }
 
 #[test]
 fn no_spelling_of_a_paid_path_gets_content_unpaid() {
-    let (gate, f, s, o) = (
-        gate(),
-        ScriptedFacilitator::default(),
-        MemoryStore::default(),
-        FakeOrigin::ok(),
-    );
+    let w = World::new(ScriptedFacilitator::default(), FakeOrigin::ok());
     for path in [
         "/api/x",
         "/API/x",
@@ -928,7 +775,7 @@ fn no_spelling_of_a_paid_path_gets_content_unpaid() {
         "/api/",
         "/api/%2e%2e/api/x",
     ] {
-        let r = run(&gate, &request("GET", path, None, None), &f, &s, &o);
+        let r = w.send(&request("GET", path, None, None));
         assert_eq!(r.status(), 402, "{path}");
     }
     for path in [
@@ -941,7 +788,7 @@ fn no_spelling_of_a_paid_path_gets_content_unpaid() {
         "/api;x/y",
         "/api/y;s=1",
     ] {
-        let r = run(&gate, &request("GET", path, None, None), &f, &s, &o);
+        let r = w.send(&request("GET", path, None, None));
         assert_eq!(
             (r.status(), r.reason()),
             (400, Some("invalid_path")),
@@ -949,32 +796,18 @@ fn no_spelling_of_a_paid_path_gets_content_unpaid() {
         );
     }
     // The path is paid for GET; other methods on it are refused, never forwarded.
-    let r = run(&gate, &request("DELETE", "/api/x", None, None), &f, &s, &o);
+    let r = w.send(&request("DELETE", "/api/x", None, None));
     assert_eq!((r.status(), r.header("Allow")), (405, Some("GET")));
-    assert_eq!(
-        run(&gate, &request("HEAD", "/api/x", None, None), &f, &s, &o).status(),
-        402
-    );
-    assert_eq!(o.calls(), 0);
+    assert_eq!(w.send(&request("HEAD", "/api/x", None, None)).status(), 402);
+    assert_eq!(w.o.calls(), 0);
 }
 
 #[test]
 fn long_facilitator_reasons_are_logged_not_passed_on() {
-    let (gate, f, s, o) = (
-        gate(),
-        ScriptedFacilitator::default(),
-        MemoryStore::default(),
-        FakeOrigin::ok(),
-    );
-    f.will_settle(Ok(failed("ContractFunctionExecutionError: The contract function reverted.\nDetails: transfer amount exceeds balance")));
+    let w = World::new(ScriptedFacilitator::default(), FakeOrigin::ok());
+    w.f.will_settle(Ok(failed("ContractFunctionExecutionError: The contract function reverted.\nDetails: transfer amount exceeds balance")));
     let header = v2_header(&offered(1_000), 50);
-    let r = run(
-        &gate,
-        &request("GET", "/api/weather", Some(&header), None),
-        &f,
-        &s,
-        &o,
-    );
+    let r = w.send(&request("GET", "/api/weather", Some(&header), None));
     assert_eq!(r.reason(), Some("unexpected_settle_error"));
     assert!(r.log.detail.as_deref().unwrap().contains("exceeds balance"));
     let settlement = SettleResponse::from_header(r.header("PAYMENT-RESPONSE").unwrap()).unwrap();
@@ -986,23 +819,15 @@ fn long_facilitator_reasons_are_logged_not_passed_on() {
 
 #[test]
 fn an_unreachable_origin_is_a_502() {
-    let (gate, f, s) = (
-        gate(),
+    let w = World::new(
         ScriptedFacilitator::default(),
-        MemoryStore::default(),
+        FakeOrigin {
+            reachable: false,
+            ..FakeOrigin::ok()
+        },
     );
-    let o = FakeOrigin {
-        reachable: false,
-        ..FakeOrigin::ok()
-    };
     let header = v2_header(&offered(1_000), 60);
-    let r = run(
-        &gate,
-        &request("GET", "/api/weather", Some(&header), None),
-        &f,
-        &s,
-        &o,
-    );
+    let r = w.send(&request("GET", "/api/weather", Some(&header), None));
     assert_eq!((r.status(), r.reason()), (502, Some("origin_unavailable")));
-    assert_eq!(f.calls("settle"), 0);
+    assert_eq!(w.f.calls("settle"), 0);
 }
