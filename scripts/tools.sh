@@ -63,3 +63,12 @@ build_worker() {
     ESBUILD_BIN="$PWD/node_modules/.bin/esbuild" \
         worker-build --release
 }
+
+# The npm packages of a sub-project with its own package-lock.json (stack/, tests/e2e/).
+ensure_node_modules_in() {
+    local dir="$1"
+    if [ ! -d "$dir/node_modules" ] || [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
+        say "installing npm packages in $dir"
+        (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+    fi
+}
