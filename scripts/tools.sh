@@ -72,3 +72,14 @@ ensure_node_modules_in() {
         (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
     fi
 }
+
+# Debian's Chromium and ChromeDriver, for the browser tests (a browser build of their own
+# cannot be downloaded here).
+ensure_chromium() {
+    if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
+        say "installing chromium and chromium-driver (apt)"
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
+    fi
+    export CHROMEDRIVER="$(command -v chromedriver)" CHROMIUM="$(command -v chromium)"
+}
