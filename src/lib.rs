@@ -27,9 +27,12 @@
 //! - [`networks`] and [`pricing`]: networks and assets; prices → atomic amounts.
 //! - [`terms`], [`verify`]: local verification of a payment against offered requirements.
 //! - [`pay`]: building payments as the official clients do.
+//! - [`routes`], [`config`], [`gate`]: canonical paths, the gateway's configuration, and its
+//!   decisions over facilitator, receipt-store and origin traits.
+//! - [`l402`]: Lightning's L402 — V2 macaroons, token identifiers, caveats, credentials.
 //!
 //! ## Features
-//! - `worker`: the Cloudflare Worker entry point (off by default in this release).
+//! - `worker` (default, wasm32 only): the Cloudflare Worker entry point and its shell.
 //! - `js`: the wasm-bindgen API for JavaScript.
 //!
 //! ## Security notes
@@ -55,6 +58,7 @@ pub mod amount;
 pub mod config;
 pub mod evm;
 pub mod gate;
+pub mod l402;
 pub mod networks;
 pub mod pay;
 pub mod pricing;
