@@ -4,8 +4,11 @@
 //   2. Multicall3Lite at Multicall3's address, TestUSDC deployed, 1000 USDC to buyers #1-#3;
 //   3. the reference x402 facilitator (v2 eip155:84532, v1 base-sepolia) on 127.0.0.1.
 // When ready it prints one JSON line on stdout (and writes it to --out); logs go to stderr.
+// Then it reads commands on stdin, one per line: `facilitator stop` closes the facilitator's
+// port (connections are refused), `facilitator start` opens it again on the same port.
 // See README.md in this directory for the interface.
 import { rmSync, renameSync, writeFileSync } from "node:fs";
+import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
 import { loadContracts } from "./compile.mjs";
 import { BUYER_INDEXES, FACILITATOR_INDEX, PAY_TO_INDEX, testAccount } from "./lib/accounts.mjs";
@@ -58,15 +61,18 @@ async function main() {
 
   const { token } = await deployFixtures({ rpcUrl: chain.rpcUrl, chainId: chain.chainId, contracts });
   const facilitatorAccount = testAccount(FACILITATOR_INDEX).account;
-  const facilitator = await startFacilitator({
+  const facilitatorOptions = {
     rpcUrl: chain.rpcUrl,
     chainId: chain.chainId,
     v1Network: V1_NETWORK,
     account: facilitatorAccount,
     port: options.facilitatorPort,
     log: options.quiet ? () => {} : (line) => process.stderr.write(`[facilitator] ${line}\n`),
-  });
-  cleanups.push(() => facilitator.close());
+  };
+  let facilitator = await startFacilitator(facilitatorOptions);
+  // Restarted on the same port, so that clients configured with its URL reach it again.
+  facilitatorOptions.port = Number(new URL(facilitator.url).port);
+  cleanups.push(() => facilitator?.close());
 
   const ready = {
     rpcUrl: chain.rpcUrl,
@@ -94,6 +100,25 @@ async function main() {
   }
   process.stdout.write(`${line}\n`);
   note(`ready in ${Date.now() - started} ms: chain ${chain.rpcUrl}, facilitator ${facilitator.url}, token ${token}`);
+
+  // Commands on stdin (for fault tests: the facilitator goes away while the chain stays).
+  const commands = {
+    "facilitator stop": async () => {
+      await facilitator?.close();
+      facilitator = undefined;
+      return "facilitator stopped";
+    },
+    "facilitator start": async () => {
+      facilitator ??= await startFacilitator(facilitatorOptions);
+      return `facilitator listening on ${facilitator.url}`;
+    },
+  };
+  let queue = Promise.resolve(); // one command at a time, in order
+  createInterface({ input: process.stdin }).on("line", (text) => {
+    const command = commands[text.trim().replace(/\s+/g, " ")];
+    if (!command) return text.trim() && note(`unknown command: ${text.trim()} (known: ${Object.keys(commands).join(", ")})`);
+    queue = queue.then(command).then(note, (error) => note(`${text.trim()} failed: ${error?.message ?? error}`));
+  });
 }
 
 /** Stops what was started, newest first, then exits. Safe to call more than once. */

@@ -363,15 +363,15 @@ async function startFacilitatorDouble() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The Worker under wrangler dev
+// Processes in their own process group, and the Worker under wrangler dev
 
 /** Process groups still running, killed on exit if an `after` hook could not run. */
 const running = new Set();
 process.on('exit', () => {
   for (const pid of running) killGroup(pid, 'SIGKILL');
 });
-// wrangler runs in its own process group, so an interrupt of the test run does not reach it:
-// exit (which runs the handler above) instead of dying with it still running.
+// Children run in their own process groups, so an interrupt of the test run does not reach
+// them: exit (which runs the handler above) instead of dying with them still running.
 for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
   process.once(signal, () => process.exit(128 + constants.signals[signal]));
 }
@@ -385,23 +385,17 @@ function killGroup(pid, signal) {
 }
 
 /**
- * Starts the built Worker (build/index.js, see scripts/build-worker) under `wrangler dev` with
- * `config` as EDGE402_CONFIG (JSON text) and a fresh KV directory, in its own process group,
- * and waits until it answers HTTP.
+ * Spawns `command` in a process group of its own (so everything it starts goes with it) and
+ * keeps the last 64 KiB of its stdout and stderr. `stop()` sends SIGTERM to the group, then
+ * SIGKILL after `graceMs`, and resolves once the command has exited; it is also killed when
+ * this process exits. `stdin` is `'ignore'` unless `'pipe'` is asked for (`child.stdin`).
  */
-async function startWorker(config) {
-  const [port, inspectorPort] = await freePorts(2);
-  const persistTo = await mkdtemp(join(tmpdir(), 'edge402-worker-kv-'));
-  const args = [
-    'dev', '--local', '--ip', HOST, '--port', String(port), '--inspector-port', String(inspectorPort),
-    '--persist-to', persistTo, '--show-interactive-dev-session=false',
-    '--var', `EDGE402_CONFIG:${JSON.stringify(config)}`,
-  ];
-  const child = spawn(WRANGLER, args, {
-    cwd: ROOT,
-    env: WRANGLER_ENV,
-    detached: true, // its own process group, so workerd goes with it
-    stdio: ['ignore', 'pipe', 'pipe'],
+export function spawnGroup(command, args, { cwd = ROOT, env = process.env, stdin = 'ignore', graceMs = 5_000 } = {}) {
+  const child = spawn(command, args, {
+    cwd,
+    env,
+    detached: true,
+    stdio: [stdin, 'pipe', 'pipe'],
   });
   running.add(child.pid);
   let output = '';
@@ -410,22 +404,49 @@ async function startWorker(config) {
   };
   child.stdout.on('data', keep);
   child.stderr.on('data', keep);
-  const exited = new Promise((resolve) => child.once('exit', resolve));
+  const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  return {
+    child,
+    /** Resolves to `{ code, signal }` when the command exits. */
+    exited,
+    /** The end of what the command printed (stdout and stderr interleaved). */
+    output: () => output,
+    async stop() {
+      if (!running.delete(child.pid)) return exited;
+      killGroup(child.pid, 'SIGTERM');
+      const timer = setTimeout(() => killGroup(child.pid, 'SIGKILL'), graceMs);
+      const result = await exited;
+      clearTimeout(timer);
+      return result;
+    },
+  };
+}
+
+/**
+ * Starts the built Worker (build/index.js, see scripts/build-worker) under `wrangler dev` with
+ * `config` as EDGE402_CONFIG (JSON text) and a fresh KV directory, in its own process group,
+ * and waits until it answers HTTP.
+ */
+export async function startWorker(config) {
+  const [port, inspectorPort] = await freePorts(2);
+  const persistTo = await mkdtemp(join(tmpdir(), 'edge402-worker-kv-'));
+  const args = [
+    'dev', '--local', '--ip', HOST, '--port', String(port), '--inspector-port', String(inspectorPort),
+    '--persist-to', persistTo, '--show-interactive-dev-session=false',
+    '--var', `EDGE402_CONFIG:${JSON.stringify(config)}`,
+  ];
+  const wrangler = spawnGroup(WRANGLER, args, { env: WRANGLER_ENV });
 
   const url = `http://${HOST}:${port}`;
   const stop = async () => {
-    if (!running.delete(child.pid)) return;
-    killGroup(child.pid, 'SIGTERM');
-    const timer = setTimeout(() => killGroup(child.pid, 'SIGKILL'), 5_000);
-    await exited;
-    clearTimeout(timer);
+    await wrangler.stop();
     await rm(persistTo, { recursive: true, force: true });
   };
   try {
-    await waitUntilAnswering(url, exited, WORKER_START_TIMEOUT_MS);
+    await waitUntilAnswering(url, wrangler.exited, WORKER_START_TIMEOUT_MS);
   } catch (error) {
     await stop();
-    throw new Error(`${error.message}\n--- wrangler output ---\n${output}`);
+    throw new Error(`${error.message}\n--- wrangler output ---\n${wrangler.output()}`);
   }
   return {
     url,
@@ -435,7 +456,7 @@ async function startWorker(config) {
     /** The KV namespace RECEIPTS as the Worker sees it. */
     receipts: kvNamespace(persistTo, 'RECEIPTS'),
     /** What wrangler and the Worker printed (the Worker logs one JSON line per request). */
-    output: () => output,
+    output: wrangler.output,
     stop,
   };
 }
