@@ -43,6 +43,12 @@ pub const DEFAULT_RECEIPT_TTL_S: u64 = 3_600;
 pub const MIN_RECEIPT_TTL_S: u64 = 60;
 /// `maxTimeoutSeconds` of a route, by default.
 pub const DEFAULT_MAX_TIMEOUT_S: u64 = 60;
+/// How long an L402 token is valid, by default.
+pub const DEFAULT_L402_VALID_FOR_S: u64 = 3_600;
+/// How long to wait for a Lightning invoice, by default.
+pub const DEFAULT_LIGHTNING_TIMEOUT_MS: u64 = 5_000;
+/// Invoices one client may create per minute, by default.
+pub const DEFAULT_INVOICES_PER_MINUTE: u32 = 10;
 
 /// The whole configuration.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -59,6 +65,33 @@ pub struct GatewayConfig {
     pub networks: Networks,
     /// Routes, first match wins.
     pub routes: Vec<Route>,
+    /// The Lightning node that issues L402 invoices; required when a route sells over L402.
+    pub lightning: Option<LightningConfig>,
+}
+
+/// The Lightning node's REST API (LND's `POST /v1/invoices`). Its macaroon is the secret
+/// `LND_MACAROON` (hex), never configuration.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LightningConfig {
+    /// Base URL of LND's REST API.
+    pub url: String,
+    /// Milliseconds to wait for an invoice.
+    pub timeout_ms: u64,
+    /// Invoices one client may have created per minute; making them costs the node work.
+    pub invoices_per_minute: u32,
+}
+
+/// A route's price in Lightning (`"l402": {...}`): satoshis, no exchange rates.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct L402Route {
+    /// The invoice amount.
+    pub price_sats: u64,
+    /// The service (and tier) tokens are minted for: `services=<name>:<tier>`.
+    pub service: crate::l402::Service,
+    /// Seconds a token stays valid (`<service>_valid_until`).
+    pub valid_for_s: u64,
+    /// `<service>_capabilities` written into the token.
+    pub capabilities: Vec<String>,
 }
 
 /// Where and how the facilitator is called.
@@ -104,6 +137,8 @@ pub struct PaidRoute {
     pub mime_type: String,
     /// When settlement happens relative to the origin; `None` is the per-method default.
     pub settle: Option<SettleOrder>,
+    /// The route's L402 price, when it also (or only) sells over Lightning.
+    pub l402: Option<L402Route>,
 }
 
 /// When a route settles, relative to calling the origin. Nothing is released to the client
@@ -182,6 +217,7 @@ impl GatewayConfig {
             "case_sensitive_paths",
             "networks",
             "routes",
+            "lightning",
         ])?;
         let origin = root
             .opt_str("origin")?
@@ -222,10 +258,14 @@ impl GatewayConfig {
                 .add(network)
                 .map_err(|e| root.error(&format!("networks[{index}]"), &e.to_string()))?;
         }
+        let lightning = root
+            .opt_table("lightning")?
+            .map(|t| parse_lightning(&t))
+            .transpose()?;
         let routes = root
             .list("routes")?
             .iter()
-            .map(|table| parse_route(table, &networks))
+            .map(|table| parse_route(table, &networks, lightning.is_some()))
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Self {
             origin,
@@ -234,6 +274,7 @@ impl GatewayConfig {
             case_sensitive_paths,
             networks,
             routes,
+            lightning,
         })
     }
 }
@@ -296,7 +337,64 @@ fn parse_network(t: &Table<'_>) -> Result<Network, ConfigError> {
     })
 }
 
-fn parse_route(t: &Table<'_>, networks: &Networks) -> Result<Route, ConfigError> {
+fn parse_lightning(t: &Table<'_>) -> Result<LightningConfig, ConfigError> {
+    t.only(&["url", "timeout_ms", "invoices_per_minute"])?;
+    Ok(LightningConfig {
+        url: check_url(&t.key("url"), t.str("url")?)?
+            .trim_end_matches('/')
+            .to_owned(),
+        timeout_ms: t
+            .opt_u64("timeout_ms", 1..=60_000)?
+            .unwrap_or(DEFAULT_LIGHTNING_TIMEOUT_MS),
+        invoices_per_minute: t
+            .opt_u64("invoices_per_minute", 1..=10_000)?
+            .map_or(DEFAULT_INVOICES_PER_MINUTE, |n| n as u32),
+    })
+}
+
+fn parse_l402(t: &Table<'_>) -> Result<L402Route, ConfigError> {
+    t.only(&[
+        "price_sats",
+        "service",
+        "tier",
+        "valid_for_s",
+        "capabilities",
+    ])?;
+    let tier = t.opt_u64("tier", 0..=255)?.unwrap_or(0) as u8;
+    let service = crate::l402::Service::new(t.str("service")?, tier)
+        .map_err(|_| t.error("service", "must be letters, digits, '-' or '_'"))?;
+    let capabilities = match t.opt("capabilities") {
+        None => Vec::new(),
+        Some(value) => value
+            .as_array()
+            .and_then(|items| {
+                items
+                    .iter()
+                    .map(|c| c.as_str().map(str::to_owned))
+                    .collect::<Option<Vec<_>>>()
+            })
+            .filter(|caps| {
+                caps.iter()
+                    .all(|c| !c.is_empty() && !c.contains([',', ' ']))
+            })
+            .ok_or_else(|| {
+                t.error(
+                    "capabilities",
+                    "must be a list of names without commas or spaces",
+                )
+            })?,
+    };
+    Ok(L402Route {
+        price_sats: t.u64("price_sats", 1..=21_000_000 * 100_000_000)?,
+        service,
+        valid_for_s: t
+            .opt_u64("valid_for_s", 1..=u64::from(u32::MAX))?
+            .unwrap_or(DEFAULT_L402_VALID_FOR_S),
+        capabilities,
+    })
+}
+
+fn parse_route(t: &Table<'_>, networks: &Networks, lightning: bool) -> Result<Route, ConfigError> {
     let matcher =
         RouteMatcher::parse(t.str("match")?).map_err(|e| t.error("match", &e.to_string()))?;
     if t.opt_bool("free")? == Some(true) {
@@ -315,8 +413,12 @@ fn parse_route(t: &Table<'_>, networks: &Networks) -> Result<Route, ConfigError>
         "mime_type",
         "max_timeout_s",
         "settle",
+        "l402",
     ])?;
-    let price = Price::parse(t.str("price")?).map_err(|e| t.error("price", price_problem(&e)))?;
+    let l402 = t.opt_table("l402")?.map(|l| parse_l402(&l)).transpose()?;
+    if l402.is_some() && !lightning {
+        return Err(t.error("l402", "needs a `lightning` node configured"));
+    }
     let max_timeout_seconds = t
         .opt_u64("max_timeout_s", 1..=86_400)?
         .unwrap_or(DEFAULT_MAX_TIMEOUT_S);
@@ -329,10 +431,24 @@ fn parse_route(t: &Table<'_>, networks: &Networks) -> Result<Route, ConfigError>
             _ => Err(t.error("settle", "must be after-origin, before-origin or parallel")),
         })
         .transpose()?;
-    let accepts = t.list("accepts")?;
-    if accepts.is_empty() {
-        return Err(t.error("accepts", "must name at least one network"));
+    // x402 is offered when `accepts` is; a route sells over x402, L402 or both.
+    let accepts = match (t.opt_list("accepts")?, &l402) {
+        (Some(accepts), _) if !accepts.is_empty() => accepts,
+        (None, Some(_)) => Vec::new(),
+        _ => return Err(t.error("accepts", "must name at least one network (or add `l402`)")),
+    };
+    if accepts.is_empty() && t.opt("price").is_some() {
+        return Err(t.error(
+            "price",
+            "prices x402 `accepts`; an L402-only route takes `l402.price_sats`",
+        ));
     }
+    let price = match accepts.is_empty() {
+        true => None,
+        false => {
+            Some(Price::parse(t.str("price")?).map_err(|e| t.error("price", price_problem(&e)))?)
+        }
+    };
     let mut requirements = Vec::with_capacity(accepts.len());
     let mut v1_networks = Vec::with_capacity(accepts.len());
     for a in &accepts {
@@ -350,6 +466,8 @@ fn parse_route(t: &Table<'_>, networks: &Networks) -> Result<Route, ConfigError>
                 .ok_or_else(|| a.error("network", "has no default asset; name one"))?,
         };
         let amount = price
+            .as_ref()
+            .expect("a price is read whenever accepts is not empty")
             .to_atomic(asset)
             .map_err(|e| t.error("price", price_problem(&e)))?;
         requirements.push(v2::PaymentRequirements {
@@ -374,6 +492,7 @@ fn parse_route(t: &Table<'_>, networks: &Networks) -> Result<Route, ConfigError>
                 .unwrap_or("application/json")
                 .to_owned(),
             settle,
+            l402,
         }),
     })
 }
@@ -703,6 +822,51 @@ mod tests {
         assert_eq!(
             config.unsupported_offers(&kinds(json!([]))),
             ["v2 eip155:84532", "v1 base-sepolia"]
+        );
+    }
+
+    #[test]
+    fn l402_routes_need_a_lightning_node_and_may_skip_x402() {
+        let ln = json!({"url": "http://127.0.0.1:10009"});
+        let l402_only = json!({"match": "/ln/*", "l402": {"price_sats": 21, "service": "weather"}});
+        let config =
+            GatewayConfig::from_json(&json!({"lightning": ln, "routes": [l402_only]})).unwrap();
+        let Access::Paid(paid) = &config.routes[0].access else {
+            panic!("a priced route")
+        };
+        assert!(paid.requirements.is_empty());
+        let l402 = paid.l402.as_ref().unwrap();
+        assert_eq!(
+            (l402.price_sats, l402.service.name(), l402.valid_for_s),
+            (21, "weather", DEFAULT_L402_VALID_FOR_S)
+        );
+        assert_eq!(
+            config.lightning.as_ref().unwrap().invoices_per_minute,
+            DEFAULT_INVOICES_PER_MINUTE
+        );
+        assert_eq!(
+            error_of(json!({"routes": [l402_only]})).key,
+            "routes[0].l402"
+        );
+        let priced =
+            json!({"match": "/ln/*", "price": "1", "l402": {"price_sats": 21, "service": "w"}});
+        assert_eq!(
+            error_of(json!({"lightning": ln, "routes": [priced]})).key,
+            "routes[0].price"
+        );
+        let bad_service = json!({"match": "/x", "l402": {"price_sats": 1, "service": "a:b"}});
+        assert_eq!(
+            error_of(json!({"lightning": ln, "routes": [bad_service]})).key,
+            "routes[0].l402.service"
+        );
+        let caps = json!({"match": "/x", "l402": {"price_sats": 1, "service": "w", "capabilities": ["a,b"]}});
+        assert_eq!(
+            error_of(json!({"lightning": ln, "routes": [caps]})).key,
+            "routes[0].l402.capabilities"
+        );
+        assert_eq!(
+            error_of(json!({"lightning": {"url": "ftp://x"}, "routes": []})).key,
+            "lightning.url"
         );
     }
 

@@ -2,17 +2,19 @@
 //! receipt store and the origin (natively).
 #![cfg(not(target_arch = "wasm32"))]
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::{HashMap, VecDeque};
 
 use edge402::config::GatewayConfig;
 use edge402::evm::signer::PaymentSigner;
 use edge402::evm::{Bytes32, ExactEvmPayload, SignatureHex};
 use edge402::gate::flow::{
-    handle, Facilitator, FacilitatorError, LogRecord, Origin, Outcome, ReceiptStore,
+    handle, Facilitator, FacilitatorError, LogRecord, Origin, Outcome, ReceiptStore, Services,
 };
+use edge402::gate::l402::{Invoice, InvoiceError, InvoiceSource};
 use edge402::gate::receipt::Receipt;
 use edge402::gate::{Answer, Gate, RequestFacts};
+use edge402::l402::{Challenge, Identifier, Macaroon, Preimage, RootKeySecret, TokenId};
 use edge402::networks::Networks;
 use edge402::pay::{pay_v1, pay_v2, sign_exact_evm};
 use edge402::protocol::facilitator::{FacilitatorRequest, SettleResponse, VerifyResponse};
@@ -102,6 +104,7 @@ struct MemoryStore {
     receipts: RefCell<HashMap<String, (Receipt, u64)>>,
     /// A receipt that appears after the first lookup (another request settling meanwhile).
     appears_later: RefCell<Option<(String, Receipt)>>,
+    revoked: RefCell<Vec<TokenId>>,
 }
 
 impl ReceiptStore for MemoryStore {
@@ -118,6 +121,9 @@ impl ReceiptStore for MemoryStore {
         self.receipts
             .borrow_mut()
             .insert(key.to_owned(), (receipt.clone(), ttl_s));
+    }
+    async fn is_revoked(&self, token_id: &TokenId) -> bool {
+        self.revoked.borrow().contains(token_id)
     }
 }
 
@@ -169,10 +175,15 @@ fn gate() -> Gate {
              "accepts": [{"network": "base-sepolia", "pay_to": PAY_TO}, {"network": "eip155:8453", "pay_to": PAY_TO}]},
             {"match": "POST /submit", "price": "$0.01", "accepts": [{"network": "base-sepolia", "pay_to": PAY_TO}]},
             {"match": "/reports/:id", "price": "1000", "settle": "parallel",
-             "accepts": [{"network": "eip155:84532", "pay_to": PAY_TO}]}
-        ]
+             "accepts": [{"network": "eip155:84532", "pay_to": PAY_TO}]},
+            {"match": "GET /ln/*", "l402": {"price_sats": 10, "service": "weather", "valid_for_s": 600}},
+            {"match": "GET /both/*", "price": "$0.001", "accepts": [{"network": "base-sepolia", "pay_to": PAY_TO}],
+             "l402": {"price_sats": 5, "service": "both", "capabilities": ["read"]}}
+        ],
+        "lightning": {"url": "http://127.0.0.1:9/lnd"}
     });
-    Gate::new(GatewayConfig::from_json(&config).unwrap())
+    let secret = RootKeySecret::new(&[0x42; 32]).unwrap();
+    Gate::new(GatewayConfig::from_json(&config).unwrap()).with_l402_secret(secret)
 }
 
 fn signer() -> PaymentSigner {
@@ -320,12 +331,41 @@ fn request<'a>(
     }
 }
 
-/// The gate with its three services, all in memory.
+/// A Lightning node stand-in that issues invoices for preimages it keeps.
+#[derive(Default)]
+struct FakeLightning {
+    preimages: RefCell<Vec<Preimage>>,
+    down: Cell<bool>,
+}
+
+impl InvoiceSource for FakeLightning {
+    async fn create_invoice(
+        &self,
+        _client: Option<&str>,
+        sats: u64,
+        _memo: &str,
+    ) -> Result<Invoice, InvoiceError> {
+        if self.down.get() {
+            return Err(InvoiceError::Unavailable {
+                detail: "connection refused".into(),
+            });
+        }
+        let preimage = Preimage([self.preimages.borrow().len() as u8 + 1; 32]);
+        self.preimages.borrow_mut().push(preimage);
+        Ok(Invoice {
+            payment_hash: preimage.payment_hash(),
+            payment_request: format!("lnbcrt{sats}n1fake"),
+        })
+    }
+}
+
+/// The gate with its services, all in memory.
 struct World {
     gate: Gate,
     f: ScriptedFacilitator,
     s: MemoryStore,
     o: FakeOrigin,
+    ln: FakeLightning,
 }
 
 impl World {
@@ -335,6 +375,7 @@ impl World {
             f,
             s: MemoryStore::default(),
             o,
+            ln: FakeLightning::default(),
         }
     }
 
@@ -344,7 +385,13 @@ impl World {
     }
 
     fn send_at(&self, facts: &RequestFacts<'_>, now: u64) -> Run {
-        let (outcome, log) = block_on(handle(&self.gate, facts, now, &self.f, &self.s, &self.o));
+        let services = Services {
+            facilitator: &self.f,
+            store: &self.s,
+            origin: &self.o,
+            invoices: &self.ln,
+        };
+        let (outcome, log) = block_on(handle(&self.gate, facts, now, services));
         Run { outcome, log }
     }
 }
@@ -830,4 +877,154 @@ fn an_unreachable_origin_is_a_502() {
     let r = w.send(&request("GET", "/api/weather", Some(&header), None));
     assert_eq!((r.status(), r.reason()), (502, Some("origin_unavailable")));
     assert_eq!(w.f.calls("settle"), 0);
+}
+
+// ---------------------------------------------------------------------------------------
+// L402
+
+/// The macaroon of the first `WWW-Authenticate` value, after checking both values' order.
+fn l402_challenge(r: &Run) -> Macaroon {
+    let values: Vec<&str> = match &r.outcome {
+        Outcome::Answer(answer) => answer
+            .headers
+            .iter()
+            .filter(|(n, _)| *n == "WWW-Authenticate")
+            .map(|(_, v)| v.as_str())
+            .collect(),
+        Outcome::Origin { .. } => panic!("expected a challenge"),
+    };
+    assert_eq!(values.len(), 2, "{values:?}");
+    assert!(
+        values[0].starts_with("LSAT macaroon=\"") && values[1].starts_with("L402 macaroon=\""),
+        "{values:?}"
+    );
+    assert!(values[0].contains("invoice=\"lnbcrt"));
+    Challenge::from_header(values[1]).unwrap().macaroon
+}
+
+/// `Authorization` for a challenge's macaroon, paid with the stand-in's preimage.
+fn l402_credential(w: &World, macaroon: &Macaroon) -> String {
+    let id = Identifier::from_bytes(macaroon.identifier()).unwrap();
+    let preimage =
+        w.ln.preimages
+            .borrow()
+            .iter()
+            .copied()
+            .find(|p| p.payment_hash() == id.payment_hash)
+            .unwrap();
+    format!("L402 {}:{}", macaroon.to_base64(), preimage.to_hex())
+}
+
+fn with_authorization<'a>(path: &'a str, authorization: &'a str) -> RequestFacts<'a> {
+    RequestFacts {
+        authorization: Some(authorization),
+        ..request("GET", path, None, None)
+    }
+}
+
+#[test]
+fn an_l402_route_challenges_with_an_invoice_and_serves_the_paid_credential() {
+    let w = World::new(ScriptedFacilitator::default(), FakeOrigin::ok());
+    let r = w.send(&request("GET", "/ln/forecast", None, None));
+    assert_eq!((r.status(), r.reason()), (402, Some("payment_required")));
+    assert!(
+        r.header("PAYMENT-REQUIRED").is_none(),
+        "an L402-only route offers no x402"
+    );
+    assert!(r
+        .header("Access-Control-Expose-Headers")
+        .unwrap()
+        .contains("WWW-Authenticate"));
+    let macaroon = l402_challenge(&r);
+    let credential = l402_credential(&w, &macaroon);
+    let served = w.send(&with_authorization("/ln/forecast", &credential));
+    assert_eq!(
+        (served.served().0 .1.as_str(), served.log.outcome),
+        ("content of /ln/forecast", "l402")
+    );
+    // Reusable until it expires (the protocol's design), for any path of the same service.
+    assert_eq!(
+        w.send(&with_authorization("/ln/other", &credential))
+            .status(),
+        200
+    );
+    assert_eq!(
+        w.send(&with_authorization(
+            "/LN/other",
+            &credential.replacen("L402", "LSAT", 1)
+        ))
+        .status(),
+        200
+    );
+    assert_eq!(
+        w.send_at(&with_authorization("/ln/forecast", &credential), NOW + 600)
+            .reason(),
+        Some("invalid_l402_credential")
+    );
+    assert_eq!(w.f.calls.borrow().len(), 0, "no facilitator in L402");
+}
+
+#[test]
+fn bad_l402_credentials_get_a_fresh_challenge() {
+    let w = World::new(ScriptedFacilitator::default(), FakeOrigin::ok());
+    let macaroon = l402_challenge(&w.send(&request("GET", "/ln/x", None, None)));
+    let good = l402_credential(&w, &macaroon);
+    let (token, preimage) = good.rsplit_once(':').unwrap();
+    let wrong_preimage = format!("{token}:{}", "00".repeat(32));
+    let mut tampered = macaroon.clone();
+    tampered.add_first_party_caveat("weather_valid_until=99999999999".to_owned());
+    let widened = format!("L402 {}:{preimage}", tampered.to_base64());
+    let other_service = {
+        let both = l402_challenge(&w.send(&request("GET", "/both/x", None, None)));
+        l402_credential(&w, &both)
+    };
+    for credential in [
+        wrong_preimage,
+        widened,
+        other_service,
+        "L402 garbage".to_owned(),
+        format!("{good}, L402 {}:{preimage}", "AgE"),
+    ] {
+        let r = w.send(&with_authorization("/ln/x", &credential));
+        assert_eq!(
+            (r.status(), r.reason()),
+            (402, Some("invalid_l402_credential")),
+            "{credential}"
+        );
+        l402_challenge(&r);
+        assert!(r.log.detail.is_some());
+    }
+    // A revoked token is refused too.
+    let id = Identifier::from_bytes(macaroon.identifier()).unwrap();
+    w.s.revoked.borrow_mut().push(id.token_id);
+    assert_eq!(
+        w.send(&with_authorization("/ln/x", &good)).reason(),
+        Some("invalid_l402_credential")
+    );
+    assert_eq!(w.o.calls(), 0);
+}
+
+#[test]
+fn a_route_selling_both_serves_a_client_of_each_and_survives_lightning_going_down() {
+    let w = World::new(ScriptedFacilitator::settling(), FakeOrigin::ok());
+    let r = w.send(&request("GET", "/both/x", None, None));
+    assert!(r.header("PAYMENT-REQUIRED").is_some());
+    let credential = l402_credential(&w, &l402_challenge(&r));
+    assert_eq!(
+        w.send(&with_authorization("/both/x", &credential)).status(),
+        200
+    );
+    let header = v2_header(&offered(1_000), 70);
+    let paid = w.send(&request("GET", "/both/x", Some(&header), None));
+    assert_eq!((paid.status(), paid.log.outcome), (200, "paid"));
+
+    w.ln.down.set(true);
+    let r = w.send(&request("GET", "/both/x", None, None));
+    assert_eq!((r.status(), r.log.outcome), (402, "challenge_x402_only"));
+    assert!(r.header("PAYMENT-REQUIRED").is_some() && r.header("WWW-Authenticate").is_none());
+    let r = w.send(&request("GET", "/ln/x", None, None));
+    assert_eq!(
+        (r.status(), r.reason()),
+        (502, Some("lightning_unavailable"))
+    );
 }

@@ -9,6 +9,7 @@ use core::fmt;
 use futures_util::future::join;
 use serde::Serialize;
 
+use super::l402::InvoiceSource;
 use super::receipt::Receipt;
 use super::{refusal, Answer, Decision, Gate, PaymentPlan, RequestFacts};
 use crate::config::SettleOrder;
@@ -66,6 +67,9 @@ pub trait ReceiptStore {
     /// Stores a receipt for `ttl_s` seconds. The shell finishes the write even if the client
     /// hangs up (`ctx.wait_until`), so this does not wait for it.
     fn put(&self, key: &str, receipt: &Receipt, ttl_s: u64);
+    /// Whether an L402 token was revoked (an entry at [`super::receipt::revocation_key`]).
+    /// A failed lookup counts as not revoked.
+    async fn is_revoked(&self, token_id: &crate::l402::TokenId) -> bool;
 }
 
 /// Where content comes from. Called at most once per request.
@@ -125,20 +129,37 @@ pub struct LogRecord {
 /// facilitators send a whole error dump) become `unexpected_settle_error` and go to the log.
 const MAX_PASSED_REASON_LEN: usize = 80;
 
+/// The remote services a request may need.
+pub struct Services<'a, F, S, O, I> {
+    /// The x402 facilitator.
+    pub facilitator: &'a F,
+    /// Receipts and revocations (KV).
+    pub store: &'a S,
+    /// Where content comes from.
+    pub origin: &'a O,
+    /// The Lightning node, for L402 invoices.
+    pub invoices: &'a I,
+}
+
 /// Handles one request: decides, then performs the decision with the given services.
-pub async fn handle<F, S, O>(
+pub async fn handle<F, S, O, I>(
     gate: &Gate,
     request: &RequestFacts<'_>,
     now: u64,
-    facilitator: &F,
-    store: &S,
-    origin: &O,
+    services: Services<'_, F, S, O, I>,
 ) -> (Outcome<O::Response>, LogRecord)
 where
     F: Facilitator,
     S: ReceiptStore,
     O: Origin,
+    I: InvoiceSource,
 {
+    let Services {
+        facilitator,
+        store,
+        origin,
+        invoices,
+    } = services;
     match gate.decide(request, now) {
         Decision::Preflight(answer) => {
             let log = LogRecord {
@@ -184,6 +205,10 @@ where
             (Outcome::Answer(answer), log)
         }
         Decision::Pay(plan) => pay(gate, &plan, now, facilitator, store, origin).await,
+        Decision::Challenge(plan) => super::l402::challenge(gate, &plan, now, invoices).await,
+        Decision::L402(plan) => {
+            super::l402::access(gate, &plan, now, store, origin, invoices).await
+        }
     }
 }
 

@@ -3,6 +3,7 @@
 //! origin, which the Worker shell implements with `Fetch` and KV and tests with fakes).
 
 pub mod flow;
+pub mod l402;
 pub mod receipt;
 
 use serde_json::json;
@@ -19,7 +20,8 @@ use crate::verify::{verify_payment, SignatureCheck, VerifyError};
 use receipt::{receipt_key, Receipt, RECEIPT_FORMAT};
 
 /// Response headers a browser may read: the payment headers of both versions.
-pub const EXPOSED_HEADERS: &str = "PAYMENT-REQUIRED, PAYMENT-RESPONSE, X-PAYMENT-RESPONSE";
+pub const EXPOSED_HEADERS: &str =
+    "PAYMENT-REQUIRED, PAYMENT-RESPONSE, X-PAYMENT-RESPONSE, WWW-Authenticate";
 /// Request headers a browser may send cross-origin.
 pub const ALLOWED_REQUEST_HEADERS: &str =
     "PAYMENT-SIGNATURE, X-PAYMENT, Authorization, Content-Type, Accept";
@@ -41,6 +43,10 @@ pub struct RequestFacts<'a> {
     pub x_payment: Option<&'a str>,
     /// An `OPTIONS` request with `Access-Control-Request-Method`: a CORS preflight.
     pub preflight: bool,
+    /// `Authorization`, for L402 credentials.
+    pub authorization: Option<&'a str>,
+    /// The client's address (`CF-Connecting-IP`), for the invoice rate limit.
+    pub client: Option<&'a str>,
 }
 
 /// A complete response the gateway makes itself (no origin involved).
@@ -76,6 +82,10 @@ pub enum Decision {
     /// A payment that passed local verification (or failed only its time window, which a
     /// receipt can still cover).
     Pay(Box<PaymentPlan>),
+    /// A 402 that needs an L402 invoice first.
+    Challenge(Box<l402::L402Challenge>),
+    /// A verified L402 credential: serve unless revoked.
+    L402(Box<l402::L402Access>),
 }
 
 /// A paid request that passed the local checks: what the flow needs to settle it.
@@ -124,12 +134,30 @@ pub struct Challenge {
 #[derive(Clone, Debug)]
 pub struct Gate {
     config: GatewayConfig,
+    l402_secret: Option<crate::l402::RootKeySecret>,
 }
 
 impl Gate {
     /// A gate over a validated configuration.
     pub fn new(config: GatewayConfig) -> Self {
-        Self { config }
+        Self {
+            config,
+            l402_secret: None,
+        }
+    }
+
+    /// The gate with the secret L402 root keys are derived from (`L402_ROOT_SECRET`).
+    pub fn with_l402_secret(mut self, secret: crate::l402::RootKeySecret) -> Self {
+        self.l402_secret = Some(secret);
+        self
+    }
+
+    /// Whether some route sells over L402 (and so needs the secret and a Lightning node).
+    pub fn sells_l402(&self) -> bool {
+        self.config
+            .routes
+            .iter()
+            .any(|r| matches!(&r.access, Access::Paid(p) if p.l402.is_some()))
     }
 
     /// The configuration.
@@ -189,6 +217,13 @@ impl Gate {
         };
         let resource_url = format!("{}{}", request.origin, path);
         let challenge = Challenge::new(paid, &resource_url);
+        if let Some(offer) = &paid.l402 {
+            if let Some(decision) =
+                self.decide_l402(request, offer, &challenge, &pattern, &target, now)
+            {
+                return decision;
+            }
+        }
         let header = request.payment_signature.or(request.x_payment);
         let Some(header) = header else {
             return answer(
@@ -359,6 +394,15 @@ impl Challenge {
         };
         let mut headers = common_headers();
         headers.push(("Content-Type", "application/json".into()));
+        if self.v2.accepts.is_empty() {
+            // An L402-only route: no x402 challenge, the L402 one is added by the flow.
+            return Answer {
+                status,
+                headers,
+                body: json!({ "error": error }).to_string(),
+                reason: Some(error.to_owned()),
+            };
+        }
         headers.push((PAYMENT_REQUIRED, encode_header(&v2)));
         headers.extend(settlement);
         Answer {

@@ -50,3 +50,9 @@ pub fn receipt_key(network: &str, asset: &Address, payer: &Address, nonce: &Byte
         hex::encode(nonce.0)
     )
 }
+
+/// The one place revocation keys are built: `v1:l402-revoked:{token id hex}`. Revoke a
+/// token with `wrangler kv key put --binding RECEIPTS v1:l402-revoked:<id> 1`.
+pub fn revocation_key(token_id: &crate::l402::TokenId) -> String {
+    format!("v{RECEIPT_FORMAT}:l402-revoked:{}", hex::encode(token_id.0))
+}

@@ -56,6 +56,12 @@ pub enum Reason {
     InvalidConfiguration,
     /// edge402: the origin could not be reached.
     OriginUnavailable,
+    /// edge402: an L402 credential that does not verify (or was revoked).
+    InvalidL402Credential,
+    /// edge402: the Lightning node could not issue an invoice.
+    LightningUnavailable,
+    /// edge402: this client asked for too many invoices in the last minute.
+    TooManyInvoices,
 }
 
 /// Names used by the x402 specification before the SDKs settled on the current ones.
@@ -110,6 +116,9 @@ impl Reason {
             Self::MethodNotAllowed => "method_not_allowed",
             Self::InvalidConfiguration => "invalid_configuration",
             Self::OriginUnavailable => "origin_unavailable",
+            Self::InvalidL402Credential => "invalid_l402_credential",
+            Self::LightningUnavailable => "lightning_unavailable",
+            Self::TooManyInvoices => "too_many_invoices",
         }
     }
 
@@ -137,7 +146,7 @@ mod tests {
 
     use super::*;
 
-    const ALL: [Reason; 24] = [
+    const ALL: [Reason; 27] = [
         Reason::InvalidPayload,
         Reason::InvalidPaymentRequirements,
         Reason::InvalidNetwork,
@@ -162,6 +171,9 @@ mod tests {
         Reason::MethodNotAllowed,
         Reason::InvalidConfiguration,
         Reason::OriginUnavailable,
+        Reason::InvalidL402Credential,
+        Reason::LightningUnavailable,
+        Reason::TooManyInvoices,
     ];
 
     #[test]

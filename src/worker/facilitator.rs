@@ -1,12 +1,10 @@
-//! The facilitator client over `Fetch`, with a timeout (workers-rs `Fetch` has none: the call
-//! is raced against a `Delay` and aborted when the delay wins).
+//! The facilitator client over `Fetch`, with timeouts.
 
-use std::time::Duration;
-
-use futures_util::future::{select, Either};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use worker::{AbortController, Delay, Fetch, Headers, Method, Request, RequestInit};
+use worker::Method;
+
+use super::http::{exchange, ExchangeError};
 
 use crate::config::FacilitatorConfig;
 use crate::gate::flow::{Facilitator, FacilitatorError};
@@ -47,9 +45,8 @@ impl FetchFacilitator {
         .await
     }
 
-    /// One call: the status and the whole body are raced against the timeout. 2xx and 4xx
-    /// bodies are read as the API's answer (some facilitators answer an invalid payment with
-    /// 400 and a regular body); 5xx is unavailability.
+    /// One call. 2xx and 4xx bodies are read as the API's answer (some facilitators answer an
+    /// invalid payment with 400 and a regular body); 5xx is unavailability.
     async fn call<B: Serialize, T: DeserializeOwned>(
         &self,
         method: Method,
@@ -58,41 +55,19 @@ impl FetchFacilitator {
         timeout_ms: u64,
     ) -> Result<T, FacilitatorError> {
         let unavailable = |detail: String| FacilitatorError::Unavailable { detail };
-        let headers = Headers::new();
-        let mut init = RequestInit::new();
-        if let Some(body) = body {
-            let json = serde_json::to_string(body).map_err(|e| unavailable(e.to_string()))?;
-            headers
-                .set("Content-Type", "application/json")
-                .map_err(|e| unavailable(e.to_string()))?;
-            init.with_body(Some(json.into()));
-        }
+        let body = body
+            .map(|b| serde_json::to_string(b).map_err(|e| unavailable(e.to_string())))
+            .transpose()?;
+        let mut headers = Vec::new();
         if let Some(authorization) = &self.authorization {
-            headers
-                .set("Authorization", authorization)
-                .map_err(|e| unavailable(e.to_string()))?;
+            headers.push(("Authorization", authorization.as_str()));
         }
-        init.with_method(method).with_headers(headers);
-        let request = Request::new_with_init(&format!("{}/{path}", self.url), &init)
-            .map_err(|e| unavailable(e.to_string()))?;
-        let controller = AbortController::default();
-        let signal = controller.signal();
-        let fetch = Fetch::Request(request);
-        let exchange = async {
-            let mut response = fetch.send_with_signal(&signal).await?;
-            let status = response.status_code();
-            Ok::<_, worker::Error>((status, response.bytes().await?))
+        let url = format!("{}/{path}", self.url);
+        let (status, bytes) = match exchange(method, &url, &headers, body, timeout_ms).await {
+            Ok(answer) => answer,
+            Err(ExchangeError::Timeout) => return Err(FacilitatorError::Timeout),
+            Err(ExchangeError::Failed(detail)) => return Err(unavailable(detail)),
         };
-        futures_util::pin_mut!(exchange);
-        let (status, bytes) =
-            match select(exchange, Delay::from(Duration::from_millis(timeout_ms))).await {
-                Either::Left((Ok(answer), _)) => answer,
-                Either::Left((Err(error), _)) => return Err(unavailable(error.to_string())),
-                Either::Right(_) => {
-                    controller.abort();
-                    return Err(FacilitatorError::Timeout);
-                }
-            };
         if status >= 500 {
             return Err(unavailable(format!("HTTP {status}")));
         }

@@ -3,10 +3,13 @@
 //! writes one JSON log line per request. Everything it decides is decided by the core.
 //!
 //! Bindings: `EDGE402_CONFIG` (a var: a table in `wrangler.toml`, or JSON text), `RECEIPTS`
-//! (a KV namespace), and the optional secret `FACILITATOR_AUTHORIZATION` (sent as the
-//! facilitator's `Authorization` header).
+//! (a KV namespace), the optional secret `FACILITATOR_AUTHORIZATION` (sent as the
+//! facilitator's `Authorization` header), and for L402 routes the secrets `L402_ROOT_SECRET`
+//! (root keys are derived from it) and `LND_MACAROON` (hex, for invoices).
 
 mod facilitator;
+mod http;
+mod lightning;
 mod origin;
 
 use std::cell::Cell;
@@ -19,12 +22,14 @@ use worker::{
 };
 
 use crate::config::{ConfigError, GatewayConfig};
-use crate::gate::flow::{handle, LogRecord, Outcome, ReceiptStore};
-use crate::gate::receipt::Receipt;
+use crate::gate::flow::{handle, LogRecord, Outcome, ReceiptStore, Services};
+use crate::gate::receipt::{revocation_key, Receipt};
 use crate::gate::{refusal, Answer, Gate, RequestFacts};
+use crate::l402::{RootKeySecret, TokenId};
 use crate::protocol::{Reason, PAYMENT_SIGNATURE, X_PAYMENT};
 use crate::routes::UrlParts;
 use facilitator::FetchFacilitator;
+use lightning::Lnd;
 use origin::{ContentSource, DemoOrigin, ProxyOrigin};
 
 /// The configuration variable.
@@ -33,6 +38,10 @@ const CONFIG_VAR: &str = "EDGE402_CONFIG";
 const RECEIPTS_KV: &str = "RECEIPTS";
 /// The optional secret sent as the facilitator's `Authorization` header.
 const FACILITATOR_AUTH_SECRET: &str = "FACILITATOR_AUTHORIZATION";
+/// The secret L402 root keys are derived from.
+const L402_SECRET: &str = "L402_ROOT_SECRET";
+/// LND's invoice macaroon, hex.
+const LND_MACAROON_SECRET: &str = "LND_MACAROON";
 
 #[event(fetch)]
 async fn fetch(request: Request, env: Env, ctx: Context) -> Result<Response> {
@@ -71,6 +80,7 @@ async fn fetch(request: Request, env: Env, ctx: Context) -> Result<Response> {
     let facilitator = facilitator(gate, &env);
     let header = |name: &str| request.headers().get(name).ok().flatten();
     let (payment_signature, x_payment) = (header(PAYMENT_SIGNATURE), header(X_PAYMENT));
+    let (authorization, client) = (header("Authorization"), header("CF-Connecting-IP"));
     let facts = RequestFacts {
         method: &method,
         path: parts.path,
@@ -80,12 +90,26 @@ async fn fetch(request: Request, env: Env, ctx: Context) -> Result<Response> {
         x_payment: x_payment.as_deref(),
         preflight: request.method() == Method::Options
             && header("Access-Control-Request-Method").is_some(),
+        authorization: authorization.as_deref(),
+        client: client.as_deref(),
     };
     let origin = match &gate.config().origin {
         Some(base) => ContentSource::Proxy(ProxyOrigin::new(base, &request)),
         None => ContentSource::Demo(DemoOrigin::new(&method, gate)),
     };
-    let (outcome, record) = finish(handle(gate, &facts, now, &facilitator, &store, &origin).await);
+    let lnd_macaroon = env.secret(LND_MACAROON_SECRET).ok().map(|s| s.to_string());
+    let invoices = gate
+        .config()
+        .lightning
+        .as_ref()
+        .map(|ln| Lnd::new(ln, lnd_macaroon, now));
+    let services = Services {
+        facilitator: &facilitator,
+        store: &store,
+        origin: &origin,
+        invoices: &invoices,
+    };
+    let (outcome, record) = finish(handle(gate, &facts, now, services).await);
     log(&record, &method, parts.path);
     outcome
 }
@@ -103,9 +127,30 @@ fn finish(result: (Outcome<Response>, LogRecord)) -> (Result<Response>, LogRecor
 /// The gate of this isolate, built from the configuration on first use.
 fn gate(env: &Env) -> std::result::Result<&'static Gate, ConfigError> {
     static GATE: OnceLock<std::result::Result<Gate, ConfigError>> = OnceLock::new();
-    GATE.get_or_init(|| read_config(env).map(Gate::new))
-        .as_ref()
-        .map_err(Clone::clone)
+    GATE.get_or_init(|| {
+        read_config(env)
+            .map(Gate::new)
+            .and_then(|gate| with_l402_secret(gate, env))
+    })
+    .as_ref()
+    .map_err(Clone::clone)
+}
+
+/// Adds the L402 secret when some route sells over L402 (then it is required).
+fn with_l402_secret(gate: Gate, env: &Env) -> std::result::Result<Gate, ConfigError> {
+    if !gate.sells_l402() {
+        return Ok(gate);
+    }
+    let problem = |problem: &str| ConfigError {
+        key: L402_SECRET.into(),
+        problem: problem.into(),
+    };
+    let secret = env
+        .secret(L402_SECRET)
+        .map_err(|_| problem("is not set (routes with `l402` need it)"))?;
+    let secret = RootKeySecret::new(secret.to_string().as_bytes())
+        .map_err(|_| problem("must be at least 32 bytes"))?;
+    Ok(gate.with_l402_secret(secret))
 }
 
 /// `EDGE402_CONFIG` as a table (a `[vars.EDGE402_CONFIG]` section) or as JSON text.
@@ -174,6 +219,13 @@ impl ReceiptStore for KvReceipts<'_> {
                 None
             }
         }
+    }
+
+    async fn is_revoked(&self, token_id: &TokenId) -> bool {
+        let Some(kv) = self.kv.as_ref() else {
+            return false;
+        };
+        matches!(kv.get(&revocation_key(token_id)).text().await, Ok(Some(_)))
     }
 
     fn put(&self, key: &str, receipt: &Receipt, ttl_s: u64) {

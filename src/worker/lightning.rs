@@ -1,0 +1,103 @@
+//! Invoices from LND's REST API (`POST /v1/invoices`, macaroon in `Grpc-Metadata-macaroon`,
+//! `r_hash` as base64), with a per-client rate limit kept per isolate.
+
+use std::cell::RefCell;
+
+use base64::engine::general_purpose::{STANDARD, URL_SAFE};
+use base64::Engine;
+use serde::Deserialize;
+use serde_json::json;
+use worker::Method;
+
+use super::http::{exchange, ExchangeError};
+use crate::config::LightningConfig;
+use crate::gate::l402::{Invoice, InvoiceError, InvoiceLimiter, InvoiceSource};
+use crate::l402::PaymentHash;
+
+/// An LND node over REST.
+pub struct Lnd<'a> {
+    config: &'a LightningConfig,
+    /// The invoice macaroon, hex (the `LND_MACAROON` secret).
+    macaroon: Option<String>,
+    now: u64,
+}
+
+/// The part of LND's `AddInvoiceResponse` used here.
+#[derive(Deserialize)]
+struct AddInvoiceResponse {
+    r_hash: String,
+    payment_request: String,
+}
+
+thread_local! {
+    /// This isolate's invoice counts.
+    static LIMITER: RefCell<Option<InvoiceLimiter>> = const { RefCell::new(None) };
+}
+
+impl<'a> Lnd<'a> {
+    pub fn new(config: &'a LightningConfig, macaroon: Option<String>, now: u64) -> Self {
+        Self {
+            config,
+            macaroon,
+            now,
+        }
+    }
+
+    fn allowed(&self, client: &str) -> bool {
+        LIMITER.with(|limiter| {
+            limiter
+                .borrow_mut()
+                .get_or_insert_with(|| InvoiceLimiter::new(self.config.invoices_per_minute))
+                .allow(client, self.now)
+        })
+    }
+}
+
+impl InvoiceSource for Lnd<'_> {
+    async fn create_invoice(
+        &self,
+        client: Option<&str>,
+        sats: u64,
+        memo: &str,
+    ) -> Result<Invoice, InvoiceError> {
+        if !self.allowed(client.unwrap_or("unknown")) {
+            return Err(InvoiceError::RateLimited);
+        }
+        let unavailable = |detail: String| InvoiceError::Unavailable { detail };
+        let macaroon = self
+            .macaroon
+            .as_deref()
+            .ok_or_else(|| unavailable("LND_MACAROON is not set".into()))?;
+        let url = format!("{}/v1/invoices", self.config.url);
+        let body = json!({ "memo": memo, "value": sats.to_string() }).to_string();
+        let headers = [("Grpc-Metadata-macaroon", macaroon)];
+        let (status, bytes) = match exchange(
+            Method::Post,
+            &url,
+            &headers,
+            Some(body),
+            self.config.timeout_ms,
+        )
+        .await
+        {
+            Ok(answer) => answer,
+            Err(ExchangeError::Timeout) => return Err(InvoiceError::Timeout),
+            Err(ExchangeError::Failed(detail)) => return Err(unavailable(detail)),
+        };
+        if !(200..300).contains(&status) {
+            return Err(unavailable(format!("HTTP {status}")));
+        }
+        let answer: AddInvoiceResponse =
+            serde_json::from_slice(&bytes).map_err(|e| unavailable(format!("answer: {e}")))?;
+        let hash = STANDARD
+            .decode(&answer.r_hash)
+            .or_else(|_| URL_SAFE.decode(&answer.r_hash))
+            .ok()
+            .and_then(|bytes| <[u8; 32]>::try_from(bytes).ok())
+            .ok_or_else(|| unavailable("r_hash is not 32 bytes of base64".into()))?;
+        Ok(Invoice {
+            payment_hash: PaymentHash(hash),
+            payment_request: answer.payment_request,
+        })
+    }
+}
