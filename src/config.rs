@@ -92,6 +92,9 @@ pub struct L402Route {
     pub valid_for_s: u64,
     /// `<service>_capabilities` written into the token.
     pub capabilities: Vec<String>,
+    /// Requests one token may make in all (counted atomically in a Durable Object); `None`:
+    /// reusable until it expires.
+    pub max_requests: Option<u32>,
 }
 
 /// Where and how the facilitator is called.
@@ -359,6 +362,7 @@ fn parse_l402(t: &Table<'_>) -> Result<L402Route, ConfigError> {
         "tier",
         "valid_for_s",
         "capabilities",
+        "max_requests",
     ])?;
     let tier = t.opt_u64("tier", 0..=255)?.unwrap_or(0) as u8;
     let service = crate::l402::Service::new(t.str("service")?, tier)
@@ -391,6 +395,9 @@ fn parse_l402(t: &Table<'_>) -> Result<L402Route, ConfigError> {
             .opt_u64("valid_for_s", 1..=u64::from(u32::MAX))?
             .unwrap_or(DEFAULT_L402_VALID_FOR_S),
         capabilities,
+        max_requests: t
+            .opt_u64("max_requests", 1..=u64::from(u32::MAX))?
+            .map(|n| n as u32),
     })
 }
 

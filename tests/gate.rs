@@ -105,6 +105,7 @@ struct MemoryStore {
     /// A receipt that appears after the first lookup (another request settling meanwhile).
     appears_later: RefCell<Option<(String, Receipt)>>,
     revoked: RefCell<Vec<TokenId>>,
+    budgets: RefCell<HashMap<[u8; 32], u32>>,
 }
 
 impl ReceiptStore for MemoryStore {
@@ -124,6 +125,15 @@ impl ReceiptStore for MemoryStore {
     }
     async fn is_revoked(&self, token_id: &TokenId) -> bool {
         self.revoked.borrow().contains(token_id)
+    }
+    async fn consume_token_request(&self, token_id: &TokenId, limit: u32) -> Result<bool, String> {
+        let mut used = self.budgets.borrow_mut();
+        let count = used.entry(token_id.0).or_insert(0);
+        if *count >= limit {
+            return Ok(false);
+        }
+        *count += 1;
+        Ok(true)
     }
 }
 
@@ -178,7 +188,8 @@ fn gate() -> Gate {
              "accepts": [{"network": "eip155:84532", "pay_to": PAY_TO}]},
             {"match": "GET /ln/*", "l402": {"price_sats": 10, "service": "weather", "valid_for_s": 600}},
             {"match": "GET /both/*", "price": "$0.001", "accepts": [{"network": "base-sepolia", "pay_to": PAY_TO}],
-             "l402": {"price_sats": 5, "service": "both", "capabilities": ["read"]}}
+             "l402": {"price_sats": 5, "service": "both", "capabilities": ["read"]}},
+            {"match": "GET /metered/*", "l402": {"price_sats": 1, "service": "metered", "max_requests": 2}}
         ],
         "lightning": {"url": "http://127.0.0.1:9/lnd"}
     });
@@ -1027,4 +1038,27 @@ fn a_route_selling_both_serves_a_client_of_each_and_survives_lightning_going_dow
         (r.status(), r.reason()),
         (502, Some("lightning_unavailable"))
     );
+}
+
+#[test]
+fn a_token_budget_allows_its_requests_and_then_challenges_again() {
+    let w = World::new(ScriptedFacilitator::default(), FakeOrigin::ok());
+    let credential = l402_credential(
+        &w,
+        &l402_challenge(&w.send(&request("GET", "/metered/a", None, None))),
+    );
+    for _ in 0..2 {
+        assert_eq!(
+            w.send(&with_authorization("/metered/a", &credential))
+                .status(),
+            200
+        );
+    }
+    let r = w.send(&with_authorization("/metered/a", &credential));
+    assert_eq!(
+        (r.status(), r.reason()),
+        (402, Some("l402_budget_exhausted"))
+    );
+    l402_challenge(&r);
+    assert_eq!(w.o.calls(), 2);
 }

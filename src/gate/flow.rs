@@ -70,6 +70,14 @@ pub trait ReceiptStore {
     /// Whether an L402 token was revoked (an entry at [`super::receipt::revocation_key`]).
     /// A failed lookup counts as not revoked.
     async fn is_revoked(&self, token_id: &crate::l402::TokenId) -> bool;
+    /// Counts one request of an L402 token against its budget of `limit` requests,
+    /// atomically; `Ok(false)` once the budget is used up. (A Durable Object in the Worker:
+    /// KV has no atomic increment.)
+    async fn consume_token_request(
+        &self,
+        token_id: &crate::l402::TokenId,
+        limit: u32,
+    ) -> Result<bool, String>;
 }
 
 /// Where content comes from. Called at most once per request.

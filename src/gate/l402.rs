@@ -91,10 +91,10 @@ impl fmt::Display for InvoiceError {
 pub struct L402Challenge {
     /// The route pattern.
     pub route: String,
-    /// The rest of the answer: the x402 challenge when the route sells over x402 too.
-    pub answer: Answer,
-    /// Whether `answer` carries an x402 challenge (then a Lightning failure degrades to it).
-    pub x402_offered: bool,
+    /// The route's x402 challenge (with no requirements when it sells over L402 only).
+    pub x402: Challenge,
+    /// The `error` to answer with.
+    pub reason: Reason,
     /// The route's L402 price and token terms.
     pub offer: L402Route,
     /// The invoice memo.
@@ -105,6 +105,18 @@ pub struct L402Challenge {
     pub detail: Option<String>,
 }
 
+impl L402Challenge {
+    /// Whether the route also sells over x402 (then a Lightning failure degrades to that).
+    pub fn x402_offered(&self) -> bool {
+        !self.x402.v2.accepts.is_empty()
+    }
+
+    /// The answer without the L402 challenge: the x402 one, or a plain JSON error.
+    pub fn answer(&self) -> Answer {
+        self.x402.answer(402, self.reason.as_str(), None)
+    }
+}
+
 /// A request whose L402 credential verified: served unless its token was revoked.
 #[derive(Clone, Debug)]
 pub struct L402Access {
@@ -112,8 +124,10 @@ pub struct L402Access {
     pub route: String,
     /// Canonical path and query for the origin.
     pub target: String,
-    /// The token, for the revocation check and the log.
+    /// The token, for the revocation check, the budget and the log.
     pub token_id: TokenId,
+    /// The route's per-token request budget, if it has one.
+    pub max_requests: Option<u32>,
     /// The fresh challenge to answer a revoked token with.
     pub challenge: Box<L402Challenge>,
 }
@@ -170,8 +184,8 @@ impl Gate {
         let l402_challenge = |reason: Reason, detail: Option<String>| {
             Box::new(L402Challenge {
                 route: route.to_owned(),
-                answer: challenge.answer(402, reason.as_str(), None),
-                x402_offered,
+                x402: challenge.clone(),
+                reason,
                 offer: offer.clone(),
                 memo: format!("edge402 {}", challenge.v2.resource.url),
                 client: request.client.map(str::to_owned),
@@ -211,6 +225,7 @@ impl Gate {
                 route: route.to_owned(),
                 target: target.to_owned(),
                 token_id: token.identifier.token_id,
+                max_requests: offer.max_requests,
                 challenge: l402_challenge(
                     Reason::InvalidL402Credential,
                     Some("token revoked".into()),
@@ -259,9 +274,9 @@ pub(super) async fn challenge<R, I: InvoiceSource>(
                 detail: Some(error.to_string()),
                 ..log
             };
-            if plan.x402_offered {
+            if plan.x402_offered() {
                 // The route also sells over x402: that challenge alone still works.
-                return finish(plan.answer.clone(), "challenge_x402_only", log);
+                return finish(plan.answer(), "challenge_x402_only", log);
             }
             let answer = match error {
                 InvoiceError::RateLimited => {
@@ -303,7 +318,7 @@ pub(super) async fn challenge<R, I: InvoiceSource>(
         &capabilities,
         Some(valid_until),
     );
-    let mut answer = plan.answer.clone();
+    let mut answer = plan.answer();
     for value in challenge_values(&macaroon, &invoice.payment_request) {
         answer.headers.push((WWW_AUTHENTICATE, value));
     }
@@ -327,6 +342,32 @@ pub(super) async fn access<S: ReceiptStore, O: Origin, I: InvoiceSource>(
         nonce: Some(format!("0x{}", hex::encode(plan.token_id.0))),
         ..LogRecord::default()
     };
+    if let Some(limit) = plan.max_requests {
+        match store.consume_token_request(&plan.token_id, limit).await {
+            Ok(true) => {}
+            Ok(false) => {
+                let exhausted = L402Challenge {
+                    reason: Reason::L402BudgetExhausted,
+                    detail: Some(format!("all {limit} requests of this token are used")),
+                    ..(*plan.challenge).clone()
+                };
+                return challenge(gate, &exhausted, now, invoices).await;
+            }
+            Err(detail) => {
+                // Fail closed: without the count, nothing is served.
+                let message = "the token's request budget could not be checked";
+                let answer = refusal(502, Reason::TokenBudgetUnavailable, message);
+                return finish(
+                    answer,
+                    "budget_error",
+                    LogRecord {
+                        detail: Some(detail),
+                        ..log
+                    },
+                );
+            }
+        }
+    }
     match origin.fetch(&plan.target).await {
         Ok(response) => {
             let status = O::status(&response);

@@ -62,6 +62,10 @@ pub enum Reason {
     LightningUnavailable,
     /// edge402: this client asked for too many invoices in the last minute.
     TooManyInvoices,
+    /// edge402: the L402 token has made all the requests its budget allows.
+    L402BudgetExhausted,
+    /// edge402: the token budget could not be checked (nothing is served then).
+    TokenBudgetUnavailable,
 }
 
 /// Names used by the x402 specification before the SDKs settled on the current ones.
@@ -119,6 +123,8 @@ impl Reason {
             Self::InvalidL402Credential => "invalid_l402_credential",
             Self::LightningUnavailable => "lightning_unavailable",
             Self::TooManyInvoices => "too_many_invoices",
+            Self::L402BudgetExhausted => "l402_budget_exhausted",
+            Self::TokenBudgetUnavailable => "token_budget_unavailable",
         }
     }
 
@@ -146,7 +152,7 @@ mod tests {
 
     use super::*;
 
-    const ALL: [Reason; 27] = [
+    const ALL: [Reason; 29] = [
         Reason::InvalidPayload,
         Reason::InvalidPaymentRequirements,
         Reason::InvalidNetwork,
@@ -174,6 +180,8 @@ mod tests {
         Reason::InvalidL402Credential,
         Reason::LightningUnavailable,
         Reason::TooManyInvoices,
+        Reason::L402BudgetExhausted,
+        Reason::TokenBudgetUnavailable,
     ];
 
     #[test]

@@ -7,6 +7,7 @@
 //! facilitator's `Authorization` header), and for L402 routes the secrets `L402_ROOT_SECRET`
 //! (root keys are derived from it) and `LND_MACAROON` (hex, for invoices).
 
+mod budget;
 mod facilitator;
 mod http;
 mod lightning;
@@ -75,6 +76,7 @@ async fn fetch(request: Request, env: Env, ctx: Context) -> Result<Response> {
     check_supported_once(gate, &env, &ctx);
     let store = KvReceipts {
         kv: env.kv(RECEIPTS_KV).ok(),
+        budgets: env.durable_object(budget::BUDGET_BINDING).ok(),
         ctx: &ctx,
     };
     let facilitator = facilitator(gate, &env);
@@ -200,9 +202,12 @@ fn facilitator(gate: &Gate, env: &Env) -> FetchFacilitator {
     FetchFacilitator::new(&gate.config().facilitator, authorization)
 }
 
-/// Receipts in Workers KV. A failed read is a miss; writes finish under `wait_until`.
+/// The gateway's state: receipts and revocations in Workers KV (a failed read is a miss;
+/// writes finish under `wait_until`), L402 request budgets in Durable Objects.
 struct KvReceipts<'a> {
     kv: Option<worker::kv::KvStore>,
+    /// L402 request budgets (Durable Objects), when bound.
+    budgets: Option<worker::ObjectNamespace>,
     ctx: &'a Context,
 }
 
@@ -219,6 +224,18 @@ impl ReceiptStore for KvReceipts<'_> {
                 None
             }
         }
+    }
+
+    async fn consume_token_request(
+        &self,
+        token_id: &TokenId,
+        limit: u32,
+    ) -> std::result::Result<bool, String> {
+        let namespace = self
+            .budgets
+            .as_ref()
+            .ok_or("no TOKEN_BUDGET Durable Object binding")?;
+        budget::consume(namespace, token_id, limit).await
     }
 
     async fn is_revoked(&self, token_id: &TokenId) -> bool {
