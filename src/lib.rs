@@ -33,7 +33,8 @@
 //!
 //! ## Features
 //! - `worker` (default, wasm32 only): the Cloudflare Worker entry point and its shell.
-//! - `js`: the wasm-bindgen API for JavaScript.
+//! - `js`: the wasm-bindgen API for JavaScript (the npm package); `js-verify`: only its
+//!   `verifyPayment`, for size-sensitive builds.
 //!
 //! ## Security notes
 //! - **High-s signatures are refused** ([`evm::REJECT_HIGH_S`]): EIP-2 and the USDC contract
@@ -72,5 +73,5 @@ mod worker;
 
 pub use amount::{Uint256, U256};
 
-#[cfg(feature = "js")]
+#[cfg(feature = "js-verify")]
 pub mod js;

@@ -1,0 +1,207 @@
+//! The wasm-bindgen API for JavaScript (feature `js`): plain objects in and out, camelCase
+//! names as on the wire, and thrown `Error`s that carry a machine-readable `reason`.
+//!
+//! Amounts and times are decimal strings, as in x402 itself; `now` arguments are unix
+//! seconds as whole numbers.
+//!
+//! Feature `js-verify` builds `verifyPayment` alone (for size-sensitive pages); feature `js`
+//! adds the rest of the API ([`full`]).
+
+#[cfg(feature = "js")]
+mod full;
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use wasm_bindgen::prelude::*;
+
+use crate::networks::Networks;
+use crate::protocol::{v2, PaymentPayload, PaymentRequirements, Reason};
+use crate::verify::{verify_payment, SignatureCheck};
+
+/// The TypeScript shapes of the values this API takes and returns.
+#[wasm_bindgen(typescript_custom_section)]
+const TYPES: &str = r#"
+/** A thrown edge402 error: `reason` is a wire reason code such as `invalid_payload`. */
+export interface Edge402Error extends Error { reason: string }
+/** The resource a challenge or payment is for. */
+export interface ResourceInfo { url: string; description?: string; mimeType?: string }
+/** The token's EIP-712 domain name and version, for exact-EVM requirements. */
+export interface Eip712Extra { name: string; version: string; [key: string]: unknown }
+/** x402 v2 payment requirements. Amounts are decimal strings of atomic units. */
+export interface PaymentRequirementsV2 {
+  scheme: string; network: string; amount: string; asset: string; payTo: string;
+  maxTimeoutSeconds: number; extra?: Eip712Extra;
+}
+/** x402 v1 payment requirements (`accepts[]` of a v1 402 body). */
+export interface PaymentRequirementsV1 {
+  scheme: string; network: string; maxAmountRequired: string; asset: string; payTo: string;
+  resource: string; description: string; mimeType: string; outputSchema?: unknown;
+  maxTimeoutSeconds: number; extra?: Eip712Extra;
+}
+export type PaymentRequirements = PaymentRequirementsV1 | PaymentRequirementsV2;
+/** The signed EIP-3009 authorisation; numbers are decimal strings. */
+export interface ExactEvmAuthorization {
+  from: string; to: string; value: string; validAfter: string; validBefore: string; nonce: string;
+}
+/** The `payload` of an exact-EVM payment. */
+export interface ExactEvmPayload { signature: string; authorization: ExactEvmAuthorization }
+/** An x402 v1 payment (`X-PAYMENT`). */
+export interface PaymentPayloadV1 {
+  x402Version: 1; scheme: string; network: string; payload: ExactEvmPayload | Record<string, unknown>;
+}
+/** An x402 v2 payment (`PAYMENT-SIGNATURE`). */
+export interface PaymentPayloadV2 {
+  x402Version: 2; resource?: ResourceInfo; accepted: PaymentRequirementsV2;
+  payload: ExactEvmPayload | Record<string, unknown>; extensions?: Record<string, unknown>;
+}
+export type PaymentPayload = PaymentPayloadV1 | PaymentPayloadV2;
+/** The v2 challenge carried by `PAYMENT-REQUIRED`. */
+export interface PaymentRequired {
+  x402Version: 2; error?: string; resource: ResourceInfo; accepts: PaymentRequirementsV2[];
+  extensions?: Record<string, unknown>;
+}
+/** A facilitator's `/settle` answer, also the `PAYMENT-RESPONSE` / `X-PAYMENT-RESPONSE` header. */
+export interface SettleResponse {
+  success: boolean; errorReason?: string; transaction: string; network: string; payer?: string;
+  amount?: string; extensions?: Record<string, unknown>;
+}
+/** What `verifyPayment` says. */
+export interface Verdict {
+  valid: boolean; reason?: string; detail?: string; payer?: string;
+  /** A smart-wallet signature: only a facilitator's `/verify` can accept it. */
+  needsFacilitator: boolean;
+}
+/** What `checkSettlement` says. */
+export interface SettlementCheck { ok: boolean; reason?: string; settlement: SettleResponse }
+/** What `checkSettlement` compares, when given. */
+export interface SettlementExpectation { network?: string; payer?: string }
+/** The input of `buildRequirements`. */
+export interface RequirementsOptions {
+  price: string; network: string; payTo: string; asset?: string; maxTimeoutSeconds?: number;
+  version?: 1 | 2; resource?: ResourceInfo;
+}
+/** The options of `createPayment`. */
+export interface PaymentOptions { now?: number; nonce?: string; resource?: ResourceInfo }
+"#;
+
+/// The verdict `verifyPayment` returns.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Verdict {
+    valid: bool,
+    /// The wire reason of the first failing check.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<Reason>,
+    /// A sentence for people saying what failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    detail: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    payer: Option<String>,
+    /// `true` for smart-wallet signatures, which only a facilitator can check.
+    needs_facilitator: bool,
+}
+
+/// Verifies a payment header (`X-PAYMENT` or `PAYMENT-SIGNATURE` value) against offered
+/// requirements (an array of v1 or v2 requirement objects) at unix time `now` (seconds).
+///
+/// Returns `{ valid, reason?, detail?, payer?, needsFacilitator }`. Throws an `Error` with a
+/// `reason` only when the requirements themselves cannot be read or `now` is not a time.
+#[wasm_bindgen(js_name = verifyPayment, unchecked_return_type = "Verdict")]
+pub fn verify_payment_js(
+    header: &str,
+    #[wasm_bindgen(unchecked_param_type = "PaymentRequirements[]")] requirements: JsValue,
+    now: f64,
+) -> Result<JsValue, JsValue> {
+    let offered = offered_requirements(requirements)?;
+    let now = unix_seconds(now)?;
+    let verdict = match PaymentPayload::from_header(header) {
+        Err(e) => Verdict::invalid(header_reason(&e), e.to_string()),
+        Ok(payment) => match verify_payment(&payment, &offered, networks(), now) {
+            Ok(verified) => Verdict {
+                valid: true,
+                reason: None,
+                detail: None,
+                payer: Some(verified.payer.to_string()),
+                needs_facilitator: verified.signature == SignatureCheck::NeedsFacilitator,
+            },
+            Err(e) => Verdict::invalid(e.reason(), e.to_string()),
+        },
+    };
+    to_js(&verdict)
+}
+
+impl Verdict {
+    fn invalid(reason: Reason, detail: String) -> Self {
+        Self {
+            valid: false,
+            reason: Some(reason),
+            detail: Some(detail),
+            payer: None,
+            needs_facilitator: false,
+        }
+    }
+}
+
+/// The built-in network table, built once per instance.
+fn networks() -> &'static Networks {
+    static NETWORKS: std::sync::OnceLock<Networks> = std::sync::OnceLock::new();
+    NETWORKS.get_or_init(Networks::builtin)
+}
+
+/// Requirements offered to `verifyPayment`, in either version's shape.
+fn offered_requirements(requirements: JsValue) -> Result<Vec<v2::PaymentRequirements>, JsValue> {
+    let offered: Vec<PaymentRequirements> =
+        from_js(requirements, Reason::InvalidPaymentRequirements)?;
+    Ok(offered
+        .into_iter()
+        .map(|r| match r {
+            PaymentRequirements::V1(r) => r.to_v2(),
+            PaymentRequirements::V2(r) => r,
+        })
+        .collect())
+}
+
+fn header_reason(error: &crate::protocol::HeaderError) -> Reason {
+    match error {
+        crate::protocol::HeaderError::UnsupportedVersion { .. } => Reason::InvalidX402Version,
+        _ => Reason::InvalidPayload,
+    }
+}
+
+/// Reads a JavaScript value into a type; a mismatch throws with `reason`. The value goes
+/// through JSON's data model first, so that unknown fields are seen (and refused where a type
+/// says so) and each type has one deserialiser.
+fn from_js<T: DeserializeOwned>(value: JsValue, reason: Reason) -> Result<T, JsValue> {
+    let json: serde_json::Value =
+        serde_wasm_bindgen::from_value(value).map_err(|e| error(reason, &e.to_string()))?;
+    serde_json::from_value(json).map_err(|e| error(reason, &e.to_string()))
+}
+
+/// Writes a value as plain JavaScript objects (maps as objects, not `Map`s).
+fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsValue> {
+    value
+        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+        .map_err(|e| error(Reason::InvalidPayload, &e.to_string()))
+}
+
+/// A JavaScript number of seconds as `u64`, refusing NaN, negatives and fractions.
+fn unix_seconds(now: f64) -> Result<u64, JsValue> {
+    const MAX_SAFE_INTEGER: f64 = 9_007_199_254_740_991.0;
+    if now.is_finite() && now >= 0.0 && now.fract() == 0.0 && now <= MAX_SAFE_INTEGER {
+        // Checked just above: a whole number in 0..=2^53-1 converts exactly.
+        Ok(now as u64)
+    } else {
+        Err(error(
+            Reason::InvalidPayload,
+            "now must be whole unix seconds",
+        ))
+    }
+}
+
+/// A JavaScript `Error` with a `reason` property.
+fn error(reason: Reason, message: &str) -> JsValue {
+    let error = js_sys::Error::new(message);
+    // Defining a property on a fresh, extensible Error object cannot fail.
+    let _ = js_sys::Reflect::set(&error, &"reason".into(), &reason.as_str().into());
+    error.into()
+}
