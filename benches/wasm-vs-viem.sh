@@ -36,8 +36,8 @@ fi
 step "npm ci (viem, binaryen)"
 (cd "$BENCH" && npm ci --silent --no-audit --no-fund)
 
-step "cargo build (wasm32, features js)"
-(cd "$ROOT" && cargo build --quiet --release --target wasm32-unknown-unknown --no-default-features --features js)
+step "cargo build (wasm32, features js-verify: verifyPayment alone)"
+(cd "$ROOT" && cargo build --quiet --release --target wasm32-unknown-unknown --no-default-features --features js-verify)
 
 step "wasm-bindgen --target nodejs"
 rm -rf "$OUT"
