@@ -192,7 +192,9 @@ impl Gate {
                 detail,
             })
         };
-        let credential = request.authorization.filter(|value| is_l402(value));
+        let credential = request
+            .authorization
+            .filter(|value| is_l402_credential(value));
         let Some(credential) = credential else {
             let paying_x402 = request.payment_signature.is_some() || request.x_payment.is_some();
             return (!(paying_x402 && x402_offered))
@@ -239,7 +241,7 @@ impl Gate {
 }
 
 /// Whether an `Authorization` value uses the `L402` or `LSAT` scheme.
-fn is_l402(value: &str) -> bool {
+pub fn is_l402_credential(value: &str) -> bool {
     let scheme = value.trim_start().split(' ').next().unwrap_or("");
     Scheme::from_name(scheme).is_some()
 }
@@ -440,10 +442,10 @@ mod tests {
     #[test]
     fn l402_schemes_are_recognised_in_any_case() {
         for value in ["L402 abc:def", "LSAT abc:def", "l402 x", " lsat x"] {
-            assert!(is_l402(value), "{value}");
+            assert!(is_l402_credential(value), "{value}");
         }
         for value in ["Bearer x", "Basic x", "", "L402x"] {
-            assert!(!is_l402(value), "{value}");
+            assert!(!is_l402_credential(value), "{value}");
         }
     }
 }

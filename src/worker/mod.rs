@@ -271,8 +271,9 @@ impl ReceiptStore for KvReceipts<'_> {
 
 fn respond(answer: Answer) -> Result<Response> {
     let headers = Headers::new();
+    // `append`, not `set`: an L402 challenge has two `WWW-Authenticate` values (LSAT, L402).
     for (name, value) in &answer.headers {
-        headers.set(name, value)?;
+        headers.append(name, value)?;
     }
     let response = match answer.body.is_empty() {
         true => Response::empty()?,

@@ -6,6 +6,7 @@ use serde_json::json;
 use worker::{Fetch, Headers, Request, RequestInit, RequestRedirect, Response};
 
 use crate::gate::flow::Origin;
+use crate::gate::l402::is_l402_credential;
 use crate::gate::Gate;
 use crate::protocol::{PAYMENT_SIGNATURE, X_PAYMENT};
 
@@ -37,8 +38,11 @@ impl Origin for ProxyOrigin<'_> {
             .ok_or("the request body was already used")?;
         let headers = Headers::new();
         for (name, value) in original.headers().entries() {
+            // Payments and L402 credentials (bearer tokens, valid until they expire) stay
+            // here; any other `Authorization` (the origin's own) is passed on.
             let payment = name.eq_ignore_ascii_case(PAYMENT_SIGNATURE)
-                || name.eq_ignore_ascii_case(X_PAYMENT);
+                || name.eq_ignore_ascii_case(X_PAYMENT)
+                || (name.eq_ignore_ascii_case("authorization") && is_l402_credential(&value));
             if !payment && !name.eq_ignore_ascii_case("host") {
                 headers.append(&name, &value).map_err(|e| e.to_string())?;
             }

@@ -147,7 +147,8 @@ function send(baseUrl, method, path, { headers = {}, body, timeoutMs = REQUEST_T
       response.on('data', (chunk) => chunks.push(chunk));
       response.on('end', () => {
         clearTimeout(timer);
-        resolve(new Reply(response.statusCode, response.headers, Buffer.concat(chunks).toString('utf8')));
+        const text = Buffer.concat(chunks).toString('utf8');
+        resolve(new Reply(response.statusCode, response.headers, text, response.rawHeaders));
       });
       response.on('error', reject);
     });
@@ -159,13 +160,24 @@ function send(baseUrl, method, path, { headers = {}, body, timeoutMs = REQUEST_T
   });
 }
 
-/** A response: status, headers (looked up case-insensitively) and body text. */
+/**
+ * A response: status, headers (looked up case-insensitively; node:http joins repeated ones
+ * with ", ") and body text.
+ */
 class Reply {
-  constructor(status, headers, text) {
-    Object.assign(this, { status, headers, text });
+  constructor(status, headers, text, rawHeaders = []) {
+    Object.assign(this, { status, headers, text, rawHeaders });
   }
   header(name) {
     return this.headers[name.toLowerCase()];
+  }
+  /** Every value of a header, one per header line as received, in order. */
+  headerValues(name) {
+    const values = [];
+    for (let i = 0; i + 1 < this.rawHeaders.length; i += 2) {
+      if (this.rawHeaders[i].toLowerCase() === name.toLowerCase()) values.push(this.rawHeaders[i + 1]);
+    }
+    return values;
   }
   json() {
     return JSON.parse(this.text);
@@ -230,7 +242,7 @@ function closeServer(server) {
  * Test double of the origin API: answers every path with JSON naming the method and path it
  * received (and the marker), `/api/broken` with 500; records every request.
  */
-async function startOriginDouble() {
+export async function startOriginDouble() {
   const requests = [];
   const server = http.createServer(async (request, response) => {
     const body = await readBody(request);
@@ -276,7 +288,7 @@ const SUPPORTED = {
  * Every `/verify` and `/settle` call is recorded (`GET /supported`, which the Worker asks once
  * per isolate in the background, is only counted).
  */
-async function startFacilitatorDouble() {
+export async function startFacilitatorDouble() {
   const calls = [];
   const pendingTimers = new Set();
   let behaviour = 'succeed';
@@ -425,15 +437,17 @@ export function spawnGroup(command, args, { cwd = ROOT, env = process.env, stdin
 /**
  * Starts the built Worker (build/index.js, see scripts/build-worker) under `wrangler dev` with
  * `config` as EDGE402_CONFIG (JSON text) and a fresh KV directory, in its own process group,
- * and waits until it answers HTTP.
+ * and waits until it answers HTTP. `vars` are further string bindings (`--var NAME:value`),
+ * which the Worker reads like secrets.
  */
-export async function startWorker(config) {
+export async function startWorker(config, { vars = {} } = {}) {
   const [port, inspectorPort] = await freePorts(2);
   const persistTo = await mkdtemp(join(tmpdir(), 'edge402-worker-kv-'));
   const args = [
     'dev', '--local', '--ip', HOST, '--port', String(port), '--inspector-port', String(inspectorPort),
     '--persist-to', persistTo, '--show-interactive-dev-session=false',
     '--var', `EDGE402_CONFIG:${JSON.stringify(config)}`,
+    ...Object.entries(vars).flatMap(([name, value]) => ['--var', `${name}:${value}`]),
   ];
   const wrangler = spawnGroup(WRANGLER, args, { env: WRANGLER_ENV });
 
@@ -496,6 +510,8 @@ function kvNamespace(persistTo, binding) {
   const namespace = {
     /** Every key in the namespace. */
     keys: async () => JSON.parse(await kv('list')).map((entry) => entry.name),
+    /** Writes a text value, as an operator would (`wrangler kv key put`). */
+    put: (key, value) => kv('put', key, value),
     /** A value as JSON; `undefined` if the key is absent. */
     async get(key) {
       const text = (await kv('get', key)).trim();

@@ -129,3 +129,11 @@ test('a payment header on a free path changes nothing and is not forwarded', TES
   assert.equal(forwarded.headers['payment-signature'], undefined);
   assert.deepEqual(stack.facilitator.calls, []);
 });
+
+test('an L402 credential is not forwarded to the origin; another Authorization is', TEST_TIMEOUT, async () => {
+  await stack.worker.get('/health', { Authorization: 'L402 AgEEbHNhdA:00' });
+  await stack.worker.get('/health', { Authorization: 'Bearer origin-token' });
+  const [l402, bearer] = stack.origin.requests;
+  assert.equal(l402.headers.authorization, undefined);
+  assert.equal(bearer.headers.authorization, 'Bearer origin-token');
+});
