@@ -360,7 +360,7 @@ async fn conclude<S: ReceiptStore, O: Origin>(
             Err(detail) => return origin_failed(Some(log), detail),
         },
     };
-    serve::<O>(response, header, "paid", log)
+    serve::<O>(response, Some(header), "paid", log)
 }
 
 async fn from_receipt<O: Origin>(
@@ -380,7 +380,7 @@ async fn from_receipt<O: Origin>(
     match origin.fetch(&plan.target).await {
         Ok(response) => serve::<O>(
             response,
-            plan.settlement_header(&receipt.settlement),
+            Some(plan.settlement_header(&receipt.settlement)),
             "receipt",
             log,
         ),
@@ -388,9 +388,11 @@ async fn from_receipt<O: Origin>(
     }
 }
 
-fn serve<O: Origin>(
+/// Releases the origin's response: never cached by shared caches (it is per payment), with
+/// the settlement header when there is one.
+pub(super) fn serve<O: Origin>(
     response: O::Response,
-    settlement: (&'static str, String),
+    settlement: Option<(&'static str, String)>,
     outcome: &'static str,
     log: LogRecord,
 ) -> (Outcome<O::Response>, LogRecord) {
@@ -399,7 +401,7 @@ fn serve<O: Origin>(
     // Paid content is per payment: never cache it in shared caches.
     headers.retain(|(name, _)| *name != "Cache-Control");
     headers.push(("Cache-Control", "private, no-store".into()));
-    headers.push(settlement);
+    headers.extend(settlement);
     (
         Outcome::Origin { response, headers },
         LogRecord {
@@ -410,7 +412,12 @@ fn serve<O: Origin>(
     )
 }
 
-fn refused<R>(answer: Answer, outcome: &'static str, log: LogRecord) -> (Outcome<R>, LogRecord) {
+/// Answers without content, logging the outcome and the answer's status and reason.
+pub(super) fn refused<R>(
+    answer: Answer,
+    outcome: &'static str,
+    log: LogRecord,
+) -> (Outcome<R>, LogRecord) {
     let log = LogRecord {
         outcome,
         status: answer.status,
@@ -441,7 +448,8 @@ fn facilitator_failed<R>(
     refused(refusal(status, reason, message), outcome, log)
 }
 
-fn origin_failed<R>(log: Option<LogRecord>, detail: String) -> (Outcome<R>, LogRecord) {
+/// The origin could not be reached: 502, nothing served.
+pub(super) fn origin_failed<R>(log: Option<LogRecord>, detail: String) -> (Outcome<R>, LogRecord) {
     let answer = refusal(
         502,
         Reason::OriginUnavailable,

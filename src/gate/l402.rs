@@ -8,8 +8,8 @@
 use core::fmt;
 use std::collections::HashMap;
 
-use super::flow::{LogRecord, Origin, Outcome, ReceiptStore};
-use super::{common_headers, refusal, Answer, Challenge, Decision, Gate};
+use super::flow::{origin_failed, refused, serve, LogRecord, Origin, Outcome, ReceiptStore};
+use super::{refusal, Answer, Challenge, Decision, Gate};
 use crate::config::L402Route;
 use crate::l402::{
     challenge_values, mint_token, verify_credential, Credential, Identifier, PaymentHash, Scheme,
@@ -269,7 +269,7 @@ pub(super) async fn challenge<R, I: InvoiceSource>(
                 Reason::InvalidConfiguration,
                 "L402_ROOT_SECRET is not set",
             );
-            return finish(answer, "config_error", log);
+            return refused(answer, "config_error", log);
         }
         (Err(error), _) => {
             let log = LogRecord {
@@ -278,7 +278,7 @@ pub(super) async fn challenge<R, I: InvoiceSource>(
             };
             if plan.x402_offered() {
                 // The route also sells over x402: that challenge alone still works.
-                return finish(plan.answer(), "challenge_x402_only", log);
+                return refused(plan.answer(), "challenge_x402_only", log);
             }
             let answer = match error {
                 InvoiceError::RateLimited => {
@@ -296,7 +296,7 @@ pub(super) async fn challenge<R, I: InvoiceSource>(
                     "the Lightning node could not issue an invoice",
                 ),
             };
-            return finish(answer, "lightning_error", log);
+            return refused(answer, "lightning_error", log);
         }
     };
     let Some(token_id) = random_token_id() else {
@@ -305,7 +305,7 @@ pub(super) async fn challenge<R, I: InvoiceSource>(
             Reason::InvalidConfiguration,
             "no secure random numbers on this platform",
         );
-        return finish(answer, "config_error", log);
+        return refused(answer, "config_error", log);
     };
     let identifier = Identifier {
         payment_hash: invoice.payment_hash,
@@ -324,7 +324,7 @@ pub(super) async fn challenge<R, I: InvoiceSource>(
     for value in challenge_values(&macaroon, &invoice.payment_request) {
         answer.headers.push((WWW_AUTHENTICATE, value));
     }
-    finish(answer, "challenge", log)
+    refused(answer, "challenge", log)
 }
 
 /// Serves a verified credential unless its token was revoked.
@@ -359,7 +359,7 @@ pub(super) async fn access<S: ReceiptStore, O: Origin, I: InvoiceSource>(
                 // Fail closed: without the count, nothing is served.
                 let message = "the token's request budget could not be checked";
                 let answer = refusal(502, Reason::TokenBudgetUnavailable, message);
-                return finish(
+                return refused(
                     answer,
                     "budget_error",
                     LogRecord {
@@ -371,46 +371,9 @@ pub(super) async fn access<S: ReceiptStore, O: Origin, I: InvoiceSource>(
         }
     }
     match origin.fetch(&plan.target).await {
-        Ok(response) => {
-            let status = O::status(&response);
-            let mut headers = common_headers();
-            headers.retain(|(name, _)| *name != "Cache-Control");
-            headers.push(("Cache-Control", "private, no-store".into()));
-            (
-                Outcome::Origin { response, headers },
-                LogRecord {
-                    outcome: "l402",
-                    status,
-                    ..log
-                },
-            )
-        }
-        Err(detail) => {
-            let answer = refusal(
-                502,
-                Reason::OriginUnavailable,
-                "the origin could not be reached",
-            );
-            finish(
-                answer,
-                "origin_unavailable",
-                LogRecord {
-                    detail: Some(detail),
-                    ..log
-                },
-            )
-        }
+        Ok(response) => serve::<O>(response, None, "l402", log),
+        Err(detail) => origin_failed(Some(log), detail),
     }
-}
-
-fn finish<R>(answer: Answer, outcome: &'static str, log: LogRecord) -> (Outcome<R>, LogRecord) {
-    let log = LogRecord {
-        outcome,
-        status: answer.status,
-        reason: answer.reason.clone(),
-        ..log
-    };
-    (Outcome::Answer(answer), log)
 }
 
 /// 32 random bytes for a token id, or `None` if the platform has no secure generator.
