@@ -50,9 +50,10 @@ ensure_node_modules() {
     fi
 }
 
-# Builds the Worker once into build/ (wrangler.toml has no [build] section, so wrangler never
-# runs cargo itself). worker-build would download wasm-bindgen, wasm-opt and esbuild; the
-# *_BIN variables point it at the pinned local ones instead.
+# Builds the Worker once into build/ and the paywall page's assets into paywall/dist/
+# (wrangler.toml has no [build] section, so wrangler never runs cargo itself). worker-build
+# would download wasm-bindgen, wasm-opt and esbuild; the *_BIN variables point it at the
+# pinned local ones instead.
 build_worker() {
     ensure_wasm_target
     ensure_wasm_bindgen
@@ -62,6 +63,8 @@ build_worker() {
     WASM_OPT_BIN="$PWD/node_modules/.bin/wasm-opt" \
     ESBUILD_BIN="$PWD/node_modules/.bin/esbuild" \
         worker-build --release
+    # The paywall page's script and WASM, served as static assets beside the Worker.
+    paywall/build.sh
 }
 
 # The npm packages of a sub-project with its own package-lock.json (stack/, tests/e2e/).

@@ -4,6 +4,7 @@
 
 pub mod flow;
 pub mod l402;
+pub mod paywall;
 pub mod receipt;
 
 use serde_json::json;
@@ -47,6 +48,8 @@ pub struct RequestFacts<'a> {
     pub authorization: Option<&'a str>,
     /// The client's address (`CF-Connecting-IP`), for the invoice rate limit.
     pub client: Option<&'a str>,
+    /// `Accept`: a browser asking for HTML gets the paywall page ([`paywall`]).
+    pub accept: Option<&'a str>,
 }
 
 /// A complete response the gateway makes itself (no origin involved).
@@ -56,7 +59,7 @@ pub struct Answer {
     pub status: u16,
     /// Headers to set.
     pub headers: Vec<(&'static str, String)>,
-    /// JSON body (may be empty).
+    /// Body: JSON, the paywall page's HTML, or empty.
     pub body: String,
     /// The wire reason, for the log.
     pub reason: Option<String>,
@@ -226,6 +229,11 @@ impl Gate {
         }
         let header = request.payment_signature.or(request.x_payment);
         let Some(header) = header else {
+            if paywall::wants_page(request) && !challenge.v2.accepts.is_empty() {
+                let page =
+                    challenge.paywall(Reason::PaymentRequired.as_str(), &self.config.networks);
+                return answer(page, Some(pattern));
+            }
             return answer(
                 challenge.answer(402, Reason::PaymentRequired.as_str(), None),
                 Some(pattern),

@@ -83,6 +83,7 @@ async fn fetch(request: Request, env: Env, ctx: Context) -> Result<Response> {
     let header = |name: &str| request.headers().get(name).ok().flatten();
     let (payment_signature, x_payment) = (header(PAYMENT_SIGNATURE), header(X_PAYMENT));
     let (authorization, client) = (header("Authorization"), header("CF-Connecting-IP"));
+    let accept = header("Accept");
     let facts = RequestFacts {
         method: &method,
         path: parts.path,
@@ -94,6 +95,7 @@ async fn fetch(request: Request, env: Env, ctx: Context) -> Result<Response> {
             && header("Access-Control-Request-Method").is_some(),
         authorization: authorization.as_deref(),
         client: client.as_deref(),
+        accept: accept.as_deref(),
     };
     let origin = match &gate.config().origin {
         Some(base) => ContentSource::Proxy(ProxyOrigin::new(base, &request)),

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Builds the paywall page's static assets into paywall/dist/__edge402/, which wrangler.toml
+# serves as Workers Static Assets (`[assets] directory = "./paywall/dist"`):
+#   paywall.js              the page's script (paywall/src/paywall.js with the wasm-bindgen glue,
+#                           bundled and minified by esbuild; an ES module)
+#   edge402_verify_bg.wasm  the core with feature `js-verify` (`verifyPayment` alone), bound with
+#                           wasm-bindgen --target web and shrunk with wasm-opt -Oz
+# The page itself is rendered by the Worker (src/gate/paywall.rs). Sizes are printed at the end.
+#
+# The WASM is compiled for size (opt-level "z" for the whole crate: it verifies one payment
+# per page, so the speed of opt-level 3 buys nothing here) into its own target directory,
+# so the release builds of the Worker and of js/ keep their profile and their cache.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/tools.sh
+ensure_wasm_target
+ensure_wasm_bindgen
+ensure_node_modules
+
+target_dir="target/paywall"
+say "building the paywall assets (--features js-verify, opt-level z) into paywall/dist/__edge402"
+CARGO_PROFILE_RELEASE_OPT_LEVEL=z cargo build --quiet --release --target wasm32-unknown-unknown \
+    --no-default-features --features js-verify --target-dir "$target_dir"
+glue="$target_dir/bindgen"
+rm -rf "$glue"
+wasm-bindgen --target web --no-typescript --out-dir "$glue" --out-name edge402_verify \
+    "$target_dir/wasm32-unknown-unknown/release/edge402.wasm"
+
+out="paywall/dist/__edge402"
+rm -rf paywall/dist
+mkdir -p "$out"
+node_modules/.bin/wasm-opt -Oz "$glue/edge402_verify_bg.wasm" -o "$out/edge402_verify_bg.wasm"
+node_modules/.bin/esbuild paywall/src/paywall.js --bundle --minify --format=esm --target=es2020 \
+    --alias:@edge402/verify="./$glue/edge402_verify.js" --outfile="$out/paywall.js" --log-level=warning
+
+for file in "$out"/*; do
+    printf '  %-28s %7d bytes, %6d gzip -9\n' "${file##*/}" "$(wc -c < "$file")" "$(gzip -9c "$file" | wc -c)"
+done
