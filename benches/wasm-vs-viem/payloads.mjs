@@ -5,6 +5,7 @@
 // viem it times against (this directory's node_modules, or the repository root's).
 
 import { randomBytes, randomInt } from 'node:crypto';
+import { TRANSFER_WITH_AUTHORIZATION } from '../../tests/worker/x402-client.js';
 
 export const PAYLOADS = 64;
 
@@ -14,16 +15,6 @@ const NETWORKS = [
   { network: 'eip155:8453', chainId: 8453, asset: '0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913', name: 'USD Coin' },
 ];
 
-const TYPES = {
-  TransferWithAuthorization: [
-    { name: 'from', type: 'address' },
-    { name: 'to', type: 'address' },
-    { name: 'value', type: 'uint256' },
-    { name: 'validAfter', type: 'uint256' },
-    { name: 'validBefore', type: 'uint256' },
-    { name: 'nonce', type: 'bytes32' },
-  ],
-};
 
 const hex = (bytes) => `0x${randomBytes(bytes).toString('hex')}`;
 
@@ -60,7 +51,7 @@ async function makePayload({ generatePrivateKey, privateKeyToAccount }, i, now) 
     validBefore: BigInt(now + 3600),
     nonce: hex(32),
   };
-  const typedData = { domain, types: TYPES, primaryType: 'TransferWithAuthorization', message };
+  const typedData = { domain, types: TRANSFER_WITH_AUTHORIZATION, primaryType: 'TransferWithAuthorization', message };
   const signature = await account.signTypedData(typedData);
   return {
     payer: account.address,

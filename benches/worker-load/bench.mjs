@@ -26,6 +26,7 @@ import { fileURLToPath } from "node:url";
 
 import autocannon from "autocannon";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
+import { TRANSFER_WITH_AUTHORIZATION } from "../../tests/worker/x402-client.js";
 
 const ROOT = path.resolve(process.argv[2] ?? path.join(path.dirname(fileURLToPath(import.meta.url)), "../.."));
 const BENCH = path.join(ROOT, "benches/worker-load");
@@ -363,16 +364,7 @@ const authorization = {
 };
 const signature = await account.signTypedData({
   domain: { name: accepted.extra?.name ?? "USDC", version: accepted.extra?.version ?? "2", chainId: 84532, verifyingContract: accepted.asset },
-  types: {
-    TransferWithAuthorization: [
-      { name: "from", type: "address" },
-      { name: "to", type: "address" },
-      { name: "value", type: "uint256" },
-      { name: "validAfter", type: "uint256" },
-      { name: "validBefore", type: "uint256" },
-      { name: "nonce", type: "bytes32" },
-    ],
-  },
+  types: TRANSFER_WITH_AUTHORIZATION,
   primaryType: "TransferWithAuthorization",
   message: {
     ...authorization,
