@@ -168,20 +168,22 @@ fn header_reason(error: &crate::protocol::HeaderError) -> Reason {
     }
 }
 
-/// Reads a JavaScript value into a type; a mismatch throws with `reason`. The value goes
-/// through JSON's data model first, so that unknown fields are seen (and refused where a type
-/// says so) and each type has one deserialiser.
+/// Reads a JavaScript value into a type; a mismatch throws with `reason`. The value crosses
+/// as JSON text (`JSON.stringify`), so every type has one deserialiser, the one header
+/// decoding uses too, and unknown fields are seen (and refused where a type says so).
 fn from_js<T: DeserializeOwned>(value: JsValue, reason: Reason) -> Result<T, JsValue> {
-    let json: serde_json::Value =
-        serde_wasm_bindgen::from_value(value).map_err(|e| error(reason, &e.to_string()))?;
-    serde_json::from_value(json).map_err(|e| error(reason, &e.to_string()))
+    let text = js_sys::JSON::stringify(&value)
+        .ok()
+        .and_then(|text| text.as_string())
+        .ok_or_else(|| error(reason, "the value cannot be written as JSON"))?;
+    serde_json::from_str(&text).map_err(|e| error(reason, &e.to_string()))
 }
 
-/// Writes a value as plain JavaScript objects (maps as objects, not `Map`s).
+/// Writes a value as plain JavaScript objects, through JSON text (`JSON.parse`).
 fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsValue> {
-    value
-        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
-        .map_err(|e| error(Reason::InvalidPayload, &e.to_string()))
+    let text =
+        serde_json::to_string(value).map_err(|e| error(Reason::InvalidPayload, &e.to_string()))?;
+    js_sys::JSON::parse(&text)
 }
 
 /// A JavaScript number of seconds as `u64`, refusing NaN, negatives and fractions.

@@ -75,7 +75,7 @@ impl PaymentPayload {
             Some(2) => serde_json::from_slice(bytes).map(Self::V2),
             _ => {
                 return Err(HeaderError::UnsupportedVersion {
-                    found: version.to_string(),
+                    found: describe_version(&version),
                 })
             }
         }
@@ -95,7 +95,7 @@ impl PaymentPayload {
             Some(2) => serde_json::from_value(json).map(Self::V2),
             _ => {
                 return Err(HeaderError::UnsupportedVersion {
-                    found: version.to_string(),
+                    found: describe_version(version),
                 })
             }
         }
@@ -153,5 +153,21 @@ impl PaymentPayload {
             Self::V1(_) => X_PAYMENT_RESPONSE,
             Self::V2(_) => PAYMENT_RESPONSE,
         }
+    }
+}
+
+/// An unsupported `x402Version`, for messages: whole numbers and strings as written, other
+/// values by their kind (which keeps float formatting out of the WASM builds).
+fn describe_version(version: &Value) -> String {
+    match version {
+        Value::Number(n) => n.as_u64().map_or_else(
+            || "a fractional or negative number".into(),
+            |n| n.to_string(),
+        ),
+        Value::String(s) => format!("{s:?}"),
+        Value::Bool(b) => b.to_string(),
+        Value::Null => "null".into(),
+        Value::Array(_) => "an array".into(),
+        Value::Object(_) => "an object".into(),
     }
 }
