@@ -535,19 +535,25 @@ fn a_retry_is_served_from_the_receipt_and_another_resource_is_refused() {
     let w = World::new(ScriptedFacilitator::settling(), FakeOrigin::ok());
     let header = v2_header(&offered(1_000), 3);
     let first = w.send(&request("GET", "/api/weather", Some(&header), None));
-    // HEAD is priced (and receipted) like GET; a different spelling is the same resource.
-    let again = w.send(&request("HEAD", "/API//weather", Some(&header), None));
+    // HEAD is priced (and receipted) like GET; another spelling of the same canonical path is
+    // the same resource.
+    let again = w.send(&request("HEAD", "/x/..//api//weather", Some(&header), None));
     assert_eq!(again.status(), 200);
     assert_eq!(
         again.header("PAYMENT-RESPONSE"),
         first.header("PAYMENT-RESPONSE")
     );
     assert_eq!(again.log.outcome, "receipt");
-    let other = w.send(&request("GET", "/api/other", Some(&header), None));
-    assert_eq!(
-        (other.status(), other.reason()),
-        (402, Some("payment_already_used"))
-    );
+    // Another path, or the same letters in another case (a case-sensitive origin may serve
+    // something else there), is another resource.
+    for path in ["/api/other", "/API/weather"] {
+        let other = w.send(&request("GET", path, Some(&header), None));
+        assert_eq!(
+            (other.status(), other.reason()),
+            (402, Some("payment_already_used")),
+            "{path}"
+        );
+    }
     assert_eq!(w.f.calls("settle"), 1, "settled once");
     assert_eq!(
         w.o.calls(),

@@ -213,11 +213,9 @@ impl Gate {
             return Decision::Free { target };
         };
         let method = price_class(request.method).to_ascii_uppercase();
-        let resource_path = if case_sensitive {
-            path.to_string()
-        } else {
-            path.as_str().to_ascii_lowercase()
-        };
+        // Receipts bind the canonical path with its letter case: matching ignores case to keep
+        // every spelling priced, but an origin may serve `/a` and `/A` as different things.
+        let resource_path = path.to_string();
         let resource_url = format!("{}{}", request.origin, path);
         let challenge = Challenge::new(paid, &resource_url);
         if let Some(offer) = &paid.l402 {
