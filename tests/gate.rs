@@ -1068,3 +1068,55 @@ fn a_token_budget_allows_its_requests_and_then_challenges_again() {
     l402_challenge(&r);
     assert_eq!(w.o.calls(), 2);
 }
+
+#[test]
+fn a_receipt_serves_only_the_same_payment_query_and_a_safe_method() {
+    let w = World::new(ScriptedFacilitator::settling(), FakeOrigin::ok());
+    let header = v2_header(&offered(1_000), 80);
+    assert_eq!(
+        w.send(&RequestFacts {
+            query: Some("q=a"),
+            ..request("GET", "/api/search", Some(&header), None)
+        })
+        .status(),
+        200
+    );
+    let again = w.send(&RequestFacts {
+        query: Some("q=a"),
+        ..request("GET", "/api/search", Some(&header), None)
+    });
+    assert_eq!((again.status(), again.log.outcome), (200, "receipt"));
+    let other_query = w.send(&RequestFacts {
+        query: Some("q=b"),
+        ..request("GET", "/api/search", Some(&header), None)
+    });
+    assert_eq!(other_query.reason(), Some("payment_already_used"));
+
+    // The same payer and nonce with another (smart-wallet-sized, unverifiable here) signature
+    // is not the payment the receipt was written for.
+    let payment = PaymentPayload::from_header(&header).unwrap();
+    let mut exact: ExactEvmPayload = serde_json::from_value(payment.payload().clone()).unwrap();
+    exact.signature = SignatureHex(vec![0; 66]);
+    let PaymentPayload::V2(mut forged) = payment else {
+        unreachable!("a v2 payment")
+    };
+    forged.payload = serde_json::to_value(&exact).unwrap();
+    let forged = PaymentPayload::V2(forged).to_header();
+    let r = w.send(&RequestFacts {
+        query: Some("q=a"),
+        ..request("GET", "/api/search", Some(&forged), None)
+    });
+    assert_eq!(r.reason(), Some("payment_already_used"));
+
+    // A paid POST is not served again from its receipt: the next body may differ.
+    let w = World::new(ScriptedFacilitator::settling(), FakeOrigin::ok());
+    let post = v2_header(&offered(10_000), 81);
+    assert_eq!(
+        w.send(&request("POST", "/submit", Some(&post), None))
+            .status(),
+        200
+    );
+    let retry = w.send(&request("POST", "/submit", Some(&post), None));
+    assert_eq!(retry.reason(), Some("payment_already_used"));
+    assert_eq!((w.f.calls("settle"), w.o.calls()), (1, 1));
+}

@@ -373,7 +373,12 @@ async fn from_receipt<O: Origin>(
         transaction: Some(receipt.transaction.clone()),
         ..log
     };
-    if receipt.resource != plan.resource {
+    // A receipt serves again only the same payment, for the same resource, without side
+    // effects; anything else is a payment already used.
+    if receipt.resource != plan.resource
+        || receipt.payment_digest != plan.payment_digest
+        || !plan.replayable
+    {
         let reason = Reason::PaymentAlreadyUsed.as_str();
         return refused(plan.challenge.answer(402, reason, None), "rejected", log);
     }

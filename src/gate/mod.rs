@@ -96,8 +96,14 @@ pub enum Decision {
 pub struct PaymentPlan {
     /// The route pattern.
     pub route: String,
-    /// `METHOD /canonical/path`, what receipts are bound to.
+    /// `METHOD /canonical/path?query`, what receipts are bound to.
     pub resource: String,
+    /// sha256 of the exact payment (`payload` as JSON): a receipt serves only the payment it
+    /// was written for, not another one claiming the same payer and nonce.
+    pub payment_digest: String,
+    /// Whether a receipt may serve this request again: only for `GET`/`HEAD`, whose repeat has
+    /// no side effect; a body may differ between two requests with the same payment.
+    pub replayable: bool,
     /// Canonical path and query for the origin.
     pub target: String,
     /// The payment as the client sent it.
@@ -281,7 +287,12 @@ impl Gate {
         let nonce = verified.authorization.nonce;
         Decision::Pay(Box::new(PaymentPlan {
             route: pattern,
-            resource: format!("{method} {resource_path}"),
+            resource: format!(
+                "{method} {resource_path}{}",
+                request.query.map(|q| format!("?{q}")).unwrap_or_default()
+            ),
+            payment_digest: payment_digest(&payment),
+            replayable: method == "GET",
             target,
             receipt_key: receipt_key(&requirement.network, &asset, &verified.payer, &nonce),
             network: requirement.network.clone(),
@@ -310,6 +321,15 @@ impl Gate {
         refused.reason = Some(error.reason().as_str().to_owned());
         answer(refused, Some(pattern))
     }
+}
+
+/// sha256 of a payment's scheme payload (signature and authorisation) as JSON with sorted
+/// keys, in hex.
+fn payment_digest(payment: &PaymentPayload) -> String {
+    use sha2::{Digest, Sha256};
+    // A JSON value always serialises.
+    let json = serde_json::to_vec(payment.payload()).unwrap_or_default();
+    hex::encode(Sha256::digest(&json))
 }
 
 /// A time at which a payment that failed only its time window would pass it: used to run the
@@ -345,6 +365,7 @@ impl PaymentPlan {
         Receipt {
             format: RECEIPT_FORMAT,
             resource: self.resource.clone(),
+            payment_digest: self.payment_digest.clone(),
             route: self.route.clone(),
             transaction: settlement.transaction.clone(),
             network: self.network.clone(),

@@ -17,9 +17,11 @@ pub(crate) const RECEIPT_FORMAT: u8 = 1;
 pub struct Receipt {
     /// Format version (1).
     pub format: u8,
-    /// The resource it paid for: price class of the method and canonical path, e.g.
-    /// `GET /api/weather/paris`.
+    /// The resource it paid for: price class of the method, canonical path and query, e.g.
+    /// `GET /api/weather/paris?units=metric`.
     pub resource: String,
+    /// sha256 of the exact payment it settled (see `PaymentPlan::payment_digest`).
+    pub payment_digest: String,
     /// The route pattern that priced it.
     pub route: String,
     /// The transaction hash.
