@@ -270,6 +270,7 @@ impl GatewayConfig {
             .iter()
             .map(|table| parse_route(table, &networks, lightning.is_some()))
             .collect::<Result<Vec<_>, _>>()?;
+        check_l402_services(&routes)?;
         Ok(Self {
             origin,
             facilitator,
@@ -338,6 +339,37 @@ fn parse_network(t: &Table<'_>) -> Result<Network, ConfigError> {
         v1_name,
         assets,
     })
+}
+
+/// Routes selling the same L402 service must sell it on the same terms: a token is minted
+/// for a service, so any route of that service accepts it.
+fn check_l402_services(routes: &[Route]) -> Result<(), ConfigError> {
+    let offers: Vec<(usize, &L402Route)> = routes
+        .iter()
+        .enumerate()
+        .filter_map(|(i, r)| match &r.access {
+            Access::Paid(PaidRoute {
+                l402: Some(l402), ..
+            }) => Some((i, l402)),
+            _ => None,
+        })
+        .collect();
+    for (index, offer) in &offers {
+        let differs = offers.iter().any(|(_, other)| {
+            other.service.name() == offer.service.name()
+                && (other.service != offer.service
+                    || other.capabilities != offer.capabilities
+                    || other.price_sats != offer.price_sats)
+        });
+        if differs {
+            return Err(ConfigError {
+                key: format!("routes[{index}].l402.service"),
+                problem: "is sold by another route on other terms (price, tier or capabilities)"
+                    .into(),
+            });
+        }
+    }
+    Ok(())
 }
 
 fn parse_lightning(t: &Table<'_>) -> Result<LightningConfig, ConfigError> {
@@ -875,6 +907,19 @@ mod tests {
             error_of(json!({"lightning": {"url": "ftp://x"}, "routes": []})).key,
             "lightning.url"
         );
+    }
+
+    #[test]
+    fn one_l402_service_is_sold_on_one_set_of_terms() {
+        let ln = json!({"url": "http://127.0.0.1:10009"});
+        let route = |path: &str, sats: u64| json!({"match": path, "l402": {"price_sats": sats, "service": "api"}});
+        assert!(GatewayConfig::from_json(
+            &json!({"lightning": ln, "routes": [route("/a", 1), route("/b", 1)]})
+        )
+        .is_ok());
+        let error =
+            error_of(json!({"lightning": ln, "routes": [route("/a", 1), route("/b", 100)]}));
+        assert_eq!(error.key, "routes[0].l402.service");
     }
 
     #[test]

@@ -309,9 +309,15 @@ impl RouteMatcher {
     }
 
     /// Whether the route covers the method (`HEAD` counts as `GET`).
+    /// A listed `GET` also covers `HEAD`, never the other way round: a free `HEAD` route must
+    /// not open the `GET` of the same path.
     pub fn covers_method(&self, method: &str) -> bool {
-        let method = price_class(method);
-        self.methods.is_empty() || self.methods.iter().any(|m| price_class(m) == method)
+        let head_as_get = method.eq_ignore_ascii_case("HEAD");
+        self.methods.is_empty()
+            || self
+                .methods
+                .iter()
+                .any(|m| m.eq_ignore_ascii_case(method) || (head_as_get && m == "GET"))
     }
 }
 
@@ -486,6 +492,11 @@ mod tests {
         let m = RouteMatcher::parse("GET /api/*").unwrap();
         assert_eq!(m.methods, ["GET"]);
         assert!(m.covers_method("GET") && m.covers_method("HEAD") && !m.covers_method("POST"));
+        let head = RouteMatcher::parse("HEAD /x").unwrap();
+        assert!(
+            head.covers_method("HEAD") && !head.covers_method("GET"),
+            "HEAD never covers GET"
+        );
         let any = RouteMatcher::parse("/reports/:id").unwrap();
         assert!(any.methods.is_empty() && any.covers_method("DELETE"));
         let two = RouteMatcher::parse("get,post  /x").unwrap();

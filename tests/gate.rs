@@ -123,8 +123,8 @@ impl ReceiptStore for MemoryStore {
             .borrow_mut()
             .insert(key.to_owned(), (receipt.clone(), ttl_s));
     }
-    async fn is_revoked(&self, token_id: &TokenId) -> bool {
-        self.revoked.borrow().contains(token_id)
+    async fn is_revoked(&self, token_id: &TokenId) -> Result<bool, String> {
+        Ok(self.revoked.borrow().contains(token_id))
     }
     async fn consume_token_request(&self, token_id: &TokenId, limit: u32) -> Result<bool, String> {
         let mut used = self.budgets.borrow_mut();

@@ -68,8 +68,8 @@ pub trait ReceiptStore {
     /// hangs up (`ctx.wait_until`), so this does not wait for it.
     fn put(&self, key: &str, receipt: &Receipt, ttl_s: u64);
     /// Whether an L402 token was revoked (an entry at [`super::receipt::revocation_key`]).
-    /// A failed lookup counts as not revoked.
-    async fn is_revoked(&self, token_id: &crate::l402::TokenId) -> bool;
+    /// A failed lookup is an error, and nothing is served then.
+    async fn is_revoked(&self, token_id: &crate::l402::TokenId) -> Result<bool, String>;
     /// Counts one request of an L402 token against its budget of `limit` requests,
     /// atomically; `Ok(false)` once the budget is used up. (A Durable Object in the Worker:
     /// KV has no atomic increment.)

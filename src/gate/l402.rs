@@ -12,8 +12,8 @@ use super::flow::{origin_failed, refused, serve, LogRecord, Origin, Outcome, Rec
 use super::{refusal, Answer, Challenge, Decision, Gate};
 use crate::config::L402Route;
 use crate::l402::{
-    challenge_values, mint_token, verify_credential, Credential, Identifier, PaymentHash, Scheme,
-    TokenId,
+    challenge_values, mint_token, verify_credential, Credential, Grant, Identifier, PaymentHash,
+    Scheme, TokenId,
 };
 use crate::protocol::Reason;
 
@@ -221,7 +221,8 @@ impl Gate {
                     now,
                 )
                 .map_err(|e| e.to_string())
-            });
+            })
+            .and_then(|token| grants_offer(&token.grant, offer).map(|()| token));
         Some(match verified {
             Ok(token) => Decision::L402(Box::new(L402Access {
                 route: route.to_owned(),
@@ -238,6 +239,26 @@ impl Gate {
             }
         })
     }
+}
+
+/// Whether a verified token's grant covers the route's terms: the same tier, and every
+/// capability the route's tokens are minted with (a token without a capabilities caveat is
+/// unrestricted). Tokens of one service name are interchangeable otherwise, since all share
+/// one root secret.
+fn grants_offer(grant: &Grant, offer: &L402Route) -> Result<(), String> {
+    if grant.service.tier() != offer.service.tier() {
+        return Err(format!(
+            "token is for tier {}, the route sells tier {}",
+            grant.service.tier(),
+            offer.service.tier()
+        ));
+    }
+    if let Some(granted) = &grant.capabilities {
+        if let Some(missing) = offer.capabilities.iter().find(|c| !granted.contains(c)) {
+            return Err(format!("token lacks the capability {missing:?}"));
+        }
+    }
+    Ok(())
 }
 
 /// Whether an `Authorization` value uses the `L402` or `LSAT` scheme.
@@ -336,14 +357,28 @@ pub(super) async fn access<S: ReceiptStore, O: Origin, I: InvoiceSource>(
     origin: &O,
     invoices: &I,
 ) -> (Outcome<O::Response>, LogRecord) {
-    if store.is_revoked(&plan.token_id).await {
-        return challenge(gate, &plan.challenge, now, invoices).await;
-    }
     let log = LogRecord {
         route: Some(plan.route.clone()),
         nonce: Some(format!("0x{}", hex::encode(plan.token_id.0))),
         ..LogRecord::default()
     };
+    match store.is_revoked(&plan.token_id).await {
+        Ok(false) => {}
+        Ok(true) => return challenge(gate, &plan.challenge, now, invoices).await,
+        Err(detail) => {
+            // Fail closed: a token whose revocation cannot be checked is not served.
+            let message = "the token's revocation could not be checked";
+            let answer = refusal(502, Reason::L402RevocationUnavailable, message);
+            return refused(
+                answer,
+                "revocation_error",
+                LogRecord {
+                    detail: Some(detail),
+                    ..log
+                },
+            );
+        }
+    }
     if let Some(limit) = plan.max_requests {
         match store.consume_token_request(&plan.token_id, limit).await {
             Ok(true) => {}

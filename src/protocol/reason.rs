@@ -66,6 +66,8 @@ pub enum Reason {
     L402BudgetExhausted,
     /// edge402: the token budget could not be checked (nothing is served then).
     TokenBudgetUnavailable,
+    /// edge402: whether the L402 token is revoked could not be checked (nothing is served).
+    L402RevocationUnavailable,
 }
 
 /// Names used by the x402 specification before the SDKs settled on the current ones.
@@ -125,6 +127,7 @@ impl Reason {
             Self::TooManyInvoices => "too_many_invoices",
             Self::L402BudgetExhausted => "l402_budget_exhausted",
             Self::TokenBudgetUnavailable => "token_budget_unavailable",
+            Self::L402RevocationUnavailable => "l402_revocation_unavailable",
         }
     }
 
@@ -152,7 +155,7 @@ mod tests {
 
     use super::*;
 
-    const ALL: [Reason; 29] = [
+    const ALL: [Reason; 30] = [
         Reason::InvalidPayload,
         Reason::InvalidPaymentRequirements,
         Reason::InvalidNetwork,
@@ -182,6 +185,7 @@ mod tests {
         Reason::TooManyInvoices,
         Reason::L402BudgetExhausted,
         Reason::TokenBudgetUnavailable,
+        Reason::L402RevocationUnavailable,
     ];
 
     #[test]

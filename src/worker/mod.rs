@@ -240,11 +240,14 @@ impl ReceiptStore for KvReceipts<'_> {
         budget::consume(namespace, token_id, limit).await
     }
 
-    async fn is_revoked(&self, token_id: &TokenId) -> bool {
-        let Some(kv) = self.kv.as_ref() else {
-            return false;
-        };
-        matches!(kv.get(&revocation_key(token_id)).text().await, Ok(Some(_)))
+    async fn is_revoked(&self, token_id: &TokenId) -> std::result::Result<bool, String> {
+        let kv = self.kv.as_ref().ok_or("no RECEIPTS binding")?;
+        let entry = kv
+            .get(&revocation_key(token_id))
+            .text()
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(entry.is_some())
     }
 
     fn put(&self, key: &str, receipt: &Receipt, ttl_s: u64) {
