@@ -1120,3 +1120,46 @@ fn a_receipt_serves_only_the_same_payment_query_and_a_safe_method() {
     assert_eq!(retry.reason(), Some("payment_already_used"));
     assert_eq!((w.f.calls("settle"), w.o.calls()), (1, 1));
 }
+
+#[test]
+fn a_success_about_another_payment_is_not_believed() {
+    let answers = [
+        SettleResponse {
+            payer: Some(PAY_TO.into()),
+            ..settled()
+        },
+        SettleResponse {
+            network: "eip155:8453".into(),
+            ..settled()
+        },
+        SettleResponse {
+            transaction: String::new(),
+            ..settled()
+        },
+    ];
+    for (nonce, answer) in answers.into_iter().enumerate() {
+        let w = World::new(ScriptedFacilitator::default(), FakeOrigin::ok());
+        w.f.will_settle(Ok(answer));
+        let header = v2_header(&offered(1_000), 90 + nonce as u8);
+        let r = w.send(&request("GET", "/api/weather", Some(&header), None));
+        assert_eq!(
+            (r.status(), r.reason()),
+            (502, Some("facilitator_unavailable"))
+        );
+        assert_eq!(w.s.receipts.borrow().len(), 0);
+    }
+    // The payer in any letter case, and the network in either spelling, are the same.
+    let w = World::new(ScriptedFacilitator::default(), FakeOrigin::ok());
+    let payer = signer().address().to_string().to_lowercase();
+    w.f.will_settle(Ok(SettleResponse {
+        payer: Some(payer),
+        network: "base-sepolia".into(),
+        ..settled()
+    }));
+    let header = v2_header(&offered(1_000), 95);
+    assert_eq!(
+        w.send(&request("GET", "/api/weather", Some(&header), None))
+            .status(),
+        200
+    );
+}

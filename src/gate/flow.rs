@@ -319,7 +319,7 @@ async fn conclude<S: ReceiptStore, O: Origin>(
     origin: &O,
     log: LogRecord,
 ) -> (Outcome<O::Response>, LogRecord) {
-    let settlement = match settled {
+    let settlement = match settled.and_then(|s| consistent(gate, plan, s)) {
         Ok(settlement) => settlement,
         Err(error) => return facilitator_failed(plan, error, log),
     };
@@ -465,6 +465,39 @@ pub(super) fn origin_failed<R>(log: Option<LogRecord>, detail: String) -> (Outco
         ..log.unwrap_or_default()
     };
     refused(answer, "origin_unavailable", log)
+}
+
+/// A claimed success must be about this payment: a transaction, and (where the answer names
+/// them) this payer and this network. Anything else is not the API's answer.
+fn consistent(
+    gate: &Gate,
+    plan: &PaymentPlan,
+    settlement: SettleResponse,
+) -> Result<SettleResponse, FacilitatorError> {
+    if !settlement.success {
+        return Ok(settlement);
+    }
+    let networks = &gate.config().networks;
+    let chain = |n: &str| networks.resolve(n).ok().map(|n| n.chain_id);
+    let problem = if settlement.transaction.is_empty() {
+        Some("success without a transaction")
+    } else if settlement
+        .payer
+        .as_deref()
+        .is_some_and(|p| p.parse::<crate::evm::Address>().ok() != Some(plan.payer))
+    {
+        Some("success for another payer")
+    } else if !settlement.network.is_empty() && chain(&settlement.network) != chain(&plan.network) {
+        Some("success on another network")
+    } else {
+        None
+    };
+    match problem {
+        Some(detail) => Err(FacilitatorError::Malformed {
+            detail: detail.into(),
+        }),
+        None => Ok(settlement),
+    }
 }
 
 /// A facilitator's reason as passed to the client, and what goes to the log instead when it

@@ -36,13 +36,15 @@ impl FetchFacilitator {
 
     /// `GET /supported`.
     pub async fn supported(&self) -> Result<SupportedResponse, FacilitatorError> {
-        self.call(
-            Method::Get,
-            "supported",
-            None::<&()>,
-            self.verify_timeout_ms,
-        )
-        .await
+        let (_, supported) = self
+            .call(
+                Method::Get,
+                "supported",
+                None::<&()>,
+                self.verify_timeout_ms,
+            )
+            .await?;
+        Ok(supported)
     }
 
     /// One call. 2xx and 4xx bodies are read as the API's answer (some facilitators answer an
@@ -53,7 +55,7 @@ impl FetchFacilitator {
         path: &str,
         body: Option<&B>,
         timeout_ms: u64,
-    ) -> Result<T, FacilitatorError> {
+    ) -> Result<(u16, T), FacilitatorError> {
         let unavailable = |detail: String| FacilitatorError::Unavailable { detail };
         let body = body
             .map(|b| serde_json::to_string(b).map_err(|e| unavailable(e.to_string())))
@@ -76,10 +78,23 @@ impl FetchFacilitator {
                 detail: format!("answer of {} bytes", bytes.len()),
             });
         }
-        serde_json::from_slice(&bytes).map_err(|e| FacilitatorError::Malformed {
-            detail: format!("HTTP {status}: {e}"),
-        })
+        serde_json::from_slice(&bytes)
+            .map_err(|e| FacilitatorError::Malformed {
+                detail: format!("HTTP {status}: {e}"),
+            })
+            .map(|answer| (status, answer))
     }
+}
+
+/// Only a 2xx answer can say yes: a 4xx body saying `success: true` or `isValid: true` is not
+/// the API's answer.
+fn refusal_only(status: u16, says_yes: bool) -> Result<(), FacilitatorError> {
+    if says_yes && !(200..300).contains(&status) {
+        return Err(FacilitatorError::Malformed {
+            detail: format!("HTTP {status} with a positive answer"),
+        });
+    }
+    Ok(())
 }
 
 impl Facilitator for FetchFacilitator {
@@ -87,25 +102,31 @@ impl Facilitator for FetchFacilitator {
         &self,
         request: &FacilitatorRequest,
     ) -> Result<VerifyResponse, FacilitatorError> {
-        self.call(
-            Method::Post,
-            "verify",
-            Some(request),
-            self.verify_timeout_ms,
-        )
-        .await
+        let (status, answer): (u16, VerifyResponse) = self
+            .call(
+                Method::Post,
+                "verify",
+                Some(request),
+                self.verify_timeout_ms,
+            )
+            .await?;
+        refusal_only(status, answer.is_valid)?;
+        Ok(answer)
     }
 
     async fn settle(
         &self,
         request: &FacilitatorRequest,
     ) -> Result<SettleResponse, FacilitatorError> {
-        self.call(
-            Method::Post,
-            "settle",
-            Some(request),
-            self.settle_timeout_ms,
-        )
-        .await
+        let (status, answer): (u16, SettleResponse) = self
+            .call(
+                Method::Post,
+                "settle",
+                Some(request),
+                self.settle_timeout_ms,
+            )
+            .await?;
+        refusal_only(status, answer.success)?;
+        Ok(answer)
     }
 }
