@@ -284,6 +284,40 @@ impl GatewayConfig {
 }
 
 impl GatewayConfig {
+    /// Configuration that is valid but probably not what was meant, to log once: a free route
+    /// listed before a paid route whose paths it shares (the first match wins), and
+    /// case-sensitive paid patterns (other spellings pass free where the origin ignores case).
+    pub fn warnings(&self) -> Vec<String> {
+        let mut warnings = Vec::new();
+        if self.case_sensitive_paths {
+            warnings.push("case_sensitive_paths is on: if the origin ignores letter case, other spellings of paid paths reach it free".to_owned());
+        }
+        for (j, paid) in self
+            .routes
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| matches!(r.access, Access::Paid(_)))
+        {
+            for (i, free) in self.routes[..j]
+                .iter()
+                .enumerate()
+                .filter(|(_, r)| r.access == Access::Free)
+            {
+                let methods_meet = free.matcher.methods.is_empty()
+                    || paid.matcher.methods.is_empty()
+                    || free
+                        .matcher
+                        .methods
+                        .iter()
+                        .any(|m| paid.matcher.methods.contains(m));
+                if methods_meet && free.matcher.pattern.overlaps(&paid.matcher.pattern) {
+                    warnings.push(format!("routes[{i}] (free) comes before routes[{j}] (paid) and shares some of its paths: there they are free"));
+                }
+            }
+        }
+        warnings
+    }
+
     /// The configured offers (`v2 eip155:84532`, `v1 base-sepolia`) that a facilitator's
     /// `/supported` answer does not list for the `exact` scheme: a configuration error to log.
     pub fn unsupported_offers(&self, supported: &SupportedResponse) -> Vec<String> {
@@ -920,6 +954,45 @@ mod tests {
         let error =
             error_of(json!({"lightning": ln, "routes": [route("/a", 1), route("/b", 100)]}));
         assert_eq!(error.key, "routes[0].l402.service");
+    }
+
+    #[test]
+    fn shadowing_free_routes_and_case_sensitivity_are_warned_about() {
+        let free = |m: &str| json!({"match": m, "free": true});
+        let config = |routes: Value, extra: Value| {
+            let mut doc = json!({"routes": routes});
+            doc.as_object_mut()
+                .unwrap()
+                .extend(extra.as_object().unwrap().clone());
+            GatewayConfig::from_json(&doc).unwrap()
+        };
+        let shadowed = config(json!([free("/API/*"), route(json!({}))]), json!({}));
+        assert_eq!(shadowed.warnings().len(), 1, "{:?}", shadowed.warnings());
+        assert!(
+            shadowed.warnings()[0].starts_with("routes[0] (free) comes before routes[1] (paid)")
+        );
+        assert!(
+            config(json!([free("/health"), route(json!({}))]), json!({}))
+                .warnings()
+                .is_empty()
+        );
+        assert!(
+            config(json!([route(json!({})), free("/api/*")]), json!({}))
+                .warnings()
+                .is_empty(),
+            "after the paid route"
+        );
+        assert!(
+            config(json!([free("POST /api/*"), route(json!({}))]), json!({}))
+                .warnings()
+                .is_empty(),
+            "other methods"
+        );
+        let sensitive = config(
+            json!([route(json!({}))]),
+            json!({"case_sensitive_paths": true}),
+        );
+        assert_eq!(sensitive.warnings().len(), 1);
     }
 
     #[test]

@@ -245,6 +245,28 @@ impl PathPattern {
     pub fn as_str(&self) -> &str {
         &self.text
     }
+
+    /// Whether some path matched by `other` is also matched by this pattern (a conservative
+    /// check, for configuration warnings: literals compare without case, `:param` matches any
+    /// segment).
+    pub fn overlaps(&self, other: &PathPattern) -> bool {
+        let compatible = |a: &PatternSegment, b: &PatternSegment| match (a, b) {
+            (PatternSegment::Literal(x), PatternSegment::Literal(y)) => x.eq_ignore_ascii_case(y),
+            _ => true,
+        };
+        let prefix_agrees = self
+            .segments
+            .iter()
+            .zip(&other.segments)
+            .all(|(a, b)| compatible(a, b));
+        let lengths_fit = match (self.tail, other.tail) {
+            (true, true) => true,
+            (true, false) => other.segments.len() >= self.segments.len(),
+            (false, true) => self.segments.len() >= other.segments.len(),
+            (false, false) => self.segments.len() == other.segments.len(),
+        };
+        prefix_agrees && lengths_fit
+    }
 }
 
 impl fmt::Display for PathPattern {
@@ -492,6 +514,15 @@ mod tests {
         let m = RouteMatcher::parse("GET /api/*").unwrap();
         assert_eq!(m.methods, ["GET"]);
         assert!(m.covers_method("GET") && m.covers_method("HEAD") && !m.covers_method("POST"));
+        let pattern = |p: &str| PathPattern::parse(p).unwrap();
+        assert!(
+            pattern("/api/*").overlaps(&pattern("/API/x/:id"))
+                && pattern("/a/:id").overlaps(&pattern("/a/*"))
+        );
+        assert!(
+            !pattern("/a/:id").overlaps(&pattern("/a/b/c"))
+                && !pattern("/health").overlaps(&pattern("/api/*"))
+        );
         let head = RouteMatcher::parse("HEAD /x").unwrap();
         assert!(
             head.covers_method("HEAD") && !head.covers_method("GET"),

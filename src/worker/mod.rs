@@ -181,6 +181,9 @@ fn check_supported_once(gate: &'static Gate, env: &Env, ctx: &Context) {
     if CHECKED.with(|c| c.replace(true)) {
         return;
     }
+    for warning in gate.config().warnings() {
+        console_error!("{}", json!({"event": "config_warning", "detail": warning}));
+    }
     let facilitator = facilitator(gate, env);
     ctx.wait_until(async move {
         match facilitator.supported().await {
