@@ -15,8 +15,6 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BENCH="$ROOT/benches/wasm-vs-viem"
 TARGET="${CARGO_TARGET_DIR:-$ROOT/target}"
 OUT="$TARGET/bench/wasm-vs-viem/pkg"
-TOOLS="${EDGE402_TOOLS:-$HOME/.cache/edge402/tools}"
-WASM_BINDGEN="$TOOLS/bin/wasm-bindgen"
 # -O3 rather than -Oz: -Oz saves only ~1% of size and verifies no faster.
 # No --all-features: binaryen 132 then emits encodings Node 20 cannot load ("unknown import
 # kind 0x7f"); without it wasm-opt keeps to the features in the module's target_features
@@ -25,13 +23,10 @@ WASM_OPT_FLAGS="${EDGE402_WASM_OPT_FLAGS:--O3}"
 
 step() { printf '==> %s\n' "$*" >&2; }
 
-# wasm-bindgen-cli must match the wasm-bindgen crate version in Cargo.lock exactly.
-BINDGEN_VERSION="$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/[^0-9.]/, ""); print }' "$ROOT/Cargo.lock")"
-[[ -n "$BINDGEN_VERSION" ]] || { echo "wasm-bindgen not found in Cargo.lock" >&2; exit 1; }
-if [[ "$("$WASM_BINDGEN" --version 2>/dev/null)" != "wasm-bindgen $BINDGEN_VERSION" ]]; then
-  step "installing wasm-bindgen-cli $BINDGEN_VERSION into $TOOLS"
-  cargo install --root "$TOOLS" wasm-bindgen-cli --version "$BINDGEN_VERSION"
-fi
+# wasm-bindgen-cli at the version Cargo.lock pins (installed into $EDGE402_TOOLS if needed).
+cd "$ROOT"
+. scripts/tools.sh
+ensure_wasm_bindgen
 
 step "npm ci (viem, binaryen)"
 (cd "$BENCH" && npm ci --silent --no-audit --no-fund)
@@ -41,7 +36,7 @@ step "cargo build (wasm32, features js-verify: verifyPayment alone)"
 
 step "wasm-bindgen --target nodejs"
 rm -rf "$OUT"
-"$WASM_BINDGEN" --target nodejs --out-dir "$OUT" "$TARGET/wasm32-unknown-unknown/release/edge402.wasm"
+"$WASM_BINDGEN_BIN" --target nodejs --out-dir "$OUT" "$TARGET/wasm32-unknown-unknown/release/edge402.wasm"
 
 step "wasm-opt $WASM_OPT_FLAGS"
 # shellcheck disable=SC2086 # the flags are deliberately word-split

@@ -5,9 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/tools.sh
-ensure_wasm_target
-ensure_wasm_bindgen
-ensure_node_modules
+ensure_js_build_tools
 
 say "building the core for JavaScript (--features js)"
 cargo build --quiet --release --target wasm32-unknown-unknown --no-default-features --features js

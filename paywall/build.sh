@@ -13,9 +13,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/tools.sh
-ensure_wasm_target
-ensure_wasm_bindgen
-ensure_node_modules
+ensure_js_build_tools
 
 target_dir="target/paywall"
 say "building the paywall assets (--features js-verify, opt-level z) into paywall/dist/__edge402"

@@ -18,28 +18,36 @@ ensure_wasm_target() {
         || rustup target add wasm32-unknown-unknown
 }
 
-# wasm-bindgen's CLI must match the wasm-bindgen crate version in Cargo.lock exactly.
-# (Installed without --locked: the registry mirror here lacks one of its locked dependencies.)
-ensure_wasm_bindgen() {
+# A cargo-installed tool at the version Cargo.lock pins for LOCKED_CRATE:
+#   ensure_cargo_tool LOCKED_CRATE INSTALL_CRATE BINARY
+# (Installed without --locked: the registry mirror here lacks some locked dependencies.)
+ensure_cargo_tool() {
     local want have
-    want="$(locked_version wasm-bindgen)"
-    have="$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')"
+    want="$(locked_version "$1")"
+    have="$("$3" --version 2>/dev/null | awk '{print $NF}')"
     if [ "$have" != "$want" ]; then
-        say "installing wasm-bindgen-cli $want into $EDGE402_TOOLS"
-        cargo install --quiet --root "$EDGE402_TOOLS" wasm-bindgen-cli --version "$want"
+        say "installing $2 $want into $EDGE402_TOOLS"
+        cargo install --quiet --root "$EDGE402_TOOLS" "$2" --version "$want"
     fi
+}
+
+# wasm-bindgen's CLI must match the wasm-bindgen crate version in Cargo.lock exactly.
+ensure_wasm_bindgen() {
+    ensure_cargo_tool wasm-bindgen wasm-bindgen-cli wasm-bindgen
     export WASM_BINDGEN_BIN="$EDGE402_TOOLS/bin/wasm-bindgen"
 }
 
 # worker-build, pinned to the workers-rs version in Cargo.lock.
 ensure_worker_build() {
-    local want have
-    want="$(locked_version worker)"
-    have="$(worker-build --version 2>/dev/null | awk '{print $NF}')"
-    if [ "$have" != "$want" ]; then
-        say "installing worker-build $want into $EDGE402_TOOLS"
-        cargo install --quiet --root "$EDGE402_TOOLS" worker-build --version "$want"
-    fi
+    ensure_cargo_tool worker worker-build worker-build
+}
+
+# What the JavaScript builds (js/, paywall/) need: the wasm target, wasm-bindgen, and the npm
+# tool chain (wasm-opt, esbuild).
+ensure_js_build_tools() {
+    ensure_wasm_target
+    ensure_wasm_bindgen
+    ensure_node_modules
 }
 
 # The npm tool chain of package-lock.json (wrangler, binaryen's wasm-opt, esbuild, viem).
@@ -55,10 +63,8 @@ ensure_node_modules() {
 # would download wasm-bindgen, wasm-opt and esbuild; the *_BIN variables point it at the
 # pinned local ones instead.
 build_worker() {
-    ensure_wasm_target
-    ensure_wasm_bindgen
+    ensure_js_build_tools
     ensure_worker_build
-    ensure_node_modules
     say "building the Worker (worker-build --release)"
     WASM_OPT_BIN="$PWD/node_modules/.bin/wasm-opt" \
     ESBUILD_BIN="$PWD/node_modules/.bin/esbuild" \
