@@ -524,7 +524,8 @@ fn parse_route(t: &Table<'_>, networks: &Networks, lightning: bool) -> Result<Ro
     };
     let mut requirements = Vec::with_capacity(accepts.len());
     let mut v1_networks = Vec::with_capacity(accepts.len());
-    for a in &accepts {
+    // `price` is read exactly when `accepts` is not empty, so every accept has it.
+    for (a, price) in accepts.iter().zip(price.iter().cycle()) {
         a.only(&["network", "pay_to", "asset"])?;
         let network = networks
             .resolve(a.str("network")?)
@@ -539,8 +540,6 @@ fn parse_route(t: &Table<'_>, networks: &Networks, lightning: bool) -> Result<Ro
                 .ok_or_else(|| a.error("network", "has no default asset; name one"))?,
         };
         let amount = price
-            .as_ref()
-            .expect("a price is read whenever accepts is not empty")
             .to_atomic(asset)
             .map_err(|e| t.error("price", price_problem(&e)))?;
         requirements.push(v2::PaymentRequirements {
