@@ -7,22 +7,20 @@
 #                           wasm-bindgen --target web and shrunk with wasm-opt -Oz
 # The page itself is rendered by the Worker (src/gate/paywall.rs). Sizes are printed at the end.
 #
-# The WASM is compiled for size (opt-level "z" for the whole crate: it verifies one payment
-# per page, so the speed of opt-level 3 buys nothing here) into its own target directory,
-# so the release builds of the Worker and of js/ keep their profile and their cache.
+# The WASM is the size-tuned verify-only build (build_verify_only in scripts/tools.sh): it
+# verifies one payment per page, so the speed of opt-level 3 buys little here.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/tools.sh
 ensure_js_build_tools
 
+say "building the paywall assets (--features js-verify, tuned for size) into paywall/dist/__edge402"
+wasm="$(build_verify_only)"
 target_dir="target/paywall"
-say "building the paywall assets (--features js-verify, opt-level z) into paywall/dist/__edge402"
-CARGO_PROFILE_RELEASE_OPT_LEVEL=z cargo build --quiet --release --target wasm32-unknown-unknown \
-    --no-default-features --features js-verify --target-dir "$target_dir"
 glue="$target_dir/bindgen"
 rm -rf "$glue"
 wasm-bindgen --target web --no-typescript --out-dir "$glue" --out-name edge402_verify \
-    "$target_dir/wasm32-unknown-unknown/release/edge402.wasm"
+    "$wasm"
 
 out="paywall/dist/__edge402"
 rm -rf paywall/dist

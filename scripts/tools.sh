@@ -50,6 +50,18 @@ ensure_js_build_tools() {
     ensure_node_modules
 }
 
+# The verify-only WASM tuned for size (feature `js-verify`: `verifyPayment` alone), as the
+# paywall page ships it: this crate at opt-level "z" (the per-package levels of Cargo.toml's
+# release profile stay), in its own target directory so the other release builds keep their
+# profile and cache. Prints the path of the .wasm, before wasm-bindgen and wasm-opt.
+build_verify_only() {
+    local target_dir="target/verify-only"
+    cargo build --quiet --release --target wasm32-unknown-unknown --no-default-features \
+        --features js-verify --config 'profile.release.package.edge402.opt-level="z"' \
+        --target-dir "$target_dir" >&2
+    echo "$target_dir/wasm32-unknown-unknown/release/edge402.wasm"
+}
+
 # The npm tool chain of package-lock.json (wrangler, binaryen's wasm-opt, esbuild, viem).
 ensure_node_modules() {
     if [ ! -x node_modules/.bin/wrangler ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then

@@ -67,30 +67,70 @@ impl RequirementError {
     }
 }
 
+/// The fields of an offered requirement that exact-EVM terms are made of, borrowed from
+/// whichever shape carried them: the wire model ([`v2::PaymentRequirements`]) or the light
+/// decoder of [`crate::verify::light`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Offer<'a> {
+    /// The payment scheme.
+    pub scheme: &'a str,
+    /// The network, as written (a v1 name or a CAIP-2 id).
+    pub network: &'a str,
+    /// The price in atomic units.
+    pub amount: Uint256,
+    /// The token contract, as written.
+    pub asset: &'a str,
+    /// The recipient, as written.
+    pub pay_to: &'a str,
+    /// Seconds the payment may take to settle.
+    pub max_timeout_seconds: u64,
+    /// `extra.name` and `extra.version`, when both are strings: the token's EIP-712 domain.
+    pub eip712: Option<(&'a str, &'a str)>,
+}
+
+impl<'a> From<&'a v2::PaymentRequirements> for Offer<'a> {
+    fn from(requirement: &'a v2::PaymentRequirements) -> Self {
+        Self {
+            scheme: &requirement.scheme,
+            network: &requirement.network,
+            amount: requirement.amount,
+            asset: &requirement.asset,
+            pay_to: &requirement.pay_to,
+            max_timeout_seconds: requirement.max_timeout_seconds,
+            eip712: eip712_name_and_version(requirement.extra.as_ref()),
+        }
+    }
+}
+
 impl ExactEvmTerms {
     /// Resolves a requirement against the network registry.
     pub fn resolve(
         requirement: &v2::PaymentRequirements,
         networks: &Networks,
     ) -> Result<Self, RequirementError> {
-        if requirement.scheme != EXACT {
+        Self::resolve_offer(&Offer::from(requirement), networks)
+    }
+
+    /// Resolves an offer's fields against the network registry.
+    pub fn resolve_offer(offer: &Offer<'_>, networks: &Networks) -> Result<Self, RequirementError> {
+        if offer.scheme != EXACT {
             return Err(RequirementError::Scheme {
-                scheme: requirement.scheme.clone(),
+                scheme: offer.scheme.to_owned(),
             });
         }
-        let network = networks.resolve(&requirement.network).map_err(|_| {
-            RequirementError::UnknownNetwork {
-                network: requirement.network.clone(),
-            }
-        })?;
+        let network =
+            networks
+                .resolve(offer.network)
+                .map_err(|_| RequirementError::UnknownNetwork {
+                    network: offer.network.to_owned(),
+                })?;
         let address = |text: &str, field| {
             text.parse::<Address>()
                 .map_err(|_| RequirementError::BadAddress { field })
         };
-        let verifying_contract = address(&requirement.asset, "asset")?;
-        let pay_to = address(&requirement.pay_to, "payTo")?;
-        let (name, version) = eip712_name_and_version(requirement.extra.as_ref())
-            .ok_or(RequirementError::MissingEip712Domain)?;
+        let verifying_contract = address(offer.asset, "asset")?;
+        let pay_to = address(offer.pay_to, "payTo")?;
+        let (name, version) = offer.eip712.ok_or(RequirementError::MissingEip712Domain)?;
         Ok(Self {
             domain: Eip712Domain {
                 name: name.to_owned(),
@@ -99,8 +139,8 @@ impl ExactEvmTerms {
                 verifying_contract,
             },
             pay_to,
-            amount: requirement.amount,
-            max_timeout_seconds: requirement.max_timeout_seconds,
+            amount: offer.amount,
+            max_timeout_seconds: offer.max_timeout_seconds,
         })
     }
 }

@@ -4,6 +4,7 @@
 mod address;
 pub mod eip712;
 mod exact;
+mod glv;
 mod recover;
 mod signature;
 pub mod signer;

@@ -10,13 +10,11 @@
 #[cfg(feature = "js")]
 mod full;
 
-use serde::de::DeserializeOwned;
-use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
 use crate::networks::Networks;
-use crate::protocol::{v2, PaymentPayload, PaymentRequirements, Reason};
-use crate::verify::{verify_payment, SignatureCheck};
+use crate::protocol::{decode_header_bytes, HeaderError, Reason};
+use crate::verify::{light, SignatureCheck};
 
 /// The TypeScript shapes of the values this API takes and returns.
 #[wasm_bindgen(typescript_custom_section)]
@@ -84,62 +82,55 @@ export interface RequirementsOptions {
 export interface PaymentOptions { now?: number; nonce?: string; resource?: ResourceInfo }
 "#;
 
-/// The verdict `verifyPayment` returns.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct Verdict {
-    valid: bool,
-    /// The wire reason of the first failing check.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    reason: Option<Reason>,
-    /// A sentence for people saying what failed.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    detail: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    payer: Option<String>,
-    /// `true` for smart-wallet signatures, which only a facilitator can check.
-    needs_facilitator: bool,
-}
-
 /// Verifies a payment header (`X-PAYMENT` or `PAYMENT-SIGNATURE` value) against offered
 /// requirements (an array of v1 or v2 requirement objects) at unix time `now` (seconds).
 ///
 /// Returns `{ valid, reason?, detail?, payer?, needsFacilitator }`. Throws an `Error` with a
 /// `reason` only when the requirements themselves cannot be read or `now` is not a time.
+/// Reads the payment with [`crate::verify::light`], so it links no `serde_json`.
 #[wasm_bindgen(js_name = verifyPayment, unchecked_return_type = "Verdict")]
 pub fn verify_payment_js(
     header: &str,
     #[wasm_bindgen(unchecked_param_type = "PaymentRequirements[]")] requirements: JsValue,
     now: f64,
 ) -> Result<JsValue, JsValue> {
-    let offered = offered_requirements(requirements)?;
+    let requirements = json_text(&requirements, Reason::InvalidPaymentRequirements)?;
+    let refuse = |e: HeaderError| error(Reason::InvalidPaymentRequirements, &e.to_string());
+    let fields = light::read_requirements(requirements.as_bytes()).map_err(refuse)?;
+    let offers = fields
+        .iter()
+        .map(light::OfferFields::offer)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(refuse)?;
     let now = unix_seconds(now)?;
-    let verdict = match PaymentPayload::from_header(header) {
-        Err(e) => Verdict::invalid(header_reason(&e), e.to_string()),
-        Ok(payment) => match verify_payment(&payment, &offered, networks(), now) {
-            Ok(verified) => Verdict {
-                valid: true,
-                reason: None,
-                detail: None,
-                payer: Some(verified.payer.to_string()),
-                needs_facilitator: verified.signature == SignatureCheck::NeedsFacilitator,
-            },
-            Err(e) => Verdict::invalid(e.reason(), e.to_string()),
-        },
-    };
-    to_js(&verdict)
-}
-
-impl Verdict {
-    fn invalid(reason: Reason, detail: String) -> Self {
-        Self {
-            valid: false,
-            reason: Some(reason),
-            detail: Some(detail),
-            payer: None,
-            needs_facilitator: false,
+    let verdict = js_sys::Object::new();
+    let outcome = decode_header_bytes(header)
+        .map_err(light::LightError::Header)
+        .and_then(|json| light::verify_payment_json(&json, &offers, networks(), now));
+    match outcome {
+        Ok(verified) => {
+            set(&verdict, "valid", true.into());
+            set(&verdict, "payer", verified.payer.to_checksum().into());
+            let smart_wallet = verified.signature == SignatureCheck::NeedsFacilitator;
+            set(&verdict, "needsFacilitator", smart_wallet.into());
+        }
+        Err(refused) => {
+            let (reason, detail) = match refused {
+                light::LightError::Header(e) => (header_reason(&e), e.to_string()),
+                light::LightError::Verify(e) => (e.reason(), e.to_string()),
+            };
+            set(&verdict, "valid", false.into());
+            set(&verdict, "reason", reason.as_str().into());
+            set(&verdict, "detail", detail.into());
+            set(&verdict, "needsFacilitator", false.into());
         }
     }
+    Ok(verdict.into())
+}
+
+/// Sets a property on a fresh plain object (which cannot fail).
+fn set(object: &js_sys::Object, key: &str, value: JsValue) {
+    let _ = js_sys::Reflect::set(object, &key.into(), &value);
 }
 
 /// The built-in network table, built once per instance.
@@ -148,22 +139,9 @@ fn networks() -> &'static Networks {
     NETWORKS.get_or_init(Networks::builtin)
 }
 
-/// Requirements offered to `verifyPayment`, in either version's shape.
-fn offered_requirements(requirements: JsValue) -> Result<Vec<v2::PaymentRequirements>, JsValue> {
-    let offered: Vec<PaymentRequirements> =
-        from_js(requirements, Reason::InvalidPaymentRequirements)?;
-    Ok(offered
-        .into_iter()
-        .map(|r| match r {
-            PaymentRequirements::V1(r) => r.to_v2(),
-            PaymentRequirements::V2(r) => r,
-        })
-        .collect())
-}
-
-fn header_reason(error: &crate::protocol::HeaderError) -> Reason {
+fn header_reason(error: &HeaderError) -> Reason {
     match error {
-        crate::protocol::HeaderError::UnsupportedVersion { .. } => Reason::InvalidX402Version,
+        HeaderError::UnsupportedVersion { .. } => Reason::InvalidX402Version,
         _ => Reason::InvalidPayload,
     }
 }
@@ -171,16 +149,23 @@ fn header_reason(error: &crate::protocol::HeaderError) -> Reason {
 /// Reads a JavaScript value into a type; a mismatch throws with `reason`. The value crosses
 /// as JSON text (`JSON.stringify`), so every type has one deserialiser, the one header
 /// decoding uses too, and unknown fields are seen (and refused where a type says so).
-fn from_js<T: DeserializeOwned>(value: JsValue, reason: Reason) -> Result<T, JsValue> {
-    let text = js_sys::JSON::stringify(&value)
-        .ok()
-        .and_then(|text| text.as_string())
-        .ok_or_else(|| error(reason, "the value cannot be written as JSON"))?;
+#[cfg(feature = "js")]
+fn from_js<T: serde::de::DeserializeOwned>(value: JsValue, reason: Reason) -> Result<T, JsValue> {
+    let text = json_text(&value, reason)?;
     serde_json::from_str(&text).map_err(|e| error(reason, &e.to_string()))
 }
 
+/// A JavaScript value as JSON text (`JSON.stringify`); a value JSON cannot hold throws.
+fn json_text(value: &JsValue, reason: Reason) -> Result<String, JsValue> {
+    js_sys::JSON::stringify(value)
+        .ok()
+        .and_then(|text| text.as_string())
+        .ok_or_else(|| error(reason, "the value cannot be written as JSON"))
+}
+
 /// Writes a value as plain JavaScript objects, through JSON text (`JSON.parse`).
-fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsValue> {
+#[cfg(feature = "js")]
+fn to_js<T: serde::Serialize>(value: &T) -> Result<JsValue, JsValue> {
     let text =
         serde_json::to_string(value).map_err(|e| error(Reason::InvalidPayload, &e.to_string()))?;
     js_sys::JSON::parse(&text)

@@ -62,8 +62,8 @@ pub fn decode_header<T: DeserializeOwned>(value: &str) -> Result<T, HeaderError>
 }
 
 /// The bytes inside a header value (base64 decoded, size-checked), not yet read as JSON.
-pub(crate) fn decode_header_bytes(value: &str) -> Result<Vec<u8>, HeaderError> {
-    let value = value.trim();
+pub fn decode_header_bytes(value: &str) -> Result<Vec<u8>, HeaderError> {
+    let value = value.trim_ascii();
     if value.len() > MAX_HEADER_LEN {
         return Err(HeaderError::TooLong { len: value.len() });
     }

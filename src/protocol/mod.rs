@@ -11,9 +11,8 @@ pub mod v1;
 pub mod v2;
 mod version;
 
-pub use codec::{decode_header, encode_header, HeaderError, MAX_HEADER_LEN};
+pub use codec::{decode_header, decode_header_bytes, encode_header, HeaderError, MAX_HEADER_LEN};
 
-use codec::decode_header_bytes;
 pub use reason::Reason;
 pub use version::Version;
 

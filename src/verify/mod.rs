@@ -1,5 +1,12 @@
 //! Local verification of an exact-EVM payment against the requirements a server offered,
 //! in the reference facilitator's order. No I/O: `now` is an argument.
+//!
+//! Two front doors lead to the same checks: [`verify_payment`] takes a payment decoded into
+//! the full wire model (what the gateway forwards to its facilitator), and
+//! [`light::verify_payment_json`] reads the payment's JSON for the fields verification needs
+//! and nothing else (what the size-sensitive WASM builds use).
+
+pub mod light;
 
 use core::fmt;
 
@@ -12,7 +19,7 @@ use crate::evm::{
 };
 use crate::networks::Networks;
 use crate::protocol::{v2, PaymentPayload, Reason};
-use crate::terms::{ExactEvmTerms, RequirementError, EXACT};
+use crate::terms::{ExactEvmTerms, Offer, RequirementError, EXACT};
 
 /// A payment must stay valid this many seconds past `now`, the reference facilitator's
 /// allowance for the time a block takes (`validBefore >= now + 6`).
@@ -134,19 +141,75 @@ pub fn verify_payment(
     networks: &Networks,
     now: u64,
 ) -> Result<Verified, VerifyError> {
-    if payment.scheme() != EXACT {
-        return Err(VerifyError::UnsupportedScheme {
-            scheme: payment.scheme().to_owned(),
-        });
+    let offers: Vec<Offer<'_>> = offered.iter().map(Offer::from).collect();
+    let claim = match payment {
+        PaymentPayload::V1(p) => Claim::V1 {
+            scheme: &p.scheme,
+            network: &p.network,
+        },
+        PaymentPayload::V2(p) => Claim::V2(Offer::from(&p.accepted)),
+    };
+    // `Offer` compares the EIP-712 part of `extra`; the wire model holds all of it.
+    let same_extra = |index: usize| match payment {
+        PaymentPayload::V1(_) => true,
+        PaymentPayload::V2(p) => offered[index].extra == p.accepted.extra,
+    };
+    let index = find_offer(&claim, &offers, networks, same_extra)?;
+    verify_against(
+        index,
+        &offers[index],
+        || exact_payload(payment.payload()),
+        networks,
+        now,
+    )
+}
+
+/// An exact-EVM payload from its JSON value. Its objects must be objects: serde would also
+/// read a struct from an array of its fields, which no client writes and no facilitator reads.
+fn exact_payload(payload: &serde_json::Value) -> Result<ExactEvmPayload, String> {
+    let authorization = payload.get("authorization");
+    if !payload.is_object() || !authorization.is_none_or(serde_json::Value::is_object) {
+        return Err("payload and payload.authorization must be JSON objects".into());
     }
-    let requirement_index = match_requirement(payment, offered, networks)?;
-    let terms = ExactEvmTerms::resolve(&offered[requirement_index], networks)
-        .map_err(VerifyError::Requirement)?;
-    let exact = ExactEvmPayload::deserialize(payment.payload()).map_err(|e| {
-        VerifyError::InvalidPayload {
-            message: e.to_string(),
+    ExactEvmPayload::deserialize(payload).map_err(|e| e.to_string())
+}
+
+/// What a payment says about the terms it pays under: enough to find its requirement.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Claim<'a> {
+    /// v1 names the scheme and network only.
+    V1 { scheme: &'a str, network: &'a str },
+    /// v2 echoes the whole requirement it chose (`accepted`).
+    V2(Offer<'a>),
+}
+
+impl Claim<'_> {
+    fn scheme(&self) -> &str {
+        match self {
+            Self::V1 { scheme, .. } => scheme,
+            Self::V2(accepted) => accepted.scheme,
         }
-    })?;
+    }
+
+    fn network(&self) -> &str {
+        match self {
+            Self::V1 { network, .. } => network,
+            Self::V2(accepted) => accepted.network,
+        }
+    }
+}
+
+/// The checks after the requirement is found: its terms, the payload's shape (read by
+/// `payload`, whose error message is kept), then [`check_exact_evm`].
+pub(crate) fn verify_against(
+    requirement_index: usize,
+    offer: &Offer<'_>,
+    payload: impl FnOnce() -> Result<ExactEvmPayload, String>,
+    networks: &Networks,
+    now: u64,
+) -> Result<Verified, VerifyError> {
+    let terms = ExactEvmTerms::resolve_offer(offer, networks).map_err(VerifyError::Requirement)?;
+    let exact = payload().map_err(|message| VerifyError::InvalidPayload { message })?;
     let signature = check_exact_evm(&exact, &terms, now)?;
     Ok(Verified {
         payer: exact.authorization.from,
@@ -208,47 +271,56 @@ pub fn check_exact_evm(
     Ok(signature)
 }
 
-/// Finds the offered requirement a payment is for.
-fn match_requirement(
-    payment: &PaymentPayload,
-    offered: &[v2::PaymentRequirements],
+/// Finds the offered requirement a payment is for: the scheme must be `exact`; v1 takes the
+/// first offer on its network, v2 the offer equal to its `accepted` (`same_extra` compares
+/// whatever of `extra` the caller holds beyond the EIP-712 domain).
+pub(crate) fn find_offer(
+    claim: &Claim<'_>,
+    offers: &[Offer<'_>],
     networks: &Networks,
+    same_extra: impl Fn(usize) -> bool,
 ) -> Result<usize, VerifyError> {
+    if claim.scheme() != EXACT {
+        return Err(VerifyError::UnsupportedScheme {
+            scheme: claim.scheme().to_owned(),
+        });
+    }
     let chain_of = |network: &str| networks.resolve(network).ok().map(|n| n.chain_id);
     let network_mismatch = || VerifyError::NetworkMismatch {
-        network: payment.network().to_owned(),
+        network: claim.network().to_owned(),
     };
-    let chain = chain_of(payment.network()).ok_or_else(network_mismatch)?;
+    let chain = chain_of(claim.network()).ok_or_else(network_mismatch)?;
     let on_chain =
-        |r: &v2::PaymentRequirements| r.scheme == EXACT && chain_of(&r.network) == Some(chain);
-    match payment {
+        |offer: &Offer<'_>| offer.scheme == EXACT && chain_of(offer.network) == Some(chain);
+    match claim {
         // v1 payments do not name the asset or amount: the first offer on the network is it.
-        PaymentPayload::V1(_) => offered
+        Claim::V1 { .. } => offers
             .iter()
             .position(on_chain)
             .ok_or_else(network_mismatch),
-        PaymentPayload::V2(p) => match offered
-            .iter()
-            .position(|r| on_chain(r) && same_terms(r, &p.accepted))
-        {
-            Some(index) => Ok(index),
-            None if offered.iter().any(on_chain) => Err(VerifyError::RequirementsMismatch),
-            None => Err(network_mismatch()),
-        },
+        Claim::V2(accepted) => {
+            match offers.iter().enumerate().position(|(i, offer)| {
+                on_chain(offer) && same_terms(offer, accepted) && same_extra(i)
+            }) {
+                Some(index) => Ok(index),
+                None if offers.iter().any(on_chain) => Err(VerifyError::RequirementsMismatch),
+                None => Err(network_mismatch()),
+            }
+        }
     }
 }
 
-/// Structural equality of two requirements on the same chain; addresses compare as values
-/// (any letter case), everything else exactly.
-fn same_terms(a: &v2::PaymentRequirements, b: &v2::PaymentRequirements) -> bool {
+/// Equality of two offers on the same chain; addresses compare as values (any letter case),
+/// everything else exactly.
+fn same_terms(a: &Offer<'_>, b: &Offer<'_>) -> bool {
     let same_address = |x: &str, y: &str| match (x.parse::<Address>(), y.parse::<Address>()) {
         (Ok(x), Ok(y)) => x == y,
         _ => x == y,
     };
     a.scheme == b.scheme
         && a.amount == b.amount
-        && same_address(&a.asset, &b.asset)
-        && same_address(&a.pay_to, &b.pay_to)
+        && same_address(a.asset, b.asset)
+        && same_address(a.pay_to, b.pay_to)
         && a.max_timeout_seconds == b.max_timeout_seconds
-        && a.extra == b.extra
+        && a.eip712 == b.eip712
 }
