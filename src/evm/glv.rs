@@ -8,7 +8,8 @@
 //!   share one chain of 128 doublings;
 //! - writes each half in width-5 non-adjacent form, so about one bit in six needs an addition
 //!   (of an odd multiple `P, 3P, …, 15P` taken from a table, negated as the digit says);
-//! - builds the tables for `G` and `λ·G` once per instance.
+//! - gets the tables of `λ·P` from those of `P` (`λ·(kP) = k·(λ·P)`, and `λ` scales x alone),
+//!   and builds the tables for `G` and `λ·G` once per instance.
 //!
 //! The constants and the rounding split are the published ones (Hankerson–Menezes–Vanstone,
 //! "Guide to Elliptic Curve Cryptography" §3.5; libsecp256k1). Tests hold the result to
@@ -20,8 +21,7 @@ use hex_literal::hex;
 use k256::elliptic_curve::bigint::U256;
 use k256::elliptic_curve::ops::Reduce;
 use k256::elliptic_curve::scalar::IsHigh;
-use k256::elliptic_curve::sec1::{FromEncodedPoint, ToEncodedPoint};
-use k256::{AffinePoint, EncodedPoint, FieldBytes, FieldElement, ProjectivePoint, Scalar};
+use k256::{AffinePoint, FieldBytes, ProjectivePoint, Scalar};
 
 /// Window width: digits are odd and smaller than `2^(WINDOW-1)` in magnitude.
 const WINDOW: u32 = 5;
@@ -30,9 +30,8 @@ const TABLE_LEN: usize = 1 << (WINDOW - 2);
 /// Digits of the form of a value below `2^128`, with room for the final carry.
 const DIGITS: usize = 130;
 
-/// `β`, a cube root of unity mod p: `λ·(x, y) = (β·x, y)`.
-const BETA: [u8; 32] = hex!("7ae96a2b657c07106e64479eac3434e99cf0497512f58995c1396c28719501ee");
-/// `-λ mod n`, for `λ = 5363ad4c…1b23bd72`, the cube root of unity mod n that goes with `β`.
+/// `-λ mod n`, for `λ = 5363ad4c…1b23bd72`, the cube root of unity mod n that goes with the
+/// `β` of k256's `ProjectivePoint::endomorphism`.
 const MINUS_LAMBDA: [u8; 32] =
     hex!("ac9c52b33fa3cf1f5ad9e3fd77ed9ba4a880b9fc8ec739c2e0cfc810b51283cf");
 /// `-b1` and `-b2 mod n` of the short lattice basis `(a1, b1), (a2, b2)`.
@@ -42,12 +41,11 @@ const MINUS_B2: [u8; 32] = hex!("fffffffffffffffffffffffffffffffe8a280ac50774346
 const G1: [u8; 32] = hex!("3086d221a7d46bcde86c90e49284eb153daa8a1471e8ca7fe893209a45dbb031");
 const G2: [u8; 32] = hex!("e4437ed6010e88286f547fa90abfe4c4221208ac9df506c61571b4ae8ac47f71");
 
-/// `u1·G + u2·r`. `None` only if `r` has no affine coordinates (the identity), which a
-/// decompressed point never is.
-pub(crate) fn mul_g_plus(u1: &Scalar, u2: &Scalar, r: &AffinePoint) -> Option<ProjectivePoint> {
+/// `u1·G + u2·r`.
+pub(crate) fn mul_g_plus(u1: &Scalar, u2: &Scalar, r: &AffinePoint) -> ProjectivePoint {
     let [g, g_lambda] = generator_tables();
     let r_table = odd_multiples(&ProjectivePoint::from(*r));
-    let r_lambda_table = odd_multiples(&ProjectivePoint::from(endomorphism(r)?));
+    let r_lambda_table = r_table.map(|p| p.endomorphism());
     let [(u1_a, u1_b), (u2_a, u2_b)] = [split(u1), split(u2)];
 
     let mut acc = ProjectivePoint::IDENTITY;
@@ -61,7 +59,7 @@ pub(crate) fn mul_g_plus(u1: &Scalar, u2: &Scalar, r: &AffinePoint) -> Option<Pr
         started |= add_digit(&mut acc, &r_table, &u2_a, i);
         started |= add_digit(&mut acc, &r_lambda_table, &u2_b, i);
     }
-    Some(acc)
+    acc
 }
 
 /// A half of a split scalar: its width-5 digits, and whether the half is negative.
@@ -106,20 +104,9 @@ fn odd_multiples(p: &ProjectivePoint) -> [ProjectivePoint; TABLE_LEN] {
 fn generator_tables() -> &'static [[ProjectivePoint; TABLE_LEN]; 2] {
     static TABLES: OnceLock<[[ProjectivePoint; TABLE_LEN]; 2]> = OnceLock::new();
     TABLES.get_or_init(|| {
-        let g = ProjectivePoint::GENERATOR;
-        // G is not the identity, so it has coordinates to move.
-        let g_lambda = endomorphism(&g.to_affine()).map_or(g, ProjectivePoint::from);
-        [odd_multiples(&g), odd_multiples(&g_lambda)]
+        let g = odd_multiples(&ProjectivePoint::GENERATOR);
+        [g, g.map(|p| p.endomorphism())]
     })
-}
-
-/// `λ·P = (β·x, y)`; `None` for the identity.
-fn endomorphism(p: &AffinePoint) -> Option<AffinePoint> {
-    let encoded = p.to_encoded_point(false);
-    let x = Option::<FieldElement>::from(FieldElement::from_bytes(encoded.x()?))?;
-    let x = (x * field(&BETA)).normalize();
-    let moved = EncodedPoint::from_affine_coordinates(&x.to_bytes(), encoded.y()?, false);
-    AffinePoint::from_encoded_point(&moved).into()
 }
 
 /// Splits `k` into `k1 + k2·λ (mod n)` with both halves below `2^128` in magnitude.
@@ -184,11 +171,6 @@ fn scalar(bytes: &[u8; 32]) -> Scalar {
     <Scalar as Reduce<U256>>::reduce_bytes(&FieldBytes::from(*bytes))
 }
 
-fn field(bytes: &[u8; 32]) -> FieldElement {
-    // β is below p, so it is a canonical encoding.
-    FieldElement::from_bytes(&FieldBytes::from(*bytes)).unwrap_or(FieldElement::ONE)
-}
-
 #[cfg(test)]
 mod tests {
     #[cfg(target_arch = "wasm32")]
@@ -219,13 +201,10 @@ mod tests {
     }
 
     #[test]
-    fn beta_and_lambda_go_together() {
-        let g = ProjectivePoint::GENERATOR.to_affine();
+    fn lambda_is_the_endomorphism_of_k256() {
         let lambda = -scalar(&MINUS_LAMBDA);
-        assert_eq!(
-            ProjectivePoint::from(endomorphism(&g).unwrap()),
-            ProjectivePoint::GENERATOR * lambda
-        );
+        let p = ProjectivePoint::GENERATOR * from_hex(&"5a".repeat(32));
+        assert_eq!(p.endomorphism(), p * lambda);
     }
 
     #[test]
@@ -302,7 +281,7 @@ mod tests {
                     &ProjectivePoint::from(r),
                     &u2,
                 );
-                assert_eq!(mul_g_plus(&u1, &u2, &r), Some(expected), "{a} {b}");
+                assert_eq!(mul_g_plus(&u1, &u2, &r), expected, "{a} {b}");
             }
         }
     }
@@ -319,7 +298,7 @@ mod tests {
             let r = ProjectivePoint::GENERATOR * scalar(&key);
             proptest::prop_assume!(r != ProjectivePoint::IDENTITY);
             let expected = ProjectivePoint::lincomb(&ProjectivePoint::GENERATOR, &u1, &r, &u2);
-            proptest::prop_assert_eq!(mul_g_plus(&u1, &u2, &r.to_affine()), Some(expected));
+            proptest::prop_assert_eq!(mul_g_plus(&u1, &u2, &r.to_affine()), expected);
             let lambda = -scalar(&MINUS_LAMBDA);
             let (k1, k2) = split(&u1);
             proptest::prop_assert_eq!(
