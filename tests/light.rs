@@ -1279,6 +1279,90 @@ fn a_leading_comma_in_requirements_is_refused() {
     ));
 }
 
+/// `resource` and `extensions` are read for their shape, as the gateway's wire model reads
+/// them: a `resource` without a string `url`, or a repeated member, is malformed both ways.
+#[test]
+fn a_malformed_resource_is_refused_alike() {
+    for resource in [
+        "5",
+        "{}",
+        "{\"url\":1}",
+        "{\"url\":\"u\",\"description\":2}",
+    ] {
+        assert_same_verdict(
+            &example_with_member("resource", resource),
+            Err(Reason::InvalidPayload),
+        );
+    }
+    assert_same_verdict(&example_with_member("resource", "null"), Ok(()));
+    let twice = example_with_member("extensions", "{}");
+    assert_same_verdict(
+        &with_member(&twice, "extensions", "{}"),
+        Err(Reason::InvalidPayload),
+    );
+}
+
+/// A repeated `x402Version` is malformed JSON for the wire model, not an odd version.
+#[test]
+fn a_repeated_version_is_malformed() {
+    assert_same_verdict(
+        &example_with_member("x402Version", "2"),
+        Err(Reason::InvalidPayload),
+    );
+}
+
+/// The documented differences: the light path is stricter than `serde_json` on a lone
+/// surrogate escape in a skipped member, a member repeated inside `payload`, and an
+/// `accepted` written as an array; it compares only the EIP-712 part of `extra`.
+#[test]
+fn the_documented_differences_hold() {
+    let (networks, offered) = (Networks::builtin(), [base_sepolia()]);
+    let (json, _) = example_payment();
+    let text = String::from_utf8(json).unwrap();
+    let both = |json: &str| {
+        (
+            full_verdict(json.as_bytes(), &offered, &networks, NOW).map(|v| v.payer),
+            light_verdict(json.as_bytes(), &offered, &networks, NOW).map(|v| v.payer),
+        )
+    };
+    let stricter = (Ok(key0().address()), Err(Reason::InvalidPayload));
+
+    assert_eq!(both(&with_member(&text, "memo", "\"\\ud800\"")), stricter);
+
+    let payment: Value = serde_json::from_str(&text).unwrap();
+    let signature = payment["payload"]["signature"].as_str().unwrap();
+    let repeated = replace_once(
+        &text,
+        "\"signature\":",
+        &format!("\"signature\":\"{signature}\",\"signature\":"),
+    );
+    assert_eq!(both(&repeated), stricter);
+
+    let mut as_array = payment.clone();
+    let accepted = &payment["accepted"];
+    as_array["accepted"] = json!([
+        accepted["scheme"],
+        accepted["network"],
+        accepted["amount"],
+        accepted["asset"],
+        accepted["payTo"],
+        accepted["maxTimeoutSeconds"],
+        accepted["extra"]
+    ]);
+    assert_eq!(both(&as_array.to_string()), stricter);
+
+    // Another `extra` member in `accepted` only: the gateway compares the whole value.
+    let mut more_extra = payment;
+    more_extra["accepted"]["extra"]["note"] = json!("x");
+    assert_eq!(
+        both(&more_extra.to_string()),
+        (
+            Err(Reason::InvalidPaymentRequirements),
+            Ok(key0().address())
+        )
+    );
+}
+
 /// Asserts both paths' verdict on the example payment's offer: paid by key #0 (`Ok(())`),
 /// or refused for `expected`.
 fn assert_same_verdict(json: &str, expected: Result<(), Reason>) {

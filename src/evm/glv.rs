@@ -41,12 +41,13 @@ const MINUS_B2: [u8; 32] = hex!("fffffffffffffffffffffffffffffffe8a280ac50774346
 const G1: [u8; 32] = hex!("3086d221a7d46bcde86c90e49284eb153daa8a1471e8ca7fe893209a45dbb031");
 const G2: [u8; 32] = hex!("e4437ed6010e88286f547fa90abfe4c4221208ac9df506c61571b4ae8ac47f71");
 
-/// `u1·G + u2·r`.
-pub(crate) fn mul_g_plus(u1: &Scalar, u2: &Scalar, r: &AffinePoint) -> ProjectivePoint {
+/// `u1·G + u2·r`; `None` if a scalar would not split into halves below `2^128`, which the
+/// split's published bound rules out (a refusal, should that ever be wrong, not a wrong point).
+pub(crate) fn mul_g_plus(u1: &Scalar, u2: &Scalar, r: &AffinePoint) -> Option<ProjectivePoint> {
     let [g, g_lambda] = generator_tables();
     let r_table = odd_multiples(&ProjectivePoint::from(*r));
     let r_lambda_table = r_table.map(|p| p.endomorphism());
-    let [(u1_a, u1_b), (u2_a, u2_b)] = [split(u1), split(u2)];
+    let [(u1_a, u1_b), (u2_a, u2_b)] = [split(u1)?, split(u2)?];
 
     let mut acc = ProjectivePoint::IDENTITY;
     let mut started = false;
@@ -59,7 +60,7 @@ pub(crate) fn mul_g_plus(u1: &Scalar, u2: &Scalar, r: &AffinePoint) -> Projectiv
         started |= add_digit(&mut acc, &r_table, &u2_a, i);
         started |= add_digit(&mut acc, &r_lambda_table, &u2_b, i);
     }
-    acc
+    Some(acc)
 }
 
 /// A half of a split scalar: its width-5 digits, and whether the half is negative.
@@ -110,12 +111,12 @@ fn generator_tables() -> &'static [[ProjectivePoint; TABLE_LEN]; 2] {
 }
 
 /// Splits `k` into `k1 + k2·λ (mod n)` with both halves below `2^128` in magnitude.
-fn split(k: &Scalar) -> (Half, Half) {
+fn split(k: &Scalar) -> Option<(Half, Half)> {
     let c1 = mul_shift_384(k, &G1) * scalar(&MINUS_B1);
     let c2 = mul_shift_384(k, &G2) * scalar(&MINUS_B2);
     let k2 = c1 + c2;
     let k1 = *k + k2 * scalar(&MINUS_LAMBDA);
-    (half(&k1), half(&k2))
+    Some((half(&k1)?, half(&k2)?))
 }
 
 /// `round(k·g / 2^384)`.
@@ -126,20 +127,20 @@ fn mul_shift_384(k: &Scalar, g: &[u8; 32]) -> Scalar {
     <Scalar as Reduce<U256>>::reduce(high.shr_vartime(128).wrapping_add(&round))
 }
 
-/// A split half as a magnitude below `2^128` and a sign, in width-5 digits.
-fn half(value: &Scalar) -> Half {
+/// A split half as a magnitude below `2^128` and a sign, in width-5 digits. The split
+/// bounds both halves below 2^128 (HMV §3.5; libsecp256k1 proves it for these constants).
+fn half(value: &Scalar) -> Option<Half> {
     let negative = bool::from(value.is_high());
     let magnitude = if negative { -*value } else { *value };
     let bytes = magnitude.to_bytes();
-    // The split bounds both halves below 2^128 (HMV §3.5; libsecp256k1 proves it for these
-    // constants), so the upper 16 bytes are zero.
-    debug_assert!(bytes[..16].iter().all(|&b| b == 0));
-    let mut low = [0u8; 16];
-    low.copy_from_slice(&bytes[16..]);
-    Half {
-        digits: naf(u128::from_be_bytes(low)),
-        negative,
+    let (high, low) = bytes.split_at(16);
+    if high.iter().any(|&b| b != 0) {
+        return None;
     }
+    Some(Half {
+        digits: naf(u128::from_be_bytes(low.try_into().ok()?)),
+        negative,
+    })
 }
 
 /// The width-5 non-adjacent form of `value`: `Σ digits[i]·2^i = value`, every non-zero digit
@@ -253,7 +254,7 @@ mod tests {
         ];
         for case in cases {
             let k = from_hex(case);
-            let (k1, k2) = split(&k);
+            let (k1, k2) = split(&k).unwrap();
             assert_eq!(
                 value_of(&k1.digits, k1.negative) + value_of(&k2.digits, k2.negative) * lambda,
                 k,
@@ -281,7 +282,7 @@ mod tests {
                     &ProjectivePoint::from(r),
                     &u2,
                 );
-                assert_eq!(mul_g_plus(&u1, &u2, &r), expected, "{a} {b}");
+                assert_eq!(mul_g_plus(&u1, &u2, &r), Some(expected), "{a} {b}");
             }
         }
     }
@@ -298,9 +299,9 @@ mod tests {
             let r = ProjectivePoint::GENERATOR * scalar(&key);
             proptest::prop_assume!(r != ProjectivePoint::IDENTITY);
             let expected = ProjectivePoint::lincomb(&ProjectivePoint::GENERATOR, &u1, &r, &u2);
-            proptest::prop_assert_eq!(mul_g_plus(&u1, &u2, &r.to_affine()), expected);
+            proptest::prop_assert_eq!(mul_g_plus(&u1, &u2, &r.to_affine()), Some(expected));
             let lambda = -scalar(&MINUS_LAMBDA);
-            let (k1, k2) = split(&u1);
+            let (k1, k2) = split(&u1).unwrap();
             proptest::prop_assert_eq!(
                 value_of(&k1.digits, k1.negative) + value_of(&k2.digits, k2.negative) * lambda,
                 u1

@@ -31,7 +31,8 @@ pub fn recover_address_from_prehash(
         Option::<Scalar>::from(Invert::invert_vartime(&*r)).ok_or(SignatureError::Unrecoverable)?;
     let u1 = -(z * r_inv);
     let u2 = *s * r_inv;
-    address_of_point(&super::glv::mul_g_plus(&u1, &u2, &r_point))
+    let q = super::glv::mul_g_plus(&u1, &u2, &r_point).ok_or(SignatureError::Unrecoverable)?;
+    address_of_point(&q)
 }
 
 /// The same recovery through k256's `VerifyingKey::recover_from_prehash` (recover, then

@@ -95,7 +95,10 @@ pub fn verify_payment_js(
     now: f64,
 ) -> Result<JsValue, JsValue> {
     let requirements = json_text(&requirements, Reason::InvalidPaymentRequirements)?;
-    let refuse = |e: HeaderError| error(Reason::InvalidPaymentRequirements, &e.to_string());
+    let refuse = |e: HeaderError| match e {
+        HeaderError::Json { message } => error(Reason::InvalidPaymentRequirements, &message),
+        other => error(Reason::InvalidPaymentRequirements, &other.to_string()),
+    };
     let fields = light::read_requirements(requirements.as_bytes()).map_err(refuse)?;
     let offers = fields
         .iter()

@@ -7,11 +7,15 @@
 //! shallow JSON. The checks themselves are those of [`super::verify_payment`], in the same
 //! order, and `tests/light.rs` holds the two paths to the same verdicts.
 //!
-//! Where the verdicts may differ, by design:
+//! Where the verdicts may differ, by design (each is tested in `tests/light.rs`):
 //! - A v2 `accepted` is compared with the offer on `extra.name` and `extra.version`, not on
 //!   the rest of `extra`: an `accepted` whose other `extra` members differ still matches here
 //!   (the gateway, which holds the whole value, refuses it).
-//! - Arrays and objects may nest [`MAX_DEPTH`] levels deep here, 128 on the gateway.
+//! - Stricter here, where the gateway's `serde_json` is lenient: arrays and objects nest at
+//!   most [`MAX_DEPTH`] levels; a lone surrogate escape (`"\ud800"`) is refused even in a
+//!   member that is skipped; a member repeated inside `payload` is refused (the gateway keeps
+//!   the last); and `accepted` must be an object (`serde_json` also reads a struct from an
+//!   array of its fields).
 //! - An `x402Version` written as a number too large for JSON parsers (`1e400`) is an
 //!   unsupported version here and malformed JSON on the gateway.
 //! - JSON errors say what was being read, not the line and column.
@@ -298,22 +302,48 @@ fn read_envelope(json: &[u8]) -> Result<Envelope<'_>, HeaderError> {
         #[allow(dead_code)] // present, read later
         payload: IgnoredAny,
     }
+    /// v2's members. `resource` and `extensions` are read for their shape only, as the
+    /// gateway's wire model reads them.
     #[derive(Deserialize)]
     struct V2Members<'a> {
         #[serde(borrow)]
         accepted: OfferFields<'a>,
         #[allow(dead_code)] // present, read later
         payload: IgnoredAny,
+        #[allow(dead_code)] // shape only
+        #[serde(borrow, default)]
+        resource: Option<ResourceFields<'a>>,
+        #[allow(dead_code)] // shape only
+        #[serde(default)]
+        extensions: Option<IgnoredAny>,
+    }
+    #[allow(dead_code)] // shape only
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct ResourceFields<'a> {
+        #[serde(borrow)]
+        url: Cow<'a, str>,
+        #[serde(borrow, default)]
+        description: Option<Cow<'a, str>>,
+        #[serde(borrow, default)]
+        mime_type: Option<Cow<'a, str>>,
     }
     if json.trim_ascii_start().first() != Some(&b'{') {
         return Err(shape("a payment is a JSON object"));
     }
-    // The input is a well-formed object, so reading the version can only fail on its value.
-    let version = read::<VersionMember>(json, "x402Version").map_err(|_| {
-        HeaderError::UnsupportedVersion {
-            found: "that is not a whole number".into(),
+    // The input is a well-formed object, so reading the version fails on its value, or on a
+    // repeated `x402Version` (serde's custom "duplicate field" error), which is malformed.
+    let version = match decode::<VersionMember>(json) {
+        Ok(version) => version,
+        Err(e @ serde_json_core::de::Error::CustomError) => {
+            return Err(shape(&format!("payment: {e}")))
         }
-    })?;
+        Err(_) => {
+            return Err(HeaderError::UnsupportedVersion {
+                found: "that is not a whole number".into(),
+            })
+        }
+    };
     match version.version {
         None => Err(HeaderError::MissingVersion),
         Some(1) => read::<V1Members<'_>>(json, "payment").map(|m| Envelope::V1 {
@@ -337,11 +367,13 @@ fn checked<'a>(json: &'a [u8], what: &str) -> Result<Cow<'a, [u8]>, HeaderError>
 
 /// Decodes checked JSON as a `T`; `what` names it in errors.
 fn read<'a, T: Deserialize<'a>>(json: &'a [u8], what: &str) -> Result<T, HeaderError> {
+    decode(json).map_err(|e| shape(&format!("{what}: {e}")))
+}
+
+fn decode<'a, T: Deserialize<'a>>(json: &'a [u8]) -> Result<T, serde_json_core::de::Error> {
     // Escaped strings are written here one at a time; none is longer than the input.
     let mut scratch = vec![0; json.len()];
-    serde_json_core::from_slice_escaped(json, &mut scratch)
-        .map(|(value, _)| value)
-        .map_err(|e| shape(&format!("{what}: {e}")))
+    serde_json_core::from_slice_escaped(json, &mut scratch).map(|(value, _)| value)
 }
 
 fn shape(message: &str) -> HeaderError {
