@@ -9,7 +9,9 @@
 
 mod common;
 
-use common::{vectors, Vector};
+use common::strategies::{address, bytes32, network_index, signer, uint256};
+
+use common::{base_sepolia, change, json_value, requirement, vectors, Field, Vector, FIELDS};
 use edge402::evm::signer::PaymentSigner;
 use edge402::evm::{Address, Bytes32, ExactEvmPayload};
 use edge402::networks::Networks;
@@ -197,17 +199,6 @@ enum AcceptedField {
     NoExtra,
 }
 
-/// The fields of an authorisation.
-#[derive(Clone, Copy, Debug)]
-enum Field {
-    From,
-    To,
-    Value,
-    ValidAfter,
-    ValidBefore,
-    Nonce,
-}
-
 /// What a mutated payment must get.
 #[derive(Clone, Copy, Debug)]
 enum Expect {
@@ -243,14 +234,7 @@ const REQUIRED_V2: [&str; 7] = [
 ];
 
 fn mutation() -> impl Strategy<Value = Mutation> {
-    let field = prop::sample::select(vec![
-        Field::From,
-        Field::To,
-        Field::Value,
-        Field::ValidAfter,
-        Field::ValidBefore,
-        Field::Nonce,
-    ]);
+    let field = prop::sample::select(FIELDS.to_vec());
     let accepted = prop_oneof![
         Just(AcceptedField::Amount),
         Just(AcceptedField::Asset),
@@ -381,17 +365,9 @@ impl Mutation {
                     .to_lowercase();
                 payment["accepted"]["asset"] = json!(asset);
             }
-            Self::Authorization(field) => edit_exact_payload(payment, |exact| {
-                let a = &mut exact.authorization;
-                match field {
-                    Field::From => flip(&mut a.from.0),
-                    Field::To => flip(&mut a.to.0),
-                    Field::Value => a.value = Uint256(a.value.0 ^ U256::from(1)),
-                    Field::ValidAfter => a.valid_after = Uint256::from(now + 1),
-                    Field::ValidBefore => a.valid_before = Uint256::from(now + 5),
-                    Field::Nonce => flip(&mut a.nonce.0),
-                }
-            }),
+            Self::Authorization(field) => {
+                edit_exact_payload(payment, |exact| change(exact, *field, now))
+            }
             Self::FlipSignatureBit { byte, bit } => {
                 edit_exact_payload(payment, |exact| exact.signature.0[*byte] ^= 1 << bit)
             }
@@ -1429,19 +1405,6 @@ fn key0() -> PaymentSigner {
     PaymentSigner::from_hex(TEST_KEY_0).unwrap()
 }
 
-/// USDC on Base Sepolia, 0.01 USDC to a fixed recipient.
-fn base_sepolia() -> v2::PaymentRequirements {
-    v2::PaymentRequirements {
-        scheme: "exact".into(),
-        network: "eip155:84532".into(),
-        amount: Uint256::from(10_000),
-        asset: "0x036CbD53842c5426634e7929541eC2318f3dCF7e".into(),
-        pay_to: "0x209693Bc6afc0C5328bA36FaF03C514EF312287C".into(),
-        max_timeout_seconds: 60,
-        extra: Some(json!({"name": "USDC", "version": "2"})),
-    }
-}
-
 /// A v2 payment by key #0 for [`base_sepolia`], valid at [`NOW`], as JSON bytes, with the
 /// offer it pays.
 fn example_payment() -> (Vec<u8>, [v2::PaymentRequirements; 1]) {
@@ -1490,74 +1453,8 @@ fn with_member(payment: &str, member: &str, raw_value: &str) -> String {
     format!("{{\"{member}\":{raw_value},{rest}")
 }
 
-fn signer() -> impl Strategy<Value = PaymentSigner> {
-    any::<[u8; 32]>().prop_filter_map("valid secp256k1 key", |k| {
-        PaymentSigner::from_bytes(&k).ok()
-    })
-}
-
-fn uint256() -> impl Strategy<Value = Uint256> {
-    prop_oneof![
-        any::<[u8; 32]>().prop_map(|b| Uint256(U256::from_be_bytes(b))),
-        any::<u64>().prop_map(Uint256::from),
-        Just(Uint256(U256::MAX)),
-        Just(Uint256::ZERO),
-    ]
-}
-
-fn address() -> impl Strategy<Value = Address> {
-    any::<[u8; 20]>().prop_map(Address)
-}
-
-fn bytes32() -> impl Strategy<Value = Bytes32> {
-    any::<[u8; 32]>().prop_map(Bytes32)
-}
-
-/// Index into the built-in network table.
-fn network_index() -> impl Strategy<Value = usize> {
-    0..Networks::builtin().iter().count()
-}
-
 /// Another built-in network than the `index`-th, picked by `pick`.
 fn other_network(index: usize, pick: Index) -> usize {
     let count = Networks::builtin().iter().count();
     (index + 1 + pick.index(count - 1)) % count
-}
-
-/// The offered requirement for the `index`-th built-in network and its default USDC.
-fn requirement(
-    index: usize,
-    pay_to: Address,
-    amount: Uint256,
-    timeout: u64,
-) -> v2::PaymentRequirements {
-    let networks = Networks::builtin();
-    let network = networks.iter().nth(index).unwrap();
-    let asset = network.default_asset().unwrap();
-    v2::PaymentRequirements {
-        scheme: "exact".into(),
-        network: network.caip2(),
-        amount,
-        asset: asset.address.to_string(),
-        pay_to: pay_to.to_string(),
-        max_timeout_seconds: timeout,
-        extra: Some(json!({"name": asset.eip712_name, "version": asset.eip712_version})),
-    }
-}
-
-/// Any JSON value a few levels deep (well within the light path's nesting limit).
-fn json_value() -> impl Strategy<Value = Value> {
-    let leaf = prop_oneof![
-        Just(Value::Null),
-        any::<bool>().prop_map(Value::Bool),
-        any::<i64>().prop_map(|n| json!(n)),
-        ".{0,12}".prop_map(Value::String),
-    ];
-    leaf.prop_recursive(3, 24, 4, |inner| {
-        prop_oneof![
-            prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
-            prop::collection::btree_map("[a-zA-Z]{1,8}", inner, 0..4)
-                .prop_map(|m| Value::Object(m.into_iter().collect())),
-        ]
-    })
 }

@@ -4,7 +4,12 @@
 
 mod common;
 
-use edge402::evm::signer::PaymentSigner;
+use common::{change, Field, FIELDS};
+
+use common::strategies::{address, bytes32, network_index, signer, uint256};
+
+use common::{json_value, requirement};
+
 use edge402::evm::{
     recover_address_from_prehash, recover_address_from_prehash_with_k256, Address, Bytes32,
     ExactEvmPayload, RecoverableSignature, SignatureHex, SignatureKind,
@@ -24,79 +29,14 @@ use edge402::{Uint256, U256};
 use proptest::prelude::*;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 // ---------------------------------------------------------------------------------------
 // Strategies
 
-fn signer() -> impl Strategy<Value = PaymentSigner> {
-    any::<[u8; 32]>().prop_filter_map("valid secp256k1 key", |k| {
-        PaymentSigner::from_bytes(&k).ok()
-    })
-}
-
-fn uint256() -> impl Strategy<Value = Uint256> {
-    prop_oneof![
-        any::<[u8; 32]>().prop_map(|b| Uint256(U256::from_be_bytes(b))),
-        any::<u64>().prop_map(Uint256::from),
-        Just(Uint256(U256::MAX)),
-        Just(Uint256::ZERO),
-    ]
-}
-
-fn address() -> impl Strategy<Value = Address> {
-    any::<[u8; 20]>().prop_map(Address)
-}
-
-fn bytes32() -> impl Strategy<Value = Bytes32> {
-    any::<[u8; 32]>().prop_map(Bytes32)
-}
-
-/// Index into the built-in network table.
-fn network_index() -> impl Strategy<Value = usize> {
-    0..Networks::builtin().iter().count()
-}
-
 /// Unix times the next decades cover; the window arithmetic is exercised elsewhere.
 fn now() -> impl Strategy<Value = u64> {
     1_600_000_000u64..4_000_000_000
-}
-
-/// The offered requirement for the `index`-th built-in network and its default USDC.
-fn requirement(
-    index: usize,
-    pay_to: Address,
-    amount: Uint256,
-    timeout: u64,
-) -> v2::PaymentRequirements {
-    let networks = Networks::builtin();
-    let network = networks.iter().nth(index).unwrap();
-    let asset = network.default_asset().unwrap();
-    v2::PaymentRequirements {
-        scheme: "exact".into(),
-        network: network.caip2(),
-        amount,
-        asset: asset.address.to_string(),
-        pay_to: pay_to.to_string(),
-        max_timeout_seconds: timeout,
-        extra: Some(json!({"name": asset.eip712_name, "version": asset.eip712_version})),
-    }
-}
-
-fn json_value() -> impl Strategy<Value = Value> {
-    let leaf = prop_oneof![
-        Just(Value::Null),
-        any::<bool>().prop_map(Value::Bool),
-        any::<i64>().prop_map(|n| json!(n)),
-        ".{0,12}".prop_map(Value::String),
-    ];
-    leaf.prop_recursive(3, 24, 4, |inner| {
-        prop_oneof![
-            prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
-            prop::collection::btree_map("[a-zA-Z]{1,8}", inner, 0..4)
-                .prop_map(|m| Value::Object(m.into_iter().collect())),
-        ]
-    })
 }
 
 /// An optional JSON member. `null` and absent read the same (both `None`), so a present
@@ -241,41 +181,6 @@ fn v2_with_payload(
         payload: serde_json::to_value(payload).unwrap(),
         extensions: None,
     })
-}
-
-/// The fields of an authorisation a test can change.
-#[derive(Clone, Copy, Debug)]
-enum Field {
-    From,
-    To,
-    Value,
-    ValidAfter,
-    ValidBefore,
-    Nonce,
-}
-
-const FIELDS: [Field; 6] = [
-    Field::From,
-    Field::To,
-    Field::Value,
-    Field::ValidAfter,
-    Field::ValidBefore,
-    Field::Nonce,
-];
-
-/// Changes one field so that it no longer satisfies the requirement at `now` (the nonce,
-/// which no local check constrains, just changes).
-fn change(payload: &mut ExactEvmPayload, field: Field, now: u64) {
-    let a = &mut payload.authorization;
-    let flip = |x: &mut [u8]| x[0] ^= 0x01;
-    match field {
-        Field::From => flip(&mut a.from.0),
-        Field::To => flip(&mut a.to.0),
-        Field::Value => a.value = Uint256(a.value.0 ^ U256::from(1)),
-        Field::ValidAfter => a.valid_after = Uint256::from(now + 1),
-        Field::ValidBefore => a.valid_before = Uint256::from(now + 5),
-        Field::Nonce => flip(&mut a.nonce.0),
-    }
 }
 
 proptest! {

@@ -5,7 +5,7 @@ use wasm_bindgen_test::wasm_bindgen_test as test;
 
 mod common;
 
-use common::vectors;
+use common::{base_sepolia as requirement, vectors};
 use edge402::evm::signer::{PaymentSigner, SignerError};
 use edge402::evm::{ExactEvmPayload, SignatureKind};
 use edge402::networks::Networks;
@@ -18,18 +18,6 @@ use serde_json::json;
 
 /// The first account of the public test mnemonic (Hardhat's and Anvil's account #0).
 const TEST_KEY_0: &str = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
-
-fn requirement() -> v2::PaymentRequirements {
-    v2::PaymentRequirements {
-        scheme: "exact".into(),
-        network: "eip155:84532".into(),
-        amount: Uint256::from(10_000),
-        asset: "0x036CbD53842c5426634e7929541eC2318f3dCF7e".into(),
-        pay_to: "0x209693Bc6afc0C5328bA36FaF03C514EF312287C".into(),
-        max_timeout_seconds: 60,
-        extra: Some(json!({"name": "USDC", "version": "2"})),
-    }
-}
 
 #[test]
 fn reproduces_viems_signatures_byte_for_byte() {
