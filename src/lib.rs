@@ -25,7 +25,9 @@
 //! - [`evm`]: addresses, EIP-712 hashing of `TransferWithAuthorization`, signature
 //!   recovery, the payment signer.
 //! - [`networks`] and [`pricing`]: networks and assets; prices → atomic amounts.
-//! - [`terms`], [`verify`]: local verification of a payment against offered requirements.
+//! - [`terms`], [`verify`]: local verification of a payment against offered requirements;
+//!   [`verify::light`] runs the same checks straight from a payment's JSON, without
+//!   `serde_json`, for the size-sensitive WASM builds.
 //! - [`pay`]: building payments as the official clients do.
 //! - [`routes`], [`config`], [`gate`]: canonical paths, the gateway's configuration, and its
 //!   decisions over facilitator, receipt-store and origin traits.
@@ -34,7 +36,7 @@
 //! ## Features
 //! - `worker` (default, wasm32 only): the Cloudflare Worker entry point and its shell.
 //! - `js`: the wasm-bindgen API for JavaScript (the npm package); `js-verify`: only its
-//!   `verifyPayment`, for size-sensitive builds.
+//!   `verifyPayment` (which reads payments with [`verify::light`]), for size-sensitive builds.
 //!
 //! ## Security notes
 //! - **High-s signatures are refused** ([`evm::REJECT_HIGH_S`]): EIP-2 and the USDC contract
@@ -51,7 +53,12 @@
 //!   [`verify::VALID_BEFORE_BUFFER_SECS`] more seconds (block time), and clients backdate
 //!   `validAfter` by [`pay::VALID_AFTER_BACKDATE_SECS`] to absorb a slow payer clock.
 //! - **Untrusted input**: header decoding is capped at [`protocol::MAX_HEADER_LEN`] bytes and
-//!   returns errors, never panics; amounts are full `uint256` values, never floats.
+//!   returns errors, never panics; amounts are full `uint256` values, never floats. The light
+//!   path checks JSON syntax strictly and refuses nesting deeper than
+//!   [`verify::light::MAX_DEPTH`] before its decoder (which recurses) sees the input.
+//! - **Variable-time recovery**: signature recovery ([`evm::recover_address_from_prehash`])
+//!   runs in variable time; everything it handles (signature, digest, recovered key) is
+//!   public. The payment signer uses k256's constant-time signing.
 
 #![forbid(unsafe_code)]
 

@@ -3,7 +3,7 @@
 //! This is the path of the size-sensitive WASM builds (the paywall page, the npm package's
 //! `verifyPayment`). It decodes with `serde-json-core`, which keeps numbers as integers and
 //! has no dynamic JSON value, so neither float parsing nor `serde_json` is linked into them.
-//! A strict syntax check ([`syntax`]) runs first, so the decoder only ever sees well-formed,
+//! A strict syntax check (the private `syntax` module) runs first, so the decoder only ever sees well-formed,
 //! shallow JSON. The checks themselves are those of [`super::verify_payment`], in the same
 //! order, and `tests/light.rs` holds the two paths to the same verdicts.
 //!
