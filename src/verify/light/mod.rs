@@ -3,9 +3,10 @@
 //! This is the path of the size-sensitive WASM builds (the paywall page, the npm package's
 //! `verifyPayment`). It decodes with `serde-json-core`, which keeps numbers as integers and
 //! has no dynamic JSON value, so neither float parsing nor `serde_json` is linked into them.
-//! A strict syntax check (the private `syntax` module) runs first, so the decoder only ever sees well-formed,
-//! shallow JSON. The checks themselves are those of [`super::verify_payment`], in the same
-//! order, and `tests/light.rs` holds the two paths to the same verdicts.
+//! A strict syntax check (the private `syntax` module) runs first, so the decoder only ever
+//! sees well-formed, shallow JSON. The checks themselves are those of
+//! [`super::verify_payment`], in the same order, and `tests/light.rs` holds the two paths to
+//! the same verdicts.
 //!
 //! Where the verdicts may differ, by design (each is tested in `tests/light.rs`):
 //! - A v2 `accepted` is compared with the offer on `extra.name` and `extra.version`, not on
