@@ -17,7 +17,7 @@
 // ../worker-load.sh.
 import { spawn } from "node:child_process";
 import { once } from "node:events";
-import { copyFileSync, createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { copyFileSync, cpSync, createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import net from "node:net";
 import { loadavg, tmpdir } from "node:os";
 import path from "node:path";
@@ -287,12 +287,14 @@ const summary = {
 };
 const notes = [];
 
-// A snapshot of build/ and wrangler.toml, so that a rebuild running meanwhile cannot change what
-// is measured halfway, and wrangler's .wrangler/ stays out of the checkout. index.js imports
-// only ./index_bg.wasm (and cloudflare:workers).
+// A snapshot of build/, the paywall's static assets and wrangler.toml, so that a rebuild
+// running meanwhile cannot change what is measured halfway, and wrangler's .wrangler/ stays out
+// of the checkout. index.js imports only ./index_bg.wasm (and cloudflare:workers); the assets
+// are uploaded beside the Worker, not in it, so they do not count towards its size.
 const EDGE = path.join(work, "edge402");
 mkdirSync(path.join(EDGE, "build"), { recursive: true });
 for (const file of ["index.js", "index_bg.wasm"]) copyFileSync(path.join(ROOT, "build", file), path.join(EDGE, "build", file));
+cpSync(path.join(ROOT, "paywall", "dist"), path.join(EDGE, "paywall", "dist"), { recursive: true });
 copyFileSync(path.join(ROOT, "wrangler.toml"), path.join(EDGE, "wrangler.toml"));
 const wasmStat = statSync(path.join(EDGE, "build/index_bg.wasm"));
 summary.build = { wasm_bytes: wasmStat.size, built_at: statSync(path.join(ROOT, "build/index_bg.wasm")).mtime.toISOString() };
