@@ -87,7 +87,11 @@ export interface PaymentOptions { now?: number; nonce?: string; resource?: Resou
 ///
 /// Returns `{ valid, reason?, detail?, payer?, needsFacilitator }`. Throws an `Error` with a
 /// `reason` only when the requirements themselves cannot be read or `now` is not a time.
-/// Reads the payment with [`crate::verify::light`], so it links no `serde_json`.
+///
+/// The checks and reason codes are the gateway's. On malformed JSON this is a little
+/// stricter than the gateway (nesting deeper than 32 levels, a lone `\ud800` escape, a
+/// repeated member in `payload`), and of a v2 `accepted.extra` it compares `name` and
+/// `version` only. (Rust: it reads payments with `verify::light`, without `serde_json`.)
 #[wasm_bindgen(js_name = verifyPayment, unchecked_return_type = "Verdict")]
 pub fn verify_payment_js(
     header: &str,
