@@ -5,7 +5,8 @@
 //!    string parser;
 //! 2. as the JSON *inside* a header: base64-encoded first, so the fuzzer reaches the JSON
 //!    decoders without having to discover base64 itself;
-//! 3. as raw bytes, for the APIs that take bytes (signatures, digests).
+//! 3. as raw bytes, for the APIs that take bytes (signatures, digests), and as the JSON the
+//!    light verification path (`verify::light`) reads: a payment, and a requirements array.
 //!
 //! A decoded payment is verified against fixed requirements at a fixed time. Besides "never
 //! panics", the target checks a few properties: re-encoded values decode again, parsed
@@ -32,7 +33,8 @@ use edge402::protocol::facilitator::{
     FacilitatorRequest, SettleResponse, SupportedResponse, VerifyResponse,
 };
 use edge402::protocol::{decode_header, v1, v2, PaymentPayload, Reason, MAX_HEADER_LEN};
-use edge402::verify::verify_payment;
+use edge402::terms::Offer;
+use edge402::verify::{light, verify_payment};
 use edge402::Uint256;
 
 /// The fixed clock payments are verified at (a date of the transport spec's examples).
@@ -194,6 +196,27 @@ fn parse_bytes(data: &[u8]) {
     }
 }
 
+/// The light path on the bytes as a payment's JSON and as a requirements array. Where both
+/// paths verify the same payment, they name the same payer.
+fn light_path(data: &[u8]) {
+    let fixed = fixed();
+    let offers: Vec<Offer<'_>> = fixed.offered.iter().map(Offer::from).collect();
+    let light = light::verify_payment_json(data, &offers, &fixed.networks, NOW);
+    if let (Ok(light), Ok(payment)) = (&light, PaymentPayload::from_json_slice(data)) {
+        if let Ok(full) = verify_payment(&payment, &fixed.offered, &fixed.networks, NOW) {
+            assert_eq!(
+                light.payer, full.payer,
+                "the two paths name different payers"
+            );
+        }
+    }
+    if let Ok(fields) = light::read_requirements(data) {
+        for field in &fields {
+            let _ = field.offer();
+        }
+    }
+}
+
 fuzz_target!(|data: &[u8]| {
     // Borrowed when the input is UTF-8, replacement characters otherwise.
     let text = String::from_utf8_lossy(data);
@@ -202,4 +225,5 @@ fuzz_target!(|data: &[u8]| {
     // The input as the JSON inside a header.
     decode_headers(&STANDARD.encode(data));
     parse_bytes(data);
+    light_path(data);
 });
