@@ -14,7 +14,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { verifyTypedData } from 'viem';
 import * as accounts from 'viem/accounts';
-import { checkAgreement, median, timeAlternating, toJson, verifiersOf } from '../wasm-vs-viem/harness.mjs';
+import { measure, toJson } from '../wasm-vs-viem/harness.mjs';
 import { PAYLOADS, makePayloads } from '../wasm-vs-viem/payloads.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -83,19 +83,8 @@ function measureSizes(viemBundle) {
 // ---- Node -----------------------------------------------------------------------------------
 
 async function timeNode(verifyPayment, payloads, tampered, now) {
-  const verifiers = verifiersOf(verifyPayment, verifyTypedData);
-  await checkAgreement(verifiers, payloads, tampered, now);
-  const { samples, roundMeans, rounds, ms } = await timeAlternating(verifiers, payloads, now, TIMING);
-  const us = (xs) => median(xs) / 1000;
-  return {
-    ours_us: us(samples.ours),
-    viem_us: us(samples.viem),
-    ours_round_mean_us: us(roundMeans.ours),
-    viem_round_mean_us: us(roundMeans.viem),
-    rounds,
-    ms,
-    version: `Node ${process.version}`,
-  };
+  const timed = await measure(verifyPayment, verifyTypedData, { now, payloads, tampered }, TIMING);
+  return { ...timed, version: `Node ${process.version}` };
 }
 
 // ---- Chromium -------------------------------------------------------------------------------

@@ -12,20 +12,11 @@ const done = (result) => {
 try {
   const { verifyPayment } = await import('/dist/browser.mjs');
   const { verifyTypedData } = await import('/viem.mjs');
-  const { checkAgreement, fromJson, median, timeAlternating, verifiersOf } = await import('/harness.mjs');
+  const { fromJson, measure } = await import('/harness.mjs');
   const options = Object.fromEntries([...new URLSearchParams(location.search)].map(([k, v]) => [k, Number(v)]));
-  const { now, payloads, tampered } = fromJson(await (await fetch('/payloads.json')).text());
-  const verifiers = verifiersOf(verifyPayment, verifyTypedData);
-  await checkAgreement(verifiers, payloads, tampered, now);
-  const { samples, roundMeans, rounds, ms } = await timeAlternating(verifiers, payloads, now, options);
-  const us = (xs) => median(xs) / 1000;
+  const signed = fromJson(await (await fetch('/payloads.json')).text());
   done({
-    ours_us: us(samples.ours),
-    viem_us: us(samples.viem),
-    ours_round_mean_us: us(roundMeans.ours),
-    viem_round_mean_us: us(roundMeans.viem),
-    rounds,
-    ms,
+    ...(await measure(verifyPayment, verifyTypedData, signed, options)),
     cross_origin_isolated: self.crossOriginIsolated,
     user_agent: navigator.userAgent,
   });

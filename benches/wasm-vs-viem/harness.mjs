@@ -59,6 +59,23 @@ export async function timeAlternating(verifiers, payloads, now, { warmupRounds =
   return { samples, roundMeans, rounds, ms: performance.now() - start };
 }
 
+// Checks that both verifiers agree, then times them alternately: the per-call and per-round
+// medians in microseconds. What the package benchmark reports for Node and for a page.
+export async function measure(verifyPayment, verifyTypedData, { now, payloads, tampered }, options) {
+  const verifiers = verifiersOf(verifyPayment, verifyTypedData);
+  await checkAgreement(verifiers, payloads, tampered, now);
+  const { samples, roundMeans, rounds, ms } = await timeAlternating(verifiers, payloads, now, options);
+  const us = (xs) => median(xs) / 1000;
+  return {
+    ours_us: us(samples.ours),
+    viem_us: us(samples.viem),
+    ours_round_mean_us: us(roundMeans.ours),
+    viem_round_mean_us: us(roundMeans.viem),
+    rounds,
+    ms,
+  };
+}
+
 export function median(xs) {
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;
