@@ -25,15 +25,12 @@ OUT="$TARGET/bench/wasm-vs-viem"
 # section, i.e. exactly those rustc used.
 WASM_OPT_FLAGS="${EDGE402_WASM_OPT_FLAGS:--O3}"
 
-step() { printf '==> %s\n' "$*" >&2; }
-
 # wasm-bindgen-cli at the version Cargo.lock pins (installed into $EDGE402_TOOLS if needed).
 cd "$ROOT"
 . scripts/tools.sh
 ensure_wasm_bindgen
 
-step "npm ci (viem, binaryen)"
-(cd "$BENCH" && npm ci --silent --no-audit --no-fund)
+ensure_node_modules_in "$BENCH"
 
 # Binds one build for Node and runs wasm-opt over it.
 bind() {

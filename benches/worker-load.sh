@@ -55,14 +55,11 @@ case "${EDGE402_BENCH_BUILD:-auto}" in
 esac
 
 # wrangler, from the root package-lock.json (build-worker installs it; a skipped build may not have).
-# shellcheck source=../scripts/tools.sh
+# shellcheck source=scripts/tools.sh
 . scripts/tools.sh
 ensure_node_modules
 
 # autocannon, the peer's packages and viem, pinned in benches/worker-load/package-lock.json.
-if [[ ! -d "$BENCH/node_modules" || "$BENCH/package-lock.json" -nt "$BENCH/node_modules/.package-lock.json" ]]; then
-    step "npm ci (benches/worker-load: autocannon, @x402/hono, hono, viem)"
-    (cd "$BENCH" && npm ci --silent --no-audit --no-fund)
-fi
+ensure_node_modules_in "$BENCH"
 
 exec node "$BENCH/bench.mjs" "$ROOT"

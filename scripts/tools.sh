@@ -1,45 +1,125 @@
+# shellcheck shell=bash
 # Shared set-up for edge402's scripts: installs what a fresh machine lacks, once, and reuses it.
-# Sourced by scripts/test (and later scripts/run); not meant to be run on its own.
+# Sourced by scripts/test, scripts/run and the build scripts; not meant to be run on its own.
+# Every install step either succeeds or stops the script with a message that says what failed
+# and what to do (`die`); scripts/check-setup runs these functions against an empty cache with
+# stand-ins for the slow installers.
 
 # Tools built with `cargo install` are slow to build, so they live in a cache outside the
 # checkout that later runs (and CI on the same machine) reuse.
 EDGE402_TOOLS="${EDGE402_TOOLS:-$HOME/.cache/edge402/tools}"
 export PATH="$EDGE402_TOOLS/bin:$HOME/.cargo/bin:$PATH"
 
+# How long the slow first-time steps take on a 2-core machine (measured; see README.md).
+readonly BUILD_MINUTES_WASM_BINDGEN=4
+readonly BUILD_MINUTES_WORKER_BUILD=4
+
 say() { printf '\n== %s\n' "$*"; }
+note() { printf '   %s\n' "$*"; }
+
+# Stops the script: what failed, then what to do about it.
+die() {
+    printf '\nerror: %s\n' "$1" >&2
+    [ -n "${2:-}" ] && printf '  what to do: %s\n' "$2" >&2
+    exit 1
+}
+
+# `step NAME`: a heading, and the time the previous step took (summarised by `steps_summary`).
+_step_name="" _step_started=0 _steps_done=""
+step() {
+    _step_close
+    _step_name="$*" _step_started=$SECONDS
+    say "$*"
+}
+_step_close() {
+    [ -n "$_step_name" ] || return 0
+    _steps_done+="$(printf '%5ds  %s' $((SECONDS - _step_started)) "$_step_name")"$'\n'
+    _step_name=""
+}
+steps_summary() {
+    _step_close
+    say "time per step (${SECONDS} s in all)"
+    printf '%s' "$_steps_done"
+}
 
 # The version of a package as pinned in Cargo.lock.
 locked_version() {
-    awk -v name="$1" '$0 == "name = \"" name "\"" { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock
+    local version
+    version="$(awk -v name="$1" '$0 == "name = \"" name "\"" { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)"
+    [ -n "$version" ] || die "Cargo.lock pins no version of $1" "run the script from a complete checkout of edge402"
+    printf '%s\n' "$version"
+}
+
+# The version a tool reports (last word of `TOOL --version`), or nothing if it is not installed.
+installed_version() {
+    command -v "$1" >/dev/null 2>&1 || return 0
+    { "$1" --version 2>/dev/null || true; } | awk 'NR == 1 { print $NF }'
+}
+
+# Node.js and npm, which every JavaScript step needs (the README asks for Node.js ≥ 20).
+ensure_node() {
+    if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+        die "node and npm are not on PATH" "install Node.js 20 or newer (it brings npm)"
+    fi
+    local major
+    major="$(node -p 'process.versions.node.split(".")[0]')"
+    [ "$major" -ge 20 ] || die "Node.js $(node --version) is too old" "install Node.js 20 or newer"
 }
 
 ensure_wasm_target() {
-    rustup target list --installed | grep -qx wasm32-unknown-unknown \
-        || rustup target add wasm32-unknown-unknown
+    command -v rustup >/dev/null 2>&1 \
+        || die "rustup is not on PATH" "install the Rust tool chain with rustup (https://rustup.rs), then open a new shell"
+    if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+        note "adding the wasm32-unknown-unknown target (rustup, about half a minute)"
+        rustup target add wasm32-unknown-unknown \
+            || die "rustup could not add the wasm32-unknown-unknown target" \
+                "check that rustup can reach its download server, then run: rustup target add wasm32-unknown-unknown"
+    fi
 }
 
 # A cargo-installed tool at the version Cargo.lock pins for LOCKED_CRATE:
-#   ensure_cargo_tool LOCKED_CRATE INSTALL_CRATE BINARY
+#   ensure_cargo_tool LOCKED_CRATE INSTALL_CRATE BINARY MINUTES
 # (Installed without --locked: the registry mirror here lacks some locked dependencies.)
+# The build is shown as a running count of compiled crates; its whole output is kept in
+# $EDGE402_TOOLS/logs/ and its end printed if it fails.
 ensure_cargo_tool() {
-    local want have
+    local want have log
     want="$(locked_version "$1")"
-    have="$("$3" --version 2>/dev/null | awk '{print $NF}')"
-    if [ "$have" != "$want" ]; then
-        say "installing $2 $want into $EDGE402_TOOLS"
-        cargo install --quiet --root "$EDGE402_TOOLS" "$2" --version "$want"
+    have="$(installed_version "$3")"
+    [ "$have" = "$want" ] && return 0
+    command -v cargo >/dev/null 2>&1 || die "cargo is not on PATH" "install the Rust tool chain with rustup"
+    if [ -n "$have" ]; then
+        note "$3 $have is installed but Cargo.lock pins $want"
     fi
+    say "building $2 $want once into $EDGE402_TOOLS (about $4 min on 2 cores; later runs reuse it)"
+    mkdir -p "$EDGE402_TOOLS/logs" || die "cannot create $EDGE402_TOOLS" "point EDGE402_TOOLS at a writable folder"
+    log="$EDGE402_TOOLS/logs/$2-$want.log"
+    if ! cargo install --root "$EDGE402_TOOLS" "$2" --version "$want" 2>&1 | tee "$log" | count_compiled; then
+        tail -n 20 "$log" >&2
+        die "cargo install $2 $want failed (whole output: $log)" \
+            "check that cargo can reach crates.io and that a C compiler is installed, then run the script again"
+    fi
+    [ "$(installed_version "$3")" = "$want" ] \
+        || die "cargo installed $2, but $EDGE402_TOOLS/bin/$3 does not report version $want" \
+            "remove $EDGE402_TOOLS and run the script again"
+}
+
+# Reads cargo's output and prints a line every 25 compiled crates, so a long build shows progress.
+count_compiled() {
+    awk '/^ *Compiling / { n++; if (n % 25 == 0) { printf "   … %d crates compiled\n", n; fflush() } }
+         /^error/ { print; fflush() }
+         END { if (n) printf "   %d crates compiled\n", n }'
 }
 
 # wasm-bindgen's CLI must match the wasm-bindgen crate version in Cargo.lock exactly.
 ensure_wasm_bindgen() {
-    ensure_cargo_tool wasm-bindgen wasm-bindgen-cli wasm-bindgen
+    ensure_cargo_tool wasm-bindgen wasm-bindgen-cli wasm-bindgen "$BUILD_MINUTES_WASM_BINDGEN"
     export WASM_BINDGEN_BIN="$EDGE402_TOOLS/bin/wasm-bindgen"
 }
 
 # worker-build, pinned to the workers-rs version in Cargo.lock.
 ensure_worker_build() {
-    ensure_cargo_tool worker worker-build worker-build
+    ensure_cargo_tool worker worker-build worker-build "$BUILD_MINUTES_WORKER_BUILD"
 }
 
 # What the JavaScript builds (js/, paywall/) need: the wasm target, wasm-bindgen, and the npm
@@ -62,12 +142,84 @@ build_verify_only() {
     echo "$target_dir/wasm32-unknown-unknown/release/edge402.wasm"
 }
 
-# The npm tool chain of package-lock.json (wrangler, binaryen's wasm-opt, esbuild, viem).
+# The npm packages of the repository root (wrangler, binaryen's wasm-opt, esbuild, viem).
 ensure_node_modules() {
-    if [ ! -x node_modules/.bin/wrangler ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-        say "installing npm packages (package-lock.json)"
-        npm ci --no-audit --no-fund --loglevel=error
+    ensure_node_modules_in .
+}
+
+# The npm packages of a folder with its own package-lock.json (., stack/, tests/e2e/, …),
+# installed with `npm ci` when they are missing or older than the lock file.
+ensure_node_modules_in() {
+    local dir="$1"
+    [ -f "$dir/package-lock.json" ] || die "$dir/package-lock.json is missing" "run the script from a complete checkout of edge402"
+    if [ -f "$dir/node_modules/.package-lock.json" ] && ! [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
+        return 0
     fi
+    ensure_node
+    note "installing the npm packages of $dir/package-lock.json (npm ci, under a minute)"
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error) \
+        || die "npm ci failed in $dir" \
+            "check that npm can reach its registry (npm config get registry), then run the script again"
+}
+
+# Debian packages, installed with apt-get as root (or through sudo) when a command is missing:
+#   ensure_apt_packages COMMAND PACKAGE [PACKAGE…]
+ensure_apt_packages() {
+    local command="$1"
+    shift
+    command -v "$command" >/dev/null 2>&1 && return 0
+    local sudo=()
+    if [ "$(id -u)" -ne 0 ]; then
+        command -v sudo >/dev/null 2>&1 \
+            || die "$command is missing and installing it needs root" "run: apt-get install -y $*  (as root), then run the script again"
+        sudo=(sudo)
+    fi
+    command -v apt-get >/dev/null 2>&1 \
+        || die "$command is missing and this machine has no apt-get" "install $* with your system's package manager"
+    note "installing $* (apt-get, a minute or two)"
+    "${sudo[@]}" apt-get update -qq \
+        || die "apt-get update failed" "check that apt can reach its package mirror, then run the script again"
+    DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq "$@" >/dev/null \
+        || die "apt-get install $* failed" "run: apt-get install -y $*  and read its message"
+    command -v "$command" >/dev/null 2>&1 || die "apt-get installed $*, but $command is still not on PATH" "check the packages' contents"
+}
+
+# Debian's Chromium and ChromeDriver, for the browser tests (a browser build of their own
+# cannot be downloaded here).
+ensure_chromium() {
+    ensure_apt_packages chromium chromium chromium-driver
+    ensure_apt_packages chromedriver chromium-driver
+    CHROMEDRIVER="$(command -v chromedriver)"
+    CHROMIUM="$(command -v chromium)"
+    export CHROMEDRIVER CHROMIUM
+}
+
+# What a first run will install, said before it starts: one line per missing piece, with how
+# long it takes. `plan_setup test` also counts what only the tests need.
+plan_setup() {
+    local plan=() what="${1:-run}"
+    rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown \
+        || plan+=("the wasm32-unknown-unknown target (rustup, ~30 s)")
+    [ "$(installed_version wasm-bindgen)" = "$(locked_version wasm-bindgen)" ] \
+        || plan+=("wasm-bindgen-cli $(locked_version wasm-bindgen), built once (~$BUILD_MINUTES_WASM_BINDGEN min)")
+    [ "$(installed_version worker-build)" = "$(locked_version worker)" ] \
+        || plan+=("worker-build $(locked_version worker), built once (~$BUILD_MINUTES_WORKER_BUILD min)")
+    local dirs=(. stack)
+    [ "$what" = test ] && dirs+=(tests/e2e tests/paywall)
+    local dir
+    for dir in "${dirs[@]}"; do
+        [ -f "$dir/node_modules/.package-lock.json" ] || plan+=("the npm packages of $dir (npm ci, under a minute)")
+    done
+    if [ "$what" = test ]; then
+        command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1 \
+            || plan+=("Chromium and ChromeDriver (apt, 1-2 min)")
+        command -v shellcheck >/dev/null 2>&1 || plan+=("shellcheck (apt, under a minute)")
+    fi
+    [ "${#plan[@]}" -gt 0 ] || return 0
+    say "first run on this machine: installing what is missing (reused by later runs)"
+    local item
+    for item in "${plan[@]}"; do note "- $item"; done
+    note "tools built with cargo go to $EDGE402_TOOLS"
 }
 
 # Builds the Worker once into build/ and the paywall page's assets into paywall/dist/
@@ -80,27 +232,7 @@ build_worker() {
     say "building the Worker (worker-build --release)"
     WASM_OPT_BIN="$PWD/node_modules/.bin/wasm-opt" \
     ESBUILD_BIN="$PWD/node_modules/.bin/esbuild" \
-        worker-build --release
+        worker-build --release || die "worker-build failed" "read the compiler's message above"
     # The paywall page's script and WASM, served as static assets beside the Worker.
     paywall/build.sh
-}
-
-# The npm packages of a sub-project with its own package-lock.json (stack/, tests/e2e/).
-ensure_node_modules_in() {
-    local dir="$1"
-    if [ ! -d "$dir/node_modules" ] || [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
-        say "installing npm packages in $dir"
-        (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
-    fi
-}
-
-# Debian's Chromium and ChromeDriver, for the browser tests (a browser build of their own
-# cannot be downloaded here).
-ensure_chromium() {
-    if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
-        say "installing chromium and chromium-driver (apt)"
-        apt-get update -qq
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
-    fi
-    export CHROMEDRIVER="$(command -v chromedriver)" CHROMIUM="$(command -v chromium)"
 }
