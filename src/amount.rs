@@ -67,6 +67,24 @@ impl Uint256 {
             .map_err(|_| Uint256Error::Overflow)
     }
 
+    /// The value in whole units of a token with `decimals` decimal places, as people write
+    /// it: `1000` with 6 decimals is `0.001`, `3000000` is `3`.
+    pub fn to_units(&self, decimals: u8) -> String {
+        let atomic = self.to_string();
+        let decimals = usize::from(decimals);
+        if decimals == 0 {
+            return atomic;
+        }
+        let padded = format!("{atomic:0>width$}", width = decimals + 1);
+        let (whole, fraction) = padded.split_at(padded.len() - decimals);
+        let fraction = fraction.trim_end_matches('0');
+        if fraction.is_empty() {
+            whole.to_owned()
+        } else {
+            format!("{whole}.{fraction}")
+        }
+    }
+
     /// The value as big-endian bytes, the EVM's ABI encoding of a `uint256`.
     pub fn to_be_bytes(&self) -> [u8; 32] {
         self.0.to_be_bytes()
@@ -152,6 +170,22 @@ mod tests {
         assert!(
             serde_json::from_str::<Uint256>("10000").is_err(),
             "numbers are not accepted"
+        );
+    }
+
+    #[test]
+    fn whole_units_as_people_write_them() {
+        let units = |atomic: u64, decimals| Uint256::from(atomic).to_units(decimals);
+        assert_eq!(units(1000, 6), "0.001");
+        assert_eq!(units(1, 6), "0.000001");
+        assert_eq!(units(2_500_000, 6), "2.5");
+        assert_eq!(units(3_000_000, 6), "3");
+        assert_eq!(units(0, 6), "0");
+        assert_eq!(units(42, 0), "42");
+        assert_eq!(
+            units(1_000_000_000_000_000_000, 18),
+            "1",
+            "18-decimal tokens"
         );
     }
 }

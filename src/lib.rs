@@ -8,16 +8,86 @@
 //! remote services as arguments. It never reads a clock, the network or storage, so the same
 //! code runs natively, inside the Worker, in Node and in browsers.
 //!
+//! One request, from the Worker's `fetch` to its answer, in the code's own names:
+//!
 //! ```text
-//!  client ── X-PAYMENT / PAYMENT-SIGNATURE ──► Worker shell (clock, Fetch, KV)
-//!                                                 │
-//!        protocol::PaymentPayload::from_header ◄──┤  decode (bounded, never panics)
-//!        verify::verify_payment(.., now)       ◄──┤  local checks, in WASM
-//!                                                 │     └─ reject: 400 / 402, no network call
-//!        facilitator /settle (shell, Fetch)    ◄──┤  settle on chain
-//!        protocol::facilitator::SettleResponse ◄──┤  read the answer
-//!                                                 ▼
-//!                              200 + PAYMENT-RESPONSE / X-PAYMENT-RESPONSE
+//!  worker::fetch (shell: clock, Fetch, KV, Durable Objects)
+//!    │  Gate::new(GatewayConfig, Secrets) once per isolate: offers typed, challenges prepared
+//!    ▼
+//!  gate::flow::handle(&Gate, &RequestFacts, now, Services)
+//!    │
+//!    ├─ Gate::decide ──► Decision
+//!    │     Preflight ─────────────► http::preflight
+//!    │     Free { target } ───────► Origin::fetch ─► Outcome::Origin (Release::Free)
+//!    │     Refuse(Refused) ───────► Outcome::Refused     (challenge, bad path, bad payment:
+//!    │                                                    no network call)
+//!    │     Pay(PaymentPlan) ──────► ReceiptStore::get ─► receipt? serve again
+//!    │       (PaymentPayload::from_header,              │ no
+//!    │        verify::verify_resolved, in WASM)         ▼
+//!    │                              Facilitator::settle before / after / beside Origin::fetch
+//!    │                                ├─ believed success ─► Outcome::Origin (Release::Paid)
+//!    │                                └─ refused / failed ─► Outcome::Refused
+//!    │     L402Invoice ───────────► InvoiceSource::create_invoice ─► Outcome::Refused (402)
+//!    │     L402Access ────────────► revocation, budget ─► Outcome::Origin (Release::Paid)
+//!    ▼
+//!  Refusal::disposition (the one status / reason / log-outcome mapping)
+//!    └─ gate::http::answer renders it; LogRecord is the request's one log line
+//! ```
+//!
+//! The gate driven from a JSON configuration with the in-memory stand-ins of
+//! [`testing`] (feature `testing`): an unpaid request is challenged, the payment an official
+//! client would make is settled once and served, and its retry is served from the receipt.
+//!
+//! ```
+//! # #[cfg(all(feature = "testing", not(target_arch = "wasm32")))] {
+//! use edge402::evm::{signer::PaymentSigner, Bytes32};
+//! use edge402::gate::flow::{handle, Outcome, Services};
+//! use edge402::gate::{http, Gate, LogOutcome, RequestFacts, Secrets};
+//! use edge402::protocol::{decode_header, v2};
+//! use edge402::testing::{FakeLightning, FakeOrigin, MemoryStore, ScriptedFacilitator};
+//! use futures_executor::block_on;
+//!
+//! let config = serde_json::json!({
+//!     "routes": [{ "match": "GET /api/*", "price": "$0.001",
+//!                  "accepts": [{ "network": "base-sepolia",
+//!                                "pay_to": "0x209693Bc6afc0C5328bA36FaF03C514EF312287C" }] }]
+//! });
+//! let gate = Gate::from_json(&config, Secrets::default())?;
+//! let (facilitator, store, origin) =
+//!     (ScriptedFacilitator::settling(), MemoryStore::default(), FakeOrigin::ok());
+//! let lightning = FakeLightning::default();
+//! let services = || Services {
+//!     facilitator: &facilitator, store: &store, origin: &origin, invoices: &lightning,
+//! };
+//! let now = 1_750_000_000;
+//! let mut request = RequestFacts {
+//!     method: "GET", path: "/api/weather", base_url: "https://edge.example",
+//!     ..RequestFacts::default()
+//! };
+//!
+//! // No payment: a 402 whose PAYMENT-REQUIRED header holds the offer.
+//! let (outcome, log) = block_on(handle(&gate, &request, now, services()));
+//! assert_eq!((log.status, log.outcome), (402, LogOutcome::Challenge));
+//! let Outcome::Refused(refused) = outcome else { unreachable!() };
+//! let answer = http::answer(&refused, &gate.config().networks);
+//! let (_, header) = answer.headers.iter().find(|(n, _)| *n == "PAYMENT-REQUIRED").unwrap();
+//! let offered: v2::PaymentRequired = decode_header(header)?;
+//!
+//! // The buyer signs the offer, as the official v2 client does.
+//! let buyer = PaymentSigner::from_bytes(&[0x21; 32])?;
+//! let payment = edge402::pay::pay_v2(&buyer, &offered.accepts[0], None,
+//!                                    &gate.config().networks, now, Bytes32([7; 32]))?;
+//! let header = payment.to_header();
+//! request.payment_signature = Some(&header);
+//! let (_, log) = block_on(handle(&gate, &request, now, services()));
+//! assert_eq!((log.status, log.outcome), (200, LogOutcome::Paid));
+//!
+//! // The same payment again: served from its receipt, no second settlement.
+//! let (_, log) = block_on(handle(&gate, &request, now, services()));
+//! assert_eq!(log.outcome, LogOutcome::Receipt);
+//! assert_eq!((facilitator.calls("settle"), origin.calls()), (1, 2));
+//! # }
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
 //! ## Modules
@@ -30,13 +100,15 @@
 //!   `serde_json`, for the size-sensitive WASM builds.
 //! - [`pay`]: building payments as the official clients do.
 //! - [`routes`], [`config`], [`gate`]: canonical paths, the gateway's configuration, and its
-//!   decisions over facilitator, receipt-store and origin traits.
+//!   decisions over facilitator, receipt-store and origin traits; [`paywall`]: the page a
+//!   browser gets.
 //! - [`l402`]: Lightning's L402 — V2 macaroons, token identifiers, caveats, credentials.
 //!
 //! ## Features
 //! - `worker` (default, wasm32 only): the Cloudflare Worker entry point and its shell.
 //! - `js`: the wasm-bindgen API for JavaScript (the npm package); `js-verify`: only its
 //!   `verifyPayment` (which reads payments with [`verify::light`]), for size-sensitive builds.
+//! - `testing`: [`testing`], in-memory stand-ins for the gate's remote services.
 //!
 //! ## Security notes
 //! - **High-s signatures are refused** ([`evm::REJECT_HIGH_S`]): EIP-2 and the USDC contract
@@ -69,11 +141,15 @@ pub mod gate;
 pub mod l402;
 pub mod networks;
 pub mod pay;
+pub mod paywall;
 pub mod pricing;
 pub mod protocol;
 pub mod routes;
 pub mod terms;
 pub mod verify;
+
+#[cfg(feature = "testing")]
+pub mod testing;
 
 #[cfg(all(feature = "worker", target_arch = "wasm32"))]
 mod worker;

@@ -35,6 +35,8 @@ pub struct Network {
     pub chain_id: u64,
     /// The x402 v1 name (`base-sepolia`), where one exists.
     pub v1_name: Option<String>,
+    /// What people call it (`Base Sepolia`), for pages; built-in networks have one.
+    pub display_name: Option<String>,
     /// Accepted assets, default first.
     pub assets: Vec<Asset>,
 }
@@ -74,61 +76,71 @@ impl fmt::Display for NetworkError {
 
 impl std::error::Error for NetworkError {}
 
-/// `(v1 name, chain id, USDC address, EIP-712 name)`; every entry is USDC version `2`, 6 decimals.
-const BUILTIN: [(Option<&str>, u64, &str, &str); 9] = [
+/// `(v1 name, chain id, USDC address, EIP-712 name, display name)`; every entry is USDC
+/// version `2`, 6 decimals.
+const BUILTIN: [(Option<&str>, u64, &str, &str, &str); 9] = [
     (
         Some("base"),
         8453,
         "0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913",
         "USD Coin",
+        "Base",
     ),
     (
         Some("base-sepolia"),
         84532,
         "0x036CbD53842c5426634e7929541eC2318f3dCF7e",
         "USDC",
+        "Base Sepolia",
     ),
     (
         Some("polygon"),
         137,
         "0x3c499c542cEF5E3811e1192ce70d8cC03d5c3359",
         "USD Coin",
+        "Polygon",
     ),
     (
         Some("polygon-amoy"),
         80002,
         "0x41E94Eb019C0762f9Bfcf9Fb1E58725BfB0e7582",
         "USDC",
+        "Polygon Amoy",
     ),
     (
         Some("avalanche"),
         43114,
         "0xB97EF9Ef8734C71904D8002F8b6Bc66Dd9c48a6E",
         "USD Coin",
+        "Avalanche",
     ),
     (
         Some("avalanche-fuji"),
         43113,
         "0x5425890298aed601595a70AB815c96711a31Bc65",
         "USD Coin",
+        "Avalanche Fuji",
     ),
     (
         None,
         42161,
         "0xaf88d065e77c8cC2239327C5EDb3A432268e5831",
         "USD Coin",
+        "Arbitrum One",
     ),
     (
         None,
         421614,
         "0x75faf114eafb1BDbe2F0316DF893fd58CE46AA4d",
         "USD Coin",
+        "Arbitrum Sepolia",
     ),
     (
         Some("ethereum"),
         1,
         "0xA0b86991c6218b36c1d19D4a2e9Eb0cE3606eB48",
         "USD Coin",
+        "Ethereum",
     ),
 ];
 
@@ -160,18 +172,21 @@ impl Networks {
     pub fn builtin() -> Self {
         let networks = BUILTIN
             .iter()
-            .map(|&(v1_name, chain_id, address, name)| Network {
-                chain_id,
-                v1_name: v1_name.map(str::to_owned),
-                assets: vec![Asset {
-                    // The table's literals are valid addresses (checked by a unit test).
-                    address: address.parse().expect("built-in address"),
-                    eip712_name: name.to_owned(),
-                    eip712_version: "2".to_owned(),
-                    decimals: 6,
-                    usd_stable: true,
-                }],
-            })
+            .map(
+                |&(v1_name, chain_id, address, name, display_name)| Network {
+                    chain_id,
+                    v1_name: v1_name.map(str::to_owned),
+                    display_name: Some(display_name.to_owned()),
+                    assets: vec![Asset {
+                        // The table's literals are valid addresses (checked by a unit test).
+                        address: address.parse().expect("built-in address"),
+                        eip712_name: name.to_owned(),
+                        eip712_version: "2".to_owned(),
+                        decimals: 6,
+                        usd_stable: true,
+                    }],
+                },
+            )
             .collect();
         Self { networks }
     }
@@ -198,6 +213,11 @@ impl Networks {
                 .find(|n| n.v1_name.as_deref() == Some(id)),
         };
         found.ok_or_else(|| NetworkError::Unknown { id: id.to_owned() })
+    }
+
+    /// The chain a network id names (a v1 name or a CAIP-2 id), when it is registered.
+    pub fn chain_id(&self, id: &str) -> Option<u64> {
+        self.resolve(id).ok().map(|n| n.chain_id)
     }
 
     /// Finds a network by EIP-155 chain id.
@@ -234,6 +254,9 @@ impl Networks {
         };
         if network.v1_name.is_some() {
             existing.v1_name = network.v1_name;
+        }
+        if network.display_name.is_some() {
+            existing.display_name = network.display_name;
         }
         for asset in network.assets {
             match existing
@@ -333,6 +356,7 @@ mod tests {
             .add(Network {
                 chain_id: 31337,
                 v1_name: Some("local".into()),
+                display_name: None,
                 assets: vec![custom.clone()],
             })
             .unwrap();
@@ -351,6 +375,7 @@ mod tests {
             .add(Network {
                 chain_id: 137,
                 v1_name: None,
+                display_name: None,
                 assets: vec![corrected.clone(), custom.clone()],
             })
             .unwrap();
@@ -361,6 +386,7 @@ mod tests {
             networks.add(Network {
                 chain_id: 5,
                 v1_name: Some("base".into()),
+                display_name: None,
                 assets: vec![]
             }),
             Err(NetworkError::NameTaken {
@@ -372,6 +398,7 @@ mod tests {
             networks.add(Network {
                 chain_id: 0,
                 v1_name: None,
+                display_name: None,
                 assets: vec![]
             }),
             Err(NetworkError::ZeroChainId)

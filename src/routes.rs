@@ -343,6 +343,13 @@ impl RouteMatcher {
     }
 }
 
+/// Whether a method is safe in RFC 9110's sense and is treated so here: `GET` and `HEAD`
+/// (any letter case). Their defaults settle after the origin, their receipts serve again,
+/// and a browser may be shown the paywall page for them. The one place this rule is written.
+pub fn is_safe_method(method: &str) -> bool {
+    method.eq_ignore_ascii_case("GET") || method.eq_ignore_ascii_case("HEAD")
+}
+
 /// The method a request is priced and receipted as: `HEAD` is `GET`.
 pub fn price_class(method: &str) -> &str {
     if method.eq_ignore_ascii_case("HEAD") {

@@ -67,6 +67,15 @@ impl RequirementError {
     }
 }
 
+/// An offered requirement whose terms were resolved beforehand (the gateway resolves its
+/// offers once, when its configuration is read).
+pub trait ResolvedOffer {
+    /// The requirement as offered.
+    fn requirement(&self) -> &v2::PaymentRequirements;
+    /// Its resolved terms.
+    fn terms(&self) -> &ExactEvmTerms;
+}
+
 /// The fields of an offered requirement that exact-EVM terms are made of, borrowed from
 /// whichever shape carried them: the wire model ([`v2::PaymentRequirements`]) or the light
 /// decoder of [`crate::verify::light`].

@@ -2,175 +2,26 @@
 //! receipt store and the origin (natively).
 #![cfg(not(target_arch = "wasm32"))]
 
-use std::cell::{Cell, RefCell};
-use std::collections::{HashMap, VecDeque};
-
-use edge402::config::GatewayConfig;
 use edge402::evm::signer::PaymentSigner;
 use edge402::evm::{Bytes32, ExactEvmPayload, SignatureHex};
-use edge402::gate::flow::{
-    handle, Facilitator, FacilitatorError, LogRecord, Origin, Outcome, ReceiptStore, Services,
-};
-use edge402::gate::l402::{Invoice, InvoiceError, InvoiceSource};
-use edge402::gate::receipt::Receipt;
-use edge402::gate::{Answer, Gate, RequestFacts};
-use edge402::l402::{Challenge, Identifier, Macaroon, Preimage, RootKeySecret, TokenId};
+use edge402::gate::flow::{handle, FacilitatorError, LogRecord, Outcome, Services};
+use edge402::gate::http::{self, Answer};
+use edge402::gate::{Gate, RequestFacts, Secrets};
+use edge402::l402::{Identifier, Macaroon, RootKeySecret, WwwAuthenticate};
 use edge402::networks::Networks;
 use edge402::pay::{pay_v1, pay_v2, sign_exact_evm};
-use edge402::protocol::facilitator::{FacilitatorRequest, SettleResponse, VerifyResponse};
+use edge402::protocol::facilitator::{SettleResponse, VerifyResponse};
 use edge402::protocol::{decode_header, v1, v2, PaymentPayload, PaymentRequirements, Version};
+use edge402::testing::{
+    refused_settlement as failed, settled, FakeLightning, FakeOrigin, MemoryStore,
+    ScriptedFacilitator,
+};
 use futures_executor::block_on;
 use serde_json::{json, Value};
 
 const NOW: u64 = 1_750_000_000;
 const PAY_TO: &str = "0x209693Bc6afc0C5328bA36FaF03C514EF312287C";
 const SEPOLIA_USDC: &str = "0x036CbD53842c5426634e7929541eC2318f3dCF7e";
-
-// ---------------------------------------------------------------------------------------
-// Fakes
-
-/// A facilitator that answers from a script and records what it was asked.
-#[derive(Default)]
-struct ScriptedFacilitator {
-    settle_answers: RefCell<VecDeque<Result<SettleResponse, FacilitatorError>>>,
-    verify_answers: RefCell<VecDeque<Result<VerifyResponse, FacilitatorError>>>,
-    calls: RefCell<Vec<(&'static str, FacilitatorRequest)>>,
-}
-
-impl ScriptedFacilitator {
-    fn settling() -> Self {
-        let f = Self::default();
-        f.will_settle(Ok(settled()));
-        f
-    }
-    fn will_settle(&self, answer: Result<SettleResponse, FacilitatorError>) {
-        self.settle_answers.borrow_mut().push_back(answer);
-    }
-    fn calls(&self, kind: &str) -> usize {
-        self.calls
-            .borrow()
-            .iter()
-            .filter(|(k, _)| *k == kind)
-            .count()
-    }
-}
-
-impl Facilitator for ScriptedFacilitator {
-    async fn verify(
-        &self,
-        request: &FacilitatorRequest,
-    ) -> Result<VerifyResponse, FacilitatorError> {
-        self.calls.borrow_mut().push(("verify", request.clone()));
-        self.verify_answers
-            .borrow_mut()
-            .pop_front()
-            .expect("an unexpected /verify call")
-    }
-    async fn settle(
-        &self,
-        request: &FacilitatorRequest,
-    ) -> Result<SettleResponse, FacilitatorError> {
-        self.calls.borrow_mut().push(("settle", request.clone()));
-        self.settle_answers
-            .borrow_mut()
-            .pop_front()
-            .expect("an unexpected /settle call")
-    }
-}
-
-fn settled() -> SettleResponse {
-    SettleResponse {
-        success: true,
-        error_reason: None,
-        transaction: format!("0x{}", "ab".repeat(32)),
-        network: "eip155:84532".into(),
-        payer: None,
-        amount: None,
-        extensions: None,
-    }
-}
-
-fn failed(reason: &str) -> SettleResponse {
-    SettleResponse {
-        success: false,
-        error_reason: Some(reason.into()),
-        transaction: String::new(),
-        ..settled()
-    }
-}
-
-#[derive(Default)]
-struct MemoryStore {
-    receipts: RefCell<HashMap<String, (Receipt, u64)>>,
-    /// A receipt that appears after the first lookup (another request settling meanwhile).
-    appears_later: RefCell<Option<(String, Receipt)>>,
-    revoked: RefCell<Vec<TokenId>>,
-    budgets: RefCell<HashMap<[u8; 32], u32>>,
-}
-
-impl ReceiptStore for MemoryStore {
-    async fn get(&self, key: &str) -> Option<Receipt> {
-        let found = self.receipts.borrow().get(key).map(|(r, _)| r.clone());
-        if found.is_none() {
-            if let Some((k, r)) = self.appears_later.borrow_mut().take() {
-                self.receipts.borrow_mut().insert(k, (r, 60));
-            }
-        }
-        found
-    }
-    fn put(&self, key: &str, receipt: &Receipt, ttl_s: u64) {
-        self.receipts
-            .borrow_mut()
-            .insert(key.to_owned(), (receipt.clone(), ttl_s));
-    }
-    async fn is_revoked(&self, token_id: &TokenId) -> Result<bool, String> {
-        Ok(self.revoked.borrow().contains(token_id))
-    }
-    async fn consume_token_request(&self, token_id: &TokenId, limit: u32) -> Result<bool, String> {
-        let mut used = self.budgets.borrow_mut();
-        let count = used.entry(token_id.0).or_insert(0);
-        if *count >= limit {
-            return Ok(false);
-        }
-        *count += 1;
-        Ok(true)
-    }
-}
-
-/// An origin that answers every target with a fixed status and records the calls.
-struct FakeOrigin {
-    status: u16,
-    reachable: bool,
-    targets: RefCell<Vec<String>>,
-}
-
-impl FakeOrigin {
-    fn ok() -> Self {
-        Self {
-            status: 200,
-            reachable: true,
-            targets: RefCell::default(),
-        }
-    }
-    fn calls(&self) -> usize {
-        self.targets.borrow().len()
-    }
-}
-
-impl Origin for FakeOrigin {
-    type Response = (u16, String);
-    async fn fetch(&self, target: &str) -> Result<Self::Response, String> {
-        self.targets.borrow_mut().push(target.to_owned());
-        if self.reachable {
-            Ok((self.status, format!("content of {target}")))
-        } else {
-            Err("connection refused".into())
-        }
-    }
-    fn status(response: &Self::Response) -> u16 {
-        response.0
-    }
-}
 
 // ---------------------------------------------------------------------------------------
 // Fixtures
@@ -193,8 +44,10 @@ fn gate() -> Gate {
         ],
         "lightning": {"url": "http://127.0.0.1:9/lnd"}
     });
-    let secret = RootKeySecret::new(&[0x42; 32]).unwrap();
-    Gate::new(GatewayConfig::from_json(&config).unwrap()).with_l402_secret(secret)
+    let secrets = Secrets {
+        l402_root: Some(RootKeySecret::new(&[0x42; 32]).unwrap()),
+    };
+    Gate::from_json(&config, secrets).unwrap()
 }
 
 fn signer() -> PaymentSigner {
@@ -285,38 +138,54 @@ fn high_s_header() -> String {
 struct Run {
     outcome: Outcome<(u16, String)>,
     log: LogRecord,
+    /// The HTTP answer of a refusal (or preflight), rendered as the Worker renders it.
+    answer: Option<Answer>,
+    /// The headers of the answer, or those added to the origin's content.
+    headers: Vec<(&'static str, String)>,
 }
 
 impl Run {
+    fn new(outcome: Outcome<(u16, String)>, log: LogRecord, gate: &Gate) -> Self {
+        let answer = match &outcome {
+            Outcome::Refused(refused) => Some(http::answer(refused, &gate.config().networks)),
+            Outcome::Preflight => Some(http::preflight()),
+            Outcome::Origin { .. } => None,
+        };
+        let headers = match (&outcome, &answer) {
+            (Outcome::Origin { release, .. }, _) => http::release_headers(release),
+            (_, Some(answer)) => answer.headers.clone(),
+            (_, None) => Vec::new(),
+        };
+        Self {
+            outcome,
+            log,
+            answer,
+            headers,
+        }
+    }
     fn answer(&self) -> &Answer {
-        match &self.outcome {
-            Outcome::Answer(answer) => answer,
-            Outcome::Origin { .. } => {
-                panic!("expected an answer, got origin content ({:?})", self.log)
-            }
+        match &self.answer {
+            Some(answer) => answer,
+            None => panic!("expected an answer, got origin content ({:?})", self.log),
         }
     }
     fn served(&self) -> (&(u16, String), &[(&'static str, String)]) {
         match &self.outcome {
-            Outcome::Origin { response, headers } => (response, headers),
-            Outcome::Answer(answer) => panic!(
+            Outcome::Origin { response, .. } => (response, &self.headers),
+            _ => panic!(
                 "expected content, got {} {:?}",
-                answer.status, answer.reason
+                self.log.status, self.log.reason
             ),
         }
     }
     fn status(&self) -> u16 {
         match &self.outcome {
             Outcome::Origin { response, .. } => response.0,
-            Outcome::Answer(answer) => answer.status,
+            _ => self.answer().status,
         }
     }
     fn header(&self, name: &str) -> Option<&str> {
-        let headers = match &self.outcome {
-            Outcome::Origin { headers, .. } => headers,
-            Outcome::Answer(answer) => &answer.headers,
-        };
-        headers
+        self.headers
             .iter()
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
             .map(|(_, v)| v.as_str())
@@ -335,38 +204,10 @@ fn request<'a>(
     RequestFacts {
         method,
         path,
-        origin: "https://edge.example",
+        base_url: "https://edge.example",
         payment_signature: v2,
         x_payment: v1,
         ..RequestFacts::default()
-    }
-}
-
-/// A Lightning node stand-in that issues invoices for preimages it keeps.
-#[derive(Default)]
-struct FakeLightning {
-    preimages: RefCell<Vec<Preimage>>,
-    down: Cell<bool>,
-}
-
-impl InvoiceSource for FakeLightning {
-    async fn create_invoice(
-        &self,
-        _client: Option<&str>,
-        sats: u64,
-        _memo: &str,
-    ) -> Result<Invoice, InvoiceError> {
-        if self.down.get() {
-            return Err(InvoiceError::Unavailable {
-                detail: "connection refused".into(),
-            });
-        }
-        let preimage = Preimage([self.preimages.borrow().len() as u8 + 1; 32]);
-        self.preimages.borrow_mut().push(preimage);
-        Ok(Invoice {
-            payment_hash: preimage.payment_hash(),
-            payment_request: format!("lnbcrt{sats}n1fake"),
-        })
     }
 }
 
@@ -403,7 +244,7 @@ impl World {
             invoices: &self.ln,
         };
         let (outcome, log) = block_on(handle(&self.gate, facts, now, services));
-        Run { outcome, log }
+        Run::new(outcome, log, &self.gate)
     }
 }
 
@@ -467,7 +308,11 @@ fn a_paid_path_without_payment_gets_a_challenge_both_versions_read() {
     assert_eq!(v1.accepts[0].max_amount_required, 1_000u64.into());
     assert_eq!(v1.accepts[0].resource, "https://edge.example/api/weather");
     assert_eq!(
-        (w.o.calls(), w.f.calls.borrow().len(), r.log.outcome),
+        (
+            w.o.calls(),
+            w.f.calls.borrow().len(),
+            r.log.outcome.as_str()
+        ),
         (0, 0, "challenge")
     );
 }
@@ -505,7 +350,7 @@ fn a_good_v2_payment_is_served_after_settlement_and_receipted() {
         )
     );
     assert_eq!(
-        (r.log.outcome, r.log.transaction.as_deref()),
+        (r.log.outcome.as_str(), r.log.transaction.as_deref()),
         ("paid", Some(settlement.transaction.as_str()))
     );
 }
@@ -543,7 +388,7 @@ fn a_retry_is_served_from_the_receipt_and_another_resource_is_refused() {
         again.header("PAYMENT-RESPONSE"),
         first.header("PAYMENT-RESPONSE")
     );
-    assert_eq!(again.log.outcome, "receipt");
+    assert_eq!(again.log.outcome.as_str(), "receipt");
     // Another path, or the same letters in another case (a case-sensitive origin may serve
     // something else there), is another resource.
     for path in ["/api/other", "/API/weather"] {
@@ -571,7 +416,7 @@ fn an_expired_payment_with_a_receipt_is_still_served() {
         &request("GET", "/api/weather", Some(&header), None),
         NOW + 3_600,
     );
-    assert_eq!(later.log.outcome, "receipt");
+    assert_eq!(later.log.outcome.as_str(), "receipt");
     // Without a receipt the same expired payment is refused for its time window.
     let fresh = v2_header(&offered(1_000), 5);
     let r = w.send_at(
@@ -605,7 +450,7 @@ fn an_origin_error_after_origin_passes_through_uncharged() {
         (
             w.f.calls("settle"),
             w.s.receipts.borrow().len(),
-            r.log.outcome
+            r.log.outcome.as_str()
         ),
         (0, 0, "origin_error")
     );
@@ -702,20 +547,18 @@ fn a_settlement_lost_to_a_concurrent_request_is_served_from_its_receipt() {
     *w.s.appears_later.borrow_mut() = Some((key, receipt));
     w.f.will_settle(Ok(failed("invalid_exact_evm_nonce_already_used")));
     let r = w.send(&request("GET", "/api/weather", Some(&header), None));
-    assert_eq!((r.status(), r.log.outcome), (200, "receipt"));
+    assert_eq!((r.status(), r.log.outcome.as_str()), (200, "receipt"));
 }
 
 #[test]
 fn smart_wallet_payments_are_verified_by_the_facilitator_first() {
     let w = World::new(ScriptedFacilitator::default(), FakeOrigin::ok());
     let smart = edited_header(|p| p.signature = SignatureHex(vec![7; 300]), false);
-    w.f.verify_answers
-        .borrow_mut()
-        .push_back(Ok(VerifyResponse {
-            is_valid: false,
-            invalid_reason: Some("invalid_exact_evm_signature".into()),
-            payer: None,
-        }));
+    w.f.will_verify(Ok(VerifyResponse {
+        is_valid: false,
+        invalid_reason: Some("invalid_exact_evm_signature".into()),
+        payer: None,
+    }));
     let r = w.send(&request("GET", "/api/weather", Some(&smart), None));
     assert_eq!(
         (r.status(), r.reason()),
@@ -726,13 +569,11 @@ fn smart_wallet_payments_are_verified_by_the_facilitator_first() {
         (1, 0, 0)
     );
 
-    w.f.verify_answers
-        .borrow_mut()
-        .push_back(Ok(VerifyResponse {
-            is_valid: true,
-            invalid_reason: None,
-            payer: None,
-        }));
+    w.f.will_verify(Ok(VerifyResponse {
+        is_valid: true,
+        invalid_reason: None,
+        payer: None,
+    }));
     w.f.will_settle(Ok(settled()));
     let r = w.send(&request("GET", "/api/weather", Some(&smart), None));
     assert_eq!(r.status(), 200);
@@ -902,13 +743,13 @@ fn an_unreachable_origin_is_a_502() {
 /// The macaroon of the first `WWW-Authenticate` value, after checking both values' order.
 fn l402_challenge(r: &Run) -> Macaroon {
     let values: Vec<&str> = match &r.outcome {
-        Outcome::Answer(answer) => answer
+        Outcome::Refused(_) => r
             .headers
             .iter()
             .filter(|(n, _)| *n == "WWW-Authenticate")
             .map(|(_, v)| v.as_str())
             .collect(),
-        Outcome::Origin { .. } => panic!("expected a challenge"),
+        _ => panic!("expected a challenge"),
     };
     assert_eq!(values.len(), 2, "{values:?}");
     assert!(
@@ -916,7 +757,7 @@ fn l402_challenge(r: &Run) -> Macaroon {
         "{values:?}"
     );
     assert!(values[0].contains("invoice=\"lnbcrt"));
-    Challenge::from_header(values[1]).unwrap().macaroon
+    WwwAuthenticate::from_header(values[1]).unwrap().macaroon
 }
 
 /// `Authorization` for a challenge's macaroon, paid with the stand-in's preimage.
@@ -956,7 +797,7 @@ fn an_l402_route_challenges_with_an_invoice_and_serves_the_paid_credential() {
     let credential = l402_credential(&w, &macaroon);
     let served = w.send(&with_authorization("/ln/forecast", &credential));
     assert_eq!(
-        (served.served().0 .1.as_str(), served.log.outcome),
+        (served.served().0 .1.as_str(), served.log.outcome.as_str()),
         ("content of /ln/forecast", "l402")
     );
     // Reusable until it expires (the protocol's design), for any path of the same service.
@@ -1033,11 +874,14 @@ fn a_route_selling_both_serves_a_client_of_each_and_survives_lightning_going_dow
     );
     let header = v2_header(&offered(1_000), 70);
     let paid = w.send(&request("GET", "/both/x", Some(&header), None));
-    assert_eq!((paid.status(), paid.log.outcome), (200, "paid"));
+    assert_eq!((paid.status(), paid.log.outcome.as_str()), (200, "paid"));
 
     w.ln.down.set(true);
     let r = w.send(&request("GET", "/both/x", None, None));
-    assert_eq!((r.status(), r.log.outcome), (402, "challenge_x402_only"));
+    assert_eq!(
+        (r.status(), r.log.outcome.as_str()),
+        (402, "challenge_x402_only")
+    );
     assert!(r.header("PAYMENT-REQUIRED").is_some() && r.header("WWW-Authenticate").is_none());
     let r = w.send(&request("GET", "/ln/x", None, None));
     assert_eq!(
@@ -1085,7 +929,10 @@ fn a_receipt_serves_only_the_same_payment_query_and_a_safe_method() {
         query: Some("q=a"),
         ..request("GET", "/api/search", Some(&header), None)
     });
-    assert_eq!((again.status(), again.log.outcome), (200, "receipt"));
+    assert_eq!(
+        (again.status(), again.log.outcome.as_str()),
+        (200, "receipt")
+    );
     let other_query = w.send(&RequestFacts {
         query: Some("q=b"),
         ..request("GET", "/api/search", Some(&header), None)

@@ -6,10 +6,10 @@ use wasm_bindgen_test::wasm_bindgen_test as test;
 
 use edge402::l402::macaroon::{derive_key, MAX_MACAROON_BASE64_LEN};
 use edge402::l402::{
-    challenge_values, check_caveats, mint_token, verify_credential, Caveat, CaveatError, Challenge,
+    challenge_values, check_caveats, mint_token, verify_credential, Caveat, CaveatError,
     ChallengeError, Credential, CredentialError, FieldType, Identifier, IdentifierError, L402Error,
     Macaroon, MacaroonError, PaymentHash, Preimage, RootKey, RootKeySecret, Scheme, SecretTooShort,
-    Service, SignatureError, TokenId, MAX_L402_HEADER_LEN, MAX_MACAROON_LEN,
+    Service, SignatureError, TokenId, WwwAuthenticate, MAX_L402_HEADER_LEN, MAX_MACAROON_LEN,
 };
 use hmac::{Hmac, Mac};
 use serde::Deserialize;
@@ -444,7 +444,7 @@ fn libmacaroons_vectors_round_trip_and_verify() {
 #[test]
 fn real_aperture_challenge_parses() {
     let vector = vectors().real_aperture_challenge_parse_only;
-    let challenge = Challenge::from_header(&vector.header).unwrap();
+    let challenge = WwwAuthenticate::from_header(&vector.header).unwrap();
     assert_eq!(challenge.scheme, Scheme::Lsat);
     assert_eq!(challenge.invoice, None);
     let macaroon = &challenge.macaroon;
@@ -482,7 +482,7 @@ fn challenge_values_are_aperture_s_two_values() {
         )
     );
     for (value, scheme) in [(lsat, Scheme::Lsat), (l402, Scheme::L402)] {
-        let parsed = Challenge::from_header(&value).unwrap();
+        let parsed = WwwAuthenticate::from_header(&value).unwrap();
         assert_eq!(parsed.scheme, scheme);
         assert_eq!(parsed.macaroon, macaroon);
         assert_eq!(parsed.invoice.as_deref(), Some("lnbcrt1u1pexample"));
@@ -493,7 +493,7 @@ fn challenge_values_are_aperture_s_two_values() {
 fn challenge_parser_reads_variants_of_the_syntax() {
     let vector = aperture();
     let b64 = &vector.base64_std;
-    let parse = |value: String| Challenge::from_header(&value);
+    let parse = |value: String| WwwAuthenticate::from_header(&value);
     // The newer spec form, `token=` with other parameters; names in any case.
     let parsed = parse(format!(
         "l402 version=\"0\", TOKEN=\"{b64}\", Invoice=lnbc1"
@@ -518,7 +518,7 @@ fn challenge_parser_reads_variants_of_the_syntax() {
 fn challenge_errors() {
     let vector = aperture();
     let b64 = &vector.base64_std;
-    let parse = |value: &str| Challenge::from_header(value);
+    let parse = |value: &str| WwwAuthenticate::from_header(value);
     assert_eq!(
         parse(&" ".repeat(MAX_L402_HEADER_LEN + 1)),
         Err(ChallengeError::TooLong {

@@ -6,9 +6,9 @@ use std::collections::BTreeSet;
 
 use edge402::l402::caveat::{capabilities_caveat, services_caveat, valid_until_caveat};
 use edge402::l402::{
-    check_caveats, mint_token, verify_credential, Caveat, CaveatError, Challenge, Credential,
-    Identifier, L402Error, Macaroon, Preimage, RootKeySecret, Scheme, Service, TokenId,
-    VerifiedToken,
+    check_caveats, mint_token, verify_credential, Caveat, CaveatError, Credential, Identifier,
+    L402Error, Macaroon, Preimage, RootKeySecret, Scheme, Service, TokenId, VerifiedToken,
+    WwwAuthenticate,
 };
 use proptest::prelude::*;
 
@@ -420,7 +420,7 @@ proptest! {
     fn text_parsers_never_panic(text in any::<String>()) {
         let _ = Macaroon::from_base64(&text);
         let _ = Preimage::from_hex(&text);
-        let _ = Challenge::from_header(&text);
+        let _ = WwwAuthenticate::from_header(&text);
         if let Ok(credential) = Credential::from_header(&text) {
             prop_assert_eq!(Credential::from_header(&credential.to_header()).unwrap(), credential);
         }
@@ -446,12 +446,12 @@ proptest! {
         "LSAT", "L402", " ", ",", ", ", "macaroon", "token", "invoice", "=", "\"", "\\",
         SAMPLE_MACAROON, "lnbc1", "é", "\u{0}",
     ])) {
-        if let Ok(challenge) = Challenge::from_header(&text) {
+        if let Ok(challenge) = WwwAuthenticate::from_header(&text) {
             let [value, _] = edge402::l402::challenge_values(
                 &challenge.macaroon,
                 challenge.invoice.as_deref().unwrap_or_default(),
             );
-            prop_assert_eq!(Challenge::from_header(&value).unwrap().macaroon, challenge.macaroon);
+            prop_assert_eq!(WwwAuthenticate::from_header(&value).unwrap().macaroon, challenge.macaroon);
         }
     }
 

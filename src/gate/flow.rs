@@ -2,16 +2,20 @@
 //! traits here so that the same flow runs in the Worker (Fetch, KV) and in tests (fakes).
 //!
 //! Nothing is released before a successful settlement or a matching receipt. Every branch
-//! returns an [`Outcome`] and one [`LogRecord`].
+//! returns an [`Outcome`] and one [`LogRecord`]; refusals carry their [`Refusal`], which the
+//! transport renders.
 
 use core::fmt;
 
 use futures_util::future::join;
 use serde::Serialize;
 
+use super::http::Release;
 use super::l402::InvoiceSource;
 use super::receipt::Receipt;
-use super::{refusal, Answer, Decision, Gate, PaymentPlan, RequestFacts};
+use super::refusal::{is_error_status, LogOutcome};
+use super::settlement::{check_settlement, Expected};
+use super::{Decision, Gate, PaymentPlan, Refusal, Refused, RequestFacts};
 use crate::config::SettleOrder;
 use crate::protocol::facilitator::{FacilitatorRequest, SettleResponse, VerifyResponse};
 use crate::protocol::Reason;
@@ -59,6 +63,16 @@ impl fmt::Display for FacilitatorError {
     }
 }
 
+impl FacilitatorError {
+    /// The refusal a client gets for it.
+    pub fn refusal(&self) -> Refusal {
+        match self {
+            Self::Timeout => Refusal::FacilitatorTimeout,
+            Self::Unavailable { .. } | Self::Malformed { .. } => Refusal::FacilitatorUnavailable,
+        }
+    }
+}
+
 /// The receipt cache (Workers KV in the Worker).
 #[allow(async_fn_in_trait)]
 pub trait ReceiptStore {
@@ -94,15 +108,17 @@ pub trait Origin {
 /// What the shell sends back.
 #[derive(Debug)]
 pub enum Outcome<R> {
-    /// The origin's response, with these headers added.
+    /// A CORS preflight, answered by the gateway.
+    Preflight,
+    /// The origin's response, released as `release` says.
     Origin {
         /// The origin's response.
         response: R,
-        /// Headers to add (the settlement header, CORS).
-        headers: Vec<(&'static str, String)>,
+        /// How it is released (free, uncharged, paid with its settlement).
+        release: Release,
     },
-    /// An answer made by the gateway.
-    Answer(Answer),
+    /// No content: a challenge or a refusal.
+    Refused(Box<Refused>),
 }
 
 /// The one structured log line of a request. No secrets, no payment headers.
@@ -111,9 +127,8 @@ pub struct LogRecord {
     /// Route pattern, when one matched.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub route: Option<String>,
-    /// What happened: `free`, `preflight`, `challenge`, `rejected`, `paid`, `receipt`,
-    /// `origin_error`, `settle_failed`, `facilitator_timeout`, `facilitator_error`, …
-    pub outcome: &'static str,
+    /// What happened.
+    pub outcome: LogOutcome,
     /// HTTP status answered.
     pub status: u16,
     /// Wire reason, when refused.
@@ -136,6 +151,8 @@ pub struct LogRecord {
 /// The longest facilitator reason passed to clients as is; longer or multi-line texts (some
 /// facilitators send a whole error dump) become `unexpected_settle_error` and go to the log.
 const MAX_PASSED_REASON_LEN: usize = 80;
+/// How much of a long facilitator reason the log keeps.
+const MAX_LOGGED_REASON_CHARS: usize = 500;
 
 /// The remote services a request may need.
 pub struct Services<'a, F, S, O, I> {
@@ -169,53 +186,28 @@ where
         invoices,
     } = services;
     match gate.decide(request, now) {
-        Decision::Preflight(answer) => {
+        Decision::Preflight => {
             let log = LogRecord {
-                outcome: "preflight",
-                status: answer.status,
+                outcome: LogOutcome::Preflight,
+                status: super::refusal::PREFLIGHT_STATUS,
                 ..LogRecord::default()
             };
-            (Outcome::Answer(answer), log)
+            (Outcome::Preflight, log)
         }
         Decision::Free { target } => match origin.fetch(&target).await {
-            Ok(response) => {
-                let log = LogRecord {
-                    outcome: "free",
-                    status: O::status(&response),
-                    ..LogRecord::default()
-                };
-                (
-                    Outcome::Origin {
-                        response,
-                        headers: Vec::new(),
-                    },
-                    log,
-                )
-            }
-            Err(detail) => origin_failed(None, detail),
+            Ok(response) => release::<O>(
+                response,
+                Release::Free,
+                LogOutcome::Free,
+                LogRecord::default(),
+            ),
+            Err(detail) => origin_failed(None, LogRecord::default(), detail),
         },
-        Decision::Answer { answer, route } => {
-            let outcome = match answer.status {
-                402 if answer.reason.as_deref() == Some(Reason::PaymentRequired.as_str()) => {
-                    "challenge"
-                }
-                400 | 402 => "rejected",
-                405 => "method_not_allowed",
-                _ => "config_error",
-            };
-            let log = LogRecord {
-                route,
-                outcome,
-                status: answer.status,
-                reason: answer.reason.clone(),
-                ..LogRecord::default()
-            };
-            (Outcome::Answer(answer), log)
-        }
+        Decision::Refuse(refused) => refused_with(*refused, LogRecord::default()),
         Decision::Pay(plan) => pay(gate, &plan, now, facilitator, store, origin).await,
-        Decision::Challenge(plan) => super::l402::challenge(gate, &plan, now, invoices).await,
-        Decision::L402(plan) => {
-            super::l402::access(gate, &plan, now, store, origin, invoices).await
+        Decision::L402Invoice(plan) => super::l402::challenge(&plan, now, invoices).await,
+        Decision::L402Access(plan) => {
+            super::l402::access(&plan, now, store, origin, invoices).await
         }
     }
 }
@@ -238,8 +230,7 @@ async fn pay<F: Facilitator, S: ReceiptStore, O: Origin>(
         return from_receipt(plan, &receipt, origin, log).await;
     }
     if let Some(error) = &plan.time_error {
-        let reason = error.reason().as_str();
-        return refused(plan.challenge.answer(402, reason, None), "rejected", log);
+        return refused_with(plan.refused(Refusal::PaymentInvalid(error.clone())), log);
     }
     let request = plan.facilitator_request();
     if plan.needs_facilitator_verify {
@@ -248,7 +239,7 @@ async fn pay<F: Facilitator, S: ReceiptStore, O: Origin>(
             Ok(answer) => {
                 let (reason, detail) = pass_reason(answer.invalid_reason.as_deref());
                 let log = LogRecord { detail, ..log };
-                return refused(plan.challenge.answer(402, &reason, None), "rejected", log);
+                return refused_with(plan.refused(Refusal::VerifyRefused { reason }), log);
             }
             Err(error) => return facilitator_failed(plan, error, log),
         }
@@ -257,23 +248,11 @@ async fn pay<F: Facilitator, S: ReceiptStore, O: Origin>(
         SettleOrder::AfterOrigin => {
             let response = match origin.fetch(&plan.target).await {
                 Ok(response) => response,
-                Err(detail) => return origin_failed(Some(log), detail),
+                Err(detail) => return origin_failed(Some(plan), log, detail),
             };
-            let status = O::status(&response);
-            if status >= 400 {
+            if is_error_status(O::status(&response)) {
                 // The origin failed: its answer passes through and the buyer is not charged.
-                let log = LogRecord {
-                    outcome: "origin_error",
-                    status,
-                    ..log
-                };
-                return (
-                    Outcome::Origin {
-                        response,
-                        headers: super::common_headers(),
-                    },
-                    log,
-                );
+                return release::<O>(response, Release::Uncharged, LogOutcome::OriginError, log);
             }
             let settled = facilitator.settle(&request).await;
             conclude(gate, plan, now, settled, Some(response), store, origin, log).await
@@ -300,7 +279,7 @@ async fn pay<F: Facilitator, S: ReceiptStore, O: Origin>(
                             );
                         }
                     }
-                    origin_failed(Some(log), detail)
+                    origin_failed(Some(plan), log, detail)
                 }
             }
         }
@@ -319,7 +298,18 @@ async fn conclude<S: ReceiptStore, O: Origin>(
     origin: &O,
     log: LogRecord,
 ) -> (Outcome<O::Response>, LogRecord) {
-    let settlement = match settled.and_then(|s| consistent(gate, plan, s)) {
+    let expected = Expected {
+        chain_id: Some(plan.chain_id),
+        payer: Some(plan.payer),
+    };
+    let believed = settled.and_then(|s| {
+        check_settlement(&s, &expected, &gate.config().networks)
+            .map(|()| s)
+            .map_err(|disbelief| FacilitatorError::Malformed {
+                detail: disbelief.to_string(),
+            })
+    });
+    let settlement = match believed {
         Ok(settlement) => settlement,
         Err(error) => return facilitator_failed(plan, error, log),
     };
@@ -331,16 +321,14 @@ async fn conclude<S: ReceiptStore, O: Origin>(
             }
         }
         let (reason, detail) = pass_reason(settlement.error_reason.as_deref());
-        let header = plan.settlement_header(&SettleResponse {
-            error_reason: Some(reason.clone()),
-            ..settlement
+        let mut refused = plan.refused(Refusal::SettlementRefused {
+            reason: reason.clone(),
         });
-        let log = LogRecord { detail, ..log };
-        return refused(
-            plan.challenge.answer(402, &reason, Some(header)),
-            "settle_failed",
-            log,
-        );
+        refused.settlement = Some(plan.settlement(SettleResponse {
+            error_reason: Some(reason),
+            ..settlement
+        }));
+        return refused_with(refused, LogRecord { detail, ..log });
     }
     store.put(
         &plan.receipt_key,
@@ -351,16 +339,16 @@ async fn conclude<S: ReceiptStore, O: Origin>(
         transaction: Some(settlement.transaction.clone()),
         ..log
     };
-    let header = plan.settlement_header(&settlement);
     let response = match response {
         Some(response) => response,
         None => match origin.fetch(&plan.target).await {
             Ok(response) => response,
             // Paid but not served: the receipt lets the client's retry get the content.
-            Err(detail) => return origin_failed(Some(log), detail),
+            Err(detail) => return origin_failed(Some(plan), log, detail),
         },
     };
-    serve::<O>(response, Some(header), "paid", log)
+    let release_as = Release::Paid(Some(plan.settlement(settlement)));
+    release::<O>(response, release_as, LogOutcome::Paid, log)
 }
 
 async fn from_receipt<O: Origin>(
@@ -379,36 +367,30 @@ async fn from_receipt<O: Origin>(
         || receipt.payment_digest != plan.payment_digest
         || !plan.replayable
     {
-        let reason = Reason::PaymentAlreadyUsed.as_str();
-        return refused(plan.challenge.answer(402, reason, None), "rejected", log);
+        return refused_with(plan.refused(Refusal::PaymentAlreadyUsed), log);
     }
     match origin.fetch(&plan.target).await {
-        Ok(response) => serve::<O>(
-            response,
-            Some(plan.settlement_header(&receipt.settlement)),
-            "receipt",
-            log,
-        ),
-        Err(detail) => origin_failed(Some(log), detail),
+        Ok(response) => {
+            let release_as = Release::Paid(Some(plan.settlement(receipt.settlement.clone())));
+            release::<O>(response, release_as, LogOutcome::Receipt, log)
+        }
+        Err(detail) => origin_failed(Some(plan), log, detail),
     }
 }
 
-/// Releases the origin's response: never cached by shared caches (it is per payment), with
-/// the settlement header when there is one.
-pub(super) fn serve<O: Origin>(
+/// Releases the origin's response as `release_as` says, logging its status.
+pub(super) fn release<O: Origin>(
     response: O::Response,
-    settlement: Option<(&'static str, String)>,
-    outcome: &'static str,
+    release_as: Release,
+    outcome: LogOutcome,
     log: LogRecord,
 ) -> (Outcome<O::Response>, LogRecord) {
     let status = O::status(&response);
-    let mut headers = super::common_headers();
-    // Paid content is per payment: never cache it in shared caches.
-    headers.retain(|(name, _)| *name != "Cache-Control");
-    headers.push(("Cache-Control", "private, no-store".into()));
-    headers.extend(settlement);
     (
-        Outcome::Origin { response, headers },
+        Outcome::Origin {
+            response,
+            release: release_as,
+        },
         LogRecord {
             outcome,
             status,
@@ -417,19 +399,18 @@ pub(super) fn serve<O: Origin>(
     )
 }
 
-/// Answers without content, logging the outcome and the answer's status and reason.
-pub(super) fn refused<R>(
-    answer: Answer,
-    outcome: &'static str,
-    log: LogRecord,
-) -> (Outcome<R>, LogRecord) {
+/// Answers without content, logging the refusal's outcome, status and reason.
+pub(super) fn refused_with<R>(refused: Refused, log: LogRecord) -> (Outcome<R>, LogRecord) {
+    let disposition = refused.refusal.disposition();
     let log = LogRecord {
-        outcome,
-        status: answer.status,
-        reason: answer.reason.clone(),
+        route: log.route.or_else(|| refused.route.clone()),
+        outcome: disposition.outcome,
+        status: disposition.status,
+        reason: Some(disposition.reason),
+        detail: log.detail.or_else(|| refused.refusal.detail()),
         ..log
     };
-    (Outcome::Answer(answer), log)
+    (Outcome::Refused(Box::new(refused)), log)
 }
 
 fn facilitator_failed<R>(
@@ -437,67 +418,29 @@ fn facilitator_failed<R>(
     error: FacilitatorError,
     log: LogRecord,
 ) -> (Outcome<R>, LogRecord) {
-    let (status, reason, outcome) = match error {
-        FacilitatorError::Timeout => (504, Reason::FacilitatorTimeout, "facilitator_timeout"),
-        _ => (502, Reason::FacilitatorUnavailable, "facilitator_error"),
-    };
-    let message = match status {
-        504 => "the facilitator did not answer in time; the payment may still settle, retry with the same payment",
-        _ => "the facilitator could not be used; nothing was charged by this gateway, retry later",
-    };
     let log = LogRecord {
         nonce: Some(plan.nonce.to_hex()),
         detail: Some(error.to_string()),
         ..log
     };
-    refused(refusal(status, reason, message), outcome, log)
+    refused_with(
+        Refused::bare(error.refusal(), Some(plan.route.clone())),
+        log,
+    )
 }
 
-/// The origin could not be reached: 502, nothing served.
-pub(super) fn origin_failed<R>(log: Option<LogRecord>, detail: String) -> (Outcome<R>, LogRecord) {
-    let answer = refusal(
-        502,
-        Reason::OriginUnavailable,
-        "the origin could not be reached",
-    );
+/// The origin could not be reached: nothing served.
+pub(super) fn origin_failed<R>(
+    plan: Option<&PaymentPlan>,
+    log: LogRecord,
+    detail: String,
+) -> (Outcome<R>, LogRecord) {
     let log = LogRecord {
         detail: Some(detail),
-        ..log.unwrap_or_default()
+        ..log
     };
-    refused(answer, "origin_unavailable", log)
-}
-
-/// A claimed success must be about this payment: a transaction, and (where the answer names
-/// them) this payer and this network. Anything else is not the API's answer.
-fn consistent(
-    gate: &Gate,
-    plan: &PaymentPlan,
-    settlement: SettleResponse,
-) -> Result<SettleResponse, FacilitatorError> {
-    if !settlement.success {
-        return Ok(settlement);
-    }
-    let networks = &gate.config().networks;
-    let chain = |n: &str| networks.resolve(n).ok().map(|n| n.chain_id);
-    let problem = if settlement.transaction.is_empty() {
-        Some("success without a transaction")
-    } else if settlement
-        .payer
-        .as_deref()
-        .is_some_and(|p| p.parse::<crate::evm::Address>().ok() != Some(plan.payer))
-    {
-        Some("success for another payer")
-    } else if !settlement.network.is_empty() && chain(&settlement.network) != chain(&plan.network) {
-        Some("success on another network")
-    } else {
-        None
-    };
-    match problem {
-        Some(detail) => Err(FacilitatorError::Malformed {
-            detail: detail.into(),
-        }),
-        None => Ok(settlement),
-    }
+    let route = plan.map(|p| p.route.clone());
+    refused_with(Refused::bare(Refusal::OriginUnavailable, route), log)
 }
 
 /// A facilitator's reason as passed to the client, and what goes to the log instead when it
@@ -513,7 +456,7 @@ fn pass_reason(reason: Option<&str>) -> (String, Option<String>) {
         }
         Some(r) => (
             Reason::UnexpectedSettleError.as_str().to_owned(),
-            Some(r.chars().take(500).collect()),
+            Some(r.chars().take(MAX_LOGGED_REASON_CHARS).collect()),
         ),
         None => (Reason::UnexpectedSettleError.as_str().to_owned(), None),
     }

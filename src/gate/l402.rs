@@ -8,17 +8,15 @@
 use core::fmt;
 use std::collections::HashMap;
 
-use super::flow::{origin_failed, refused, serve, LogRecord, Origin, Outcome, ReceiptStore};
-use super::{refusal, Answer, Challenge, Decision, Gate};
+use super::flow::{origin_failed, refused_with, release, LogRecord, Origin, Outcome, ReceiptStore};
+use super::http::Release;
+use super::refusal::LogOutcome;
+use super::{Decision, Gate, Refusal, Refused, X402Challenge};
 use crate::config::L402Route;
 use crate::l402::{
     challenge_values, mint_token, verify_credential, Credential, Grant, Identifier, PaymentHash,
-    Scheme, TokenId,
+    RootKeySecret, Scheme, TokenId,
 };
-use crate::protocol::Reason;
-
-/// The response header of an L402 challenge.
-pub const WWW_AUTHENTICATE: &str = "WWW-Authenticate";
 
 /// A Lightning node that issues invoices (LND's REST API in the Worker).
 #[allow(async_fn_in_trait)] // Workers futures are not Send; no bound is wanted.
@@ -86,17 +84,27 @@ impl fmt::Display for InvoiceError {
     }
 }
 
+/// What a route sells over L402, with the secret its tokens' root keys come from: built with
+/// the gate, so a route with an L402 price always has its secret.
+#[derive(Clone, Debug)]
+pub struct L402Seller {
+    /// The route's L402 price and token terms.
+    pub offer: L402Route,
+    /// `L402_ROOT_SECRET`.
+    pub root: RootKeySecret,
+}
+
 /// A 402 that needs an invoice before it can be sent.
 #[derive(Clone, Debug)]
-pub struct L402Challenge {
+pub struct L402Invoice {
     /// The route pattern.
     pub route: String,
     /// The route's x402 challenge (with no requirements when it sells over L402 only).
-    pub x402: Challenge,
-    /// The `error` to answer with.
-    pub reason: Reason,
-    /// The route's L402 price and token terms.
-    pub offer: L402Route,
+    pub x402: X402Challenge,
+    /// Why the challenge is sent: no credential, a bad one, a revoked one, a spent budget.
+    pub refusal: Refusal,
+    /// What is sold, and the root secret to mint the token with.
+    pub seller: L402Seller,
     /// The invoice memo.
     pub memo: String,
     /// The client's address, for the invoice rate limit.
@@ -105,15 +113,10 @@ pub struct L402Challenge {
     pub detail: Option<String>,
 }
 
-impl L402Challenge {
-    /// Whether the route also sells over x402 (then a Lightning failure degrades to that).
-    pub fn x402_offered(&self) -> bool {
-        !self.x402.v2.accepts.is_empty()
-    }
-
-    /// The answer without the L402 challenge: the x402 one, or a plain JSON error.
-    pub fn answer(&self) -> Answer {
-        self.x402.answer(402, self.reason.as_str(), None)
+impl L402Invoice {
+    /// The refusal, answered with the route's x402 challenge (alone, or beside the L402 one).
+    fn refused(&self, refusal: Refusal) -> Refused {
+        Refused::with_challenge(refusal, &self.route, &self.x402)
     }
 }
 
@@ -129,7 +132,7 @@ pub struct L402Access {
     /// The route's per-token request budget, if it has one.
     pub max_requests: Option<u32>,
     /// The fresh challenge to answer a revoked token with.
-    pub challenge: Box<L402Challenge>,
+    pub challenge: Box<L402Invoice>,
 }
 
 /// Per-client invoice counts in one-minute windows. The Worker keeps one per isolate: an
@@ -174,20 +177,19 @@ impl Gate {
     pub(super) fn decide_l402(
         &self,
         request: &super::RequestFacts<'_>,
-        offer: &L402Route,
-        challenge: &Challenge,
+        seller: &L402Seller,
+        challenge: &X402Challenge,
         route: &str,
         target: &str,
         now: u64,
     ) -> Option<Decision> {
-        let x402_offered = !challenge.v2.accepts.is_empty();
-        let l402_challenge = |reason: Reason, detail: Option<String>| {
-            Box::new(L402Challenge {
+        let invoice = |refusal: Refusal, detail: Option<String>| {
+            Box::new(L402Invoice {
                 route: route.to_owned(),
                 x402: challenge.clone(),
-                reason,
-                offer: offer.clone(),
-                memo: format!("edge402 {}", challenge.v2.resource.url),
+                refusal,
+                seller: seller.clone(),
+                memo: format!("edge402 {}", challenge.resource().url),
                 client: request.client.map(str::to_owned),
                 detail,
             })
@@ -197,26 +199,16 @@ impl Gate {
             .filter(|value| is_l402_credential(value));
         let Some(credential) = credential else {
             let paying_x402 = request.payment_signature.is_some() || request.x_payment.is_some();
-            return (!(paying_x402 && x402_offered))
-                .then(|| Decision::Challenge(l402_challenge(Reason::PaymentRequired, None)));
+            return (!(paying_x402 && challenge.offers_x402()))
+                .then(|| Decision::L402Invoice(invoice(Refusal::PaymentRequired, None)));
         };
-        let Some(secret) = &self.l402_secret else {
-            let refused = refusal(
-                500,
-                Reason::InvalidConfiguration,
-                "L402_ROOT_SECRET is not set",
-            );
-            return Some(Decision::Answer {
-                answer: refused,
-                route: Some(route.to_owned()),
-            });
-        };
+        let offer = &seller.offer;
         let verified = Credential::from_header(credential)
             .map_err(|e| e.to_string())
             .and_then(|credential| {
                 verify_credential(
                     &credential,
-                    |id| secret.root_key(id),
+                    |id| seller.root.root_key(id),
                     offer.service.name(),
                     now,
                 )
@@ -224,18 +216,15 @@ impl Gate {
             })
             .and_then(|token| grants_offer(&token.grant, offer).map(|()| token));
         Some(match verified {
-            Ok(token) => Decision::L402(Box::new(L402Access {
+            Ok(token) => Decision::L402Access(Box::new(L402Access {
                 route: route.to_owned(),
                 target: target.to_owned(),
                 token_id: token.identifier.token_id,
                 max_requests: offer.max_requests,
-                challenge: l402_challenge(
-                    Reason::InvalidL402Credential,
-                    Some("token revoked".into()),
-                ),
+                challenge: invoice(Refusal::L402CredentialInvalid, Some("token revoked".into())),
             })),
             Err(detail) => {
-                Decision::Challenge(l402_challenge(Reason::InvalidL402Credential, Some(detail)))
+                Decision::L402Invoice(invoice(Refusal::L402CredentialInvalid, Some(detail)))
             }
         })
     }
@@ -269,8 +258,7 @@ pub fn is_l402_credential(value: &str) -> bool {
 
 /// Answers with a fresh challenge: an invoice from the node and a token minted for it.
 pub(super) async fn challenge<R, I: InvoiceSource>(
-    gate: &Gate,
-    plan: &L402Challenge,
+    plan: &L402Invoice,
     now: u64,
     invoices: &I,
 ) -> (Outcome<R>, LogRecord) {
@@ -279,78 +267,52 @@ pub(super) async fn challenge<R, I: InvoiceSource>(
         detail: plan.detail.clone(),
         ..LogRecord::default()
     };
-    let invoice = invoices
-        .create_invoice(plan.client.as_deref(), plan.offer.price_sats, &plan.memo)
-        .await;
-    let (invoice, secret) = match (invoice, &gate.l402_secret) {
-        (Ok(invoice), Some(secret)) => (invoice, secret),
-        (Ok(_), None) => {
-            let answer = refusal(
-                500,
-                Reason::InvalidConfiguration,
-                "L402_ROOT_SECRET is not set",
-            );
-            return refused(answer, "config_error", log);
-        }
-        (Err(error), _) => {
+    let offer = &plan.seller.offer;
+    let invoice = match invoices
+        .create_invoice(plan.client.as_deref(), offer.price_sats, &plan.memo)
+        .await
+    {
+        Ok(invoice) => invoice,
+        Err(error) => {
             let log = LogRecord {
                 detail: Some(error.to_string()),
                 ..log
             };
-            if plan.x402_offered() {
-                // The route also sells over x402: that challenge alone still works.
-                return refused(plan.answer(), "challenge_x402_only", log);
-            }
-            let answer = match error {
-                InvoiceError::RateLimited => {
-                    let mut answer = refusal(
-                        429,
-                        Reason::TooManyInvoices,
-                        "too many invoices; retry in a minute",
-                    );
-                    answer.headers.push(("Retry-After", "60".into()));
-                    answer
-                }
-                _ => refusal(
-                    502,
-                    Reason::LightningUnavailable,
-                    "the Lightning node could not issue an invoice",
-                ),
+            let refusal = Refusal::InvoiceUnavailable {
+                error,
+                asked: Box::new(plan.refusal.clone()),
+                x402_offered: plan.x402.offers_x402(),
             };
-            return refused(answer, "lightning_error", log);
+            // When the route also sells over x402, that challenge alone still works.
+            return refused_with(plan.refused(refusal), log);
         }
     };
     let Some(token_id) = random_token_id() else {
-        let answer = refusal(
-            500,
-            Reason::InvalidConfiguration,
-            "no secure random numbers on this platform",
+        return refused_with(
+            Refused::bare(Refusal::NoRandomness, Some(plan.route.clone())),
+            log,
         );
-        return refused(answer, "config_error", log);
     };
     let identifier = Identifier {
         payment_hash: invoice.payment_hash,
         token_id,
     };
-    let capabilities: Vec<&str> = plan.offer.capabilities.iter().map(String::as_str).collect();
-    let valid_until = now.saturating_add(plan.offer.valid_for_s);
+    let capabilities: Vec<&str> = offer.capabilities.iter().map(String::as_str).collect();
+    let valid_until = now.saturating_add(offer.valid_for_s);
     let macaroon = mint_token(
-        &secret.root_key(&identifier),
+        &plan.seller.root.root_key(&identifier),
         &identifier,
-        &plan.offer.service,
+        &offer.service,
         &capabilities,
         Some(valid_until),
     );
-    let mut answer = plan.answer();
-    for value in challenge_values(&macaroon, &invoice.payment_request) {
-        answer.headers.push((WWW_AUTHENTICATE, value));
-    }
-    refused(answer, "challenge", log)
+    let mut refused = plan.refused(plan.refusal.clone());
+    refused.l402 = challenge_values(&macaroon, &invoice.payment_request).to_vec();
+    refused_with(refused, log)
 }
 
 /// Serves a verified credential unless its token was revoked.
 pub(super) async fn access<S: ReceiptStore, O: Origin, I: InvoiceSource>(
-    gate: &Gate,
     plan: &L402Access,
     now: u64,
     store: &S,
@@ -362,52 +324,43 @@ pub(super) async fn access<S: ReceiptStore, O: Origin, I: InvoiceSource>(
         nonce: Some(format!("0x{}", hex::encode(plan.token_id.0))),
         ..LogRecord::default()
     };
+    let route = Some(plan.route.clone());
     match store.is_revoked(&plan.token_id).await {
         Ok(false) => {}
-        Ok(true) => return challenge(gate, &plan.challenge, now, invoices).await,
+        Ok(true) => return challenge(&plan.challenge, now, invoices).await,
         Err(detail) => {
             // Fail closed: a token whose revocation cannot be checked is not served.
-            let message = "the token's revocation could not be checked";
-            let answer = refusal(502, Reason::L402RevocationUnavailable, message);
-            return refused(
-                answer,
-                "revocation_error",
-                LogRecord {
-                    detail: Some(detail),
-                    ..log
-                },
-            );
+            let log = LogRecord {
+                detail: Some(detail),
+                ..log
+            };
+            return refused_with(Refused::bare(Refusal::RevocationUnavailable, route), log);
         }
     }
     if let Some(limit) = plan.max_requests {
         match store.consume_token_request(&plan.token_id, limit).await {
             Ok(true) => {}
             Ok(false) => {
-                let exhausted = L402Challenge {
-                    reason: Reason::L402BudgetExhausted,
+                let exhausted = L402Invoice {
+                    refusal: Refusal::L402BudgetExhausted,
                     detail: Some(format!("all {limit} requests of this token are used")),
                     ..(*plan.challenge).clone()
                 };
-                return challenge(gate, &exhausted, now, invoices).await;
+                return challenge(&exhausted, now, invoices).await;
             }
             Err(detail) => {
                 // Fail closed: without the count, nothing is served.
-                let message = "the token's request budget could not be checked";
-                let answer = refusal(502, Reason::TokenBudgetUnavailable, message);
-                return refused(
-                    answer,
-                    "budget_error",
-                    LogRecord {
-                        detail: Some(detail),
-                        ..log
-                    },
-                );
+                let log = LogRecord {
+                    detail: Some(detail),
+                    ..log
+                };
+                return refused_with(Refused::bare(Refusal::TokenBudgetUnavailable, route), log);
             }
         }
     }
     match origin.fetch(&plan.target).await {
-        Ok(response) => serve::<O>(response, None, "l402", log),
-        Err(detail) => origin_failed(Some(log), detail),
+        Ok(response) => release::<O>(response, Release::Paid(None), LogOutcome::L402, log),
+        Err(detail) => origin_failed(None, log, detail),
     }
 }
 

@@ -1,31 +1,35 @@
 //! The gateway's decisions, without I/O: what a request is ([`Gate::decide`]), and how a
 //! paid request ends ([`flow::handle`], generic over the facilitator, receipt store and
 //! origin, which the Worker shell implements with `Fetch` and KV and tests with fakes).
+//!
+//! A [`Gate`] is built once from a configuration and its secrets; everything a request needs
+//! (typed offers, prepared challenges, the L402 root secret) is ready then, so nothing in the
+//! request path parses configuration or can fail because of it. Answers without content are
+//! [`Refusal`]s, mapped to HTTP in one place ([`Refusal::disposition`], rendered by
+//! [`http`]).
 
+pub mod challenge;
 pub mod flow;
+pub mod http;
 pub mod l402;
-pub mod paywall;
+pub mod presentation;
 pub mod receipt;
+pub mod refusal;
+pub mod settlement;
 
-use serde_json::json;
-
-use crate::config::{Access, GatewayConfig, PaidRoute, SettleOrder};
+use crate::config::{Access, ConfigError, GatewayConfig, PaidRoute, SettleOrder};
 use crate::evm::{Address, Bytes32};
+use crate::l402::RootKeySecret;
 use crate::protocol::facilitator::{FacilitatorRequest, SettleResponse};
-use crate::protocol::{
-    encode_header, v1, v2, HeaderError, PaymentPayload, PaymentRequirements, Reason, Version,
-    PAYMENT_REQUIRED, PAYMENT_SIGNATURE, X_PAYMENT,
-};
-use crate::routes::{price_class, CanonicalPath};
-use crate::verify::{verify_payment, SignatureCheck, VerifyError};
+use crate::protocol::{HeaderError, PaymentPayload, PaymentRequirements};
+use crate::routes::{is_safe_method, price_class, CanonicalPath};
+use crate::verify::{verify_resolved, SignatureCheck, VerifyError};
+pub use challenge::{ChallengeTemplate, X402Challenge};
+pub use http::Answer;
+pub use presentation::Presentation;
 use receipt::{receipt_key, Receipt, RECEIPT_FORMAT};
-
-/// Response headers a browser may read: the payment headers of both versions.
-pub const EXPOSED_HEADERS: &str =
-    "PAYMENT-REQUIRED, PAYMENT-RESPONSE, X-PAYMENT-RESPONSE, WWW-Authenticate";
-/// Request headers a browser may send cross-origin.
-pub const ALLOWED_REQUEST_HEADERS: &str =
-    "PAYMENT-SIGNATURE, X-PAYMENT, Authorization, Content-Type, Accept";
+pub use refusal::{Disposition, LogOutcome, Next, Refusal};
+pub use settlement::Settlement;
 
 /// What the shell knows about a request, as plain values.
 #[derive(Clone, Debug, Default)]
@@ -36,8 +40,8 @@ pub struct RequestFacts<'a> {
     pub path: &'a str,
     /// The URL's query, without `?`.
     pub query: Option<&'a str>,
-    /// `scheme://host[:port]` of the request, for resource URLs.
-    pub origin: &'a str,
+    /// `scheme://host[:port]` of the request URL: what resource URLs start with.
+    pub base_url: &'a str,
     /// `PAYMENT-SIGNATURE` (v2).
     pub payment_signature: Option<&'a str>,
     /// `X-PAYMENT` (v1).
@@ -48,47 +52,79 @@ pub struct RequestFacts<'a> {
     pub authorization: Option<&'a str>,
     /// The client's address (`CF-Connecting-IP`), for the invoice rate limit.
     pub client: Option<&'a str>,
-    /// `Accept`: a browser asking for HTML gets the paywall page ([`paywall`]).
+    /// `Accept`: a browser asking for HTML gets the paywall page.
     pub accept: Option<&'a str>,
 }
 
-/// A complete response the gateway makes itself (no origin involved).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Answer {
-    /// HTTP status.
-    pub status: u16,
-    /// Headers to set.
-    pub headers: Vec<(&'static str, String)>,
-    /// Body: JSON, the paywall page's HTML, or empty.
-    pub body: String,
-    /// The wire reason, for the log.
-    pub reason: Option<String>,
+/// The secrets a gate needs, read by the shell (`wrangler secret`), never configuration.
+#[derive(Clone, Debug, Default)]
+pub struct Secrets {
+    /// `L402_ROOT_SECRET`: every L402 token's root key is derived from it. Required when a
+    /// route sells over L402.
+    pub l402_root: Option<RootKeySecret>,
 }
+
+/// The name of the L402 root-key secret, for configuration errors.
+pub const L402_ROOT_SECRET: &str = "L402_ROOT_SECRET";
 
 /// What to do with a request.
 #[derive(Clone, Debug)]
 pub enum Decision {
     /// A CORS preflight: answer it, never charge.
-    Preflight(Answer),
+    Preflight,
     /// Not priced: forward the canonical path to the origin.
     Free {
         /// Canonical path and query for the origin.
         target: String,
     },
-    /// Answer without calling anything (a challenge or a refusal).
-    Answer {
-        /// The answer.
-        answer: Answer,
-        /// The route pattern, if one matched.
-        route: Option<String>,
-    },
+    /// Answer without calling anything: a challenge or a refusal.
+    Refuse(Box<Refused>),
     /// A payment that passed local verification (or failed only its time window, which a
     /// receipt can still cover).
     Pay(Box<PaymentPlan>),
     /// A 402 that needs an L402 invoice first.
-    Challenge(Box<l402::L402Challenge>),
-    /// A verified L402 credential: serve unless revoked.
-    L402(Box<l402::L402Access>),
+    L402Invoice(Box<l402::L402Invoice>),
+    /// A verified L402 credential: serve unless revoked or over its budget.
+    L402Access(Box<l402::L402Access>),
+}
+
+/// An answer without content, with what its transport needs to render it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Refused {
+    /// Why.
+    pub refusal: Refusal,
+    /// The route pattern, when one matched (for the log).
+    pub route: Option<String>,
+    /// The route's x402 challenge, attached when the client may pay (see [`Next::Pay`]).
+    pub challenge: Option<X402Challenge>,
+    /// `WWW-Authenticate` values of an L402 challenge.
+    pub l402: Vec<String>,
+    /// The failed settlement's answer, passed on.
+    pub settlement: Option<Settlement>,
+    /// How a challenge is shown.
+    pub presentation: Presentation,
+}
+
+impl Refused {
+    /// A refusal with nothing attached.
+    pub fn bare(refusal: Refusal, route: Option<String>) -> Self {
+        Self {
+            refusal,
+            route,
+            challenge: None,
+            l402: Vec::new(),
+            settlement: None,
+            presentation: Presentation::Protocol,
+        }
+    }
+
+    /// A refusal with the route's x402 challenge (the client may pay).
+    pub fn with_challenge(refusal: Refusal, route: &str, challenge: &X402Challenge) -> Self {
+        Self {
+            challenge: Some(challenge.clone()),
+            ..Self::bare(refusal, Some(route.to_owned()))
+        }
+    }
 }
 
 /// A paid request that passed the local checks: what the flow needs to settle it.
@@ -101,8 +137,8 @@ pub struct PaymentPlan {
     /// sha256 of the exact payment (`payload` as JSON): a receipt serves only the payment it
     /// was written for, not another one claiming the same payer and nonce.
     pub payment_digest: String,
-    /// Whether a receipt may serve this request again: only for `GET`/`HEAD`, whose repeat has
-    /// no side effect; a body may differ between two requests with the same payment.
+    /// Whether a receipt may serve this request again: only for the safe methods, whose
+    /// repeat has no side effect; a body may differ between two requests with one payment.
     pub replayable: bool,
     /// Canonical path and query for the origin.
     pub target: String,
@@ -112,6 +148,8 @@ pub struct PaymentPlan {
     pub requirements: PaymentRequirements,
     /// The CAIP-2 network of the requirement.
     pub network: String,
+    /// The chain of the requirement.
+    pub chain_id: u64,
     /// The token.
     pub asset: Address,
     /// The payer.
@@ -129,44 +167,61 @@ pub struct PaymentPlan {
     /// When to settle relative to the origin.
     pub order: SettleOrder,
     /// The challenge to answer with when settlement fails.
-    pub challenge: Challenge,
+    pub challenge: X402Challenge,
 }
 
-/// The pieces of a route's 402 answer, built per request (the resource URL varies).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Challenge {
-    v1: Vec<v1::PaymentRequirements>,
-    v2: v2::PaymentRequired,
-}
-
-/// The gateway's decision logic over one configuration.
+/// The gateway's decision logic over one configuration, built once.
 #[derive(Clone, Debug)]
 pub struct Gate {
     config: GatewayConfig,
-    l402_secret: Option<crate::l402::RootKeySecret>,
+    /// The prepared x402 challenge of each route (`None` for free routes), by route index.
+    challenges: Vec<Option<ChallengeTemplate>>,
+    /// What each route sells over L402, with the root secret, by route index.
+    l402: Vec<Option<l402::L402Seller>>,
 }
 
 impl Gate {
-    /// A gate over a validated configuration.
-    pub fn new(config: GatewayConfig) -> Self {
-        Self {
-            config,
-            l402_secret: None,
-        }
-    }
-
-    /// The gate with the secret L402 root keys are derived from (`L402_ROOT_SECRET`).
-    pub fn with_l402_secret(mut self, secret: crate::l402::RootKeySecret) -> Self {
-        self.l402_secret = Some(secret);
-        self
-    }
-
-    /// Whether some route sells over L402 (and so needs the secret and a Lightning node).
-    pub fn sells_l402(&self) -> bool {
-        self.config
+    /// A gate over a validated configuration and its secrets. Fails when a secret the
+    /// configuration needs is missing.
+    pub fn new(config: GatewayConfig, secrets: Secrets) -> Result<Self, ConfigError> {
+        let challenges = config
             .routes
             .iter()
-            .any(|r| matches!(&r.access, Access::Paid(p) if p.l402.is_some()))
+            .map(|route| match &route.access {
+                Access::Paid(paid) => Some(ChallengeTemplate::new(paid)),
+                Access::Free => None,
+            })
+            .collect();
+        let l402 = config
+            .routes
+            .iter()
+            .map(|route| {
+                let Access::Paid(PaidRoute {
+                    l402: Some(offer), ..
+                }) = &route.access
+                else {
+                    return Ok(None);
+                };
+                let root = secrets.l402_root.clone().ok_or_else(|| ConfigError {
+                    key: L402_ROOT_SECRET.into(),
+                    problem: "is not set (routes with `l402` need it)".into(),
+                })?;
+                Ok(Some(l402::L402Seller {
+                    offer: offer.clone(),
+                    root,
+                }))
+            })
+            .collect::<Result<_, ConfigError>>()?;
+        Ok(Self {
+            config,
+            challenges,
+            l402,
+        })
+    }
+
+    /// A gate from a configuration document, for callers holding JSON (and tests).
+    pub fn from_json(config: &serde_json::Value, secrets: Secrets) -> Result<Self, ConfigError> {
+        Self::new(GatewayConfig::from_json(config)?, secrets)
     }
 
     /// The configuration.
@@ -177,113 +232,107 @@ impl Gate {
     /// Decides what a request is, at unix time `now`.
     pub fn decide(&self, request: &RequestFacts<'_>, now: u64) -> Decision {
         if request.preflight {
-            return Decision::Preflight(preflight());
+            return Decision::Preflight;
         }
         let path = match CanonicalPath::parse(request.path) {
             Ok(path) => path,
-            Err(e) => return answer(refusal(400, Reason::InvalidPath, &e.to_string()), None),
+            Err(e) => return refuse(Refused::bare(Refusal::InvalidPath(e), None)),
         };
         let target = match request.query {
             Some(query) => format!("{path}?{query}"),
             None => path.to_string(),
         };
         let case_sensitive = self.config.case_sensitive_paths;
-        let on_path: Vec<_> = self
+        let on_path: Vec<(usize, &crate::config::Route)> = self
             .config
             .routes
             .iter()
-            .filter(|r| r.matcher.pattern.matches(&path, case_sensitive))
+            .enumerate()
+            .filter(|(_, r)| r.matcher.pattern.matches(&path, case_sensitive))
             .collect();
-        let Some(route) = on_path
+        let Some(&(index, route)) = on_path
             .iter()
-            .find(|r| r.matcher.covers_method(request.method))
+            .find(|(_, r)| r.matcher.covers_method(request.method))
         else {
             if on_path.is_empty() {
                 return Decision::Free { target };
             }
             // The path is configured, but not for this method: fail closed.
-            let allowed: Vec<&str> = on_path
+            let allowed = on_path
                 .iter()
-                .flat_map(|r| r.matcher.methods.iter().map(String::as_str))
+                .flat_map(|(_, r)| r.matcher.methods.iter().cloned())
                 .collect();
-            let mut refused = refusal(
-                405,
-                Reason::MethodNotAllowed,
-                "this path is configured for other methods",
-            );
-            refused.headers.push(("Allow", allowed.join(", ")));
-            return answer(refused, Some(on_path[0].matcher.pattern.to_string()));
+            let pattern = on_path[0].1.matcher.pattern.to_string();
+            return refuse(Refused::bare(
+                Refusal::MethodNotAllowed { allowed },
+                Some(pattern),
+            ));
         };
         let pattern = route.matcher.pattern.to_string();
-        let Access::Paid(paid) = &route.access else {
+        let (Access::Paid(paid), Some(template)) = (&route.access, &self.challenges[index]) else {
             return Decision::Free { target };
         };
         let method = price_class(request.method).to_ascii_uppercase();
         // Receipts bind the canonical path with its letter case: matching ignores case to keep
         // every spelling priced, but an origin may serve `/a` and `/A` as different things.
         let resource_path = path.to_string();
-        let resource_url = format!("{}{}", request.origin, path);
-        let challenge = Challenge::new(paid, &resource_url);
-        if let Some(offer) = &paid.l402 {
+        let challenge = template.for_resource(&format!("{}{}", request.base_url, path));
+        if let Some(seller) = &self.l402[index] {
             if let Some(decision) =
-                self.decide_l402(request, offer, &challenge, &pattern, &target, now)
+                self.decide_l402(request, seller, &challenge, &pattern, &target, now)
             {
                 return decision;
             }
         }
         let header = request.payment_signature.or(request.x_payment);
         let Some(header) = header else {
-            if paywall::wants_page(request) && !challenge.v2.accepts.is_empty() {
-                let page =
-                    challenge.paywall(Reason::PaymentRequired.as_str(), &self.config.networks);
-                return answer(page, Some(pattern));
+            let mut refused =
+                Refused::with_challenge(Refusal::PaymentRequired, &pattern, &challenge);
+            if presentation::wants_page(request) && paid.sells_x402() {
+                refused.presentation = Presentation::Page;
             }
-            return answer(
-                challenge.answer(402, Reason::PaymentRequired.as_str(), None),
-                Some(pattern),
-            );
+            return refuse(refused);
         };
         let payment = match PaymentPayload::from_header(header) {
             Ok(payment) => payment,
-            Err(HeaderError::UnsupportedVersion { .. }) => {
-                let reason = Reason::InvalidX402Version.as_str();
-                return answer(challenge.answer(402, reason, None), Some(pattern));
+            Err(error @ HeaderError::UnsupportedVersion { .. }) => {
+                return refuse(Refused::with_challenge(
+                    Refusal::UnsupportedVersion(error),
+                    &pattern,
+                    &challenge,
+                ))
             }
-            Err(_) => {
-                return answer(
-                    challenge.answer(400, Reason::InvalidPayload.as_str(), None),
-                    Some(pattern),
-                );
+            Err(error) => {
+                return refuse(Refused::with_challenge(
+                    Refusal::MalformedPayment(error),
+                    &pattern,
+                    &challenge,
+                ))
             }
         };
-        let (verified, time_error) =
-            match verify_payment(&payment, &paid.requirements, &self.config.networks, now) {
-                Ok(verified) => (verified, None),
-                Err(error @ (VerifyError::Expired { .. } | VerifyError::NotYetValid { .. })) => {
-                    // Signature, recipient and network passed (they are checked first); only a
-                    // receipt of an earlier settlement can still serve this payment.
-                    match verify_payment(
-                        &payment,
-                        &paid.requirements,
-                        &self.config.networks,
-                        time_inside_window(&error),
-                    ) {
-                        Ok(verified) => (verified, Some(error)),
-                        // Failing something else too: the time window is still the first failure.
-                        Err(_) => return self.rejected(&challenge, &error, pattern),
-                    }
+        let networks = &self.config.networks;
+        let verify = |at: u64| verify_resolved(&payment, &paid.accepts, networks, at);
+        let (verified, time_error) = match verify(now) {
+            Ok(verified) => (verified, None),
+            Err(error @ (VerifyError::Expired { .. } | VerifyError::NotYetValid { .. })) => {
+                // Signature, recipient and network passed (they are checked first); only a
+                // receipt of an earlier settlement can still serve this payment.
+                match verify(time_inside_window(&error)) {
+                    Ok(verified) => (verified, Some(error)),
+                    // Failing something else too: the time window is still the first failure.
+                    Err(_) => return self.rejected(&challenge, error, pattern),
                 }
-                Err(error) => return self.rejected(&challenge, &error, pattern),
-            };
-        let requirement = &paid.requirements[verified.requirement_index];
+            }
+            Err(error) => return self.rejected(&challenge, error, pattern),
+        };
+        let accept = &paid.accepts[verified.requirement_index];
         let requirements = match &payment {
-            PaymentPayload::V2(_) => PaymentRequirements::V2(requirement.clone()),
+            PaymentPayload::V2(_) => PaymentRequirements::V2(accept.requirement.clone()),
             PaymentPayload::V1(p) => {
-                PaymentRequirements::V1(requirement.to_v1(&p.network, &challenge.v2.resource))
+                PaymentRequirements::V1(accept.requirement.to_v1(&p.network, challenge.resource()))
             }
         };
-        // Requirements were validated when the configuration was read, so they parse.
-        let asset: Address = requirement.asset.parse().unwrap_or_default();
+        let asset = accept.terms.domain.verifying_contract;
         let nonce = verified.authorization.nonce;
         Decision::Pay(Box::new(PaymentPlan {
             route: pattern,
@@ -292,10 +341,11 @@ impl Gate {
                 request.query.map(|q| format!("?{q}")).unwrap_or_default()
             ),
             payment_digest: payment_digest(&payment),
-            replayable: method == "GET",
+            replayable: is_safe_method(&method),
             target,
-            receipt_key: receipt_key(&requirement.network, &asset, &verified.payer, &nonce),
-            network: requirement.network.clone(),
+            receipt_key: receipt_key(&accept.requirement.network, &asset, &verified.payer, &nonce),
+            network: accept.requirement.network.clone(),
+            chain_id: accept.terms.domain.chain_id,
             asset,
             payer: verified.payer,
             nonce,
@@ -311,16 +361,17 @@ impl Gate {
         }))
     }
 
-    fn rejected(&self, challenge: &Challenge, error: &VerifyError, pattern: String) -> Decision {
-        let status = match error {
-            // Our own requirement is unusable: a configuration fault, not the client's.
-            VerifyError::Requirement(_) => 500,
-            _ => 402,
-        };
-        let mut refused = challenge.answer(status, error.reason().as_str(), None);
-        refused.reason = Some(error.reason().as_str().to_owned());
-        answer(refused, Some(pattern))
+    fn rejected(&self, challenge: &X402Challenge, error: VerifyError, pattern: String) -> Decision {
+        refuse(Refused::with_challenge(
+            Refusal::PaymentInvalid(error),
+            &pattern,
+            challenge,
+        ))
     }
+}
+
+fn refuse(refused: Refused) -> Decision {
+    Decision::Refuse(Box::new(refused))
 }
 
 /// sha256 of a payment's scheme payload (signature and authorisation) as JSON with sorted
@@ -355,9 +406,12 @@ impl PaymentPlan {
         }
     }
 
-    /// The settlement header for this payment's version: (name, value).
-    pub fn settlement_header(&self, settlement: &SettleResponse) -> (&'static str, String) {
-        (self.payment.response_header_name(), settlement.to_header())
+    /// A settlement answer for this payment's version.
+    pub fn settlement(&self, response: SettleResponse) -> Settlement {
+        Settlement {
+            version: self.payment.version(),
+            response,
+        }
     }
 
     /// The receipt of a successful settlement at `now`.
@@ -377,114 +431,15 @@ impl PaymentPlan {
             settlement: settlement.clone(),
         }
     }
-}
 
-impl Challenge {
-    fn new(route: &PaidRoute, resource_url: &str) -> Self {
-        let resource = v2::ResourceInfo {
-            url: resource_url.to_owned(),
-            description: Some(route.description.clone()),
-            mime_type: Some(route.mime_type.clone()),
-        };
-        let v1 = route
-            .requirements
-            .iter()
-            .zip(&route.v1_networks)
-            .filter_map(|(r, name)| Some(r.to_v1(name.as_deref()?, &resource)))
-            .collect();
-        let v2 = v2::PaymentRequired {
-            x402_version: Version,
-            error: None,
-            resource,
-            accepts: route.requirements.clone(),
-            extensions: None,
-        };
-        Self { v1, v2 }
+    /// A refusal answered with this payment's challenge.
+    pub fn refused(&self, refusal: Refusal) -> Refused {
+        Refused::with_challenge(refusal, &self.route, &self.challenge)
     }
-
-    /// A 402 (or 400) answer both protocol versions understand: the v1 JSON body and the v2
-    /// `PAYMENT-REQUIRED` header, with `error`, and a settlement header when there is one.
-    pub fn answer(
-        &self,
-        status: u16,
-        error: &str,
-        settlement: Option<(&'static str, String)>,
-    ) -> Answer {
-        let v1 = v1::PaymentRequired {
-            x402_version: Version,
-            error: error.to_owned(),
-            accepts: self.v1.clone(),
-        };
-        let v2 = v2::PaymentRequired {
-            error: Some(error.to_owned()),
-            ..self.v2.clone()
-        };
-        let mut headers = common_headers();
-        headers.push(("Content-Type", "application/json".into()));
-        if self.v2.accepts.is_empty() {
-            // An L402-only route: no x402 challenge, the L402 one is added by the flow.
-            return Answer {
-                status,
-                headers,
-                body: json!({ "error": error }).to_string(),
-                reason: Some(error.to_owned()),
-            };
-        }
-        headers.push((PAYMENT_REQUIRED, encode_header(&v2)));
-        headers.extend(settlement);
-        Answer {
-            status,
-            headers,
-            // The wire types serialise infallibly (see `encode_header`).
-            body: serde_json::to_string(&v1).unwrap_or_default(),
-            reason: Some(error.to_owned()),
-        }
-    }
-}
-
-/// `Cache-Control: no-store` and the CORS headers every gateway answer carries.
-pub fn common_headers() -> Vec<(&'static str, String)> {
-    vec![
-        ("Cache-Control", "no-store".into()),
-        ("Access-Control-Allow-Origin", "*".into()),
-        ("Access-Control-Expose-Headers", EXPOSED_HEADERS.into()),
-    ]
-}
-
-/// An answer without a challenge (400 for a refused path, 405, 500, 502, 504).
-pub fn refusal(status: u16, reason: Reason, message: &str) -> Answer {
-    let mut headers = common_headers();
-    headers.push(("Content-Type", "application/json".into()));
-    Answer {
-        status,
-        headers,
-        body: json!({"error": reason.as_str(), "message": message}).to_string(),
-        reason: Some(reason.as_str().to_owned()),
-    }
-}
-
-fn preflight() -> Answer {
-    let mut headers = common_headers();
-    headers.push((
-        "Access-Control-Allow-Methods",
-        "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS".into(),
-    ));
-    headers.push((
-        "Access-Control-Allow-Headers",
-        ALLOWED_REQUEST_HEADERS.into(),
-    ));
-    headers.push(("Access-Control-Max-Age", "600".into()));
-    Answer {
-        status: 204,
-        headers,
-        body: String::new(),
-        reason: None,
-    }
-}
-
-fn answer(answer: Answer, route: Option<String>) -> Decision {
-    Decision::Answer { answer, route }
 }
 
 /// Names of the request headers that carry payments, as the shell reads them.
-pub const PAYMENT_HEADERS: [&str; 2] = [PAYMENT_SIGNATURE, X_PAYMENT];
+pub const PAYMENT_HEADERS: [&str; 2] = [
+    crate::protocol::PAYMENT_SIGNATURE,
+    crate::protocol::X_PAYMENT,
+];

@@ -7,23 +7,25 @@ use wasm_bindgen::prelude::*;
 
 use serde::de::DeserializeOwned;
 
-use super::{error, from_js, header_reason, networks, to_js, unix_seconds};
+use super::{error, from_js, networks, to_js, unix_seconds};
+use crate::config::{accepted_asset, offer_requirement};
 use crate::evm::signer::PaymentSigner;
-use crate::evm::{recover_address_from_prehash, Bytes32, ExactEvmPayload, SignatureKind};
+use crate::evm::Bytes32;
+use crate::gate::settlement::{self, Expected};
 use crate::pay::{pay_v1, pay_v2, random_nonce};
 use crate::pricing::Price;
 use crate::protocol::facilitator::SettleResponse;
 use crate::protocol::{
     decode_header, encode_header, v2, PaymentPayload, PaymentRequirements, Reason,
 };
-use crate::terms::{ExactEvmTerms, EXACT};
+use crate::verify::{self, VerifyError};
 
 /// Decodes a payment header (`X-PAYMENT` or `PAYMENT-SIGNATURE`) into its JSON object.
 /// Throws with reason `invalid_payload` or `invalid_x402_version`.
 #[wasm_bindgen(js_name = decodePaymentHeader, unchecked_return_type = "PaymentPayload")]
 pub fn decode_payment_header(value: &str) -> Result<JsValue, JsValue> {
     let payment =
-        PaymentPayload::from_header(value).map_err(|e| error(header_reason(&e), &e.to_string()))?;
+        PaymentPayload::from_header(value).map_err(|e| error(e.reason(), &e.to_string()))?;
     to_js(&payment)
 }
 
@@ -34,8 +36,7 @@ pub fn encode_payment_header(
     #[wasm_bindgen(unchecked_param_type = "PaymentPayload")] payment: JsValue,
 ) -> Result<String, JsValue> {
     let json: serde_json::Value = from_js(payment, Reason::InvalidPayload)?;
-    let payment =
-        PaymentPayload::from_json(json).map_err(|e| error(header_reason(&e), &e.to_string()))?;
+    let payment = PaymentPayload::from_json(json).map_err(|e| error(e.reason(), &e.to_string()))?;
     Ok(payment.to_header())
 }
 
@@ -102,18 +103,29 @@ pub fn check_settlement(
         true => SettlementExpectation::default(),
         false => from_js(expected, Reason::InvalidPayload)?,
     };
-    let same_network = |want: &str| match (
-        networks().resolve(want),
-        networks().resolve(&settlement.network),
-    ) {
-        (Ok(a), Ok(b)) => a.chain_id == b.chain_id,
-        _ => want == settlement.network,
-    };
-    let same_payer = |want: &str| {
-        settlement
+    let bad = |message: String| error(Reason::InvalidPayload, &message);
+    let expected = Expected {
+        chain_id: expected
+            .network
+            .as_deref()
+            .map(|network| {
+                networks().chain_id(network).ok_or_else(|| {
+                    error(
+                        Reason::InvalidNetwork,
+                        "expected.network is not a known network",
+                    )
+                })
+            })
+            .transpose()?,
+        payer: expected
             .payer
             .as_deref()
-            .is_some_and(|got| got.eq_ignore_ascii_case(want))
+            .map(|payer| {
+                payer
+                    .parse()
+                    .map_err(|_| bad("expected.payer is not an EVM address".into()))
+            })
+            .transpose()?,
     };
     let reason = if !settlement.success {
         Some(
@@ -122,13 +134,10 @@ pub fn check_settlement(
                 .clone()
                 .unwrap_or_else(|| Reason::UnexpectedSettleError.as_str().into()),
         )
-    } else if settlement.transaction.is_empty()
-        || !expected.network.as_deref().is_none_or(same_network)
-        || !expected.payer.as_deref().is_none_or(same_payer)
-    {
-        Some(Reason::UnexpectedSettleError.as_str().into())
     } else {
-        None
+        settlement::check_settlement(&settlement, &expected, networks())
+            .err()
+            .map(|_| Reason::UnexpectedSettleError.as_str().to_owned())
     };
     to_js(&SettlementCheck {
         ok: reason.is_none(),
@@ -167,37 +176,26 @@ pub fn build_requirements(
     let network = networks()
         .resolve(&options.network)
         .map_err(|e| error(Reason::InvalidNetwork, &e.to_string()))?;
-    let asset = match &options.asset {
-        None => network
-            .default_asset()
-            .ok_or_else(|| bad(format!("network {} has no default asset", options.network)))?,
-        Some(text) => {
-            let address = text
-                .parse()
-                .map_err(|_| bad("asset is not an EVM address".into()))?;
-            network
-                .asset(&address)
-                .ok_or_else(|| bad("asset is not known on this network".into()))?
-        }
-    };
+    let named = options
+        .asset
+        .as_deref()
+        .map(|text| {
+            text.parse()
+                .map_err(|_| bad("asset is not an EVM address".into()))
+        })
+        .transpose()?;
+    let asset = accepted_asset(network, named.as_ref()).map_err(|e| bad(format!("asset {e}")))?;
     let pay_to: crate::evm::Address = options
         .pay_to
         .parse()
         .map_err(|_| bad("payTo is not an EVM address".into()))?;
     let price = Price::parse(&options.price).map_err(|e| bad(e.to_string()))?;
-    let requirement = v2::PaymentRequirements {
-        scheme: EXACT.into(),
-        network: network.caip2(),
-        amount: price.to_atomic(asset).map_err(|e| bad(e.to_string()))?,
-        asset: asset.address.to_string(),
-        pay_to: pay_to.to_string(),
-        max_timeout_seconds: options
-            .max_timeout_seconds
-            .unwrap_or(crate::config::DEFAULT_MAX_TIMEOUT_S),
-        extra: Some(
-            serde_json::json!({"name": asset.eip712_name, "version": asset.eip712_version}),
-        ),
-    };
+    let max_timeout_seconds = options
+        .max_timeout_seconds
+        .unwrap_or(crate::config::DEFAULT_MAX_TIMEOUT_S);
+    let requirement = offer_requirement(&price, network, asset, pay_to, max_timeout_seconds)
+        .map_err(|e| bad(e.to_string()))?
+        .requirement;
     match options.version.unwrap_or(2) {
         2 => to_js(&requirement),
         1 => {
@@ -226,44 +224,25 @@ pub fn recover_payment_signer(
     header: &str,
     #[wasm_bindgen(unchecked_param_type = "PaymentRequirements | undefined")] requirement: JsValue,
 ) -> Result<String, JsValue> {
-    let payment = PaymentPayload::from_header(header)
-        .map_err(|e| error(header_reason(&e), &e.to_string()))?;
-    let requirement = match (
-        &payment,
-        requirement.is_undefined() || requirement.is_null(),
-    ) {
-        (PaymentPayload::V2(p), true) => p.accepted.clone(),
-        (PaymentPayload::V1(_), true) => {
-            return Err(error(
-                Reason::InvalidPaymentRequirements,
-                "a v1 payment needs its requirement",
-            ))
-        }
-        (_, false) => {
+    let payment =
+        PaymentPayload::from_header(header).map_err(|e| error(e.reason(), &e.to_string()))?;
+    let requirement = match requirement.is_undefined() || requirement.is_null() {
+        true => None,
+        false => Some(
             match from_js::<PaymentRequirements>(requirement, Reason::InvalidPaymentRequirements)? {
                 PaymentRequirements::V1(r) => r.to_v2(),
                 PaymentRequirements::V2(r) => r,
-            }
-        }
+            },
+        ),
     };
-    let terms = ExactEvmTerms::resolve(&requirement, networks())
-        .map_err(|e| error(e.reason(), &e.to_string()))?;
-    let exact = ExactEvmPayload::deserialize(payment.payload())
-        .map_err(|e| error(Reason::InvalidPayload, &e.to_string()))?;
-    let signature_error = |message: String| error(Reason::InvalidExactEvmSignature, &message);
-    let signature = match SignatureKind::from_bytes(&exact.signature.0)
-        .map_err(|e| signature_error(e.to_string()))?
-    {
-        SignatureKind::Ecdsa(signature) => signature,
-        SignatureKind::SmartWallet { .. } => {
-            return Err(signature_error(
-                "a smart-wallet signature has no recoverable signer".into(),
-            ))
-        }
-    };
-    let digest = exact.authorization.signing_hash(&terms.domain);
-    let signer = recover_address_from_prehash(&digest, &signature)
-        .map_err(|e| signature_error(e.to_string()))?;
+    let signer = verify::recover_payment_signer(&payment, requirement.as_ref(), networks())
+        .map_err(|e| match e {
+            VerifyError::RequirementsMismatch => error(
+                Reason::InvalidPaymentRequirements,
+                "a v1 payment needs its requirement",
+            ),
+            other => error(other.reason(), &other.to_string()),
+        })?;
     Ok(signer.to_string())
 }
 

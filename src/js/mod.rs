@@ -123,7 +123,7 @@ pub fn verify_payment_js(
         }
         Err(refused) => {
             let (reason, detail) = match refused {
-                light::LightError::Header(e) => (header_reason(&e), e.to_string()),
+                light::LightError::Header(e) => (e.reason(), e.to_string()),
                 light::LightError::Verify(e) => (e.reason(), e.to_string()),
             };
             set(&verdict, "valid", false.into());
@@ -144,13 +144,6 @@ fn set(object: &js_sys::Object, key: &str, value: JsValue) {
 fn networks() -> &'static Networks {
     static NETWORKS: std::sync::OnceLock<Networks> = std::sync::OnceLock::new();
     NETWORKS.get_or_init(Networks::builtin)
-}
-
-fn header_reason(error: &HeaderError) -> Reason {
-    match error {
-        HeaderError::UnsupportedVersion { .. } => Reason::InvalidX402Version,
-        _ => Reason::InvalidPayload,
-    }
 }
 
 /// Reads a JavaScript value into a type; a mismatch throws with `reason`. The value crosses

@@ -64,7 +64,7 @@ pub enum CredentialError {
 
 /// A `WWW-Authenticate: L402 …` (or `LSAT …`) challenge.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Challenge {
+pub struct WwwAuthenticate {
     /// The challenge's scheme.
     pub scheme: Scheme,
     /// The `macaroon` parameter (or the newer spec's `token`).
@@ -152,7 +152,7 @@ impl Credential {
     }
 }
 
-impl Challenge {
+impl WwwAuthenticate {
     /// Parses a `WWW-Authenticate` value: a scheme, then comma-separated parameters
     /// `name=value` or `name="quoted value"` (names in any case; unknown ones, such as the
     /// newer spec's `version`, ignored). A second challenge folded into the same string ends

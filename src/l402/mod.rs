@@ -14,7 +14,7 @@
 //! - [`Identifier`]: `version || payment_hash || token_id`; [`Preimage`].
 //! - [`caveat`]: `services`, `<service>_valid_until`, `<service>_capabilities`, with
 //!   aperture's narrowing rules.
-//! - [`Credential`], [`Challenge`], [`challenge_values`]: the HTTP headers.
+//! - [`Credential`], [`WwwAuthenticate`], [`challenge_values`]: the HTTP headers.
 //! - [`verify_credential`], [`mint_token`], [`RootKeySecret`]: tokens whose root keys are
 //!   derived from one secret, so verification needs no storage.
 //!
@@ -30,7 +30,7 @@ pub mod v2;
 
 pub use caveat::{check_caveats, CaveatError, Grant, Service};
 pub use header::{
-    challenge_values, Challenge, ChallengeError, Credential, CredentialError, Scheme,
+    challenge_values, ChallengeError, Credential, CredentialError, Scheme, WwwAuthenticate,
     MAX_L402_HEADER_LEN,
 };
 pub use identifier::{Identifier, IdentifierError, PaymentHash, Preimage, TokenId};

@@ -29,6 +29,14 @@ pub enum HeaderError {
 }
 
 impl HeaderError {
+    /// The wire reason a header that does not decode is answered with.
+    pub fn reason(&self) -> super::Reason {
+        match self {
+            Self::UnsupportedVersion { .. } => super::Reason::InvalidX402Version,
+            _ => super::Reason::InvalidPayload,
+        }
+    }
+
     pub(crate) fn json(error: serde_json::Error) -> Self {
         Self::Json {
             message: error.to_string(),

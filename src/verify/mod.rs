@@ -19,7 +19,7 @@ use crate::evm::{
 };
 use crate::networks::Networks;
 use crate::protocol::{v2, PaymentPayload, Reason};
-use crate::terms::{ExactEvmTerms, Offer, RequirementError, EXACT};
+use crate::terms::{ExactEvmTerms, Offer, RequirementError, ResolvedOffer, EXACT};
 
 /// A payment must stay valid this many seconds past `now`, the reference facilitator's
 /// allowance for the time a block takes (`validBefore >= now + 6`).
@@ -76,6 +76,8 @@ pub enum VerifyError {
     NotYetValid { valid_after: Uint256, now: u64 },
     /// `value` is not exactly the required amount.
     ValueMismatch { expected: Uint256, got: Uint256 },
+    /// Signer recovery was asked of a smart-wallet signature, which has no recoverable signer.
+    SmartWalletSigner,
 }
 
 impl VerifyError {
@@ -87,7 +89,9 @@ impl VerifyError {
             Self::RequirementsMismatch => Reason::InvalidPaymentRequirements,
             Self::Requirement(error) => error.reason(),
             Self::InvalidPayload { .. } => Reason::InvalidPayload,
-            Self::Signature(_) | Self::SignerMismatch { .. } => Reason::InvalidExactEvmSignature,
+            Self::Signature(_) | Self::SignerMismatch { .. } | Self::SmartWalletSigner => {
+                Reason::InvalidExactEvmSignature
+            }
             Self::RecipientMismatch { .. } => Reason::InvalidExactEvmRecipientMismatch,
             Self::Expired { .. } => Reason::InvalidExactEvmPayloadAuthorizationValidBefore,
             Self::NotYetValid { .. } => Reason::InvalidExactEvmPayloadAuthorizationValidAfter,
@@ -123,6 +127,9 @@ impl fmt::Display for VerifyError {
                 write!(f, "validAfter {valid_after} is after now ({now})")
             }
             Self::ValueMismatch { expected, got } => write!(f, "pays {got}, expected {expected}"),
+            Self::SmartWalletSigner => {
+                f.write_str("a smart-wallet signature has no recoverable signer")
+            }
         }
     }
 }
@@ -142,19 +149,10 @@ pub fn verify_payment(
     now: u64,
 ) -> Result<Verified, VerifyError> {
     let offers: Vec<Offer<'_>> = offered.iter().map(Offer::from).collect();
-    let claim = match payment {
-        PaymentPayload::V1(p) => Claim::V1 {
-            scheme: &p.scheme,
-            network: &p.network,
-        },
-        PaymentPayload::V2(p) => Claim::V2(Offer::from(&p.accepted)),
-    };
-    // `Offer` compares the EIP-712 part of `extra`; the wire model holds all of it.
-    let same_extra = |index: usize| match payment {
-        PaymentPayload::V1(_) => true,
-        PaymentPayload::V2(p) => offered[index].extra == p.accepted.extra,
-    };
-    let index = find_offer(&claim, &offers, networks, same_extra)?;
+    let chain_of = |index: usize| chain_of(networks, offers[index].network);
+    let index = find_offer(&claim_of(payment), &offers, chain_of, networks, |i| {
+        same_extra(payment, &offered[i])
+    })?;
     verify_against(
         index,
         &offers[index],
@@ -162,6 +160,80 @@ pub fn verify_payment(
         networks,
         now,
     )
+}
+
+/// [`verify_payment`] against offers whose terms were resolved beforehand (the gateway's,
+/// resolved once when its configuration is read): the same checks in the same order,
+/// without reading the offers' strings again.
+pub fn verify_resolved<O: ResolvedOffer>(
+    payment: &PaymentPayload,
+    offered: &[O],
+    networks: &Networks,
+    now: u64,
+) -> Result<Verified, VerifyError> {
+    let offers: Vec<Offer<'_>> = offered
+        .iter()
+        .map(|o| Offer::from(o.requirement()))
+        .collect();
+    let chain_of = |index: usize| Some(offered[index].terms().domain.chain_id);
+    let index = find_offer(&claim_of(payment), &offers, chain_of, networks, |i| {
+        same_extra(payment, offered[i].requirement())
+    })?;
+    check_payload(
+        index,
+        offered[index].terms(),
+        || exact_payload(payment.payload()),
+        now,
+    )
+}
+
+/// The address that signed an exact-EVM payment under `requirement` (a v2 payment's own
+/// `accepted` when `None`). Smart-wallet signatures have none; malformed and high-s
+/// signatures are refused.
+pub fn recover_payment_signer(
+    payment: &PaymentPayload,
+    requirement: Option<&v2::PaymentRequirements>,
+    networks: &Networks,
+) -> Result<Address, VerifyError> {
+    let requirement = match (payment, requirement) {
+        (_, Some(requirement)) => requirement,
+        (PaymentPayload::V2(p), None) => &p.accepted,
+        (PaymentPayload::V1(_), None) => return Err(VerifyError::RequirementsMismatch),
+    };
+    let terms = ExactEvmTerms::resolve(requirement, networks).map_err(VerifyError::Requirement)?;
+    let exact = exact_payload(payment.payload())
+        .map_err(|message| VerifyError::InvalidPayload { message })?;
+    match SignatureKind::from_bytes(&exact.signature.0).map_err(VerifyError::Signature)? {
+        SignatureKind::Ecdsa(signature) => {
+            let digest = exact.authorization.signing_hash(&terms.domain);
+            recover_address_from_prehash(&digest, &signature).map_err(VerifyError::Signature)
+        }
+        SignatureKind::SmartWallet { .. } => Err(VerifyError::SmartWalletSigner),
+    }
+}
+
+/// What a payment claims about its terms.
+fn claim_of(payment: &PaymentPayload) -> Claim<'_> {
+    match payment {
+        PaymentPayload::V1(p) => Claim::V1 {
+            scheme: &p.scheme,
+            network: &p.network,
+        },
+        PaymentPayload::V2(p) => Claim::V2(Offer::from(&p.accepted)),
+    }
+}
+
+/// `Offer` compares the EIP-712 part of `extra`; the wire model holds all of it.
+fn same_extra(payment: &PaymentPayload, offered: &v2::PaymentRequirements) -> bool {
+    match payment {
+        PaymentPayload::V1(_) => true,
+        PaymentPayload::V2(p) => offered.extra == p.accepted.extra,
+    }
+}
+
+/// The chain a network id names, when the registry knows it.
+pub(crate) fn chain_of(networks: &Networks, network: &str) -> Option<u64> {
+    networks.resolve(network).ok().map(|n| n.chain_id)
 }
 
 /// An exact-EVM payload from its JSON value. Its objects must be objects: serde would also
@@ -209,8 +281,18 @@ pub(crate) fn verify_against(
     now: u64,
 ) -> Result<Verified, VerifyError> {
     let terms = ExactEvmTerms::resolve_offer(offer, networks).map_err(VerifyError::Requirement)?;
+    check_payload(requirement_index, &terms, payload, now)
+}
+
+/// The payload's shape, then [`check_exact_evm`], under resolved terms.
+fn check_payload(
+    requirement_index: usize,
+    terms: &ExactEvmTerms,
+    payload: impl FnOnce() -> Result<ExactEvmPayload, String>,
+    now: u64,
+) -> Result<Verified, VerifyError> {
     let exact = payload().map_err(|message| VerifyError::InvalidPayload { message })?;
-    let signature = check_exact_evm(&exact, &terms, now)?;
+    let signature = check_exact_evm(&exact, terms, now)?;
     Ok(Verified {
         payer: exact.authorization.from,
         requirement_index,
@@ -273,10 +355,12 @@ pub fn check_exact_evm(
 
 /// Finds the offered requirement a payment is for: the scheme must be `exact`; v1 takes the
 /// first offer on its network, v2 the offer equal to its `accepted` (`same_extra` compares
-/// whatever of `extra` the caller holds beyond the EIP-712 domain).
+/// whatever of `extra` the caller holds beyond the EIP-712 domain). `offer_chain` gives each
+/// offer's chain by index; the claim's network is the client's and is resolved here.
 pub(crate) fn find_offer(
     claim: &Claim<'_>,
     offers: &[Offer<'_>],
+    offer_chain: impl Fn(usize) -> Option<u64>,
     networks: &Networks,
     same_extra: impl Fn(usize) -> bool,
 ) -> Result<usize, VerifyError> {
@@ -285,25 +369,22 @@ pub(crate) fn find_offer(
             scheme: claim.scheme().to_owned(),
         });
     }
-    let chain_of = |network: &str| networks.resolve(network).ok().map(|n| n.chain_id);
     let network_mismatch = || VerifyError::NetworkMismatch {
         network: claim.network().to_owned(),
     };
-    let chain = chain_of(claim.network()).ok_or_else(network_mismatch)?;
+    let chain = chain_of(networks, claim.network()).ok_or_else(network_mismatch)?;
     let on_chain =
-        |offer: &Offer<'_>| offer.scheme == EXACT && chain_of(offer.network) == Some(chain);
+        |index: usize| offers[index].scheme == EXACT && offer_chain(index) == Some(chain);
+    let mut indexes = 0..offers.len();
     match claim {
         // v1 payments do not name the asset or amount: the first offer on the network is it.
-        Claim::V1 { .. } => offers
-            .iter()
-            .position(on_chain)
-            .ok_or_else(network_mismatch),
+        Claim::V1 { .. } => indexes.find(|&i| on_chain(i)).ok_or_else(network_mismatch),
         Claim::V2(accepted) => {
-            match offers.iter().enumerate().position(|(i, offer)| {
-                on_chain(offer) && same_terms(offer, accepted) && same_extra(i)
-            }) {
+            match indexes
+                .find(|&i| on_chain(i) && same_terms(&offers[i], accepted) && same_extra(i))
+            {
                 Some(index) => Ok(index),
-                None if offers.iter().any(on_chain) => Err(VerifyError::RequirementsMismatch),
+                None if (0..offers.len()).any(on_chain) => Err(VerifyError::RequirementsMismatch),
                 None => Err(network_mismatch()),
             }
         }

@@ -4,7 +4,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use worker::Method;
 
-use super::http::{exchange, ExchangeError};
+use super::outbound::{exchange, ExchangeError};
 
 use crate::config::FacilitatorConfig;
 use crate::gate::flow::{Facilitator, FacilitatorError};

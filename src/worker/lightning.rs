@@ -9,7 +9,7 @@ use serde::Deserialize;
 use serde_json::json;
 use worker::Method;
 
-use super::http::{exchange, ExchangeError};
+use super::outbound::{exchange, ExchangeError};
 use crate::config::LightningConfig;
 use crate::gate::l402::{Invoice, InvoiceError, InvoiceLimiter, InvoiceSource};
 use crate::l402::PaymentHash;

@@ -9,9 +9,9 @@
 
 mod budget;
 mod facilitator;
-mod http;
 mod lightning;
 mod origin;
+mod outbound;
 
 use std::cell::Cell;
 use std::sync::OnceLock;
@@ -24,10 +24,11 @@ use worker::{
 
 use crate::config::{ConfigError, GatewayConfig};
 use crate::gate::flow::{handle, LogRecord, Outcome, ReceiptStore, Services};
+use crate::gate::http::{self as answers, Answer};
 use crate::gate::receipt::{revocation_key, Receipt};
-use crate::gate::{refusal, Answer, Gate, RequestFacts};
+use crate::gate::{Gate, Refusal, Refused, RequestFacts, Secrets, L402_ROOT_SECRET};
 use crate::l402::{RootKeySecret, TokenId};
-use crate::protocol::{Reason, PAYMENT_SIGNATURE, X_PAYMENT};
+use crate::protocol::{PAYMENT_SIGNATURE, X_PAYMENT};
 use crate::routes::UrlParts;
 use facilitator::FetchFacilitator;
 use lightning::Lnd;
@@ -39,8 +40,6 @@ const CONFIG_VAR: &str = "EDGE402_CONFIG";
 const RECEIPTS_KV: &str = "RECEIPTS";
 /// The optional secret sent as the facilitator's `Authorization` header.
 const FACILITATOR_AUTH_SECRET: &str = "FACILITATOR_AUTHORIZATION";
-/// The secret L402 root keys are derived from.
-const L402_SECRET: &str = "L402_ROOT_SECRET";
 /// LND's invoice macaroon, hex.
 const LND_MACAROON_SECRET: &str = "LND_MACAROON";
 
@@ -55,21 +54,22 @@ async fn fetch(request: Request, env: Env, ctx: Context) -> Result<Response> {
     let gate = match gate(&env) {
         Ok(gate) => gate,
         Err(error) => {
+            let refused = Refused::bare(Refusal::Configuration(error.clone()), None);
+            let disposition = refused.refusal.disposition();
             log(
                 &LogRecord {
-                    outcome: "config_error",
-                    status: 500,
-                    reason: Some(Reason::InvalidConfiguration.as_str().into()),
+                    outcome: disposition.outcome,
+                    status: disposition.status,
+                    reason: Some(disposition.reason),
                     detail: Some(error.to_string()),
                     ..LogRecord::default()
                 },
                 &method,
                 parts.path,
             );
-            return respond(refusal(
-                500,
-                Reason::InvalidConfiguration,
-                &error.to_string(),
+            return respond(answers::answer(
+                &refused,
+                &crate::networks::Networks::builtin(),
             ));
         }
     };
@@ -88,7 +88,7 @@ async fn fetch(request: Request, env: Env, ctx: Context) -> Result<Response> {
         method: &method,
         path: parts.path,
         query: parts.query,
-        origin: parts.origin,
+        base_url: parts.origin,
         payment_signature: payment_signature.as_deref(),
         x_payment: x_payment.as_deref(),
         preflight: request.method() == Method::Options
@@ -113,48 +113,48 @@ async fn fetch(request: Request, env: Env, ctx: Context) -> Result<Response> {
         origin: &origin,
         invoices: &invoices,
     };
-    let (outcome, record) = finish(handle(gate, &facts, now, services).await);
+    let (outcome, record) = handle(gate, &facts, now, services).await;
     log(&record, &method, parts.path);
-    outcome
+    finish(gate, outcome)
 }
 
 /// Turns an outcome into the Worker's response.
-fn finish(result: (Outcome<Response>, LogRecord)) -> (Result<Response>, LogRecord) {
-    let (outcome, record) = result;
-    let response = match outcome {
-        Outcome::Answer(answer) => respond(answer),
-        Outcome::Origin { response, headers } => with_headers(response, &headers),
-    };
-    (response, record)
+fn finish(gate: &Gate, outcome: Outcome<Response>) -> Result<Response> {
+    match outcome {
+        Outcome::Preflight => respond(answers::preflight()),
+        Outcome::Refused(refused) => respond(answers::answer(&refused, &gate.config().networks)),
+        Outcome::Origin { response, release } => {
+            with_headers(response, &answers::release_headers(&release))
+        }
+    }
 }
 
-/// The gate of this isolate, built from the configuration on first use.
+/// The gate of this isolate, built from the configuration and its secrets on first use.
 fn gate(env: &Env) -> std::result::Result<&'static Gate, ConfigError> {
     static GATE: OnceLock<std::result::Result<Gate, ConfigError>> = OnceLock::new();
     GATE.get_or_init(|| {
-        read_config(env)
-            .map(Gate::new)
-            .and_then(|gate| with_l402_secret(gate, env))
+        let config = read_config(env)?;
+        let secrets = read_secrets(env, &config)?;
+        Gate::new(config, secrets)
     })
     .as_ref()
     .map_err(Clone::clone)
 }
 
-/// Adds the L402 secret when some route sells over L402 (then it is required).
-fn with_l402_secret(gate: Gate, env: &Env) -> std::result::Result<Gate, ConfigError> {
-    if !gate.sells_l402() {
-        return Ok(gate);
-    }
-    let problem = |problem: &str| ConfigError {
-        key: L402_SECRET.into(),
-        problem: problem.into(),
+/// The secrets the configuration uses, as `wrangler secret` bindings: one that is needed and
+/// set must be usable; whether a missing one is needed is the gate's to say.
+fn read_secrets(env: &Env, config: &GatewayConfig) -> std::result::Result<Secrets, ConfigError> {
+    let l402_root = match env.secret(L402_ROOT_SECRET) {
+        Err(_) => None,
+        Ok(_) if !config.sells_l402() => None,
+        Ok(secret) => Some(
+            RootKeySecret::new(secret.to_string().as_bytes()).map_err(|_| ConfigError {
+                key: L402_ROOT_SECRET.into(),
+                problem: "must be at least 32 bytes".into(),
+            })?,
+        ),
     };
-    let secret = env
-        .secret(L402_SECRET)
-        .map_err(|_| problem("is not set (routes with `l402` need it)"))?;
-    let secret = RootKeySecret::new(secret.to_string().as_bytes())
-        .map_err(|_| problem("must be at least 32 bytes"))?;
-    Ok(gate.with_l402_secret(secret))
+    Ok(Secrets { l402_root })
 }
 
 /// `EDGE402_CONFIG` as a table (a `[vars.EDGE402_CONFIG]` section) or as JSON text.

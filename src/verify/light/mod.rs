@@ -61,7 +61,9 @@ pub fn verify_payment_json(
     let json = checked(json, "payment").map_err(LightError::Header)?;
     let envelope = read_envelope(&json).map_err(LightError::Header)?;
     let claim = envelope.claim().map_err(LightError::Header)?;
-    let index = find_offer(&claim, offers, networks, |_| true).map_err(LightError::Verify)?;
+    let chain_of = |index: usize| super::chain_of(networks, offers[index].network);
+    let index =
+        find_offer(&claim, offers, chain_of, networks, |_| true).map_err(LightError::Verify)?;
     let payload = || {
         read::<PayloadMember>(&json, "payload")
             .map(|member| member.payload)

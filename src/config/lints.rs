@@ -1,0 +1,67 @@
+//! Checks of a valid configuration: what is probably not what was meant (logged once per
+//! isolate), and what a facilitator says it cannot settle.
+
+use super::{Access, GatewayConfig};
+use crate::protocol::facilitator::SupportedResponse;
+use crate::terms::EXACT;
+
+impl GatewayConfig {
+    /// Configuration that is valid but probably not what was meant, to log once: a free route
+    /// listed before a paid route whose paths it shares (the first match wins), and
+    /// case-sensitive paid patterns (other spellings pass free where the origin ignores case).
+    pub fn warnings(&self) -> Vec<String> {
+        let mut warnings = Vec::new();
+        if self.case_sensitive_paths {
+            warnings.push("case_sensitive_paths is on: if the origin ignores letter case, other spellings of paid paths reach it free".to_owned());
+        }
+        for (j, paid) in self
+            .routes
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| matches!(r.access, Access::Paid(_)))
+        {
+            for (i, free) in self.routes[..j]
+                .iter()
+                .enumerate()
+                .filter(|(_, r)| r.access == Access::Free)
+            {
+                let methods_meet = free.matcher.methods.is_empty()
+                    || paid.matcher.methods.is_empty()
+                    || free
+                        .matcher
+                        .methods
+                        .iter()
+                        .any(|m| paid.matcher.methods.contains(m));
+                if methods_meet && free.matcher.pattern.overlaps(&paid.matcher.pattern) {
+                    warnings.push(format!("routes[{i}] (free) comes before routes[{j}] (paid) and shares some of its paths: there they are free"));
+                }
+            }
+        }
+        warnings
+    }
+
+    /// The configured offers (`v2 eip155:84532`, `v1 base-sepolia`) that a facilitator's
+    /// `/supported` answer does not list for the `exact` scheme: a configuration error to log.
+    pub fn unsupported_offers(&self, supported: &SupportedResponse) -> Vec<String> {
+        let listed = |version: u8, network: &str| {
+            supported
+                .kinds
+                .iter()
+                .any(|k| k.x402_version == version && k.scheme == EXACT && k.network == network)
+        };
+        let mut missing = Vec::new();
+        for accept in self.paid_routes().flat_map(|paid| &paid.accepts) {
+            let offers = [
+                Some((2, accept.requirement.network.as_str())),
+                accept.v1_network.as_deref().map(|name| (1, name)),
+            ];
+            for (version, network) in offers.into_iter().flatten() {
+                let offer = format!("v{version} {network}");
+                if !listed(version, network) && !missing.contains(&offer) {
+                    missing.push(offer);
+                }
+            }
+        }
+        missing
+    }
+}

@@ -1,0 +1,363 @@
+//! The gateway's configuration: one JSON document (a `[vars.EDGE402_CONFIG]` table in
+//! `wrangler.toml`, or a JSON string), read and validated once per isolate into types that
+//! cannot hold a bad value: addresses, networks, amounts and settle orders are parsed here, so
+//! nothing in the request path parses a configuration string.
+//!
+//! Every error names the key (`routes[1].accepts[0].pay_to`) and what is wrong with it, never
+//! the value, which may be a secret pasted in the wrong place.
+//!
+//! ```json
+//! {
+//!   "origin": "https://api.example.com",
+//!   "facilitator": { "url": "https://x402.org/facilitator", "settle_timeout_ms": 30000 },
+//!   "receipt_ttl_s": 3600,
+//!   "routes": [
+//!     { "match": "GET /api/weather/*", "price": "$0.001",
+//!       "accepts": [{ "network": "base-sepolia", "pay_to": "0x…" }],
+//!       "description": "Weather", "mime_type": "application/json", "max_timeout_s": 60 },
+//!     { "match": "/health", "free": true }
+//!   ]
+//! }
+//! ```
+//!
+//! Parts: this file holds the types and defaults, [`reader`] the JSON reader, [`lints`] the
+//! checks of a valid configuration that is probably not what was meant.
+
+mod lints;
+mod reader;
+#[cfg(test)]
+mod tests;
+
+use core::fmt;
+
+use serde_json::{json, Value};
+
+use crate::evm::Address;
+use crate::networks::{Asset, Network, Networks};
+use crate::pricing::{Price, PriceError};
+use crate::protocol::v2;
+use crate::routes::RouteMatcher;
+use crate::terms::{ExactEvmTerms, ResolvedOffer, EXACT};
+
+/// The public x402.org testnet facilitator, used when none is configured.
+pub const DEFAULT_FACILITATOR_URL: &str = "https://x402.org/facilitator";
+/// How long to wait for `/verify`, by default.
+pub const DEFAULT_VERIFY_TIMEOUT_MS: u64 = 10_000;
+/// How long to wait for `/settle`, by default: settlement on Base has been seen to take up to
+/// half a minute, and giving up early leaves a payment whose outcome is unknown.
+pub const DEFAULT_SETTLE_TIMEOUT_MS: u64 = 30_000;
+/// How long receipts are kept, by default.
+pub const DEFAULT_RECEIPT_TTL_S: u64 = 3_600;
+/// Workers KV refuses expirations shorter than a minute.
+pub const MIN_RECEIPT_TTL_S: u64 = 60;
+/// `maxTimeoutSeconds` of a route, by default.
+pub const DEFAULT_MAX_TIMEOUT_S: u64 = 60;
+/// How long an L402 token is valid, by default.
+pub const DEFAULT_L402_VALID_FOR_S: u64 = 3_600;
+/// How long to wait for a Lightning invoice, by default.
+pub const DEFAULT_LIGHTNING_TIMEOUT_MS: u64 = 5_000;
+/// Invoices one client may create per minute, by default.
+pub const DEFAULT_INVOICES_PER_MINUTE: u32 = 10;
+/// The media type of paid content, by default.
+pub const DEFAULT_MIME_TYPE: &str = "application/json";
+
+/// The whole configuration.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GatewayConfig {
+    /// Where paid and free content comes from; `None` serves built-in demo responses.
+    pub origin: Option<String>,
+    /// The facilitator that verifies and settles.
+    pub facilitator: FacilitatorConfig,
+    /// Seconds a receipt is kept (at least [`MIN_RECEIPT_TTL_S`]).
+    pub receipt_ttl_s: u64,
+    /// Whether paid patterns compare letter case (default: they do not).
+    pub case_sensitive_paths: bool,
+    /// Networks and assets: the built-in table plus the configured ones.
+    pub networks: Networks,
+    /// Routes, first match wins.
+    pub routes: Vec<Route>,
+    /// The Lightning node that issues L402 invoices; required when a route sells over L402.
+    pub lightning: Option<LightningConfig>,
+}
+
+/// The Lightning node's REST API (LND's `POST /v1/invoices`). Its macaroon is the secret
+/// `LND_MACAROON` (hex), never configuration.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LightningConfig {
+    /// Base URL of LND's REST API.
+    pub url: String,
+    /// Milliseconds to wait for an invoice.
+    pub timeout_ms: u64,
+    /// Invoices one client may have created per minute; making them costs the node work.
+    pub invoices_per_minute: u32,
+}
+
+/// A route's price in Lightning (`"l402": {...}`): satoshis, no exchange rates.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct L402Route {
+    /// The invoice amount.
+    pub price_sats: u64,
+    /// The service (and tier) tokens are minted for: `services=<name>:<tier>`.
+    pub service: crate::l402::Service,
+    /// Seconds a token stays valid (`<service>_valid_until`).
+    pub valid_for_s: u64,
+    /// `<service>_capabilities` written into the token.
+    pub capabilities: Vec<String>,
+    /// Requests one token may make in all (counted atomically in a Durable Object); `None`:
+    /// reusable until it expires.
+    pub max_requests: Option<u32>,
+}
+
+/// Where and how the facilitator is called.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FacilitatorConfig {
+    /// Base URL; `/verify`, `/settle` and `/supported` are appended.
+    pub url: String,
+    /// Milliseconds to wait for `/verify`.
+    pub verify_timeout_ms: u64,
+    /// Milliseconds to wait for `/settle`.
+    pub settle_timeout_ms: u64,
+}
+
+impl Default for FacilitatorConfig {
+    fn default() -> Self {
+        Self {
+            url: DEFAULT_FACILITATOR_URL.into(),
+            verify_timeout_ms: DEFAULT_VERIFY_TIMEOUT_MS,
+            settle_timeout_ms: DEFAULT_SETTLE_TIMEOUT_MS,
+        }
+    }
+}
+
+/// One entry of the route table.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Route {
+    /// Methods and path pattern.
+    pub matcher: RouteMatcher,
+    /// Paid, or explicitly free.
+    pub access: Access,
+}
+
+/// What a route costs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Access {
+    /// Passes through without payment (`"free": true`).
+    Free,
+    /// Needs a payment.
+    Paid(PaidRoute),
+}
+
+/// A priced route.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PaidRoute {
+    /// The ways to pay over x402, one per accepted network/asset; empty when the route sells
+    /// over L402 only. They are built once, so the 402 and the paid retry see exactly the
+    /// same values.
+    pub accepts: Vec<Accept>,
+    /// What is sold, for people.
+    pub description: String,
+    /// The media type of the content.
+    pub mime_type: String,
+    /// When settlement happens relative to the origin; `None` is the per-method default.
+    pub settle: Option<SettleOrder>,
+    /// The route's L402 price, when it also (or only) sells over Lightning.
+    pub l402: Option<L402Route>,
+}
+
+/// One way to pay a route over x402, resolved once.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Accept {
+    /// The requirement as offered (v2 shape, CAIP-2 network): what v2 clients echo back.
+    pub requirement: v2::PaymentRequirements,
+    /// What a payment under it is checked against: the token's EIP-712 domain, the
+    /// recipient, the amount.
+    pub terms: ExactEvmTerms,
+    /// The network's x402 v1 name, where it has one (then v1 clients are offered it too).
+    pub v1_network: Option<String>,
+}
+
+impl ResolvedOffer for Accept {
+    fn requirement(&self) -> &v2::PaymentRequirements {
+        &self.requirement
+    }
+
+    fn terms(&self) -> &ExactEvmTerms {
+        &self.terms
+    }
+}
+
+impl PaidRoute {
+    /// The offered requirements, in order.
+    pub fn requirements(&self) -> impl Iterator<Item = &v2::PaymentRequirements> {
+        self.accepts.iter().map(|accept| &accept.requirement)
+    }
+
+    /// Whether the route sells over x402 (it may sell over L402 only).
+    pub fn sells_x402(&self) -> bool {
+        !self.accepts.is_empty()
+    }
+}
+
+/// When a route settles, relative to calling the origin. Nothing is released to the client
+/// before a successful settlement in any order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SettleOrder {
+    /// Verify, call the origin, settle only if it answered below 400, release. The buyer does
+    /// not pay for origin errors. Default for GET and HEAD.
+    AfterOrigin,
+    /// Verify, settle, call the origin, release. The origin never runs for a payment that
+    /// fails. Default for methods with side effects.
+    BeforeOrigin,
+    /// Verify, settle and call the origin at once, release when settled.
+    Parallel,
+}
+
+impl SettleOrder {
+    /// The default for a method: `after-origin` for the safe methods (GET, HEAD),
+    /// `before-origin` otherwise.
+    pub fn default_for(method: &str) -> Self {
+        if crate::routes::is_safe_method(method) {
+            Self::AfterOrigin
+        } else {
+            Self::BeforeOrigin
+        }
+    }
+
+    /// The configuration spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::AfterOrigin => "after-origin",
+            Self::BeforeOrigin => "before-origin",
+            Self::Parallel => "parallel",
+        }
+    }
+
+    /// Reads the configuration spelling.
+    pub fn from_name(name: &str) -> Option<Self> {
+        [Self::AfterOrigin, Self::BeforeOrigin, Self::Parallel]
+            .into_iter()
+            .find(|order| order.as_str() == name)
+    }
+}
+
+/// A configuration problem: the key and what is wrong with it (never the value).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConfigError {
+    /// The path of the offending key, like `routes[0].price`.
+    pub key: String,
+    /// What is wrong.
+    pub problem: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "configuration key `{}`: {}", self.key, self.problem)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+impl GatewayConfig {
+    /// Parses a configuration given as JSON text.
+    pub fn from_json_text(text: &str) -> Result<Self, ConfigError> {
+        let value: Value = serde_json::from_str(text).map_err(|e| ConfigError {
+            key: "EDGE402_CONFIG".into(),
+            // serde_json's messages name a line and column, not the text there.
+            problem: format!(
+                "is not valid JSON (line {}, column {})",
+                e.line(),
+                e.column()
+            ),
+        })?;
+        Self::from_json(&value)
+    }
+
+    /// Parses and validates a configuration document.
+    pub fn from_json(value: &Value) -> Result<Self, ConfigError> {
+        reader::read(value)
+    }
+
+    /// Whether some route sells over L402 (and so needs the root secret and a Lightning node).
+    pub fn sells_l402(&self) -> bool {
+        self.paid_routes().any(|paid| paid.l402.is_some())
+    }
+
+    /// The priced routes, in order.
+    pub fn paid_routes(&self) -> impl Iterator<Item = &PaidRoute> {
+        self.routes.iter().filter_map(|route| match &route.access {
+            Access::Paid(paid) => Some(paid),
+            Access::Free => None,
+        })
+    }
+}
+
+/// The token a configuration entry names on a network: the one at `address`, or the
+/// network's default (its first) when none is named.
+pub fn accepted_asset<'a>(
+    network: &'a Network,
+    address: Option<&Address>,
+) -> Result<&'a Asset, AssetChoiceError> {
+    match address {
+        Some(address) => network
+            .asset(address)
+            .ok_or(AssetChoiceError::NotConfigured),
+        None => network.default_asset().ok_or(AssetChoiceError::NoDefault),
+    }
+}
+
+/// Why no token could be chosen.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum AssetChoiceError {
+    /// The named token is not configured for the network.
+    NotConfigured,
+    /// The network has no assets, so one must be named (and configured).
+    NoDefault,
+}
+
+impl fmt::Display for AssetChoiceError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::NotConfigured => "is not configured for this network",
+            Self::NoDefault => "has no default asset; name one",
+        })
+    }
+}
+
+/// One way to pay `price` in `asset` on `network` to `pay_to`, as edge402 offers it: the
+/// exact-EVM requirement (v2 shape) and its resolved terms. The gateway's routes and the
+/// JavaScript `buildRequirements` are both made by this function.
+pub fn offer_requirement(
+    price: &Price,
+    network: &Network,
+    asset: &Asset,
+    pay_to: Address,
+    max_timeout_seconds: u64,
+) -> Result<Accept, PriceError> {
+    let amount = price.to_atomic(asset)?;
+    let requirement = v2::PaymentRequirements {
+        scheme: EXACT.into(),
+        network: network.caip2(),
+        amount,
+        asset: asset.address.to_string(),
+        pay_to: pay_to.to_string(),
+        max_timeout_seconds,
+        extra: Some(json!({"name": asset.eip712_name, "version": asset.eip712_version})),
+    };
+    let terms = ExactEvmTerms {
+        domain: crate::evm::Eip712Domain {
+            name: asset.eip712_name.clone(),
+            version: asset.eip712_version.clone(),
+            chain_id: network.chain_id,
+            verifying_contract: asset.address,
+        },
+        pay_to,
+        amount,
+        max_timeout_seconds,
+    };
+    Ok(Accept {
+        requirement,
+        terms,
+        v1_network: network.v1_name.clone(),
+    })
+}

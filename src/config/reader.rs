@@ -1,0 +1,461 @@
+//! The JSON reader of the configuration: every key is read by one accessor of [`Table`],
+//! which knows the key's path for error messages and never echoes a value.
+
+use serde_json::{Map, Value};
+
+use super::*;
+use crate::evm::Address;
+use crate::networks::{Asset, Network, Networks};
+use crate::pricing::{Price, PriceError};
+use crate::routes::RouteMatcher;
+
+/// Reads and validates a configuration document.
+pub(super) fn read(value: &Value) -> Result<GatewayConfig, ConfigError> {
+    let root = Table::root(value)?;
+    root.only(&[
+        "origin",
+        "facilitator",
+        "receipt_ttl_s",
+        "case_sensitive_paths",
+        "networks",
+        "routes",
+        "lightning",
+    ])?;
+    let origin = root
+        .opt_str("origin")?
+        .map(|url| check_url(&root.key("origin"), url).map(|u| u.trim_end_matches('/').to_owned()))
+        .transpose()?;
+    let facilitator = match root.opt_table("facilitator")? {
+        None => FacilitatorConfig::default(),
+        Some(t) => {
+            t.only(&["url", "verify_timeout_ms", "settle_timeout_ms"])?;
+            let url = t.opt_str("url")?.unwrap_or(DEFAULT_FACILITATOR_URL);
+            FacilitatorConfig {
+                url: check_url(&t.key("url"), url)?
+                    .trim_end_matches('/')
+                    .to_owned(),
+                verify_timeout_ms: t
+                    .opt_u64("verify_timeout_ms", 1..=300_000)?
+                    .unwrap_or(DEFAULT_VERIFY_TIMEOUT_MS),
+                settle_timeout_ms: t
+                    .opt_u64("settle_timeout_ms", 1..=300_000)?
+                    .unwrap_or(DEFAULT_SETTLE_TIMEOUT_MS),
+            }
+        }
+    };
+    let receipt_ttl_s = root
+        .opt_u64("receipt_ttl_s", MIN_RECEIPT_TTL_S..=u64::from(u32::MAX))?
+        .unwrap_or(DEFAULT_RECEIPT_TTL_S);
+    let case_sensitive_paths = root.opt_bool("case_sensitive_paths")?.unwrap_or(false);
+    let mut networks = Networks::builtin();
+    for (index, table) in root.opt_list("networks")?.into_iter().flatten().enumerate() {
+        let network = parse_network(&table)?;
+        networks
+            .add(network)
+            .map_err(|e| root.error(&format!("networks[{index}]"), &e.to_string()))?;
+    }
+    let lightning = root
+        .opt_table("lightning")?
+        .map(|t| parse_lightning(&t))
+        .transpose()?;
+    let routes = root
+        .list("routes")?
+        .iter()
+        .map(|table| parse_route(table, &networks, lightning.is_some()))
+        .collect::<Result<Vec<_>, _>>()?;
+    check_l402_services(&routes)?;
+    Ok(GatewayConfig {
+        origin,
+        facilitator,
+        receipt_ttl_s,
+        case_sensitive_paths,
+        networks,
+        routes,
+        lightning,
+    })
+}
+
+fn parse_network(t: &Table<'_>) -> Result<Network, ConfigError> {
+    t.only(&["chain_id", "name", "assets"])?;
+    let chain_id = t.u64("chain_id", 1..=u64::MAX)?;
+    let v1_name = t.opt_str("name")?.map(str::to_owned);
+    let assets = t
+        .list("assets")?
+        .iter()
+        .map(|a| {
+            a.only(&["address", "name", "version", "decimals", "usd_stable"])?;
+            Ok(Asset {
+                address: a.address("address")?,
+                eip712_name: a.str("name")?.to_owned(),
+                eip712_version: a.str("version")?.to_owned(),
+                decimals: u8::try_from(a.u64("decimals", 0..=77)?)
+                    .map_err(|_| a.error("decimals", "is too large"))?,
+                usd_stable: a.opt_bool("usd_stable")?.unwrap_or(false),
+            })
+        })
+        .collect::<Result<_, ConfigError>>()?;
+    Ok(Network {
+        chain_id,
+        v1_name,
+        display_name: None,
+        assets,
+    })
+}
+
+/// Routes selling the same L402 service must sell it on the same terms: a token is minted
+/// for a service, so any route of that service accepts it.
+fn check_l402_services(routes: &[Route]) -> Result<(), ConfigError> {
+    let offers: Vec<(usize, &L402Route)> = routes
+        .iter()
+        .enumerate()
+        .filter_map(|(i, r)| match &r.access {
+            Access::Paid(PaidRoute {
+                l402: Some(l402), ..
+            }) => Some((i, l402)),
+            _ => None,
+        })
+        .collect();
+    for (index, offer) in &offers {
+        let differs = offers.iter().any(|(_, other)| {
+            other.service.name() == offer.service.name()
+                && (other.service != offer.service
+                    || other.capabilities != offer.capabilities
+                    || other.price_sats != offer.price_sats)
+        });
+        if differs {
+            return Err(ConfigError {
+                key: format!("routes[{index}].l402.service"),
+                problem: "is sold by another route on other terms (price, tier or capabilities)"
+                    .into(),
+            });
+        }
+    }
+    Ok(())
+}
+
+fn parse_lightning(t: &Table<'_>) -> Result<LightningConfig, ConfigError> {
+    t.only(&["url", "timeout_ms", "invoices_per_minute"])?;
+    Ok(LightningConfig {
+        url: check_url(&t.key("url"), t.str("url")?)?
+            .trim_end_matches('/')
+            .to_owned(),
+        timeout_ms: t
+            .opt_u64("timeout_ms", 1..=60_000)?
+            .unwrap_or(DEFAULT_LIGHTNING_TIMEOUT_MS),
+        invoices_per_minute: t
+            .opt_u64("invoices_per_minute", 1..=10_000)?
+            .map_or(DEFAULT_INVOICES_PER_MINUTE, |n| n as u32),
+    })
+}
+
+fn parse_l402(t: &Table<'_>) -> Result<L402Route, ConfigError> {
+    t.only(&[
+        "price_sats",
+        "service",
+        "tier",
+        "valid_for_s",
+        "capabilities",
+        "max_requests",
+    ])?;
+    let tier = t.opt_u64("tier", 0..=255)?.unwrap_or(0) as u8;
+    let service = crate::l402::Service::new(t.str("service")?, tier)
+        .map_err(|_| t.error("service", "must be letters, digits, '-' or '_'"))?;
+    let capabilities = match t.opt("capabilities") {
+        None => Vec::new(),
+        Some(value) => value
+            .as_array()
+            .and_then(|items| {
+                items
+                    .iter()
+                    .map(|c| c.as_str().map(str::to_owned))
+                    .collect::<Option<Vec<_>>>()
+            })
+            .filter(|caps| {
+                caps.iter()
+                    .all(|c| !c.is_empty() && !c.contains([',', ' ']))
+            })
+            .ok_or_else(|| {
+                t.error(
+                    "capabilities",
+                    "must be a list of names without commas or spaces",
+                )
+            })?,
+    };
+    Ok(L402Route {
+        price_sats: t.u64("price_sats", 1..=21_000_000 * 100_000_000)?,
+        service,
+        valid_for_s: t
+            .opt_u64("valid_for_s", 1..=u64::from(u32::MAX))?
+            .unwrap_or(DEFAULT_L402_VALID_FOR_S),
+        capabilities,
+        max_requests: t
+            .opt_u64("max_requests", 1..=u64::from(u32::MAX))?
+            .map(|n| n as u32),
+    })
+}
+
+fn parse_route(t: &Table<'_>, networks: &Networks, lightning: bool) -> Result<Route, ConfigError> {
+    let matcher =
+        RouteMatcher::parse(t.str("match")?).map_err(|e| t.error("match", &e.to_string()))?;
+    if t.opt_bool("free")? == Some(true) {
+        t.only(&["match", "free"])?;
+        return Ok(Route {
+            matcher,
+            access: Access::Free,
+        });
+    }
+    t.only(&[
+        "match",
+        "free",
+        "price",
+        "accepts",
+        "description",
+        "mime_type",
+        "max_timeout_s",
+        "settle",
+        "l402",
+    ])?;
+    let l402 = t.opt_table("l402")?.map(|l| parse_l402(&l)).transpose()?;
+    if l402.is_some() && !lightning {
+        return Err(t.error("l402", "needs a `lightning` node configured"));
+    }
+    let max_timeout_seconds = t
+        .opt_u64("max_timeout_s", 1..=86_400)?
+        .unwrap_or(DEFAULT_MAX_TIMEOUT_S);
+    let settle = t
+        .opt_str("settle")?
+        .map(|s| {
+            SettleOrder::from_name(s)
+                .ok_or_else(|| t.error("settle", "must be after-origin, before-origin or parallel"))
+        })
+        .transpose()?;
+    // x402 is offered when `accepts` is; a route sells over x402, L402 or both.
+    let accepts = match (t.opt_list("accepts")?, &l402) {
+        (Some(accepts), _) if !accepts.is_empty() => accepts,
+        (None, Some(_)) => Vec::new(),
+        _ => return Err(t.error("accepts", "must name at least one network (or add `l402`)")),
+    };
+    if accepts.is_empty() && t.opt("price").is_some() {
+        return Err(t.error(
+            "price",
+            "prices x402 `accepts`; an L402-only route takes `l402.price_sats`",
+        ));
+    }
+    let price = match accepts.is_empty() {
+        true => None,
+        false => {
+            Some(Price::parse(t.str("price")?).map_err(|e| t.error("price", price_problem(&e)))?)
+        }
+    };
+    // `price` is read exactly when `accepts` is not empty, so every accept has it.
+    let accepts = accepts
+        .iter()
+        .zip(price.iter().cycle())
+        .map(|(a, price)| {
+            a.only(&["network", "pay_to", "asset"])?;
+            let network = networks
+                .resolve(a.str("network")?)
+                .map_err(|_| a.error("network", "is not a known network"))?;
+            let pay_to = a.address("pay_to")?;
+            let named = a.opt_address("asset")?;
+            let asset = accepted_asset(network, named.as_ref()).map_err(|e| {
+                let key = if named.is_some() { "asset" } else { "network" };
+                a.error(key, &e.to_string())
+            })?;
+            offer_requirement(price, network, asset, pay_to, max_timeout_seconds)
+                .map_err(|e| t.error("price", price_problem(&e)))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Route {
+        matcher,
+        access: Access::Paid(PaidRoute {
+            accepts,
+            description: t.opt_str("description")?.unwrap_or("").to_owned(),
+            mime_type: t
+                .opt_str("mime_type")?
+                .unwrap_or(DEFAULT_MIME_TYPE)
+                .to_owned(),
+            settle,
+            l402,
+        }),
+    })
+}
+
+/// A price error without the value (which the key already locates).
+fn price_problem(error: &PriceError) -> &'static str {
+    match error {
+        PriceError::Empty { .. } => "is empty",
+        PriceError::Negative { .. } => "is negative",
+        PriceError::Invalid { .. } => "must look like \"$0.01\", \"0.01\" or \"10000\"",
+        PriceError::TooManyDecimals { .. } => "has more decimal places than the asset",
+        PriceError::Overflow { .. } => "does not fit in 256 bits",
+        PriceError::NotUsdAsset { .. } => "is in dollars but an accepted asset is not USD-stable",
+    }
+}
+
+fn check_url<'a>(key: &str, url: &'a str) -> Result<&'a str, ConfigError> {
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"));
+    match rest {
+        Some(rest)
+            if !rest.is_empty() && !rest.starts_with('/') && !url.contains(['?', '#', ' ']) =>
+        {
+            Ok(url)
+        }
+        _ => Err(ConfigError {
+            key: key.into(),
+            problem: "must be an http(s) URL without query or fragment".into(),
+        }),
+    }
+}
+
+/// A JSON object being read, with the key path that leads to it.
+struct Table<'a> {
+    path: String,
+    map: &'a Map<String, Value>,
+}
+
+impl<'a> Table<'a> {
+    fn root(value: &'a Value) -> Result<Self, ConfigError> {
+        match value {
+            Value::Object(map) => Ok(Self {
+                path: String::new(),
+                map,
+            }),
+            _ => Err(ConfigError {
+                key: "EDGE402_CONFIG".into(),
+                problem: "must be an object".into(),
+            }),
+        }
+    }
+
+    fn key(&self, name: &str) -> String {
+        if self.path.is_empty() {
+            name.to_owned()
+        } else {
+            format!("{}.{name}", self.path)
+        }
+    }
+
+    fn error(&self, name: &str, problem: &str) -> ConfigError {
+        ConfigError {
+            key: self.key(name),
+            problem: problem.to_owned(),
+        }
+    }
+
+    /// Refuses keys outside `allowed`, which are most often typos.
+    fn only(&self, allowed: &[&str]) -> Result<(), ConfigError> {
+        match self.map.keys().find(|k| !allowed.contains(&k.as_str())) {
+            Some(unknown) => Err(self.error(unknown, "is not a known key")),
+            None => Ok(()),
+        }
+    }
+
+    fn opt(&self, name: &str) -> Option<&'a Value> {
+        self.map.get(name).filter(|v| !v.is_null())
+    }
+
+    fn opt_str(&self, name: &str) -> Result<Option<&'a str>, ConfigError> {
+        self.opt(name)
+            .map(|v| {
+                v.as_str()
+                    .ok_or_else(|| self.error(name, "must be a string"))
+            })
+            .transpose()
+    }
+
+    fn str(&self, name: &str) -> Result<&'a str, ConfigError> {
+        self.opt_str(name)?
+            .ok_or_else(|| self.error(name, "is required"))
+    }
+
+    fn opt_bool(&self, name: &str) -> Result<Option<bool>, ConfigError> {
+        self.opt(name)
+            .map(|v| {
+                v.as_bool()
+                    .ok_or_else(|| self.error(name, "must be true or false"))
+            })
+            .transpose()
+    }
+
+    fn opt_u64(
+        &self,
+        name: &str,
+        range: core::ops::RangeInclusive<u64>,
+    ) -> Result<Option<u64>, ConfigError> {
+        let Some(value) = self.opt(name) else {
+            return Ok(None);
+        };
+        let problem = format!(
+            "must be a whole number from {} to {}",
+            range.start(),
+            range.end()
+        );
+        match value.as_u64() {
+            Some(n) if range.contains(&n) => Ok(Some(n)),
+            _ => Err(self.error(name, &problem)),
+        }
+    }
+
+    fn u64(&self, name: &str, range: core::ops::RangeInclusive<u64>) -> Result<u64, ConfigError> {
+        self.opt_u64(name, range)?
+            .ok_or_else(|| self.error(name, "is required"))
+    }
+
+    fn opt_address(&self, name: &str) -> Result<Option<Address>, ConfigError> {
+        self.opt_str(name)?
+            .map(|s| {
+                s.parse()
+                    .map_err(|_| self.error(name, "must be an EVM address (0x and 40 hex digits)"))
+            })
+            .transpose()
+    }
+
+    fn address(&self, name: &str) -> Result<Address, ConfigError> {
+        self.opt_address(name)?
+            .ok_or_else(|| self.error(name, "is required"))
+    }
+
+    fn opt_table(&self, name: &str) -> Result<Option<Table<'a>>, ConfigError> {
+        self.opt(name)
+            .map(|v| match v {
+                Value::Object(map) => Ok(Table {
+                    path: self.key(name),
+                    map,
+                }),
+                _ => Err(self.error(name, "must be a table")),
+            })
+            .transpose()
+    }
+
+    fn opt_list(&self, name: &str) -> Result<Option<Vec<Table<'a>>>, ConfigError> {
+        let Some(value) = self.opt(name) else {
+            return Ok(None);
+        };
+        let items = value
+            .as_array()
+            .ok_or_else(|| self.error(name, "must be a list of tables"))?;
+        items
+            .iter()
+            .enumerate()
+            .map(|(index, item)| {
+                let path = format!("{}[{index}]", self.key(name));
+                match item {
+                    Value::Object(map) => Ok(Table { path, map }),
+                    _ => Err(ConfigError {
+                        key: path,
+                        problem: "must be a table".into(),
+                    }),
+                }
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map(Some)
+    }
+
+    fn list(&self, name: &str) -> Result<Vec<Table<'a>>, ConfigError> {
+        self.opt_list(name)?
+            .ok_or_else(|| self.error(name, "is required"))
+    }
+}

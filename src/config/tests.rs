@@ -1,0 +1,262 @@
+//! The configuration reader's and lints' tests.
+
+#[cfg(target_arch = "wasm32")]
+use wasm_bindgen_test::wasm_bindgen_test as test;
+
+use super::*;
+use crate::protocol::facilitator::SupportedResponse;
+
+const PAY_TO: &str = "0x209693Bc6afc0C5328bA36FaF03C514EF312287C";
+
+fn route(extra: Value) -> Value {
+    let mut route = json!({"match": "GET /api/*", "price": "$0.001",
+                           "accepts": [{"network": "base-sepolia", "pay_to": PAY_TO}]});
+    route
+        .as_object_mut()
+        .unwrap()
+        .extend(extra.as_object().unwrap().clone());
+    route
+}
+
+fn error_of(config: Value) -> ConfigError {
+    GatewayConfig::from_json(&config).unwrap_err()
+}
+
+#[test]
+fn defaults_and_requirements() {
+    let config = GatewayConfig::from_json(&json!({"routes": [route(json!({}))]})).unwrap();
+    assert_eq!(config.origin, None);
+    assert_eq!(config.facilitator.url, DEFAULT_FACILITATOR_URL);
+    assert_eq!(config.receipt_ttl_s, DEFAULT_RECEIPT_TTL_S);
+    let Access::Paid(paid) = &config.routes[0].access else {
+        panic!("a priced route")
+    };
+    let r = &paid.accepts[0].requirement;
+    assert_eq!(
+        (r.network.as_str(), r.amount, r.max_timeout_seconds),
+        ("eip155:84532", 1_000u64.into(), 60)
+    );
+    assert_eq!(r.asset, "0x036CbD53842c5426634e7929541eC2318f3dCF7e");
+    assert_eq!(r.extra, Some(json!({"name": "USDC", "version": "2"})));
+    assert_eq!(paid.accepts[0].v1_network.as_deref(), Some("base-sepolia"));
+    assert_eq!(paid.settle, None);
+}
+
+#[test]
+fn custom_networks_and_assets() {
+    let token = "0x5FbDB2315678afecb367f032d93F642f64180aa3";
+    let config = GatewayConfig::from_json(&json!({
+        "origin": "http://127.0.0.1:8080/",
+        "networks": [{"chain_id": 31337, "name": "localhost",
+                      "assets": [{"address": token, "name": "Test", "version": "1", "decimals": 18}]}],
+        "routes": [{"match": "/x", "price": "0.5", "accepts": [{"network": "localhost", "pay_to": PAY_TO, "asset": token}]}]
+    }))
+    .unwrap();
+    assert_eq!(config.origin.as_deref(), Some("http://127.0.0.1:8080"));
+    let Access::Paid(paid) = &config.routes[0].access else {
+        panic!("a priced route")
+    };
+    assert_eq!(
+        paid.accepts[0].requirement.amount,
+        crate::Uint256::from(500_000_000_000_000_000u64)
+    );
+    assert_eq!(paid.accepts[0].requirement.network, "eip155:31337");
+}
+
+#[test]
+fn errors_name_the_key_and_never_the_value() {
+    let secret = "sk_live_do_not_print_me";
+    let cases = [
+        (
+            json!({"routes": [route(json!({"price": secret}))]}),
+            "routes[0].price",
+        ),
+        (
+            json!({"routes": [route(json!({"pricee": "1"}))]}),
+            "routes[0].pricee",
+        ),
+        (json!({"origin": secret, "routes": []}), "origin"),
+        (
+            json!({"facilitator": {"url": secret}, "routes": []}),
+            "facilitator.url",
+        ),
+        (
+            json!({"facilitator": {"token": secret}, "routes": []}),
+            "facilitator.token",
+        ),
+        (json!({"receipt_ttl_s": 30, "routes": []}), "receipt_ttl_s"),
+        (
+            json!({"routes": [route(json!({"settle": secret}))]}),
+            "routes[0].settle",
+        ),
+        (
+            json!({"routes": [route(json!({"match": secret}))]}),
+            "routes[0].match",
+        ),
+        (
+            json!({"routes": [route(json!({"accepts": [{"network": secret, "pay_to": PAY_TO}]}))]}),
+            "routes[0].accepts[0].network",
+        ),
+        (
+            json!({"routes": [route(json!({"accepts": [{"network": "base", "pay_to": secret}]}))]}),
+            "routes[0].accepts[0].pay_to",
+        ),
+        (
+            json!({"routes": [route(json!({"accepts": []}))]}),
+            "routes[0].accepts",
+        ),
+        (
+            json!({"routes": [route(json!({"price": "$0.0000001"}))]}),
+            "routes[0].price",
+        ),
+        (
+            json!({"routes": [route(json!({"max_timeout_s": -1}))]}),
+            "routes[0].max_timeout_s",
+        ),
+        (json!({}), "routes"),
+        (json!({"routes": [secret]}), "routes[0]"),
+        (json!(secret), "EDGE402_CONFIG"),
+    ];
+    for (config, key) in cases {
+        let error = error_of(config);
+        assert_eq!(error.key, key);
+        assert!(!error.to_string().contains(secret), "{error}");
+    }
+    let error = GatewayConfig::from_json_text(&format!("{{\"origin\": \"{secret}")).unwrap_err();
+    assert_eq!(error.key, "EDGE402_CONFIG");
+    assert!(!error.to_string().contains(secret));
+}
+
+#[test]
+fn offers_missing_from_supported_are_listed() {
+    let config = GatewayConfig::from_json(&json!({"routes": [route(json!({}))]})).unwrap();
+    let kinds =
+        |list: Value| serde_json::from_value::<SupportedResponse>(json!({"kinds": list})).unwrap();
+    let both = kinds(json!([
+        {"x402Version": 2, "scheme": "exact", "network": "eip155:84532"},
+        {"x402Version": 1, "scheme": "exact", "network": "base-sepolia"}
+    ]));
+    assert!(config.unsupported_offers(&both).is_empty());
+    let v2_only = kinds(json!([{"x402Version": 2, "scheme": "exact", "network": "eip155:84532"}]));
+    assert_eq!(config.unsupported_offers(&v2_only), ["v1 base-sepolia"]);
+    assert_eq!(
+        config.unsupported_offers(&kinds(json!([]))),
+        ["v2 eip155:84532", "v1 base-sepolia"]
+    );
+}
+
+#[test]
+fn l402_routes_need_a_lightning_node_and_may_skip_x402() {
+    let ln = json!({"url": "http://127.0.0.1:10009"});
+    let l402_only = json!({"match": "/ln/*", "l402": {"price_sats": 21, "service": "weather"}});
+    let config =
+        GatewayConfig::from_json(&json!({"lightning": ln, "routes": [l402_only]})).unwrap();
+    let Access::Paid(paid) = &config.routes[0].access else {
+        panic!("a priced route")
+    };
+    assert!(paid.accepts.is_empty());
+    let l402 = paid.l402.as_ref().unwrap();
+    assert_eq!(
+        (l402.price_sats, l402.service.name(), l402.valid_for_s),
+        (21, "weather", DEFAULT_L402_VALID_FOR_S)
+    );
+    assert_eq!(
+        config.lightning.as_ref().unwrap().invoices_per_minute,
+        DEFAULT_INVOICES_PER_MINUTE
+    );
+    assert_eq!(
+        error_of(json!({"routes": [l402_only]})).key,
+        "routes[0].l402"
+    );
+    let priced =
+        json!({"match": "/ln/*", "price": "1", "l402": {"price_sats": 21, "service": "w"}});
+    assert_eq!(
+        error_of(json!({"lightning": ln, "routes": [priced]})).key,
+        "routes[0].price"
+    );
+    let bad_service = json!({"match": "/x", "l402": {"price_sats": 1, "service": "a:b"}});
+    assert_eq!(
+        error_of(json!({"lightning": ln, "routes": [bad_service]})).key,
+        "routes[0].l402.service"
+    );
+    let caps =
+        json!({"match": "/x", "l402": {"price_sats": 1, "service": "w", "capabilities": ["a,b"]}});
+    assert_eq!(
+        error_of(json!({"lightning": ln, "routes": [caps]})).key,
+        "routes[0].l402.capabilities"
+    );
+    assert_eq!(
+        error_of(json!({"lightning": {"url": "ftp://x"}, "routes": []})).key,
+        "lightning.url"
+    );
+}
+
+#[test]
+fn one_l402_service_is_sold_on_one_set_of_terms() {
+    let ln = json!({"url": "http://127.0.0.1:10009"});
+    let route = |path: &str, sats: u64| json!({"match": path, "l402": {"price_sats": sats, "service": "api"}});
+    assert!(GatewayConfig::from_json(
+        &json!({"lightning": ln, "routes": [route("/a", 1), route("/b", 1)]})
+    )
+    .is_ok());
+    let error = error_of(json!({"lightning": ln, "routes": [route("/a", 1), route("/b", 100)]}));
+    assert_eq!(error.key, "routes[0].l402.service");
+}
+
+#[test]
+fn shadowing_free_routes_and_case_sensitivity_are_warned_about() {
+    let free = |m: &str| json!({"match": m, "free": true});
+    let config = |routes: Value, extra: Value| {
+        let mut doc = json!({"routes": routes});
+        doc.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        GatewayConfig::from_json(&doc).unwrap()
+    };
+    let shadowed = config(json!([free("/API/*"), route(json!({}))]), json!({}));
+    assert_eq!(shadowed.warnings().len(), 1, "{:?}", shadowed.warnings());
+    assert!(shadowed.warnings()[0].starts_with("routes[0] (free) comes before routes[1] (paid)"));
+    assert!(
+        config(json!([free("/health"), route(json!({}))]), json!({}))
+            .warnings()
+            .is_empty()
+    );
+    assert!(
+        config(json!([route(json!({})), free("/api/*")]), json!({}))
+            .warnings()
+            .is_empty(),
+        "after the paid route"
+    );
+    assert!(
+        config(json!([free("POST /api/*"), route(json!({}))]), json!({}))
+            .warnings()
+            .is_empty(),
+        "other methods"
+    );
+    let sensitive = config(
+        json!([route(json!({}))]),
+        json!({"case_sensitive_paths": true}),
+    );
+    assert_eq!(sensitive.warnings().len(), 1);
+}
+
+#[test]
+fn settle_orders_and_free_routes() {
+    let config = GatewayConfig::from_json(&json!({"routes": [
+        {"match": "/health", "free": true},
+        route(json!({"settle": "parallel"}))
+    ]}))
+    .unwrap();
+    assert_eq!(config.routes[0].access, Access::Free);
+    let Access::Paid(paid) = &config.routes[1].access else {
+        panic!("a priced route")
+    };
+    assert_eq!(paid.settle, Some(SettleOrder::Parallel));
+    assert_eq!(SettleOrder::default_for("HEAD"), SettleOrder::AfterOrigin);
+    assert_eq!(SettleOrder::default_for("POST"), SettleOrder::BeforeOrigin);
+    // A free route takes no price.
+    assert_eq!(
+        error_of(json!({"routes": [{"match": "/x", "free": true, "price": "1"}]})).key,
+        "routes[0].price"
+    );
+}

@@ -1,0 +1,91 @@
+//! A route's x402 challenge: the requirements of both protocol versions, prepared when the
+//! gate is built ([`ChallengeTemplate`]); per request only the resource URL is filled in
+//! ([`X402Challenge`]), and the `error` when it is rendered.
+
+use crate::config::PaidRoute;
+use crate::protocol::{v1, v2, Version};
+
+/// The parts of a route's challenge that do not depend on the request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChallengeTemplate {
+    /// The v1 requirements (for networks with a v1 name), without their `resource`.
+    v1: Vec<v1::PaymentRequirements>,
+    /// The v2 challenge, without its resource URL.
+    v2: v2::PaymentRequired,
+}
+
+/// A route's x402 challenge for one resource URL. A route that sells over L402 only has one
+/// with no requirements.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct X402Challenge {
+    v1: Vec<v1::PaymentRequirements>,
+    v2: v2::PaymentRequired,
+}
+
+impl ChallengeTemplate {
+    /// The template of a priced route.
+    pub fn new(route: &PaidRoute) -> Self {
+        let resource = v2::ResourceInfo {
+            url: String::new(),
+            description: Some(route.description.clone()),
+            mime_type: Some(route.mime_type.clone()),
+        };
+        let v1 = route
+            .accepts
+            .iter()
+            .filter_map(|a| Some(a.requirement.to_v1(a.v1_network.as_deref()?, &resource)))
+            .collect();
+        let v2 = v2::PaymentRequired {
+            x402_version: Version,
+            error: None,
+            resource,
+            accepts: route.requirements().cloned().collect(),
+            extensions: None,
+        };
+        Self { v1, v2 }
+    }
+
+    /// The challenge for the resource at `url`.
+    pub fn for_resource(&self, url: &str) -> X402Challenge {
+        let mut v2 = self.v2.clone();
+        v2.resource.url = url.to_owned();
+        let v1 = self
+            .v1
+            .iter()
+            .map(|r| v1::PaymentRequirements {
+                resource: url.to_owned(),
+                ..r.clone()
+            })
+            .collect();
+        X402Challenge { v1, v2 }
+    }
+}
+
+impl X402Challenge {
+    /// The resource it is for.
+    pub fn resource(&self) -> &v2::ResourceInfo {
+        &self.v2.resource
+    }
+
+    /// Whether it offers any x402 requirement (a route may sell over L402 only).
+    pub fn offers_x402(&self) -> bool {
+        !self.v2.accepts.is_empty()
+    }
+
+    /// The v1 JSON body, with `error`.
+    pub fn v1_body(&self, error: &str) -> v1::PaymentRequired {
+        v1::PaymentRequired {
+            x402_version: Version,
+            error: error.to_owned(),
+            accepts: self.v1.clone(),
+        }
+    }
+
+    /// The v2 `PaymentRequired` (the `PAYMENT-REQUIRED` header), with `error`.
+    pub fn v2_required(&self, error: &str) -> v2::PaymentRequired {
+        v2::PaymentRequired {
+            error: Some(error.to_owned()),
+            ..self.v2.clone()
+        }
+    }
+}

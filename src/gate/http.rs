@@ -1,0 +1,146 @@
+//! The HTTP transport of the gate's answers: a [`Refused`] becomes a status (from
+//! [`Refusal::disposition`], the one mapping), headers and a body; released content gets
+//! its settlement header and cache headers. No status is chosen here.
+
+use serde_json::json;
+
+use super::refusal::{Next, PREFLIGHT_STATUS};
+use super::{Presentation, Refused, Settlement};
+use crate::networks::Networks;
+use crate::protocol::{encode_header, PAYMENT_REQUIRED};
+
+/// Response headers a browser may read: the payment headers of both versions.
+pub const EXPOSED_HEADERS: &str =
+    "PAYMENT-REQUIRED, PAYMENT-RESPONSE, X-PAYMENT-RESPONSE, WWW-Authenticate";
+/// Request headers a browser may send cross-origin.
+pub const ALLOWED_REQUEST_HEADERS: &str =
+    "PAYMENT-SIGNATURE, X-PAYMENT, Authorization, Content-Type, Accept";
+/// The response header of an L402 challenge.
+pub const WWW_AUTHENTICATE: &str = "WWW-Authenticate";
+
+/// A complete response the gateway makes itself (no origin involved).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Answer {
+    /// HTTP status.
+    pub status: u16,
+    /// Headers to set, in order (a name may repeat).
+    pub headers: Vec<(&'static str, String)>,
+    /// Body: JSON, the paywall page's HTML, or empty.
+    pub body: String,
+}
+
+/// How released content is answered.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Release {
+    /// A free route: the origin's response as it is.
+    Free,
+    /// The origin's error before settlement, passed through uncharged: the gateway's CORS and
+    /// `no-store` headers added.
+    Uncharged,
+    /// Paid content (settled, from a receipt, or an L402 credential): never stored by shared
+    /// caches, with the settlement header when there is one.
+    Paid(Option<Settlement>),
+}
+
+/// The answer to a refusal: its disposition's status; the challenge (v1 JSON body and v2
+/// header) when the client may pay, or a JSON `{error, message}` body; the L402 and
+/// settlement headers; the paywall page when that is the presentation.
+pub fn answer(refused: &Refused, networks: &Networks) -> Answer {
+    let disposition = refused.refusal.disposition();
+    let reason = disposition.reason.as_str();
+    let mut headers = common_headers();
+    let challenge = refused
+        .challenge
+        .as_ref()
+        .filter(|c| c.offers_x402() && disposition.next == Next::Pay);
+    let body = match (challenge, refused.presentation) {
+        (Some(challenge), Presentation::Page) => {
+            let required = challenge.v2_required(reason);
+            headers.push(("Content-Type", "text/html; charset=utf-8".into()));
+            headers.push((PAYMENT_REQUIRED, encode_header(&required)));
+            headers.extend(crate::paywall::page_headers());
+            crate::paywall::render(&required, networks)
+        }
+        (Some(challenge), Presentation::Protocol) => {
+            headers.push(("Content-Type", "application/json".into()));
+            headers.push((
+                PAYMENT_REQUIRED,
+                encode_header(&challenge.v2_required(reason)),
+            ));
+            // The wire types serialise infallibly (see `encode_header`).
+            serde_json::to_string(&challenge.v1_body(reason)).unwrap_or_default()
+        }
+        (None, _) => {
+            headers.push(("Content-Type", "application/json".into()));
+            if refused.challenge.is_some() || !refused.l402.is_empty() {
+                // A challenge without x402 requirements (an L402-only route).
+                json!({ "error": reason }).to_string()
+            } else {
+                json!({ "error": reason, "message": disposition.message }).to_string()
+            }
+        }
+    };
+    if let Some(settlement) = &refused.settlement {
+        headers.push((settlement.header_name(), settlement.response.to_header()));
+    }
+    for value in &refused.l402 {
+        headers.push((WWW_AUTHENTICATE, value.clone()));
+    }
+    if let super::Refusal::MethodNotAllowed { allowed } = &refused.refusal {
+        headers.push(("Allow", allowed.join(", ")));
+    }
+    if let Next::RetryLater { after_s } = disposition.next {
+        headers.push(("Retry-After", after_s.to_string()));
+    }
+    Answer {
+        status: disposition.status,
+        headers,
+        body,
+    }
+}
+
+/// The headers added to content the gateway releases.
+pub fn release_headers(release: &Release) -> Vec<(&'static str, String)> {
+    match release {
+        Release::Free => Vec::new(),
+        Release::Uncharged => common_headers(),
+        Release::Paid(settlement) => {
+            let mut headers = common_headers();
+            // Paid content is per payment: never cache it in shared caches.
+            headers.retain(|(name, _)| *name != "Cache-Control");
+            headers.push(("Cache-Control", "private, no-store".into()));
+            if let Some(settlement) = settlement {
+                headers.push((settlement.header_name(), settlement.response.to_header()));
+            }
+            headers
+        }
+    }
+}
+
+/// The answer to a CORS preflight: allows the payment headers, never charged.
+pub fn preflight() -> Answer {
+    let mut headers = common_headers();
+    headers.push((
+        "Access-Control-Allow-Methods",
+        "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS".into(),
+    ));
+    headers.push((
+        "Access-Control-Allow-Headers",
+        ALLOWED_REQUEST_HEADERS.into(),
+    ));
+    headers.push(("Access-Control-Max-Age", "600".into()));
+    Answer {
+        status: PREFLIGHT_STATUS,
+        headers,
+        body: String::new(),
+    }
+}
+
+/// `Cache-Control: no-store` and the CORS headers every gateway answer carries.
+pub fn common_headers() -> Vec<(&'static str, String)> {
+    vec![
+        ("Cache-Control", "no-store".into()),
+        ("Access-Control-Allow-Origin", "*".into()),
+        ("Access-Control-Expose-Headers", EXPOSED_HEADERS.into()),
+    ]
+}

@@ -1,0 +1,333 @@
+//! Why the gateway answers without content, and the one place where that becomes an HTTP
+//! status, a wire reason and a log outcome ([`Refusal::disposition`], as rustls maps its
+//! `Error` to an alert in one `TryFrom`).
+//!
+//! Every refusal says what the client may do next ([`Next`]): pay (a fresh challenge comes
+//! with it), send the same payment again later (it may have settled), try later, change the
+//! request, or nothing (the operator must act). Transports (HTTP headers, later MCP) turn a
+//! refusal into their wire form; none of them chooses a status itself.
+
+use core::fmt;
+
+use serde::Serialize;
+
+use super::l402::InvoiceError;
+use crate::config::ConfigError;
+use crate::protocol::{HeaderError, Reason};
+use crate::routes::PathError;
+use crate::verify::VerifyError;
+
+/// The status of a CORS preflight answer (no content, never charged).
+pub const PREFLIGHT_STATUS: u16 = 204;
+
+/// Whether an origin's status is an error (4xx or 5xx): under `after-origin` such an answer
+/// passes through and the buyer is not charged.
+pub fn is_error_status(status: u16) -> bool {
+    status >= 400
+}
+
+/// Seconds a client over its invoice allowance is told to wait.
+pub const INVOICE_RETRY_AFTER_S: u32 = 60;
+
+/// The gateway answers without content. Each variant says what happened and who caused it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Refusal {
+    /// A priced route was asked for without a payment (the client's next step is to pay).
+    PaymentRequired,
+    /// The payment header is not base64, not JSON, or not a payment (the client's fault).
+    MalformedPayment(HeaderError),
+    /// The payment is in an x402 version this gateway does not speak (the client's).
+    UnsupportedVersion(HeaderError),
+    /// The payment failed a local check: terms, signature, recipient, time window, amount
+    /// (the client's).
+    PaymentInvalid(VerifyError),
+    /// The facilitator's `/verify` refused the payment, with its reason (the client's,
+    /// as far as the facilitator can tell).
+    VerifyRefused {
+        /// The facilitator's reason, when it is a short code; otherwise
+        /// `unexpected_settle_error`.
+        reason: String,
+    },
+    /// The facilitator refused to settle (balance, nonce, …), with its reason.
+    SettlementRefused {
+        /// The facilitator's reason, as passed on.
+        reason: String,
+    },
+    /// The payment was already settled, and its receipt cannot serve this request (another
+    /// resource, another payment with the same nonce, or a method that is not replayed).
+    PaymentAlreadyUsed,
+    /// The facilitator did not answer in time: the payment may still settle (upstream).
+    FacilitatorTimeout,
+    /// The facilitator could not be used: unreachable, 5xx, or an answer that is not the
+    /// API's (upstream).
+    FacilitatorUnavailable,
+    /// The origin could not be reached (upstream).
+    OriginUnavailable,
+    /// The request path is a spelling that is refused (the client's).
+    InvalidPath(PathError),
+    /// The path is configured, for other methods only (the client's).
+    MethodNotAllowed {
+        /// The methods the path is configured for.
+        allowed: Vec<String>,
+    },
+    /// The gateway's configuration is broken (the operator's).
+    Configuration(ConfigError),
+    /// The platform offers no secure random numbers, so no L402 token can be minted (the
+    /// platform's).
+    NoRandomness,
+    /// An L402 credential that does not verify or was revoked (the client's): a fresh L402
+    /// challenge comes with it.
+    L402CredentialInvalid,
+    /// The L402 token has made all the requests its budget allows: a fresh challenge comes
+    /// with it.
+    L402BudgetExhausted,
+    /// No invoice could be made for an L402 challenge. When the route also sells over x402,
+    /// the x402 challenge alone still lets the client pay.
+    InvoiceUnavailable {
+        /// Why (the node, or this client's allowance).
+        error: InvoiceError,
+        /// The refusal the challenge was going to carry.
+        asked: Box<Refusal>,
+        /// Whether the route also sells over x402.
+        x402_offered: bool,
+    },
+    /// Whether an L402 token is revoked could not be checked, so it is not served (upstream).
+    RevocationUnavailable,
+    /// An L402 token's request budget could not be checked, so it is not served (upstream).
+    TokenBudgetUnavailable,
+}
+
+/// What a client may do after a refusal.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Next {
+    /// Pay (again): the answer carries a fresh challenge.
+    Pay,
+    /// Send the same request again with the same payment: it may have settled meanwhile.
+    RetrySamePayment,
+    /// Send the request again after `after_s` seconds.
+    RetryLater {
+        /// Seconds to wait (`Retry-After`).
+        after_s: u32,
+    },
+    /// Change the request (its path or method).
+    ChangeRequest,
+    /// Nothing: the gateway's operator must act.
+    ContactOperator,
+}
+
+/// How a refusal is answered: derived from it by [`Refusal::disposition`] only.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Disposition {
+    /// The HTTP status.
+    pub status: u16,
+    /// The wire reason (`error` of the challenge, or of the JSON body).
+    pub reason: String,
+    /// What the log line says happened.
+    pub outcome: LogOutcome,
+    /// What the client may do next.
+    pub next: Next,
+    /// A human-readable sentence for the JSON body.
+    pub message: &'static str,
+}
+
+impl Refusal {
+    /// The one mapping from a refusal to its HTTP status, wire reason, log outcome and next
+    /// step. Challenges ride on 402, malformed requests on 400 (with a challenge, so a client
+    /// can recover), the operator's faults on 500, upstream faults on 502/504 saying whether
+    /// a retry is safe.
+    pub fn disposition(&self) -> Disposition {
+        use LogOutcome as O;
+        use Next::*;
+        let (status, reason, outcome, next, message): (u16, Reason, _, _, _) = match self {
+            Self::PaymentRequired => (402, Reason::PaymentRequired, O::Challenge, Pay, "payment required"),
+            Self::MalformedPayment(_) => (400, Reason::InvalidPayload, O::Rejected, Pay, "the payment header cannot be read"),
+            Self::UnsupportedVersion(_) => (402, Reason::InvalidX402Version, O::Rejected, Pay, "this x402 version is not supported"),
+            Self::PaymentInvalid(error) => (402, error.reason(), O::Rejected, Pay, "the payment failed a check"),
+            Self::VerifyRefused { reason } => {
+                return self.passed(402, reason, O::Rejected, Pay, "the facilitator refused the payment")
+            }
+            Self::SettlementRefused { reason } => {
+                return self.passed(402, reason, O::SettleFailed, Pay, "the facilitator refused to settle the payment")
+            }
+            Self::PaymentAlreadyUsed => (402, Reason::PaymentAlreadyUsed, O::Rejected, Pay, "this payment was already used"),
+            Self::FacilitatorTimeout => (
+                504,
+                Reason::FacilitatorTimeout,
+                O::FacilitatorTimeout,
+                RetrySamePayment,
+                "the facilitator did not answer in time; the payment may still settle, retry with the same payment",
+            ),
+            Self::FacilitatorUnavailable => (
+                502,
+                Reason::FacilitatorUnavailable,
+                O::FacilitatorError,
+                RetrySamePayment,
+                "the facilitator could not be used; nothing was charged by this gateway, retry later",
+            ),
+            Self::OriginUnavailable => (502, Reason::OriginUnavailable, O::OriginUnavailable, RetrySamePayment, "the origin could not be reached"),
+            Self::InvalidPath(_) => (400, Reason::InvalidPath, O::Rejected, ChangeRequest, "this path spelling is refused"),
+            Self::MethodNotAllowed { .. } => (
+                405,
+                Reason::MethodNotAllowed,
+                O::MethodNotAllowed,
+                ChangeRequest,
+                "this path is configured for other methods",
+            ),
+            Self::Configuration(_) => (500, Reason::InvalidConfiguration, O::ConfigError, ContactOperator, "the gateway's configuration is broken"),
+            Self::NoRandomness => (500, Reason::InvalidConfiguration, O::ConfigError, ContactOperator, "no secure random numbers on this platform"),
+            Self::L402CredentialInvalid => (402, Reason::InvalidL402Credential, O::Challenge, Pay, "the L402 credential does not verify"),
+            Self::L402BudgetExhausted => (402, Reason::L402BudgetExhausted, O::Challenge, Pay, "this token's requests are used up"),
+            Self::InvoiceUnavailable { x402_offered: true, asked, .. } => {
+                let reason = asked.disposition().reason;
+                return self.passed(402, &reason, O::ChallengeX402Only, Pay, "payment required (x402 only: no invoice could be made)");
+            }
+            Self::InvoiceUnavailable { error: InvoiceError::RateLimited, .. } => (
+                429,
+                Reason::TooManyInvoices,
+                O::LightningError,
+                RetryLater { after_s: INVOICE_RETRY_AFTER_S },
+                "too many invoices; retry in a minute",
+            ),
+            Self::InvoiceUnavailable { .. } => (
+                502,
+                Reason::LightningUnavailable,
+                O::LightningError,
+                RetryLater { after_s: INVOICE_RETRY_AFTER_S },
+                "the Lightning node could not issue an invoice",
+            ),
+            Self::RevocationUnavailable => (
+                502,
+                Reason::L402RevocationUnavailable,
+                O::RevocationError,
+                RetrySamePayment,
+                "the token's revocation could not be checked",
+            ),
+            Self::TokenBudgetUnavailable => (
+                502,
+                Reason::TokenBudgetUnavailable,
+                O::BudgetError,
+                RetrySamePayment,
+                "the token's request budget could not be checked",
+            ),
+        };
+        Disposition {
+            status,
+            reason: reason.as_str().to_owned(),
+            outcome,
+            next,
+            message,
+        }
+    }
+
+    /// A disposition whose reason is a facilitator's, passed on.
+    fn passed(
+        &self,
+        status: u16,
+        reason: &str,
+        outcome: LogOutcome,
+        next: Next,
+        message: &'static str,
+    ) -> Disposition {
+        Disposition {
+            status,
+            reason: reason.to_owned(),
+            outcome,
+            next,
+            message,
+        }
+    }
+
+    /// What the log line adds about the refusal (never a secret or a payment header).
+    pub fn detail(&self) -> Option<String> {
+        match self {
+            Self::MalformedPayment(e) | Self::UnsupportedVersion(e) => Some(e.to_string()),
+            Self::PaymentInvalid(e) => Some(e.to_string()),
+            Self::InvalidPath(e) => Some(e.to_string()),
+            Self::Configuration(e) => Some(e.to_string()),
+            Self::InvoiceUnavailable { error, .. } => Some(error.to_string()),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Refusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let disposition = self.disposition();
+        match self.detail() {
+            Some(detail) => write!(f, "{}: {detail}", disposition.reason),
+            None => f.write_str(&disposition.reason),
+        }
+    }
+}
+
+/// What happened to a request, as its log line says it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum LogOutcome {
+    /// A free route, passed to the origin.
+    #[default]
+    Free,
+    /// A CORS preflight, answered here.
+    Preflight,
+    /// A 402 challenge (x402, L402 or both).
+    Challenge,
+    /// A 402 with the x402 challenge alone, because no L402 invoice could be made.
+    ChallengeX402Only,
+    /// A payment or request refused by a local check or by the facilitator's `/verify`.
+    Rejected,
+    /// Paid: settled and served.
+    Paid,
+    /// Served again from a receipt.
+    Receipt,
+    /// Served by a valid L402 credential.
+    L402,
+    /// The origin answered an error (status ≥ 400) before settlement, passed through
+    /// uncharged.
+    OriginError,
+    /// The facilitator refused to settle.
+    SettleFailed,
+    /// The facilitator did not answer in time.
+    FacilitatorTimeout,
+    /// The facilitator could not be used.
+    FacilitatorError,
+    /// The origin could not be reached.
+    OriginUnavailable,
+    /// A path configured for other methods.
+    MethodNotAllowed,
+    /// The gateway's configuration (or platform) is broken.
+    ConfigError,
+    /// The Lightning node could not make an invoice, or the client's allowance is used up.
+    LightningError,
+    /// An L402 revocation could not be checked.
+    RevocationError,
+    /// An L402 request budget could not be checked.
+    BudgetError,
+}
+
+impl LogOutcome {
+    /// The log's spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Free => "free",
+            Self::Preflight => "preflight",
+            Self::Challenge => "challenge",
+            Self::ChallengeX402Only => "challenge_x402_only",
+            Self::Rejected => "rejected",
+            Self::Paid => "paid",
+            Self::Receipt => "receipt",
+            Self::L402 => "l402",
+            Self::OriginError => "origin_error",
+            Self::SettleFailed => "settle_failed",
+            Self::FacilitatorTimeout => "facilitator_timeout",
+            Self::FacilitatorError => "facilitator_error",
+            Self::OriginUnavailable => "origin_unavailable",
+            Self::MethodNotAllowed => "method_not_allowed",
+            Self::ConfigError => "config_error",
+            Self::LightningError => "lightning_error",
+            Self::RevocationError => "revocation_error",
+            Self::BudgetError => "budget_error",
+        }
+    }
+}

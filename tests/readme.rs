@@ -1,0 +1,234 @@
+//! The README's table of answers is generated from the code: every refusal's status, wire
+//! reason and next step come from `Refusal::disposition`, the one mapping. This test renders
+//! the table and requires the README to hold exactly it (`EDGE402_BLESS=1 cargo test --test
+//! readme` writes it there).
+#![cfg(not(target_arch = "wasm32"))]
+
+use edge402::amount::Uint256;
+use edge402::config::ConfigError;
+use edge402::evm::Address;
+use edge402::gate::l402::InvoiceError;
+use edge402::gate::{Next, Refusal};
+use edge402::protocol::HeaderError;
+use edge402::routes::PathError;
+use edge402::verify::VerifyError;
+
+const README: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/README.md");
+const BEGIN: &str =
+    "<!-- answers-table: generated from Refusal::disposition by tests/readme.rs -->\n";
+const END: &str = "<!-- answers-table end -->\n";
+
+/// The situations the README names, each with the refusals that stand for it.
+fn catalogue() -> Vec<(&'static str, Vec<Refusal>)> {
+    let passed = || "the facilitator's reason".to_owned();
+    let any = Address([0x11; 20]);
+    let value = Uint256::from(1u64);
+    vec![
+        ("no payment", vec![Refusal::PaymentRequired]),
+        (
+            "header not base64 / not JSON / wrong shape",
+            vec![Refusal::MalformedPayment(HeaderError::Base64)],
+        ),
+        (
+            "x402 version not spoken here",
+            vec![Refusal::UnsupportedVersion(HeaderError::UnsupportedVersion {
+                found: "3".into(),
+            })],
+        ),
+        (
+            "scheme, network, requirements",
+            vec![
+                Refusal::PaymentInvalid(VerifyError::UnsupportedScheme {
+                    scheme: "upto".into(),
+                }),
+                Refusal::PaymentInvalid(VerifyError::NetworkMismatch {
+                    network: "base".into(),
+                }),
+                Refusal::PaymentInvalid(VerifyError::RequirementsMismatch),
+            ],
+        ),
+        (
+            "signature (wrong signer, malformed, high-s)",
+            vec![Refusal::PaymentInvalid(VerifyError::SignerMismatch {
+                from: any,
+                recovered: any,
+            })],
+        ),
+        (
+            "recipient, time window, amount",
+            vec![
+                Refusal::PaymentInvalid(VerifyError::RecipientMismatch {
+                    expected: any,
+                    got: any,
+                }),
+                Refusal::PaymentInvalid(VerifyError::Expired {
+                    valid_before: value,
+                    now: 0,
+                }),
+                Refusal::PaymentInvalid(VerifyError::NotYetValid {
+                    valid_after: value,
+                    now: 0,
+                }),
+                Refusal::PaymentInvalid(VerifyError::ValueMismatch {
+                    expected: value,
+                    got: value,
+                }),
+            ],
+        ),
+        (
+            "smart-wallet payment the facilitator's `/verify` refused",
+            vec![Refusal::VerifyRefused { reason: passed() }],
+        ),
+        (
+            "payment already settled for another resource",
+            vec![Refusal::PaymentAlreadyUsed],
+        ),
+        (
+            "settlement refused (short codes as received, anything else `unexpected_settle_error`; a `success:false` settlement header)",
+            vec![Refusal::SettlementRefused { reason: passed() }],
+        ),
+        ("facilitator timeout", vec![Refusal::FacilitatorTimeout]),
+        (
+            "facilitator unreachable or bad answer",
+            vec![Refusal::FacilitatorUnavailable],
+        ),
+        ("origin unreachable", vec![Refusal::OriginUnavailable]),
+        (
+            "refused path spelling",
+            vec![Refusal::InvalidPath(PathError::EncodedSeparator)],
+        ),
+        (
+            "path priced for other methods only (`Allow` lists them)",
+            vec![Refusal::MethodNotAllowed {
+                allowed: vec!["GET".into()],
+            }],
+        ),
+        (
+            "broken configuration",
+            vec![Refusal::Configuration(ConfigError {
+                key: "routes".into(),
+                problem: "is required".into(),
+            })],
+        ),
+        (
+            "L402 credential that does not verify or was revoked",
+            vec![Refusal::L402CredentialInvalid],
+        ),
+        (
+            "L402 token past its request budget",
+            vec![Refusal::L402BudgetExhausted],
+        ),
+        (
+            "no invoice, on a route that also sells x402 (the x402 challenge alone)",
+            vec![Refusal::InvoiceUnavailable {
+                error: InvoiceError::Timeout,
+                asked: Box::new(Refusal::PaymentRequired),
+                x402_offered: true,
+            }],
+        ),
+        (
+            "Lightning node down (L402-only route) / invoice allowance used up",
+            vec![
+                Refusal::InvoiceUnavailable {
+                    error: InvoiceError::Timeout,
+                    asked: Box::new(Refusal::PaymentRequired),
+                    x402_offered: false,
+                },
+                Refusal::InvoiceUnavailable {
+                    error: InvoiceError::RateLimited,
+                    asked: Box::new(Refusal::PaymentRequired),
+                    x402_offered: false,
+                },
+            ],
+        ),
+        (
+            "L402 revocation or request budget cannot be checked",
+            vec![
+                Refusal::RevocationUnavailable,
+                Refusal::TokenBudgetUnavailable,
+            ],
+        ),
+    ]
+}
+
+fn next_step(next: Next) -> String {
+    match next {
+        Next::Pay => "pay: a fresh challenge is attached".into(),
+        Next::RetrySamePayment => "retry with the same payment".into(),
+        Next::RetryLater { after_s } => format!("retry after {after_s} s (`Retry-After`)"),
+        Next::ChangeRequest => "change the request".into(),
+        Next::ContactOperator => "nothing: the operator must act".into(),
+    }
+}
+
+/// Joins the distinct items of a column, in order.
+fn distinct(items: impl Iterator<Item = String>, separator: &str) -> String {
+    let mut seen: Vec<String> = Vec::new();
+    for item in items {
+        if !seen.contains(&item) {
+            seen.push(item);
+        }
+    }
+    seen.join(separator)
+}
+
+fn table() -> String {
+    let mut table = String::from(
+        "| situation | status | reason (`error` of the challenge or body) | the client may |\n|---|---|---|---|\n",
+    );
+    for (situation, refusals) in catalogue() {
+        let dispositions: Vec<_> = refusals.iter().map(Refusal::disposition).collect();
+        let status = distinct(dispositions.iter().map(|d| d.status.to_string()), " / ");
+        let reasons = distinct(
+            dispositions.iter().map(|d| match d.reason.as_str() {
+                "the facilitator's reason" => d.reason.clone(),
+                reason => format!("`{reason}`"),
+            }),
+            ", ",
+        );
+        let next = distinct(dispositions.iter().map(|d| next_step(d.next)), " / ");
+        table.push_str(&format!(
+            "| {situation} | {status} | {reasons} | {next} |\n"
+        ));
+    }
+    table
+}
+
+#[test]
+fn the_readme_answers_table_is_the_codes() {
+    let readme = std::fs::read_to_string(README).expect("README.md");
+    let expected = format!("{BEGIN}{}{END}", table());
+    let (Some(start), Some(end)) = (readme.find(BEGIN), readme.find(END)) else {
+        panic!("README.md has no generated answers table; it should hold:\n{expected}");
+    };
+    let current = &readme[start..end + END.len()];
+    if current == expected {
+        return;
+    }
+    if std::env::var_os("EDGE402_BLESS").is_some() {
+        let updated = readme.replacen(current, &expected, 1);
+        std::fs::write(README, updated).expect("README.md written");
+        return;
+    }
+    panic!("README.md's answers table differs from the code; it should read:\n{expected}");
+}
+
+#[test]
+fn a_402_always_invites_payment_and_upstream_faults_say_how_to_retry() {
+    for (situation, refusals) in catalogue() {
+        for refusal in refusals {
+            let d = refusal.disposition();
+            assert_eq!(
+                d.status == 402,
+                d.next == Next::Pay && d.status != 400,
+                "{situation}"
+            );
+            if d.status >= 502 {
+                assert!(
+                    matches!(d.next, Next::RetrySamePayment | Next::RetryLater { .. }),
+                    "{situation}"
+                );
+            }
+        }
+    }
+}
