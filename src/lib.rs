@@ -24,9 +24,13 @@
 //!    │     Pay(PaymentPlan) ──────► ReceiptStore::get ─► receipt? serve again
 //!    │       (PaymentPayload::from_header,              │ no
 //!    │        verify::verify_resolved, in WASM)         ▼
+//!    │                              Coordinator::claim (one per payment: a Durable Object)
+//!    │                                ├─ settled / refused / pending ─► from its state
+//!    │                                ▼ Claim::Settle (this request alone)
 //!    │                              Facilitator::settle before / after / beside Origin::fetch
-//!    │                                ├─ believed success ─► Outcome::Origin (Release::Paid)
-//!    │                                └─ refused / failed ─► Outcome::Refused
+//!    │                              Coordinator::conclude (unknown outcomes: the chain decides)
+//!    │                                ├─ settled (told or proven) ─► Outcome::Origin (Paid)
+//!    │                                └─ refused / unknown ─► Outcome::Refused
 //!    │     L402Invoice ───────────► InvoiceSource::create_invoice ─► Outcome::Refused (402)
 //!    │     L402Access ────────────► revocation, budget ─► Outcome::Origin (Release::Paid)
 //!    ▼
@@ -44,7 +48,7 @@
 //! use edge402::gate::flow::{handle, Outcome, Services};
 //! use edge402::gate::{http, Gate, LogOutcome, RequestFacts, Secrets};
 //! use edge402::protocol::{decode_header, v2};
-//! use edge402::testing::{FakeLightning, FakeOrigin, MemoryStore, ScriptedFacilitator};
+//! use edge402::testing::{FakeLightning, FakeOrigin, MemoryCoordinator, ScriptedFacilitator};
 //! use futures_executor::block_on;
 //!
 //! let config = serde_json::json!({
@@ -53,11 +57,12 @@
 //!                                "pay_to": "0x209693Bc6afc0C5328bA36FaF03C514EF312287C" }] }]
 //! });
 //! let gate = Gate::from_json(&config, Secrets::default())?;
-//! let (facilitator, store, origin) =
-//!     (ScriptedFacilitator::settling(), MemoryStore::default(), FakeOrigin::ok());
-//! let lightning = FakeLightning::default();
+//! let (facilitator, origin) = (ScriptedFacilitator::settling(), FakeOrigin::ok());
+//! // The coordinator writes receipts into its store, which the flow reads.
+//! let (coordinator, lightning) = (MemoryCoordinator::new(3600), FakeLightning::default());
 //! let services = || Services {
-//!     facilitator: &facilitator, store: &store, origin: &origin, invoices: &lightning,
+//!     facilitator: &facilitator, store: &coordinator.store, origin: &origin,
+//!     invoices: &lightning, coordinator: &coordinator,
 //! };
 //! let now = 1_750_000_000;
 //! let mut request = RequestFacts {

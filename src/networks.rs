@@ -37,6 +37,9 @@ pub struct Network {
     pub v1_name: Option<String>,
     /// What people call it (`Base Sepolia`), for pages; built-in networks have one.
     pub display_name: Option<String>,
+    /// A JSON-RPC endpoint of the chain, where settlements whose outcome is unknown are
+    /// looked for (the chain's own public endpoint for built-in networks that have one).
+    pub rpc_url: Option<String>,
     /// Accepted assets, default first.
     pub assets: Vec<Asset>,
 }
@@ -76,72 +79,92 @@ impl fmt::Display for NetworkError {
 
 impl std::error::Error for NetworkError {}
 
-/// `(v1 name, chain id, USDC address, EIP-712 name, display name)`; every entry is USDC
-/// version `2`, 6 decimals.
-const BUILTIN: [(Option<&str>, u64, &str, &str, &str); 9] = [
-    (
-        Some("base"),
-        8453,
-        "0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913",
-        "USD Coin",
-        "Base",
-    ),
-    (
-        Some("base-sepolia"),
-        84532,
-        "0x036CbD53842c5426634e7929541eC2318f3dCF7e",
-        "USDC",
-        "Base Sepolia",
-    ),
-    (
-        Some("polygon"),
-        137,
-        "0x3c499c542cEF5E3811e1192ce70d8cC03d5c3359",
-        "USD Coin",
-        "Polygon",
-    ),
-    (
-        Some("polygon-amoy"),
-        80002,
-        "0x41E94Eb019C0762f9Bfcf9Fb1E58725BfB0e7582",
-        "USDC",
-        "Polygon Amoy",
-    ),
-    (
-        Some("avalanche"),
-        43114,
-        "0xB97EF9Ef8734C71904D8002F8b6Bc66Dd9c48a6E",
-        "USD Coin",
-        "Avalanche",
-    ),
-    (
-        Some("avalanche-fuji"),
-        43113,
-        "0x5425890298aed601595a70AB815c96711a31Bc65",
-        "USD Coin",
-        "Avalanche Fuji",
-    ),
-    (
-        None,
-        42161,
-        "0xaf88d065e77c8cC2239327C5EDb3A432268e5831",
-        "USD Coin",
-        "Arbitrum One",
-    ),
-    (
-        None,
-        421614,
-        "0x75faf114eafb1BDbe2F0316DF893fd58CE46AA4d",
-        "USD Coin",
-        "Arbitrum Sepolia",
-    ),
-    (
-        Some("ethereum"),
-        1,
-        "0xA0b86991c6218b36c1d19D4a2e9Eb0cE3606eB48",
-        "USD Coin",
-        "Ethereum",
-    ),
+/// One built-in network: every one's asset is USDC version `2`, 6 decimals.
+struct Builtin {
+    v1_name: Option<&'static str>,
+    chain_id: u64,
+    usdc: &'static str,
+    /// The EIP-712 domain name of its USDC.
+    eip712_name: &'static str,
+    display_name: &'static str,
+    /// The JSON-RPC endpoint the chain's maintainers publish (rate-limited; configure your
+    /// own `rpc_url` for production volumes).
+    rpc_url: Option<&'static str>,
+}
+
+const BUILTIN: [Builtin; 9] = [
+    Builtin {
+        v1_name: Some("base"),
+        chain_id: 8453,
+        usdc: "0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913",
+        eip712_name: "USD Coin",
+        display_name: "Base",
+        rpc_url: Some("https://mainnet.base.org"),
+    },
+    Builtin {
+        v1_name: Some("base-sepolia"),
+        chain_id: 84532,
+        usdc: "0x036CbD53842c5426634e7929541eC2318f3dCF7e",
+        eip712_name: "USDC",
+        display_name: "Base Sepolia",
+        rpc_url: Some("https://sepolia.base.org"),
+    },
+    Builtin {
+        v1_name: Some("polygon"),
+        chain_id: 137,
+        usdc: "0x3c499c542cEF5E3811e1192ce70d8cC03d5c3359",
+        eip712_name: "USD Coin",
+        display_name: "Polygon",
+        rpc_url: Some("https://polygon-rpc.com"),
+    },
+    Builtin {
+        v1_name: Some("polygon-amoy"),
+        chain_id: 80002,
+        usdc: "0x41E94Eb019C0762f9Bfcf9Fb1E58725BfB0e7582",
+        eip712_name: "USDC",
+        display_name: "Polygon Amoy",
+        rpc_url: Some("https://rpc-amoy.polygon.technology"),
+    },
+    Builtin {
+        v1_name: Some("avalanche"),
+        chain_id: 43114,
+        usdc: "0xB97EF9Ef8734C71904D8002F8b6Bc66Dd9c48a6E",
+        eip712_name: "USD Coin",
+        display_name: "Avalanche",
+        rpc_url: Some("https://api.avax.network/ext/bc/C/rpc"),
+    },
+    Builtin {
+        v1_name: Some("avalanche-fuji"),
+        chain_id: 43113,
+        usdc: "0x5425890298aed601595a70AB815c96711a31Bc65",
+        eip712_name: "USD Coin",
+        display_name: "Avalanche Fuji",
+        rpc_url: Some("https://api.avax-test.network/ext/bc/C/rpc"),
+    },
+    Builtin {
+        v1_name: None,
+        chain_id: 42161,
+        usdc: "0xaf88d065e77c8cC2239327C5EDb3A432268e5831",
+        eip712_name: "USD Coin",
+        display_name: "Arbitrum One",
+        rpc_url: Some("https://arb1.arbitrum.io/rpc"),
+    },
+    Builtin {
+        v1_name: None,
+        chain_id: 421614,
+        usdc: "0x75faf114eafb1BDbe2F0316DF893fd58CE46AA4d",
+        eip712_name: "USD Coin",
+        display_name: "Arbitrum Sepolia",
+        rpc_url: Some("https://sepolia-rollup.arbitrum.io/rpc"),
+    },
+    Builtin {
+        v1_name: Some("ethereum"),
+        chain_id: 1,
+        usdc: "0xA0b86991c6218b36c1d19D4a2e9Eb0cE3606eB48",
+        eip712_name: "USD Coin",
+        display_name: "Ethereum",
+        rpc_url: None,
+    },
 ];
 
 impl Network {
@@ -173,10 +196,18 @@ impl Networks {
         let networks = BUILTIN
             .iter()
             .map(
-                |&(v1_name, chain_id, address, name, display_name)| Network {
+                |&Builtin {
+                     v1_name,
+                     chain_id,
+                     usdc: address,
+                     eip712_name: name,
+                     display_name,
+                     rpc_url,
+                 }| Network {
                     chain_id,
                     v1_name: v1_name.map(str::to_owned),
                     display_name: Some(display_name.to_owned()),
+                    rpc_url: rpc_url.map(str::to_owned),
                     assets: vec![Asset {
                         // The table's literals are valid addresses (checked by a unit test).
                         address: address.parse().expect("built-in address"),
@@ -257,6 +288,9 @@ impl Networks {
         }
         if network.display_name.is_some() {
             existing.display_name = network.display_name;
+        }
+        if network.rpc_url.is_some() {
+            existing.rpc_url = network.rpc_url;
         }
         for asset in network.assets {
             match existing
@@ -357,6 +391,7 @@ mod tests {
                 chain_id: 31337,
                 v1_name: Some("local".into()),
                 display_name: None,
+                rpc_url: None,
                 assets: vec![custom.clone()],
             })
             .unwrap();
@@ -376,6 +411,7 @@ mod tests {
                 chain_id: 137,
                 v1_name: None,
                 display_name: None,
+                rpc_url: None,
                 assets: vec![corrected.clone(), custom.clone()],
             })
             .unwrap();
@@ -387,6 +423,7 @@ mod tests {
                 chain_id: 5,
                 v1_name: Some("base".into()),
                 display_name: None,
+                rpc_url: None,
                 assets: vec![]
             }),
             Err(NetworkError::NameTaken {
@@ -399,6 +436,7 @@ mod tests {
                 chain_id: 0,
                 v1_name: None,
                 display_name: None,
+                rpc_url: None,
                 assets: vec![]
             }),
             Err(NetworkError::ZeroChainId)

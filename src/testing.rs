@@ -1,5 +1,6 @@
 //! In-memory stand-ins for the remote services of [`crate::gate::flow`] (feature `testing`):
-//! a facilitator that answers from a script, a receipt store, an origin and a Lightning node.
+//! a facilitator that answers from a script, a receipt store, an origin, a Lightning node, a
+//! chain's JSON-RPC API, and the payment coordinator of one process.
 //! They record what they were asked, so tests (and the crate's doctest) can drive a
 //! [`crate::gate::Gate`] without a runtime and count the calls it made.
 //!
@@ -7,9 +8,23 @@
 
 use std::cell::{Cell, RefCell};
 use std::collections::{HashMap, VecDeque};
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll, Waker};
 
+use serde_json::{json, Value};
+
+use crate::amount::Uint256;
+use crate::evm::proof::{authorization_canceled_topic, authorization_used_topic, transfer_topic};
+use crate::evm::{Address, Bytes32};
+use crate::gate::coordinator::{
+    check_on, claim_on, conclude_on, Coordinator, CoordinatorError, EntrySlot,
+};
 use crate::gate::flow::{Facilitator, FacilitatorError, Origin, ReceiptStore};
 use crate::gate::l402::{Invoice, InvoiceError, InvoiceSource};
+use crate::gate::ledger::{
+    ChainError, ChainReader, Claim, Conclusion, Entry, PaymentRecord, PaymentState,
+};
 use crate::gate::receipt::Receipt;
 use crate::l402::{Preimage, TokenId};
 use crate::protocol::facilitator::{FacilitatorRequest, SettleResponse, VerifyResponse};
@@ -22,6 +37,9 @@ pub struct ScriptedFacilitator {
     verify_answers: RefCell<VecDeque<Result<VerifyResponse, FacilitatorError>>>,
     /// Every call: `("verify" | "settle", request)`, oldest first.
     pub calls: RefCell<Vec<(&'static str, FacilitatorRequest)>>,
+    /// How many times each `/settle` call lets other tasks run before it answers (a slow
+    /// facilitator, for tests of concurrent requests).
+    pub settle_yields: Cell<u32>,
 }
 
 impl ScriptedFacilitator {
@@ -69,6 +87,9 @@ impl Facilitator for ScriptedFacilitator {
         request: &FacilitatorRequest,
     ) -> Result<SettleResponse, FacilitatorError> {
         self.calls.borrow_mut().push(("settle", request.clone()));
+        for _ in 0..self.settle_yields.get() {
+            YieldNow(false).await;
+        }
         self.settle_answers
             .borrow_mut()
             .pop_front()
@@ -112,6 +133,15 @@ pub struct MemoryStore {
     budgets: RefCell<HashMap<[u8; 32], u32>>,
 }
 
+impl MemoryStore {
+    /// Stores a receipt for `ttl_s` seconds (what the coordinator does once it is settled).
+    pub fn insert(&self, key: &str, receipt: &Receipt, ttl_s: u64) {
+        self.receipts
+            .borrow_mut()
+            .insert(key.to_owned(), (receipt.clone(), ttl_s));
+    }
+}
+
 impl ReceiptStore for MemoryStore {
     async fn get(&self, key: &str) -> Option<Receipt> {
         let found = self.receipts.borrow().get(key).map(|(r, _)| r.clone());
@@ -121,12 +151,6 @@ impl ReceiptStore for MemoryStore {
             }
         }
         found
-    }
-
-    fn put(&self, key: &str, receipt: &Receipt, ttl_s: u64) {
-        self.receipts
-            .borrow_mut()
-            .insert(key.to_owned(), (receipt.clone(), ttl_s));
     }
 
     async fn is_revoked(&self, token_id: &TokenId) -> Result<bool, String> {
@@ -222,5 +246,304 @@ impl InvoiceSource for FakeLightning {
             payment_hash: preimage.payment_hash(),
             payment_request: format!("lnbcrt{sats}n1fake"),
         })
+    }
+}
+
+/// A chain's JSON-RPC API in memory: `eth_blockNumber`, `eth_getLogs` and
+/// `eth_getTransactionReceipt` over the transactions a test "mines" with
+/// [`FakeChain::mine_transfer`] (a `transferWithAuthorization`'s two logs) or
+/// [`FakeChain::mine_cancel`]. `down` makes every call fail as an unreachable node.
+#[derive(Default)]
+pub struct FakeChain {
+    /// Transactions mined: hash and logs (as JSON-RPC writes them).
+    transactions: RefCell<Vec<(String, Vec<Value>)>>,
+    /// Whether the node is down.
+    pub down: Cell<bool>,
+    /// How many calls were made.
+    pub calls: Cell<usize>,
+}
+
+impl FakeChain {
+    /// Mines a `transferWithAuthorization` of `amount` of `token` from `from` to `to` with
+    /// `nonce`; returns its transaction hash.
+    pub fn mine_transfer(
+        &self,
+        token: Address,
+        from: Address,
+        to: Address,
+        amount: Uint256,
+        nonce: Bytes32,
+    ) -> String {
+        let used = log(
+            token,
+            [authorization_used_topic(), from.to_word(), nonce.0],
+            &[],
+        );
+        let transfer = log(
+            token,
+            [transfer_topic(), from.to_word(), to.to_word()],
+            &amount.to_be_bytes(),
+        );
+        self.mine(vec![used, transfer])
+    }
+
+    /// Mines a `cancelAuthorization` of `(from, nonce)`.
+    pub fn mine_cancel(&self, token: Address, from: Address, nonce: Bytes32) -> String {
+        self.mine(vec![log(
+            token,
+            [authorization_canceled_topic(), from.to_word(), nonce.0],
+            &[],
+        )])
+    }
+
+    fn mine(&self, logs: Vec<Value>) -> String {
+        let mut transactions = self.transactions.borrow_mut();
+        let hash = format!("0x{:064x}", transactions.len() + 1);
+        let logs = logs
+            .into_iter()
+            .map(|mut log| {
+                log["transactionHash"] = hash.clone().into();
+                log
+            })
+            .collect();
+        transactions.push((hash.clone(), logs));
+        hash
+    }
+}
+
+fn log(token: Address, topics: [[u8; 32]; 3], data: &[u8]) -> Value {
+    json!({
+        "address": token.to_string(),
+        "topics": topics.iter().map(|t| format!("0x{}", hex::encode(t))).collect::<Vec<_>>(),
+        "data": format!("0x{}", hex::encode(data)),
+        "removed": false,
+    })
+}
+
+impl ChainReader for FakeChain {
+    async fn call(&self, _chain_id: u64, method: &str, params: Value) -> Result<Value, ChainError> {
+        self.calls.set(self.calls.get() + 1);
+        if self.down.get() {
+            return Err(ChainError::Failed {
+                detail: "connection refused".into(),
+            });
+        }
+        let transactions = self.transactions.borrow();
+        match method {
+            "eth_blockNumber" => Ok(format!("0x{:x}", transactions.len() + 1).into()),
+            // Every log of the token: the reader keeps only the ones it asked for.
+            "eth_getLogs" => {
+                let token = params[0]["address"].as_str().unwrap_or_default().to_owned();
+                let logs = transactions.iter().flat_map(|(_, logs)| logs.iter());
+                let ours = logs.filter(|log| log["address"].as_str() == Some(token.as_str()));
+                Ok(Value::Array(ours.cloned().collect()))
+            }
+            "eth_getTransactionReceipt" => {
+                let wanted = params[0].as_str().unwrap_or_default().to_ascii_lowercase();
+                Ok(transactions
+                    .iter()
+                    .find(|(hash, _)| *hash == wanted)
+                    .map_or(
+                        Value::Null,
+                        |(_, logs)| json!({"status": "0x1", "logs": logs}),
+                    ))
+            }
+            other => Err(ChainError::Failed {
+                detail: format!("{other} is not served by the fake chain"),
+            }),
+        }
+    }
+}
+
+/// The payment coordinator of one process: the ledger's state machine over entries in
+/// memory, run by the same functions as the Worker's Durable Object, writing receipts into
+/// its [`MemoryStore`] as the object writes them into KV, and reconciling from its
+/// [`FakeChain`]. Waiting copies of a payment wake when its entry changes (it has no clock of
+/// its own: time is what the calls pass). `down` makes it unreachable.
+pub struct MemoryCoordinator {
+    /// The receipt store it writes to (the flow's [`ReceiptStore`]).
+    pub store: MemoryStore,
+    /// The chain it asks about unknown payments.
+    pub chain: FakeChain,
+    receipt_ttl_s: u64,
+    entries: RefCell<HashMap<String, Entry>>,
+    /// Bumped on every change; wakes the waiters.
+    version: Cell<u64>,
+    waiters: RefCell<Vec<Waker>>,
+    now: Cell<u64>,
+    /// Whether it is unreachable.
+    pub down: Cell<bool>,
+    /// Every call made: `("claim" | "conclude", key)`, oldest first.
+    pub calls: RefCell<Vec<(&'static str, String)>>,
+}
+
+impl MemoryCoordinator {
+    /// One that keeps receipts for `receipt_ttl_s`, with an empty store and chain.
+    pub fn new(receipt_ttl_s: u64) -> Self {
+        Self {
+            store: MemoryStore::default(),
+            chain: FakeChain::default(),
+            receipt_ttl_s,
+            entries: RefCell::default(),
+            version: Cell::new(0),
+            waiters: RefCell::default(),
+            now: Cell::new(0),
+            down: Cell::new(false),
+            calls: RefCell::default(),
+        }
+    }
+
+    /// The state of the payment with receipt key `key`.
+    pub fn state(&self, key: &str) -> Option<PaymentState> {
+        self.entries.borrow().get(key).map(|e| e.state.clone())
+    }
+
+    /// Every entry, as the operator's listing would show them.
+    pub fn entries(&self) -> Vec<Entry> {
+        self.entries.borrow().values().cloned().collect()
+    }
+
+    /// What the object's alarm does at `now` for the payment `key`: returns when to look
+    /// again.
+    pub async fn alarm(&self, key: &str, now: u64) -> Option<u64> {
+        self.now.set(now);
+        check_on(&self.slot(key), &self.chain, now).await
+    }
+
+    fn slot(&self, key: &str) -> MemorySlot<'_> {
+        MemorySlot {
+            coordinator: self,
+            key: key.to_owned(),
+        }
+    }
+
+    fn call(
+        &self,
+        what: &'static str,
+        record: &PaymentRecord,
+        now: u64,
+    ) -> Result<(), CoordinatorError> {
+        self.calls.borrow_mut().push((what, record.key.clone()));
+        self.now.set(self.now.get().max(now));
+        match self.down.get() {
+            true => Err(CoordinatorError {
+                detail: "connection refused".into(),
+            }),
+            false => Ok(()),
+        }
+    }
+}
+
+impl Coordinator for MemoryCoordinator {
+    async fn claim(
+        &self,
+        record: &PaymentRecord,
+        lease_s: Option<u64>,
+        now: u64,
+    ) -> Result<Claim, CoordinatorError> {
+        self.call("claim", record, now)?;
+        claim_on(&self.slot(&record.key), &self.chain, record, lease_s, now).await
+    }
+
+    async fn conclude(
+        &self,
+        record: &PaymentRecord,
+        conclusion: Conclusion,
+        now: u64,
+    ) -> Result<Option<PaymentState>, CoordinatorError> {
+        self.call("conclude", record, now)?;
+        conclude_on(
+            &self.slot(&record.key),
+            &self.chain,
+            record,
+            conclusion,
+            now,
+        )
+        .await
+    }
+}
+
+struct MemorySlot<'c> {
+    coordinator: &'c MemoryCoordinator,
+    key: String,
+}
+
+impl EntrySlot for MemorySlot<'_> {
+    fn current(&self) -> Option<Entry> {
+        self.coordinator.entries.borrow().get(&self.key).cloned()
+    }
+
+    fn replace(&self, entry: Option<Entry>) {
+        if entry == self.current() {
+            return;
+        }
+        let mut entries = self.coordinator.entries.borrow_mut();
+        match entry {
+            Some(entry) => entries.insert(self.key.clone(), entry),
+            None => entries.remove(&self.key),
+        };
+        let version = &self.coordinator.version;
+        version.set(version.get() + 1);
+        for waker in self.coordinator.waiters.borrow_mut().drain(..) {
+            waker.wake();
+        }
+    }
+
+    async fn persist(&self) -> Result<(), String> {
+        if let Some(Entry {
+            state: PaymentState::Settled { receipt },
+            ..
+        }) = self.current()
+        {
+            let store = &self.coordinator.store;
+            store.insert(&self.key, &receipt, self.coordinator.receipt_ttl_s);
+        }
+        Ok(())
+    }
+
+    async fn changed(&self, _until: u64) -> u64 {
+        Changed {
+            coordinator: self.coordinator,
+            seen: self.coordinator.version.get(),
+        }
+        .await;
+        self.coordinator.now.get()
+    }
+}
+
+/// Ready once the coordinator's version moved past `seen`.
+struct Changed<'c> {
+    coordinator: &'c MemoryCoordinator,
+    seen: u64,
+}
+
+impl Future for Changed<'_> {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.coordinator.version.get() != self.seen {
+            return Poll::Ready(());
+        }
+        self.coordinator
+            .waiters
+            .borrow_mut()
+            .push(cx.waker().clone());
+        Poll::Pending
+    }
+}
+
+/// Pending once (waking itself at once), so that other tasks of the same executor run.
+struct YieldNow(bool);
+
+impl Future for YieldNow {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.0 {
+            return Poll::Ready(());
+        }
+        self.0 = true;
+        cx.waker().wake_by_ref();
+        Poll::Pending
     }
 }

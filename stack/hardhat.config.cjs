@@ -10,6 +10,10 @@ module.exports = {
       // (base-sepolia) are the ones real clients use. Accounts are Hardhat's defaults: the
       // public test mnemonic "test test … junk", 20 accounts funded with 10000 ETH each.
       chainId: 84532,
+      // Automine gives each block the previous timestamp + 1 s by default: a burst of
+      // settlements would push chain time ahead of the wall clock until short-lived
+      // authorisations (validBefore = now + 60 s) fail as expired. Blocks may share a second.
+      allowBlocksWithSameTimestamp: true,
     },
   },
 };

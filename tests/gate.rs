@@ -6,17 +6,18 @@ use edge402::evm::signer::PaymentSigner;
 use edge402::evm::{Bytes32, ExactEvmPayload, SignatureHex};
 use edge402::gate::flow::{handle, FacilitatorError, LogRecord, Outcome, Services};
 use edge402::gate::http::{self, Answer};
-use edge402::gate::{Gate, RequestFacts, Secrets};
+use edge402::gate::{Decision, Gate, PaymentPlan, RequestFacts, Secrets};
 use edge402::l402::{Identifier, Macaroon, RootKeySecret, WwwAuthenticate};
 use edge402::networks::Networks;
 use edge402::pay::{pay_v1, pay_v2, sign_exact_evm};
 use edge402::protocol::facilitator::{SettleResponse, VerifyResponse};
 use edge402::protocol::{decode_header, v1, v2, PaymentPayload, PaymentRequirements, Version};
 use edge402::testing::{
-    refused_settlement as failed, settled, FakeLightning, FakeOrigin, MemoryStore,
+    refused_settlement as failed, settled, FakeLightning, FakeOrigin, MemoryCoordinator,
     ScriptedFacilitator,
 };
 use futures_executor::block_on;
+use futures_util::future::join_all;
 use serde_json::{json, Value};
 
 const NOW: u64 = 1_750_000_000;
@@ -215,7 +216,8 @@ fn request<'a>(
 struct World {
     gate: Gate,
     f: ScriptedFacilitator,
-    s: MemoryStore,
+    /// The coordinator, with the receipt store it writes to (`c.store`) and its chain.
+    c: MemoryCoordinator,
     o: FakeOrigin,
     ln: FakeLightning,
 }
@@ -225,7 +227,7 @@ impl World {
         Self {
             gate: gate(),
             f,
-            s: MemoryStore::default(),
+            c: MemoryCoordinator::new(120),
             o,
             ln: FakeLightning::default(),
         }
@@ -237,14 +239,43 @@ impl World {
     }
 
     fn send_at(&self, facts: &RequestFacts<'_>, now: u64) -> Run {
+        let (outcome, log) = block_on(self.handle(facts, now));
+        Run::new(outcome, log, &self.gate)
+    }
+
+    /// `copies` copies of one request at once, on one executor.
+    fn send_together(&self, facts: &RequestFacts<'_>, copies: usize) -> Vec<Run> {
+        let all = join_all((0..copies).map(|_| self.handle(facts, NOW)));
+        block_on(all)
+            .into_iter()
+            .map(|(outcome, log)| Run::new(outcome, log, &self.gate))
+            .collect()
+    }
+
+    async fn handle(
+        &self,
+        facts: &RequestFacts<'_>,
+        now: u64,
+    ) -> (Outcome<(u16, String)>, LogRecord) {
         let services = Services {
             facilitator: &self.f,
-            store: &self.s,
+            store: &self.c.store,
             origin: &self.o,
             invoices: &self.ln,
+            coordinator: &self.c,
         };
-        let (outcome, log) = block_on(handle(&self.gate, facts, now, services));
-        Run::new(outcome, log, &self.gate)
+        handle(&self.gate, facts, now, services).await
+    }
+
+    /// The gate's payment plan for a `GET /api/weather` paid with `header`.
+    fn decide_plan(&self, header: &str) -> Box<PaymentPlan> {
+        match self
+            .gate
+            .decide(&request("GET", "/api/weather", Some(header), None), NOW)
+        {
+            Decision::Pay(plan) => plan,
+            _ => panic!("not a payment"),
+        }
     }
 }
 
@@ -335,7 +366,7 @@ fn a_good_v2_payment_is_served_after_settlement_and_receipted() {
         calls[0].1.payment_requirements,
         PaymentRequirements::V2(offered(1_000))
     );
-    let receipts = w.s.receipts.borrow();
+    let receipts = w.c.store.receipts.borrow();
     let (receipt, ttl) = receipts.values().next().unwrap();
     assert_eq!((receipt.resource.as_str(), *ttl), ("GET /api/weather", 120));
     assert_eq!(receipt.payer, signer().address());
@@ -449,7 +480,7 @@ fn an_origin_error_after_origin_passes_through_uncharged() {
     assert_eq!(
         (
             w.f.calls("settle"),
-            w.s.receipts.borrow().len(),
+            w.c.store.receipts.borrow().len(),
             r.log.outcome.as_str()
         ),
         (0, 0, "origin_error")
@@ -468,7 +499,7 @@ fn before_origin_settles_first_and_a_failed_settlement_never_reaches_the_origin(
     );
     let settlement = SettleResponse::from_header(r.header("PAYMENT-RESPONSE").unwrap()).unwrap();
     assert!(!settlement.success);
-    assert_eq!((w.o.calls(), w.s.receipts.borrow().len()), (0, 0));
+    assert_eq!((w.o.calls(), w.c.store.receipts.borrow().len()), (0, 0));
 
     w.f.will_settle(Ok(settled()));
     let header = v2_header(&offered(10_000), 8);
@@ -480,7 +511,7 @@ fn before_origin_settles_first_and_a_failed_settlement_never_reaches_the_origin(
 #[test]
 fn parallel_runs_both_and_releases_only_when_settled() {
     let w = World::new(ScriptedFacilitator::default(), FakeOrigin::ok());
-    w.f.will_settle(Ok(failed("invalid_exact_evm_nonce_already_used")));
+    w.f.will_settle(Ok(failed("invalid_exact_evm_insufficient_balance")));
     let header = v2_header(&offered(1_000), 10);
     let r = w.send(&request("GET", "/reports/7", Some(&header), None));
     assert_eq!(
@@ -495,13 +526,20 @@ fn parallel_runs_both_and_releases_only_when_settled() {
     assert_eq!(r.served().0 .1, "content of /reports/7");
 }
 
+/// Mines the transfer `header`'s payment makes, as a facilitator that went quiet would have.
+fn mine_payment(w: &World, header: &str) -> String {
+    let r = w.decide_plan(header);
+    w.c.chain
+        .mine_transfer(r.asset, r.payer, r.pay_to, r.amount, r.nonce)
+}
+
 #[test]
-fn facilitator_failures_serve_nothing() {
-    let cases = [
+fn a_settlement_whose_outcome_is_unknown_is_served_once_the_chain_proves_it() {
+    let open_errors = [
         (FacilitatorError::Timeout, 504, "facilitator_timeout"),
         (
             FacilitatorError::Unavailable {
-                detail: "HTTP 500".into(),
+                detail: "connection reset after the request was sent".into(),
             },
             502,
             "facilitator_unavailable",
@@ -514,40 +552,235 @@ fn facilitator_failures_serve_nothing() {
             "facilitator_unavailable",
         ),
     ];
-    for (nonce, (error, status, reason)) in cases.into_iter().enumerate() {
+    for (nonce, (error, status, reason)) in open_errors.into_iter().enumerate() {
         let w = World::new(ScriptedFacilitator::default(), FakeOrigin::ok());
         w.f.will_settle(Err(error));
         let header = v2_header(&offered(1_000), 20 + nonce as u8);
-        let r = w.send(&request("GET", "/api/weather", Some(&header), None));
+        let get = request("GET", "/api/weather", Some(&header), None);
+        let r = w.send(&get);
         assert_eq!((r.status(), r.reason()), (status, Some(reason)));
         assert!(!r.answer().body.contains("content of"));
-        assert_eq!(w.s.receipts.borrow().len(), 0);
+        assert!(
+            r.answer().body.contains("may have settled"),
+            "{}",
+            r.answer().body
+        );
+        assert_eq!(r.header("Retry-After"), Some("5"));
+        assert_eq!(w.c.store.receipts.borrow().len(), 0);
         assert_eq!(
             r.log.nonce.as_deref(),
             Some(format!("0x{}", hex::encode([20 + nonce as u8; 32])).as_str())
         );
+        // Until the chain shows the transfer, a retry is answered as pending, and /settle is
+        // never called again.
+        let r = w.send(&get);
+        assert_eq!((r.status(), r.reason()), (504, Some("settlement_pending")));
+        let transaction = mine_payment(&w, &header);
+        let r = w.send_at(&get, NOW + 5);
+        assert_eq!(r.served().0 .1, "content of /api/weather");
+        assert_eq!(r.log.transaction.as_deref(), Some(transaction.as_str()));
+        assert_eq!(w.f.calls("settle"), 1);
+        assert!(w
+            .c
+            .store
+            .receipts
+            .borrow()
+            .values()
+            .any(|(receipt, _)| receipt.transaction == transaction));
+        let r = w.send(&get);
+        assert_eq!((r.status(), r.log.outcome.as_str()), (200, "receipt"));
     }
 }
 
 #[test]
-fn a_settlement_lost_to_a_concurrent_request_is_served_from_its_receipt() {
+fn a_settle_request_that_was_never_sent_leaves_the_payment_free_to_settle() {
     let w = World::new(ScriptedFacilitator::default(), FakeOrigin::ok());
-    // Another request settles the same payment while this one waits for /settle.
+    w.f.will_settle(Err(FacilitatorError::NotSent {
+        detail: "connection refused".into(),
+    }));
+    let header = v2_header(&offered(1_000), 25);
+    let get = request("GET", "/api/weather", Some(&header), None);
+    let r = w.send(&get);
+    assert_eq!(
+        (r.status(), r.reason()),
+        (502, Some("facilitator_unavailable"))
+    );
+    assert!(
+        r.answer().body.contains("nothing was settled"),
+        "{}",
+        r.answer().body
+    );
+    w.f.will_settle(Ok(settled()));
+    assert_eq!(w.send(&get).status(), 200);
+    assert_eq!(w.f.calls("settle"), 2);
+}
+
+#[test]
+fn a_response_already_fetched_is_the_one_served_when_the_chain_proves_the_payment() {
+    // after-origin: the origin ran, /settle timed out but its transfer was mined.
+    let w = World::new(ScriptedFacilitator::default(), FakeOrigin::ok());
+    let header = v2_header(&offered(1_000), 26);
+    mine_payment(&w, &header);
+    w.f.will_settle(Err(FacilitatorError::Timeout));
+    let r = w.send(&request("GET", "/api/weather", Some(&header), None));
+    assert_eq!(r.served().0 .1, "content of /api/weather");
+    assert_eq!(w.o.calls(), 1, "the origin is fetched once");
+}
+
+#[test]
+fn nonce_already_used_is_not_proof_the_chain_decides() {
+    // Spent by this payment's own transfer: served.
+    let w = World::new(ScriptedFacilitator::default(), FakeOrigin::ok());
     let header = v2_header(&offered(1_000), 30);
-    let winner = World::new(ScriptedFacilitator::settling(), FakeOrigin::ok());
-    winner.send(&request("GET", "/api/weather", Some(&header), None));
-    let (key, (receipt, _)) = winner
-        .s
-        .receipts
-        .borrow()
-        .iter()
-        .next()
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .unwrap();
-    *w.s.appears_later.borrow_mut() = Some((key, receipt));
+    mine_payment(&w, &header);
     w.f.will_settle(Ok(failed("invalid_exact_evm_nonce_already_used")));
     let r = w.send(&request("GET", "/api/weather", Some(&header), None));
-    assert_eq!((r.status(), r.log.outcome.as_str()), (200, "receipt"));
+    assert_eq!(r.served().0 .1, "content of /api/weather");
+
+    // Spent paying someone else: refused for good, and never settled again.
+    let w = World::new(ScriptedFacilitator::default(), FakeOrigin::ok());
+    let header = v2_header(&offered(1_000), 31);
+    let plan = w.decide_plan(&header);
+    w.c.chain
+        .mine_transfer(plan.asset, plan.payer, plan.payer, plan.amount, plan.nonce);
+    w.f.will_settle(Ok(failed("invalid_exact_evm_nonce_already_used")));
+    let get = request("GET", "/api/weather", Some(&header), None);
+    let r = w.send(&get);
+    assert_eq!(
+        (r.status(), r.reason()),
+        (402, Some("invalid_exact_evm_nonce_already_used"))
+    );
+    let r = w.send(&get);
+    assert_eq!(r.status(), 402);
+    assert_eq!(w.f.calls("settle"), 1);
+
+    // Cancelled by the payer: refused.
+    let w = World::new(ScriptedFacilitator::default(), FakeOrigin::ok());
+    let header = v2_header(&offered(1_000), 32);
+    let plan = w.decide_plan(&header);
+    w.f.will_settle(Ok(failed("settlement_pending")));
+    let get = request("GET", "/api/weather", Some(&header), None);
+    assert_eq!(w.send(&get).reason(), Some("settlement_pending"));
+    w.c.chain.mine_cancel(plan.asset, plan.payer, plan.nonce);
+    assert_eq!(w.send_at(&get, NOW + 3).status(), 402);
+}
+
+#[test]
+fn an_unknown_payment_nobody_mined_is_refused_after_its_deadline() {
+    let w = World::new(ScriptedFacilitator::default(), FakeOrigin::ok());
+    let header = v2_header(&offered(1_000), 33);
+    let plan = w.decide_plan(&header);
+    w.f.will_settle(Err(FacilitatorError::Timeout));
+    w.send(&request("GET", "/api/weather", Some(&header), None));
+    let key = plan.receipt_key.clone();
+    assert_eq!(w.c.state(&key).map(|s| s.name()), Some("unknown"));
+    // The object's alarm asks the chain until validBefore and its margin have passed.
+    let again = block_on(w.c.alarm(&key, NOW + 20)).expect("checked again later");
+    assert!(again > NOW + 20);
+    assert_eq!(w.c.state(&key).map(|s| s.name()), Some("unknown"));
+    let late = plan.valid_before + edge402::gate::ledger::RECONCILE_MARGIN_S + 1;
+    assert!(
+        block_on(w.c.alarm(&key, late)).is_some(),
+        "looked at once more"
+    );
+    assert_eq!(w.c.state(&key).map(|s| s.name()), Some("refused"));
+    // Decided and past its deadline: the next look forgets it.
+    assert_eq!(block_on(w.c.alarm(&key, late)), None);
+    assert_eq!(w.c.state(&key), None);
+    // Without a chain to ask, it stays unknown for the operator.
+    let w = World::new(ScriptedFacilitator::default(), FakeOrigin::ok());
+    let header = v2_header(&offered(1_000), 34);
+    w.f.will_settle(Err(FacilitatorError::Timeout));
+    w.send(&request("GET", "/api/weather", Some(&header), None));
+    w.c.chain.down.set(true);
+    let key = w.decide_plan(&header).receipt_key;
+    assert!(block_on(w.c.alarm(&key, late)).is_some());
+    assert_eq!(w.c.state(&key).map(|s| s.name()), Some("unknown"));
+}
+
+#[test]
+fn concurrent_copies_of_a_payment_make_one_settle_call() {
+    let w = World::new(ScriptedFacilitator::settling(), FakeOrigin::ok());
+    w.f.settle_yields.set(3);
+    let header = v2_header(&offered(1_000), 35);
+    let get = request("GET", "/api/weather", Some(&header), None);
+    let runs = w.send_together(&get, 20);
+    assert_eq!(w.f.calls("settle"), 1);
+    assert!(
+        runs.iter().all(|r| r.status() == 200),
+        "{:?}",
+        runs.iter().map(Run::status).collect::<Vec<_>>()
+    );
+
+    // A POST (settled before the origin, never replayed): one origin call, one 200.
+    let w = World::new(ScriptedFacilitator::settling(), FakeOrigin::ok());
+    w.f.settle_yields.set(3);
+    let requirement = v2::PaymentRequirements {
+        amount: 10_000u64.into(),
+        ..offered(10_000)
+    };
+    let header = v2_header(&requirement, 36);
+    let post = request("POST", "/submit", Some(&header), None);
+    let runs = w.send_together(&post, 20);
+    assert_eq!((w.f.calls("settle"), w.o.calls()), (1, 1));
+    let served = runs.iter().filter(|r| r.status() == 200).count();
+    assert_eq!(served, 1);
+    assert!(runs
+        .iter()
+        .filter(|r| r.status() != 200)
+        .all(|r| r.reason() == Some("payment_already_used")));
+}
+
+#[test]
+fn a_claim_whose_holder_went_away_makes_the_payment_unknown() {
+    let w = World::new(ScriptedFacilitator::default(), FakeOrigin::ok());
+    let header = v2_header(&offered(1_000), 37);
+    let plan = w.decide_plan(&header);
+    let record = plan.record(w.gate.config().receipt_ttl_s);
+    let lease = w.gate.config().facilitator.claim_lease_s();
+    let claim = block_on(edge402::gate::coordinator::Coordinator::claim(
+        &w.c,
+        &record,
+        Some(lease),
+        NOW,
+    ));
+    assert!(matches!(
+        claim,
+        Ok(edge402::gate::ledger::Claim::Settle { .. })
+    ));
+    // Past its lease (and past the payment's validBefore): unknown, not refused as expired.
+    let get = request("GET", "/api/weather", Some(&header), None);
+    let r = w.send_at(&get, NOW + lease);
+    assert_eq!((r.status(), r.reason()), (504, Some("settlement_pending")));
+    assert_eq!(w.f.calls("settle"), 0);
+    // Once the chain shows the transfer, the late retry is served.
+    mine_payment(&w, &header);
+    let r = w.send_at(&get, NOW + lease + 5);
+    assert_eq!(r.status(), 200);
+    // An expired payment nobody claimed is refused as expired, and leaves nothing behind.
+    let late = v2_header(&offered(1_000), 39);
+    let r = w.send_at(
+        &request("GET", "/api/weather", Some(&late), None),
+        NOW + lease,
+    );
+    assert_eq!(
+        r.reason(),
+        Some("invalid_exact_evm_payload_authorization_valid_before")
+    );
+    assert_eq!(w.c.entries().len(), 1);
+}
+
+#[test]
+fn without_the_coordinator_nothing_is_settled_or_served() {
+    let w = World::new(ScriptedFacilitator::default(), FakeOrigin::ok());
+    w.c.down.set(true);
+    let header = v2_header(&offered(1_000), 38);
+    let r = w.send(&request("GET", "/api/weather", Some(&header), None));
+    assert_eq!(
+        (r.status(), r.reason()),
+        (502, Some("coordinator_unavailable"))
+    );
+    assert_eq!((w.f.calls("settle"), w.o.calls()), (0, 0));
 }
 
 #[test]
@@ -657,7 +890,7 @@ fn bad_payments_are_refused_without_any_call() {
         (
             w.f.calls.borrow().len(),
             w.o.calls(),
-            w.s.receipts.borrow().len()
+            w.c.store.receipts.borrow().len()
         ),
         (0, 0, 0)
     );
@@ -854,7 +1087,7 @@ fn bad_l402_credentials_get_a_fresh_challenge() {
     }
     // A revoked token is refused too.
     let id = Identifier::from_bytes(macaroon.identifier()).unwrap();
-    w.s.revoked.borrow_mut().push(id.token_id);
+    w.c.store.revoked.borrow_mut().push(id.token_id);
     assert_eq!(
         w.send(&with_authorization("/ln/x", &good)).reason(),
         Some("invalid_l402_credential")
@@ -993,7 +1226,7 @@ fn a_success_about_another_payment_is_not_believed() {
             (r.status(), r.reason()),
             (502, Some("facilitator_unavailable"))
         );
-        assert_eq!(w.s.receipts.borrow().len(), 0);
+        assert_eq!(w.c.store.receipts.borrow().len(), 0);
     }
     // The payer in any letter case, and the network in either spelling, are the same.
     let w = World::new(ScriptedFacilitator::default(), FakeOrigin::ok());
@@ -1008,5 +1241,38 @@ fn a_success_about_another_payment_is_not_believed() {
         w.send(&request("GET", "/api/weather", Some(&header), None))
             .status(),
         200
+    );
+}
+
+#[test]
+fn a_settled_payment_serves_retries_for_its_receipt_ttl_only_then_is_forgotten() {
+    let w = World::new(ScriptedFacilitator::settling(), FakeOrigin::ok());
+    let header = v2_header(&offered(1_000), 40);
+    let get = request("GET", "/api/weather", Some(&header), None);
+    assert_eq!(w.send(&get).status(), 200);
+    // KV forgets the receipt (its TTL); the coordinator still serves the retry, once expired
+    // too.
+    w.c.store.receipts.borrow_mut().clear();
+    let r = w.send_at(&get, NOW + 100);
+    assert_eq!((r.status(), r.log.outcome.as_str()), (200, "receipt"));
+    let ttl = w.gate.config().receipt_ttl_s;
+    let r = w.send_at(&get, NOW + ttl);
+    assert_eq!(
+        (r.status(), r.reason()),
+        (402, Some("payment_already_used")),
+        "{:?}",
+        r.log
+    );
+    assert_eq!(w.f.calls("settle"), 1);
+    // The alarm forgets it once it can neither be settled nor served; a request with it is
+    // then refused as expired.
+    let key = w.decide_plan(&header).receipt_key;
+    let forget = block_on(w.c.alarm(&key, NOW + ttl)).expect("a time to forget it");
+    assert_eq!(block_on(w.c.alarm(&key, forget)), None);
+    assert!(w.c.entries().is_empty());
+    let r = w.send_at(&get, forget);
+    assert_eq!(
+        r.reason(),
+        Some("invalid_exact_evm_payload_authorization_valid_before")
     );
 }

@@ -87,10 +87,29 @@ fn catalogue() -> Vec<(&'static str, Vec<Refusal>)> {
             "settlement refused (short codes as received, anything else `unexpected_settle_error`; a `success:false` settlement header)",
             vec![Refusal::SettlementRefused { reason: passed() }],
         ),
-        ("facilitator timeout", vec![Refusal::FacilitatorTimeout]),
         (
-            "facilitator unreachable or bad answer",
-            vec![Refusal::FacilitatorUnavailable],
+            "`/settle` timed out: the payment may have settled (kept as unknown until the chain tells)",
+            vec![Refusal::FacilitatorTimeout],
+        ),
+        (
+            "`/settle` may have arrived, but its answer was a 5xx, a reset, garbage or not believed (kept as unknown)",
+            vec![Refusal::FacilitatorUnavailable {
+                may_have_settled: true,
+            }],
+        ),
+        (
+            "facilitator not reachable at any configured URL, or `/verify` failed: nothing was settled",
+            vec![Refusal::FacilitatorUnavailable {
+                may_have_settled: false,
+            }],
+        ),
+        (
+            "the payment is settling in another request, or its outcome is still unknown (`settlement_pending` from the facilitator, nonce already used without proof yet)",
+            vec![Refusal::SettlementPending],
+        ),
+        (
+            "the payment coordinator (Durable Object) cannot be reached: nothing settled, nothing served",
+            vec![Refusal::CoordinatorUnavailable],
         ),
         ("origin unreachable", vec![Refusal::OriginUnavailable]),
         (
@@ -154,7 +173,9 @@ fn catalogue() -> Vec<(&'static str, Vec<Refusal>)> {
 fn next_step(next: Next) -> String {
     match next {
         Next::Pay => "pay: a fresh challenge is attached".into(),
-        Next::RetrySamePayment => "retry with the same payment".into(),
+        Next::RetrySamePayment { after_s } => {
+            format!("retry with the same payment after {after_s} s (`Retry-After`)")
+        }
         Next::RetryLater { after_s } => format!("retry after {after_s} s (`Retry-After`)"),
         Next::ChangeRequest => "change the request".into(),
         Next::ContactOperator => "nothing: the operator must act".into(),
@@ -225,7 +246,10 @@ fn a_402_always_invites_payment_and_upstream_faults_say_how_to_retry() {
             );
             if d.status >= 502 {
                 assert!(
-                    matches!(d.next, Next::RetrySamePayment | Next::RetryLater { .. }),
+                    matches!(
+                        d.next,
+                        Next::RetrySamePayment { .. } | Next::RetryLater { .. }
+                    ),
                     "{situation}"
                 );
             }

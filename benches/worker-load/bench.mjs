@@ -10,7 +10,10 @@
 //      (a) 402     GET /api/bench without payment: the challenge;
 //      (b) receipt GET /api/bench with a payment already settled once: served from its KV
 //                  receipt (signature verified again, no facilitator call) and the origin;
-//      (d) peer    GET /api/bench without payment against the peer under wrangler dev.
+//      (d) peer    GET /api/bench without payment against the peer under wrangler dev;
+//      (e) fresh   GET /api/bench with a new payment each request: claimed in its payment
+//                  coordinator (a Durable Object), settled once by the double, concluded; the
+//                  coordinator hop's own p50/p99 from the Worker's `coordinator_ms` log field.
 // 3. A table, then one JSON line with every figure.
 //
 // The scenarios run in interleaved rounds; both Workers are up at once. Environment: see
@@ -34,6 +37,7 @@ const WRANGLER = path.join(ROOT, "node_modules/.bin/wrangler");
 const SECONDS = Number(process.env.EDGE402_BENCH_SECONDS ?? 10);
 const CONNECTIONS = Number(process.env.EDGE402_BENCH_CONNECTIONS ?? 4);
 const WARMUP_SECONDS = 2;
+const FRESH_PAYMENTS = Number(process.env.EDGE402_BENCH_FRESH_PAYMENTS ?? 400); // (e): one request each
 const ROUNDS = Number(process.env.EDGE402_BENCH_ROUNDS ?? 2); // each scenario's time is split over this many interleaved rounds
 const MAX_REQUESTS = 500_000; // per scenario: a bound besides the duration
 const PEER_LOAD = process.env.EDGE402_BENCH_PEER_LOAD !== "0";
@@ -210,17 +214,14 @@ function percentile(sorted, p) {
 
 // One load run. Latencies are recorded from autocannon's per-response events (hrtime, in ms),
 // not its histogram, whose resolution is 1 ms.
-async function load(url, headers, seconds) {
+function load(url, headers, seconds) {
+  return loadWith({ url, headers, connections: CONNECTIONS, duration: seconds, maxOverallRequests: MAX_REQUESTS, timeout: 10 });
+}
+
+async function loadWith(options) {
   const latencies = [];
   const statuses = {};
-  const instance = autocannon({
-    url,
-    headers,
-    connections: CONNECTIONS,
-    duration: seconds,
-    maxOverallRequests: MAX_REQUESTS,
-    timeout: 10,
-  });
+  const instance = autocannon(options);
   instance.on("response", (_client, statusCode, _bytes, responseTime) => {
     latencies.push(responseTime);
     statuses[statusCode] = (statuses[statusCode] ?? 0) + 1;
@@ -252,25 +253,38 @@ async function measure(plan) {
       p.timeouts += r.timeouts;
     }
   }
-  const figures = {};
-  for (const sc of plan) {
-    const p = pooled[sc.name];
-    p.latencies.sort((x, y) => x - y);
-    const requests = p.latencies.length;
-    figures[sc.name] = {
-      requests,
-      seconds: p.seconds,
-      rps: requests / p.seconds,
-      p50_ms: percentile(p.latencies, 50),
-      p99_ms: percentile(p.latencies, 99),
-      statuses: p.statuses,
-      errors: p.errors,
-      timeouts: p.timeouts,
-      expect: sc.expect,
-      unexpected: requests - (p.statuses[sc.expect] ?? 0) + p.errors + p.timeouts,
-    };
-  }
-  return figures;
+  return Object.fromEntries(plan.map((sc) => [sc.name, figuresOf(pooled[sc.name], sc.expect)]));
+}
+
+/** The figures of one scenario's pooled runs, of which `expect` is the status wanted. */
+function figuresOf(p, expect) {
+  p.latencies.sort((x, y) => x - y);
+  const requests = p.latencies.length;
+  return {
+    requests,
+    seconds: p.seconds,
+    rps: requests / p.seconds,
+    p50_ms: percentile(p.latencies, 50),
+    p99_ms: percentile(p.latencies, 99),
+    statuses: p.statuses,
+    errors: p.errors,
+    timeouts: p.timeouts,
+    expect,
+    unexpected: requests - (p.statuses[expect] ?? 0) + p.errors + p.timeouts,
+  };
+}
+
+/** One request per header set in `headersList`, in order, over CONNECTIONS connections. */
+async function loadEach(url, headersList) {
+  let next = 0;
+  const run = await loadWith({
+    url,
+    connections: CONNECTIONS,
+    amount: headersList.length,
+    requests: [{ setupRequest: (request) => ({ ...request, headers: { ...request.headers, ...headersList[next++ % headersList.length] } }) }],
+    timeout: 10,
+  });
+  return run;
 }
 
 const b64json = (value) => Buffer.from(JSON.stringify(value)).toString("base64");
@@ -355,33 +369,38 @@ if (challenge.status !== 402) throw new Error(`GET /api/bench without payment an
 const required = unb64json(challenge.headers.get("payment-required"));
 const accepted = required.accepts[0];
 const account = privateKeyToAccount(generatePrivateKey()); // a throwaway key: the facilitator is a double
-const now = Math.floor(Date.now() / 1000);
-const authorization = {
-  from: account.address,
-  to: accepted.payTo,
-  value: accepted.amount,
-  validAfter: String(now - 600),
-  validBefore: String(now + 3600),
-  nonce: `0x${Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("hex")}`,
-};
-const signature = await account.signTypedData({
-  domain: { name: accepted.extra?.name ?? "USDC", version: accepted.extra?.version ?? "2", chainId: 84532, verifyingContract: accepted.asset },
-  types: TRANSFER_WITH_AUTHORIZATION,
-  primaryType: "TransferWithAuthorization",
-  message: {
-    ...authorization,
-    value: BigInt(authorization.value),
-    validAfter: BigInt(authorization.validAfter),
-    validBefore: BigInt(authorization.validBefore),
-  },
-});
-const paymentHeader = { "PAYMENT-SIGNATURE": b64json({ x402Version: 2, accepted, payload: { signature, authorization } }) };
+
+/** A v2 payment header for exactly what `accepted` offers, with a fresh nonce. */
+async function signPayment() {
+  const now = Math.floor(Date.now() / 1000);
+  const authorization = {
+    from: account.address,
+    to: accepted.payTo,
+    value: accepted.amount,
+    validAfter: String(now - 600),
+    validBefore: String(now + 3600),
+    nonce: `0x${Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("hex")}`,
+  };
+  const signature = await account.signTypedData({
+    domain: { name: accepted.extra?.name ?? "USDC", version: accepted.extra?.version ?? "2", chainId: 84532, verifyingContract: accepted.asset },
+    types: TRANSFER_WITH_AUTHORIZATION,
+    primaryType: "TransferWithAuthorization",
+    message: {
+      ...authorization,
+      value: BigInt(authorization.value),
+      validAfter: BigInt(authorization.validAfter),
+      validBefore: BigInt(authorization.validBefore),
+    },
+  });
+  return { "PAYMENT-SIGNATURE": b64json({ x402Version: 2, accepted, payload: { signature, authorization } }) };
+}
+const paymentHeader = await signPayment();
 
 step("settling one payment, then checking that its retry is served from the receipt");
 const first = await fetch(paidUrl, { headers: paymentHeader });
 const firstBody = await first.text();
 if (first.status !== 200) throw new Error(`the first paid request answered ${first.status}: ${firstBody.slice(0, 300)}`);
-await sleep(1000); // the KV write finishes under waitUntil
+await sleep(200); // the receipt is in KV before the answer (the coordinator writes it); KV reads may lag
 const retry = await fetch(paidUrl, { headers: paymentHeader });
 await retry.arrayBuffer();
 const afterRetry = await counts();
@@ -410,6 +429,35 @@ const scenarios = await measure(plan);
 const afterLoad = await counts();
 summary.settle_calls = afterLoad.settle;
 if (afterLoad.settle !== 1) notes.push(`the facilitator double saw ${afterLoad.settle} /settle calls, not 1: some retries were not served from the receipt`);
+
+// (e) A new payment per request: each is claimed in its payment coordinator (a Durable Object),
+// settled once by the facilitator double, and concluded, before the origin's content is
+// released. Payments are signed beforehand; the coordinator's share is what the Worker logs
+// as `coordinator_ms` (claim + conclude, as its shell timed them).
+step(`signing ${FRESH_PAYMENTS} payments for (e)`);
+const freshHeaders = [];
+for (let i = 0; i < FRESH_PAYMENTS; i += 1) freshHeaders.push(await signPayment());
+step(`(e) new payment per request: ${FRESH_PAYMENTS} requests, ${CONNECTIONS} connections`);
+const logBefore = readFileSync(edge.logFile, "utf8").length;
+scenarios.fresh = figuresOf(await loadEach(paidUrl, freshHeaders), 200);
+const afterFresh = await counts();
+if (afterFresh.settle - afterLoad.settle !== FRESH_PAYMENTS) {
+  notes.push(`(e) made ${afterFresh.settle - afterLoad.settle} /settle calls for ${FRESH_PAYMENTS} payments`);
+}
+const hops = readFileSync(edge.logFile, "utf8")
+  .slice(logBefore)
+  .split("\n")
+  .filter((line) => line.startsWith("{") && line.includes('"coordinator_ms"') && line.includes('"outcome":"paid"'))
+  .map((line) => JSON.parse(line).coordinator_ms)
+  .sort((x, y) => x - y);
+if (hops.length !== FRESH_PAYMENTS) notes.push(`(e) ${hops.length} log lines with coordinator_ms for ${FRESH_PAYMENTS} payments`);
+summary.coordinator_hop = {
+  requests: hops.length,
+  p50_ms: percentile(hops, 50),
+  p99_ms: percentile(hops, 99),
+  share_of_paid_p50: +(percentile(hops, 50) / scenarios.fresh.p50_ms).toFixed(2),
+  share_of_paid_p99: +(percentile(hops, 99) / scenarios.fresh.p99_ms).toFixed(2),
+};
 await stop(edge.entry);
 if (peer) await stop(peer.entry);
 await stop(doubles);
@@ -461,6 +509,7 @@ const names = {
   challenge: "(a) 402 challenge",
   receipt: "(b) receipt-cached paid retry",
   peer_challenge: "(d) peer @x402/hono 402 challenge",
+  fresh: "(e) new payment each request",
 };
 for (const [name, l] of Object.entries(summary.load)) {
   console.log(
@@ -471,7 +520,10 @@ if (summary.challenge_vs_peer) {
   const c = summary.challenge_vs_peer;
   console.log(`  edge402 402 path vs peer 402 path: req/s ${c.rps}x, p50 ${c.p50}x, p99 ${c.p99}x`);
 }
-console.log(`  /settle calls seen by the facilitator double: ${summary.settle_calls} (1 = every retry served from the receipt)`);
+console.log(`  /settle calls seen by the facilitator double in (a)-(d): ${summary.settle_calls} (1 = every retry served from the receipt)`);
+const hop = summary.coordinator_hop;
+console.log(`  (e) payment coordinator hop (claim + conclude, from the Worker's log): p50 ${hop.p50_ms} ms, p99 ${hop.p99_ms} ms = ${hop.share_of_paid_p50}x / ${hop.share_of_paid_p99}x of (e)'s p50 / p99`);
+console.log(`  (e) vs (b), a new payment vs a receipt-cached one: p50 ${round(scenarios.fresh.p50_ms / scenarios.receipt.p50_ms)}x, p99 ${round(scenarios.fresh.p99_ms / scenarios.receipt.p99_ms)}x`);
 for (const note of notes) console.log(`  NOTE: ${note}`);
 console.log(`  load average (1 min) ${summary.loadavg_1m_at_start} at start, ${summary.loadavg_1m_at_end} at end; edge402 build of ${summary.build.built_at}, .wasm ${summary.build.wasm_bytes} bytes`);
 console.log(`  run time ${summary.run_seconds} s (this script; the build is before it)`);

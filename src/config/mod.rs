@@ -111,18 +111,39 @@ pub struct L402Route {
 /// Where and how the facilitator is called.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FacilitatorConfig {
-    /// Base URL; `/verify`, `/settle` and `/supported` are appended.
-    pub url: String,
+    /// Base URLs, tried in order; `/verify`, `/settle` and `/supported` are appended. The
+    /// next is tried only when a request could not be sent to the one before (a request that
+    /// may have arrived is never sent elsewhere).
+    pub urls: Vec<String>,
     /// Milliseconds to wait for `/verify`.
     pub verify_timeout_ms: u64,
     /// Milliseconds to wait for `/settle`.
     pub settle_timeout_ms: u64,
 }
 
+/// Seconds a claimed payment allows for its origin fetch (under `after-origin`) besides the
+/// facilitator calls, before the coordinator takes the claim's holder for gone.
+pub const CLAIM_ORIGIN_ALLOWANCE_S: u64 = 60;
+
+impl FacilitatorConfig {
+    /// How long one request may hold a payment's claim: its `/verify` and `/settle` timeouts
+    /// (`/settle` tried at most once per URL, when the earlier ones could not be reached) and
+    /// the origin's allowance. A claim not concluded by then makes the payment unknown.
+    pub fn claim_lease_s(&self) -> u64 {
+        let urls = u64::try_from(self.urls.len()).unwrap_or(u64::MAX);
+        let calls_ms = self
+            .verify_timeout_ms
+            .saturating_add(self.settle_timeout_ms.saturating_mul(urls));
+        calls_ms
+            .div_ceil(1000)
+            .saturating_add(CLAIM_ORIGIN_ALLOWANCE_S)
+    }
+}
+
 impl Default for FacilitatorConfig {
     fn default() -> Self {
         Self {
-            url: DEFAULT_FACILITATOR_URL.into(),
+            urls: vec![DEFAULT_FACILITATOR_URL.into()],
             verify_timeout_ms: DEFAULT_VERIFY_TIMEOUT_MS,
             settle_timeout_ms: DEFAULT_SETTLE_TIMEOUT_MS,
         }

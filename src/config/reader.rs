@@ -23,17 +23,16 @@ pub(super) fn read(value: &Value) -> Result<GatewayConfig, ConfigError> {
     ])?;
     let origin = root
         .opt_str("origin")?
-        .map(|url| check_url(&root.key("origin"), url).map(|u| u.trim_end_matches('/').to_owned()))
+        .map(|url| check_url(&root.key("origin"), url))
         .transpose()?;
     let facilitator = match root.opt_table("facilitator")? {
         None => FacilitatorConfig::default(),
         Some(t) => {
             t.only(&["url", "verify_timeout_ms", "settle_timeout_ms"])?;
-            let url = t.opt_str("url")?.unwrap_or(DEFAULT_FACILITATOR_URL);
             FacilitatorConfig {
-                url: check_url(&t.key("url"), url)?
-                    .trim_end_matches('/')
-                    .to_owned(),
+                urls: t
+                    .opt_urls("url")?
+                    .unwrap_or_else(|| vec![DEFAULT_FACILITATOR_URL.to_owned()]),
                 verify_timeout_ms: t
                     .opt_u64("verify_timeout_ms", 1..=300_000)?
                     .unwrap_or(DEFAULT_VERIFY_TIMEOUT_MS),
@@ -76,11 +75,16 @@ pub(super) fn read(value: &Value) -> Result<GatewayConfig, ConfigError> {
 }
 
 fn parse_network(t: &Table<'_>) -> Result<Network, ConfigError> {
-    t.only(&["chain_id", "name", "assets"])?;
+    t.only(&["chain_id", "name", "assets", "rpc_url"])?;
     let chain_id = t.u64("chain_id", 1..=u64::MAX)?;
     let v1_name = t.opt_str("name")?.map(str::to_owned);
+    let rpc_url = t
+        .opt_str("rpc_url")?
+        .map(|url| check_url(&t.key("rpc_url"), url))
+        .transpose()?;
     let assets = t
-        .list("assets")?
+        .opt_list("assets")?
+        .unwrap_or_default()
         .iter()
         .map(|a| {
             a.only(&["address", "name", "version", "decimals", "usd_stable"])?;
@@ -98,6 +102,7 @@ fn parse_network(t: &Table<'_>) -> Result<Network, ConfigError> {
         chain_id,
         v1_name,
         display_name: None,
+        rpc_url,
         assets,
     })
 }
@@ -136,9 +141,7 @@ fn check_l402_services(routes: &[Route]) -> Result<(), ConfigError> {
 fn parse_lightning(t: &Table<'_>) -> Result<LightningConfig, ConfigError> {
     t.only(&["url", "timeout_ms", "invoices_per_minute"])?;
     Ok(LightningConfig {
-        url: check_url(&t.key("url"), t.str("url")?)?
-            .trim_end_matches('/')
-            .to_owned(),
+        url: check_url(&t.key("url"), t.str("url")?)?,
         timeout_ms: t
             .opt_u64("timeout_ms", 1..=60_000)?
             .unwrap_or(DEFAULT_LIGHTNING_TIMEOUT_MS),
@@ -293,21 +296,43 @@ fn price_problem(error: &PriceError) -> &'static str {
     }
 }
 
-fn check_url<'a>(key: &str, url: &'a str) -> Result<&'a str, ConfigError> {
-    let rest = url
-        .strip_prefix("https://")
-        .or_else(|| url.strip_prefix("http://"));
-    match rest {
-        Some(rest)
-            if !rest.is_empty() && !rest.starts_with('/') && !url.contains(['?', '#', ' ']) =>
-        {
-            Ok(url)
-        }
-        _ => Err(ConfigError {
-            key: key.into(),
-            problem: "must be an http(s) URL without query or fragment".into(),
-        }),
+/// A base URL the gateway sends requests (and secrets) to: `https://`, or `http://` to a
+/// loopback host only (a local stack), without query or fragment; the trailing `/` dropped.
+fn check_url(key: &str, url: &str) -> Result<String, ConfigError> {
+    let problem = |problem: &str| ConfigError {
+        key: key.into(),
+        problem: problem.into(),
+    };
+    let (secure, rest) = match (url.strip_prefix("https://"), url.strip_prefix("http://")) {
+        (Some(rest), _) => (true, rest),
+        (None, Some(rest)) => (false, rest),
+        (None, None) => return Err(problem("must be an https:// URL")),
+    };
+    if rest.is_empty() || rest.starts_with('/') || url.contains(['?', '#', ' ', '@']) {
+        return Err(problem(
+            "must be an https:// URL without credentials, query or fragment",
+        ));
     }
+    if !secure && !is_loopback(rest) {
+        return Err(problem(
+            "must use https:// (http:// is accepted for loopback hosts only)",
+        ));
+    }
+    Ok(url.trim_end_matches('/').to_owned())
+}
+
+/// Whether the authority at the start of `rest` (`host[:port]/…`) is a loopback host.
+fn is_loopback(rest: &str) -> bool {
+    let authority = rest.split('/').next().unwrap_or("");
+    let host = match authority.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or(""),
+        None => authority.split(':').next().unwrap_or(""),
+    };
+    host.eq_ignore_ascii_case("localhost")
+        || host == "::1"
+        || host.strip_prefix("127.").is_some_and(|tail| {
+            tail.split('.').count() == 3 && tail.split('.').all(|o| o.parse::<u8>().is_ok())
+        })
 }
 
 /// A JSON object being read, with the key path that leads to it.
@@ -416,6 +441,27 @@ impl<'a> Table<'a> {
     fn address(&self, name: &str) -> Result<Address, ConfigError> {
         self.opt_address(name)?
             .ok_or_else(|| self.error(name, "is required"))
+    }
+
+    /// A URL or a non-empty list of URLs (tried in order).
+    fn opt_urls(&self, name: &str) -> Result<Option<Vec<String>>, ConfigError> {
+        let Some(value) = self.opt(name) else {
+            return Ok(None);
+        };
+        let key = self.key(name);
+        let urls = match value {
+            Value::String(url) => vec![check_url(&key, url)?],
+            Value::Array(items) if !items.is_empty() => items
+                .iter()
+                .enumerate()
+                .map(|(i, item)| match item.as_str() {
+                    Some(url) => check_url(&format!("{key}[{i}]"), url),
+                    None => Err(self.error(name, "must be a URL or a list of URLs")),
+                })
+                .collect::<Result<_, _>>()?,
+            _ => return Err(self.error(name, "must be a URL or a non-empty list of URLs")),
+        };
+        Ok(Some(urls))
     }
 
     fn opt_table(&self, name: &str) -> Result<Option<Table<'a>>, ConfigError> {

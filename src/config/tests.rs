@@ -26,7 +26,7 @@ fn error_of(config: Value) -> ConfigError {
 fn defaults_and_requirements() {
     let config = GatewayConfig::from_json(&json!({"routes": [route(json!({}))]})).unwrap();
     assert_eq!(config.origin, None);
-    assert_eq!(config.facilitator.url, DEFAULT_FACILITATOR_URL);
+    assert_eq!(config.facilitator.urls, [DEFAULT_FACILITATOR_URL]);
     assert_eq!(config.receipt_ttl_s, DEFAULT_RECEIPT_TTL_S);
     let Access::Paid(paid) = &config.routes[0].access else {
         panic!("a priced route")
@@ -259,4 +259,83 @@ fn settle_orders_and_free_routes() {
         error_of(json!({"routes": [{"match": "/x", "free": true, "price": "1"}]})).key,
         "routes[0].price"
     );
+}
+
+#[test]
+fn facilitator_urls_are_tried_in_order_and_leases_cover_every_try() {
+    let config = GatewayConfig::from_json(&json!({
+        "facilitator": {"url": ["https://a.example/f/", "https://b.example"],
+                        "verify_timeout_ms": 2000, "settle_timeout_ms": 10000},
+        "routes": [route(json!({}))]
+    }))
+    .unwrap();
+    assert_eq!(
+        config.facilitator.urls,
+        ["https://a.example/f", "https://b.example"]
+    );
+    // /verify once, /settle at most once per URL, and the origin's allowance.
+    assert_eq!(
+        config.facilitator.claim_lease_s(),
+        2 + 2 * 10 + CLAIM_ORIGIN_ALLOWANCE_S
+    );
+    for bad in [json!([]), json!([1]), json!({"u": 1})] {
+        let error = error_of(json!({"facilitator": {"url": bad}, "routes": [route(json!({}))]}));
+        assert_eq!(error.key, "facilitator.url");
+    }
+}
+
+#[test]
+fn urls_that_carry_secrets_must_be_https_unless_they_stay_on_this_machine() {
+    let with_origin = |origin: &str| json!({"origin": origin, "routes": [route(json!({}))]});
+    for good in [
+        "https://origin.example",
+        "http://127.0.0.1:8080",
+        "http://localhost:3000/base",
+        "http://[::1]:9000",
+    ] {
+        assert!(
+            GatewayConfig::from_json(&with_origin(good)).is_ok(),
+            "{good}"
+        );
+    }
+    for bad in [
+        "http://origin.example",
+        "http://127.0.0.1.evil.example",
+        "http://10.0.0.1",
+        "https://user:pass@origin.example",
+        "https://origin.example/?q=1",
+        "ftp://origin.example",
+    ] {
+        assert_eq!(error_of(with_origin(bad)).key, "origin", "{bad}");
+    }
+    let error = error_of(
+        json!({"facilitator": {"url": ["https://a.example", "http://b.example"]},
+                                "routes": [route(json!({}))]}),
+    );
+    assert_eq!(error.key, "facilitator.url[1]");
+}
+
+#[test]
+fn a_built_in_network_takes_an_rpc_url_and_keeps_its_assets() {
+    let config = GatewayConfig::from_json(&json!({
+        "networks": [{"chain_id": 84532, "rpc_url": "http://127.0.0.1:8545"}],
+        "routes": [route(json!({}))]
+    }))
+    .unwrap();
+    let sepolia = config.networks.by_chain_id(84532).unwrap();
+    assert_eq!(sepolia.rpc_url.as_deref(), Some("http://127.0.0.1:8545"));
+    assert_eq!(
+        sepolia.default_asset().map(|a| a.address.to_string()),
+        Some("0x036CbD53842c5426634e7929541eC2318f3dCF7e".to_owned())
+    );
+    // Without one, the chain's published endpoint; Ethereum has none built in.
+    let builtin = GatewayConfig::from_json(&json!({"routes": [route(json!({}))]})).unwrap();
+    let rpc = |id| builtin.networks.by_chain_id(id).unwrap().rpc_url.clone();
+    assert_eq!(rpc(84532).as_deref(), Some("https://sepolia.base.org"));
+    assert_eq!(rpc(1), None);
+    let error = error_of(
+        json!({"networks": [{"chain_id": 84532, "rpc_url": "http://rpc.example"}],
+                                "routes": [route(json!({}))]}),
+    );
+    assert_eq!(error.key, "networks[0].rpc_url");
 }

@@ -5,6 +5,7 @@ mod address;
 pub mod eip712;
 mod exact;
 mod glv;
+pub mod proof;
 mod recover;
 mod signature;
 pub mod signer;

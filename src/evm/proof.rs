@@ -231,7 +231,11 @@ mod tests {
 
     fn transfer(from: Address, to: Address, amount: u64) -> RpcLog {
         log(
-            vec![hex32(&transfer_topic()), hex32(&from.to_word()), hex32(&to.to_word())],
+            vec![
+                hex32(&transfer_topic()),
+                hex32(&from.to_word()),
+                hex32(&to.to_word()),
+            ],
             hex32(&Uint256::from(amount).to_be_bytes()),
         )
     }
@@ -287,7 +291,10 @@ mod tests {
         let e = expected();
         let mut canceled = used(&e);
         canceled.topics[0] = hex32(&authorization_canceled_topic());
-        assert_eq!(e.authorization_logs(&[canceled]), AuthorizationLogs::Canceled);
+        assert_eq!(
+            e.authorization_logs(&[canceled]),
+            AuthorizationLogs::Canceled
+        );
     }
 
     #[test]

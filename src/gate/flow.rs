@@ -10,11 +10,13 @@ use core::fmt;
 use futures_util::future::join;
 use serde::Serialize;
 
+use super::coordinator::{Coordinator, CoordinatorError};
 use super::http::Release;
 use super::l402::InvoiceSource;
+use super::ledger::{Claim, Conclusion, PaymentRecord, PaymentState};
 use super::receipt::Receipt;
 use super::refusal::{is_error_status, LogOutcome};
-use super::settlement::{check_settlement, Expected};
+use super::settlement::{check_settlement, Expected, Settlement};
 use super::{Decision, Gate, PaymentPlan, Refusal, Refused, RequestFacts};
 use crate::config::SettleOrder;
 use crate::protocol::facilitator::{FacilitatorRequest, SettleResponse, VerifyResponse};
@@ -39,9 +41,15 @@ pub trait Facilitator {
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum FacilitatorError {
+    /// The request could not be sent to any facilitator (connection refused, no such host):
+    /// nothing can have happened.
+    NotSent {
+        /// What happened, for the log.
+        detail: String,
+    },
     /// No answer in time: a settlement's outcome is unknown (it may still happen).
     Timeout,
-    /// Connection failed, or a 5xx status.
+    /// The connection failed after the request may have arrived, or a 5xx status.
     Unavailable {
         /// What happened, for the log.
         detail: String,
@@ -56,6 +64,7 @@ pub enum FacilitatorError {
 impl fmt::Display for FacilitatorError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            Self::NotSent { detail } => write!(f, "facilitator not reached: {detail}"),
             Self::Timeout => f.write_str("facilitator timed out"),
             Self::Unavailable { detail } => write!(f, "facilitator unavailable: {detail}"),
             Self::Malformed { detail } => write!(f, "facilitator answer malformed: {detail}"),
@@ -64,23 +73,34 @@ impl fmt::Display for FacilitatorError {
 }
 
 impl FacilitatorError {
-    /// The refusal a client gets for it.
-    pub fn refusal(&self) -> Refusal {
+    /// The refusal a client gets when `/verify` failed so: nothing was settled.
+    pub fn verify_refusal(&self) -> Refusal {
+        Refusal::FacilitatorUnavailable {
+            may_have_settled: false,
+        }
+    }
+
+    /// The refusal a client gets when `/settle` failed so: unless it was never sent, the
+    /// payment may have settled.
+    pub fn settle_refusal(&self) -> Refusal {
         match self {
+            Self::NotSent { .. } => Refusal::FacilitatorUnavailable {
+                may_have_settled: false,
+            },
             Self::Timeout => Refusal::FacilitatorTimeout,
-            Self::Unavailable { .. } | Self::Malformed { .. } => Refusal::FacilitatorUnavailable,
+            Self::Unavailable { .. } | Self::Malformed { .. } => Refusal::FacilitatorUnavailable {
+                may_have_settled: true,
+            },
         }
     }
 }
 
-/// The receipt cache (Workers KV in the Worker).
+/// The receipt cache (Workers KV in the Worker), the fast read path for retries. Receipts are
+/// written by the payment coordinator ([`Coordinator`]), which owns payments' states.
 #[allow(async_fn_in_trait)]
 pub trait ReceiptStore {
     /// Looks a receipt up; a failed or unreadable lookup is a miss (and the shell logs it).
     async fn get(&self, key: &str) -> Option<Receipt>;
-    /// Stores a receipt for `ttl_s` seconds. The shell finishes the write even if the client
-    /// hangs up (`ctx.wait_until`), so this does not wait for it.
-    fn put(&self, key: &str, receipt: &Receipt, ttl_s: u64);
     /// Whether an L402 token was revoked (an entry at [`super::receipt::revocation_key`]).
     /// A failed lookup is an error, and nothing is served then.
     async fn is_revoked(&self, token_id: &crate::l402::TokenId) -> Result<bool, String>;
@@ -140,7 +160,8 @@ pub struct LogRecord {
     /// The settlement transaction.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub transaction: Option<String>,
-    /// The payment nonce, kept for reconciliation when settlement's outcome is unknown.
+    /// The payment nonce (with the payer, what finds the payment in the coordinator's
+    /// listing).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub nonce: Option<String>,
     /// Details for operators (facilitator errors, long facilitator reasons).
@@ -155,7 +176,7 @@ const MAX_PASSED_REASON_LEN: usize = 80;
 const MAX_LOGGED_REASON_CHARS: usize = 500;
 
 /// The remote services a request may need.
-pub struct Services<'a, F, S, O, I> {
+pub struct Services<'a, F, S, O, I, C> {
     /// The x402 facilitator.
     pub facilitator: &'a F,
     /// Receipts and revocations (KV).
@@ -164,27 +185,25 @@ pub struct Services<'a, F, S, O, I> {
     pub origin: &'a O,
     /// The Lightning node, for L402 invoices.
     pub invoices: &'a I,
+    /// The payment coordinator, which settles each payment at most once.
+    pub coordinator: &'a C,
 }
 
 /// Handles one request: decides, then performs the decision with the given services.
-pub async fn handle<F, S, O, I>(
+pub async fn handle<F, S, O, I, C>(
     gate: &Gate,
     request: &RequestFacts<'_>,
     now: u64,
-    services: Services<'_, F, S, O, I>,
+    services: Services<'_, F, S, O, I, C>,
 ) -> (Outcome<O::Response>, LogRecord)
 where
     F: Facilitator,
     S: ReceiptStore,
     O: Origin,
     I: InvoiceSource,
+    C: Coordinator,
 {
-    let Services {
-        facilitator,
-        store,
-        origin,
-        invoices,
-    } = services;
+    let (store, origin, invoices) = (services.store, services.origin, services.invoices);
     match gate.decide(request, now) {
         Decision::Preflight => {
             let log = LogRecord {
@@ -204,7 +223,7 @@ where
             Err(detail) => origin_failed(None, LogRecord::default(), detail),
         },
         Decision::Refuse(refused) => refused_with(*refused, LogRecord::default()),
-        Decision::Pay(plan) => pay(gate, &plan, now, facilitator, store, origin).await,
+        Decision::Pay(plan) => pay(gate, &plan, now, &services).await,
         Decision::L402Invoice(plan) => super::l402::challenge(&plan, now, invoices).await,
         Decision::L402Access(plan) => {
             super::l402::access(&plan, now, store, origin, invoices).await
@@ -212,143 +231,325 @@ where
     }
 }
 
-async fn pay<F: Facilitator, S: ReceiptStore, O: Origin>(
+async fn pay<F, S, O, I, C>(
     gate: &Gate,
     plan: &PaymentPlan,
     now: u64,
-    facilitator: &F,
-    store: &S,
-    origin: &O,
-) -> (Outcome<O::Response>, LogRecord) {
+    services: &Services<'_, F, S, O, I, C>,
+) -> (Outcome<O::Response>, LogRecord)
+where
+    F: Facilitator,
+    S: ReceiptStore,
+    O: Origin,
+    C: Coordinator,
+{
+    let Services {
+        facilitator,
+        store,
+        origin,
+        coordinator,
+        ..
+    } = *services;
     let log = LogRecord {
         route: Some(plan.route.clone()),
         payer: Some(plan.payer.to_string()),
+        nonce: Some(plan.nonce.to_hex()),
         ..LogRecord::default()
     };
     // A retry of a settled payment is answered from its receipt, whatever the time now.
     if let Some(receipt) = store.get(&plan.receipt_key).await {
         return from_receipt(plan, &receipt, origin, log).await;
     }
+    let record = plan.record(gate.config().receipt_ttl_s);
     if let Some(error) = &plan.time_error {
-        return refused_with(plan.refused(Refusal::PaymentInvalid(error.clone())), log);
+        // Too late (or early) to settle; but it may have been settled before, and a buyer
+        // whose transfer was mined gets the content.
+        let looked = coordinator.claim(&record, None, now).await;
+        let invalid = || plan.refused(Refusal::PaymentInvalid(error.clone()));
+        return answer_claim(plan, looked, invalid, origin, log).await;
     }
-    let request = plan.facilitator_request();
     if plan.needs_facilitator_verify {
-        match facilitator.verify(&request).await {
+        match facilitator.verify(&plan.facilitator_request()).await {
             Ok(VerifyResponse { is_valid: true, .. }) => {}
             Ok(answer) => {
                 let (reason, detail) = pass_reason(answer.invalid_reason.as_deref());
                 let log = LogRecord { detail, ..log };
                 return refused_with(plan.refused(Refusal::VerifyRefused { reason }), log);
             }
-            Err(error) => return facilitator_failed(plan, error, log),
+            Err(error) => {
+                let log = LogRecord {
+                    detail: Some(error.to_string()),
+                    ..log
+                };
+                return refused_with(plan.refused_bare(error.verify_refusal()), log);
+            }
         }
     }
-    match plan.order {
-        SettleOrder::AfterOrigin => {
-            let response = match origin.fetch(&plan.target).await {
-                Ok(response) => response,
-                Err(detail) => return origin_failed(Some(plan), log, detail),
+    let lease_s = gate.config().facilitator.claim_lease_s();
+    match coordinator.claim(&record, Some(lease_s), now).await {
+        Ok(Claim::Settle { .. }) => settle_claimed(gate, plan, &record, now, services, log).await,
+        other => {
+            let unclaimed = || plan.refused_bare(Refusal::CoordinatorUnavailable);
+            answer_claim(plan, other, unclaimed, origin, log).await
+        }
+    }
+}
+
+/// Answers a claim that did not give this request the settlement: from the receipt of a
+/// settled payment, or with what stops it (`unclaimed` when nothing does).
+async fn answer_claim<O: Origin>(
+    plan: &PaymentPlan,
+    claim: Result<Claim, CoordinatorError>,
+    unclaimed: impl FnOnce() -> Refused,
+    origin: &O,
+    log: LogRecord,
+) -> (Outcome<O::Response>, LogRecord) {
+    match claim {
+        Ok(Claim::Settled { receipt }) => from_receipt(plan, &receipt, origin, log).await,
+        Ok(Claim::Refused { reason }) => {
+            refused_with(plan.refused(Refusal::SettlementRefused { reason }), log)
+        }
+        Ok(Claim::Wait { .. } | Claim::Unknown { .. }) => {
+            refused_with(plan.refused_bare(Refusal::SettlementPending), log)
+        }
+        Ok(Claim::Unclaimed | Claim::Settle { .. }) => refused_with(unclaimed(), log),
+        Err(error) => {
+            let log = LogRecord {
+                detail: Some(error.to_string()),
+                ..log
             };
-            if is_error_status(O::status(&response)) {
-                // The origin failed: its answer passes through and the buyer is not charged.
-                return release::<O>(response, Release::Uncharged, LogOutcome::OriginError, log);
+            refused_with(plan.refused_bare(Refusal::CoordinatorUnavailable), log)
+        }
+    }
+}
+
+/// This request holds the payment's claim: it fetches the origin as the route's order says,
+/// calls `/settle` once, tells the coordinator how that ended, and answers from what is then
+/// known. A response already fetched is the one served (a proxied request can be sent once).
+async fn settle_claimed<F, S, O, I, C>(
+    gate: &Gate,
+    plan: &PaymentPlan,
+    record: &PaymentRecord,
+    now: u64,
+    services: &Services<'_, F, S, O, I, C>,
+    log: LogRecord,
+) -> (Outcome<O::Response>, LogRecord)
+where
+    F: Facilitator,
+    C: Coordinator,
+    O: Origin,
+{
+    let Services {
+        facilitator,
+        origin,
+        coordinator,
+        ..
+    } = *services;
+    let request = plan.facilitator_request();
+    let (settled, fetched) = match plan.order {
+        SettleOrder::AfterOrigin => {
+            let fetched = origin.fetch(&plan.target).await;
+            // The origin failed: its answer passes through and the buyer is not charged.
+            let uncharged = fetched
+                .as_ref()
+                .map_or(true, |response| is_error_status(O::status(response)));
+            if uncharged {
+                let released = coordinator
+                    .conclude(record, Conclusion::Released, now)
+                    .await;
+                let log = noting(log, released.err());
+                return match fetched {
+                    Ok(response) => {
+                        release::<O>(response, Release::Uncharged, LogOutcome::OriginError, log)
+                    }
+                    Err(detail) => origin_failed(Some(plan), log, detail),
+                };
             }
-            let settled = facilitator.settle(&request).await;
-            conclude(gate, plan, now, settled, Some(response), store, origin, log).await
+            (facilitator.settle(&request).await, Some(fetched))
         }
-        SettleOrder::BeforeOrigin => {
-            let settled = facilitator.settle(&request).await;
-            conclude(gate, plan, now, settled, None, store, origin, log).await
-        }
+        SettleOrder::BeforeOrigin => (facilitator.settle(&request).await, None),
         SettleOrder::Parallel => {
             let (settled, fetched) =
                 join(facilitator.settle(&request), origin.fetch(&plan.target)).await;
-            match fetched {
-                Ok(response) => {
-                    conclude(gate, plan, now, settled, Some(response), store, origin, log).await
-                }
-                Err(detail) => {
-                    // Settled but nothing to serve: keep the receipt so a retry is served.
-                    if let Ok(settlement) = &settled {
-                        if settlement.success {
-                            store.put(
-                                &plan.receipt_key,
-                                &plan.receipt(settlement, now),
-                                gate.config().receipt_ttl_s,
-                            );
-                        }
-                    }
-                    origin_failed(Some(plan), log, detail)
-                }
+            (settled, Some(fetched))
+        }
+    };
+    let attempt = judge(gate, plan, settled);
+    let concluded = coordinator
+        .conclude(record, attempt.conclusion(plan, now), now)
+        .await;
+    let (state, log) = match concluded {
+        Ok(state) => (state, log),
+        Err(error) => (None, noting(log, Some(error))),
+    };
+    match (attempt, state) {
+        // A settlement the facilitator reports and we believe is served even if the
+        // coordinator did not hear of it: its lease then runs out, and the chain proves it.
+        (Attempt::Settled(settlement), _) => {
+            let settlement = plan.settlement(settlement);
+            serve_paid(plan, settlement, fetched, origin, LogOutcome::Paid, log).await
+        }
+        // The chain proved what the facilitator left open.
+        (_, Some(PaymentState::Settled { receipt })) => {
+            let settlement = plan.settlement(receipt.settlement);
+            serve_paid(plan, settlement, fetched, origin, LogOutcome::Paid, log).await
+        }
+        (
+            Attempt::Refused {
+                response,
+                reason,
+                detail,
+            },
+            _,
+        ) => {
+            let mut refused = plan.refused(Refusal::SettlementRefused {
+                reason: reason.clone(),
+            });
+            refused.settlement = Some(plan.settlement(SettleResponse {
+                error_reason: Some(reason),
+                ..response
+            }));
+            refused_with(refused, LogRecord { detail, ..log })
+        }
+        (Attempt::NotSent { detail }, _) => {
+            let refusal = Refusal::FacilitatorUnavailable {
+                may_have_settled: false,
+            };
+            refused_with(
+                plan.refused_bare(refusal),
+                LogRecord {
+                    detail: Some(detail),
+                    ..log
+                },
+            )
+        }
+        // The chain decided against it: spent elsewhere, cancelled, or expired unsettled.
+        (Attempt::Open { detail, .. }, Some(PaymentState::Refused { reason, .. })) => {
+            let log = LogRecord {
+                detail: Some(detail),
+                ..log
+            };
+            refused_with(plan.refused(Refusal::SettlementRefused { reason }), log)
+        }
+        (
+            Attempt::Open {
+                refusal, detail, ..
+            },
+            _,
+        ) => refused_with(
+            plan.refused_bare(refusal),
+            LogRecord {
+                detail: Some(detail),
+                ..log
+            },
+        ),
+    }
+}
+
+/// What one `/settle` call came to.
+enum Attempt {
+    /// Settled, and believed.
+    Settled(SettleResponse),
+    /// The facilitator refused it: the reason is passed on (and the payment may be tried
+    /// again).
+    Refused {
+        response: SettleResponse,
+        reason: String,
+        detail: Option<String>,
+    },
+    /// The request never left: nothing can have settled.
+    NotSent { detail: String },
+    /// The request may have reached the facilitator, and no outcome came that can be acted
+    /// on: the transfer may be mined, and the chain decides.
+    Open {
+        refusal: Refusal,
+        detail: String,
+        transaction: Option<String>,
+    },
+}
+
+impl Attempt {
+    /// What the coordinator records of it.
+    fn conclusion(&self, plan: &PaymentPlan, now: u64) -> Conclusion {
+        match self {
+            Self::Settled(settlement) => Conclusion::Settled {
+                receipt: Box::new(plan.receipt(settlement, now)),
+            },
+            Self::Refused { reason, .. } => Conclusion::Refused {
+                reason: reason.clone(),
+            },
+            Self::NotSent { .. } => Conclusion::Released,
+            Self::Open {
+                detail,
+                transaction,
+                ..
+            } => Conclusion::Unknown {
+                detail: detail.clone(),
+                transaction: transaction.clone(),
+            },
+        }
+    }
+}
+
+/// Reads a `/settle` result. "Nonce already used" is not taken as anyone's success or
+/// failure: the payment may have been settled by this very request's earlier attempt, and
+/// only the chain can tell.
+fn judge(
+    gate: &Gate,
+    plan: &PaymentPlan,
+    settled: Result<SettleResponse, FacilitatorError>,
+) -> Attempt {
+    let response = match settled {
+        Ok(response) => response,
+        Err(FacilitatorError::NotSent { detail }) => return Attempt::NotSent { detail },
+        Err(error) => {
+            return Attempt::Open {
+                refusal: error.settle_refusal(),
+                detail: error.to_string(),
+                transaction: None,
+            }
+        }
+    };
+    let expected = Expected {
+        chain_id: Some(plan.chain_id),
+        payer: Some(plan.payer),
+    };
+    if let Err(disbelief) = check_settlement(&response, &expected, &gate.config().networks) {
+        return Attempt::Open {
+            refusal: Refusal::FacilitatorUnavailable {
+                may_have_settled: true,
+            },
+            detail: format!("settlement not believed: {disbelief}"),
+            transaction: None,
+        };
+    }
+    if response.success {
+        return Attempt::Settled(response);
+    }
+    match response.reason() {
+        Some(reason @ (Reason::SettlementPending | Reason::InvalidExactEvmNonceAlreadyUsed)) => {
+            Attempt::Open {
+                refusal: Refusal::SettlementPending,
+                detail: format!("the facilitator answered {reason}"),
+                transaction: Some(response.transaction).filter(|t| is_transaction_hash(t)),
+            }
+        }
+        _ => {
+            let (reason, detail) = pass_reason(response.error_reason.as_deref());
+            Attempt::Refused {
+                response,
+                reason,
+                detail,
             }
         }
     }
 }
 
-/// After `/settle`: release on success (fetching the origin now if it has not run), or refuse.
-#[allow(clippy::too_many_arguments)]
-async fn conclude<S: ReceiptStore, O: Origin>(
-    gate: &Gate,
-    plan: &PaymentPlan,
-    now: u64,
-    settled: Result<SettleResponse, FacilitatorError>,
-    response: Option<O::Response>,
-    store: &S,
-    origin: &O,
-    log: LogRecord,
-) -> (Outcome<O::Response>, LogRecord) {
-    let expected = Expected {
-        chain_id: Some(plan.chain_id),
-        payer: Some(plan.payer),
-    };
-    let believed = settled.and_then(|s| {
-        check_settlement(&s, &expected, &gate.config().networks)
-            .map(|()| s)
-            .map_err(|disbelief| FacilitatorError::Malformed {
-                detail: disbelief.to_string(),
-            })
-    });
-    let settlement = match believed {
-        Ok(settlement) => settlement,
-        Err(error) => return facilitator_failed(plan, error, log),
-    };
-    if !settlement.success {
-        // A concurrent request with the same payment may have settled it first.
-        if settlement.reason() == Some(Reason::InvalidExactEvmNonceAlreadyUsed) {
-            if let Some(receipt) = store.get(&plan.receipt_key).await {
-                return from_receipt(plan, &receipt, origin, log).await;
-            }
-        }
-        let (reason, detail) = pass_reason(settlement.error_reason.as_deref());
-        let mut refused = plan.refused(Refusal::SettlementRefused {
-            reason: reason.clone(),
-        });
-        refused.settlement = Some(plan.settlement(SettleResponse {
-            error_reason: Some(reason),
-            ..settlement
-        }));
-        return refused_with(refused, LogRecord { detail, ..log });
-    }
-    store.put(
-        &plan.receipt_key,
-        &plan.receipt(&settlement, now),
-        gate.config().receipt_ttl_s,
-    );
-    let log = LogRecord {
-        transaction: Some(settlement.transaction.clone()),
-        ..log
-    };
-    let response = match response {
-        Some(response) => response,
-        None => match origin.fetch(&plan.target).await {
-            Ok(response) => response,
-            // Paid but not served: the receipt lets the client's retry get the content.
-            Err(detail) => return origin_failed(Some(plan), log, detail),
-        },
-    };
-    let release_as = Release::Paid(Some(plan.settlement(settlement)));
-    release::<O>(response, release_as, LogOutcome::Paid, log)
+/// `0x` and 32 bytes of hex: what a transaction hash a facilitator names must look like
+/// before the chain is asked about it.
+fn is_transaction_hash(text: &str) -> bool {
+    text.strip_prefix("0x")
+        .is_some_and(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
 async fn from_receipt<O: Origin>(
@@ -357,24 +558,57 @@ async fn from_receipt<O: Origin>(
     origin: &O,
     log: LogRecord,
 ) -> (Outcome<O::Response>, LogRecord) {
-    let log = LogRecord {
-        transaction: Some(receipt.transaction.clone()),
-        ..log
-    };
     // A receipt serves again only the same payment, for the same resource, without side
     // effects; anything else is a payment already used.
     if receipt.resource != plan.resource
         || receipt.payment_digest != plan.payment_digest
         || !plan.replayable
     {
+        let log = LogRecord {
+            transaction: Some(receipt.transaction.clone()),
+            ..log
+        };
         return refused_with(plan.refused(Refusal::PaymentAlreadyUsed), log);
     }
-    match origin.fetch(&plan.target).await {
-        Ok(response) => {
-            let release_as = Release::Paid(Some(plan.settlement(receipt.settlement.clone())));
-            release::<O>(response, release_as, LogOutcome::Receipt, log)
-        }
+    let settlement = plan.settlement(receipt.settlement.clone());
+    serve_paid(plan, settlement, None, origin, LogOutcome::Receipt, log).await
+}
+
+/// Serves a paid request: the response already fetched, or the origin's now.
+async fn serve_paid<O: Origin>(
+    plan: &PaymentPlan,
+    settlement: Settlement,
+    fetched: Option<Result<O::Response, String>>,
+    origin: &O,
+    outcome: LogOutcome,
+    log: LogRecord,
+) -> (Outcome<O::Response>, LogRecord) {
+    let log = LogRecord {
+        transaction: Some(settlement.response.transaction.clone()),
+        ..log
+    };
+    let fetched = match fetched {
+        Some(fetched) => fetched,
+        None => origin.fetch(&plan.target).await,
+    };
+    match fetched {
+        Ok(response) => release::<O>(response, Release::Paid(Some(settlement)), outcome, log),
+        // Paid but not served: the receipt lets the client's retry get the content.
         Err(detail) => origin_failed(Some(plan), log, detail),
+    }
+}
+
+/// The log line with a coordinator's failure added to its detail.
+fn noting(log: LogRecord, error: Option<CoordinatorError>) -> LogRecord {
+    match error {
+        None => log,
+        Some(error) => LogRecord {
+            detail: Some(match log.detail {
+                Some(detail) => format!("{detail}; {error}"),
+                None => error.to_string(),
+            }),
+            ..log
+        },
     }
 }
 
@@ -411,22 +645,6 @@ pub(super) fn refused_with<R>(refused: Refused, log: LogRecord) -> (Outcome<R>, 
         ..log
     };
     (Outcome::Refused(Box::new(refused)), log)
-}
-
-fn facilitator_failed<R>(
-    plan: &PaymentPlan,
-    error: FacilitatorError,
-    log: LogRecord,
-) -> (Outcome<R>, LogRecord) {
-    let log = LogRecord {
-        nonce: Some(plan.nonce.to_hex()),
-        detail: Some(error.to_string()),
-        ..log
-    };
-    refused_with(
-        Refused::bare(error.refusal(), Some(plan.route.clone())),
-        log,
-    )
 }
 
 /// The origin could not be reached: nothing served.

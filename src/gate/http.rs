@@ -89,7 +89,7 @@ pub fn answer(refused: &Refused, networks: &Networks) -> Answer {
     if let super::Refusal::MethodNotAllowed { allowed } = &refused.refusal {
         headers.push(("Allow", allowed.join(", ")));
     }
-    if let Next::RetryLater { after_s } = disposition.next {
+    if let Next::RetryLater { after_s } | Next::RetrySamePayment { after_s } = disposition.next {
         headers.push(("Retry-After", after_s.to_string()));
     }
     Answer {

@@ -74,11 +74,16 @@ pub struct PaymentRecord {
     pub route: String,
     /// sha256 of the exact payment.
     pub payment_digest: String,
+    /// How long after its settlement the payment serves retries (the gateway's
+    /// `receipt_ttl_s`): its signature is public on chain once settled.
+    pub receipt_ttl_s: u64,
 }
 
 /// Where a payment stands.
+// Externally tagged (serde's default), like every type the coordinator stores or sends: an
+// internally tagged enum's deserializer buffers its input and costs the Worker kilobytes.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "state", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum PaymentState {
     /// One request holds the claim: it fetches the origin (under `after-origin`) and calls
     /// `/settle`, until `lease_until`.
@@ -91,7 +96,7 @@ pub enum PaymentState {
     /// Settled: the receipt serves retries of the same payment.
     Settled {
         /// The receipt.
-        receipt: Receipt,
+        receipt: Box<Receipt>,
     },
     /// Refused.
     Refused {
@@ -139,7 +144,8 @@ pub struct Entry {
 }
 
 /// What claiming a payment gives.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Claim {
     /// This request holds the claim: it may call `/settle` once, and must conclude before
     /// `lease_until`.
@@ -154,7 +160,10 @@ pub enum Claim {
         until: u64,
     },
     /// Settled already.
-    Settled(Receipt),
+    Settled {
+        /// Its receipt.
+        receipt: Box<Receipt>,
+    },
     /// Refused for good.
     Refused {
         /// The wire reason.
@@ -165,16 +174,18 @@ pub enum Claim {
         /// Since when.
         since: u64,
     },
+    /// Nobody holds or held a claim that counts, and this call only looked (see [`claim`]).
+    Unclaimed,
 }
 
 /// How a claimed attempt ended.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "outcome", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum Conclusion {
     /// Settled, with its receipt.
     Settled {
         /// The receipt.
-        receipt: Receipt,
+        receipt: Box<Receipt>,
     },
     /// The facilitator refused it (the payment may be tried again).
     Refused {
@@ -193,9 +204,20 @@ pub enum Conclusion {
     Released,
 }
 
-/// Claims `record`'s payment at `now` for a lease of `lease_s` seconds.
-pub fn claim(entry: &mut Option<Entry>, record: &PaymentRecord, now: u64, lease_s: u64) -> Claim {
+/// Claims `record`'s payment at `now` for a lease of `lease_s` seconds; with `lease_s`
+/// `None`, only looks: where a claim would be granted, the entry is left as it is and the
+/// answer is [`Claim::Unclaimed`] (a payment outside its time window may not be settled, but
+/// may have been settled earlier).
+pub fn claim(
+    entry: &mut Option<Entry>,
+    record: &PaymentRecord,
+    now: u64,
+    lease_s: Option<u64>,
+) -> Claim {
     let settle = |entry: &mut Option<Entry>| {
+        let Some(lease_s) = lease_s else {
+            return Claim::Unclaimed;
+        };
         let lease_until = now.saturating_add(lease_s);
         *entry = Some(Entry {
             record: record.clone(),
@@ -211,8 +233,19 @@ pub fn claim(entry: &mut Option<Entry>, record: &PaymentRecord, now: u64, lease_
     };
     expire_lease(current, now);
     match &current.state {
-        PaymentState::Settling { lease_until, .. } => Claim::Wait { until: *lease_until },
-        PaymentState::Settled { receipt } => Claim::Settled(receipt.clone()),
+        PaymentState::Settling { lease_until, .. } => Claim::Wait {
+            until: *lease_until,
+        },
+        // Past its receipt's time, a settled payment serves no more retries (as its KV
+        // receipt has expired): anyone can copy it from the chain.
+        PaymentState::Settled { receipt } if now >= serves_until(&current.record, receipt) => {
+            Claim::Refused {
+                reason: Reason::PaymentAlreadyUsed.as_str().into(),
+            }
+        }
+        PaymentState::Settled { receipt } => Claim::Settled {
+            receipt: receipt.clone(),
+        },
         PaymentState::Refused {
             retryable: true, ..
         } => settle(entry),
@@ -305,7 +338,7 @@ pub fn reconcile(entry: &mut Entry, evidence: Evidence, now: u64) {
     };
     entry.state = match evidence {
         Evidence::Transferred { transaction } => PaymentState::Settled {
-            receipt: receipt_from_chain(&entry.record, transaction, now),
+            receipt: Box::new(receipt_from_chain(&entry.record, transaction, now)),
         },
         Evidence::UsedWithoutTransfer | Evidence::Canceled => {
             refused(Reason::InvalidExactEvmNonceAlreadyUsed)
@@ -322,13 +355,33 @@ pub fn reconcile(entry: &mut Entry, evidence: Evidence, now: u64) {
 
 /// When the coordinator should look at the payment again without being asked: an unknown
 /// payment is looked for on chain every [`RECHECK_INTERVAL_S`] until it is decided; a claim
-/// is looked at when its lease runs out.
+/// is looked at when its lease runs out; a decided payment when it may be forgotten.
 pub fn next_check(entry: &Entry, now: u64) -> Option<u64> {
     match &entry.state {
         PaymentState::Settling { lease_until, .. } => Some(*lease_until),
         PaymentState::Unknown { .. } => Some(now.saturating_add(RECHECK_INTERVAL_S)),
-        PaymentState::Settled { .. } | PaymentState::Refused { .. } => None,
+        PaymentState::Settled { .. } | PaymentState::Refused { .. } => forget_at(entry),
     }
+}
+
+/// When a decided payment may be forgotten: once it can no longer be settled (its
+/// `validBefore` and the margin have passed, after which a request with it is only looked
+/// up, and refused as expired when nothing is known), and a settled one no longer serves
+/// retries.
+pub fn forget_at(entry: &Entry) -> Option<u64> {
+    let unsettleable = entry.record.valid_before.saturating_add(RECONCILE_MARGIN_S);
+    match &entry.state {
+        PaymentState::Settled { receipt } => {
+            Some(unsettleable.max(serves_until(&entry.record, receipt)))
+        }
+        PaymentState::Refused { .. } => Some(unsettleable),
+        PaymentState::Settling { .. } | PaymentState::Unknown { .. } => None,
+    }
+}
+
+/// Until when a settled payment serves retries (its receipt's expiry in KV).
+pub fn serves_until(record: &PaymentRecord, receipt: &Receipt) -> u64 {
+    receipt.settled_at.saturating_add(record.receipt_ttl_s)
 }
 
 /// The receipt of a payment the chain proved: the settlement response a facilitator would
@@ -384,7 +437,9 @@ pub enum ChainError {
 impl fmt::Display for ChainError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::NoEndpoint { chain_id } => write!(f, "no rpc_url configured for chain {chain_id}"),
+            Self::NoEndpoint { chain_id } => {
+                write!(f, "no rpc_url configured for chain {chain_id}")
+            }
             Self::Failed { detail } => write!(f, "JSON-RPC call failed: {detail}"),
         }
     }
@@ -408,7 +463,11 @@ pub async fn find_evidence<C: ChainReader>(
     let chain_id = record.chain_id;
     let receipt = |transaction: String| async move {
         let answer = chain
-            .call(chain_id, "eth_getTransactionReceipt", serde_json::json!([transaction]))
+            .call(
+                chain_id,
+                "eth_getTransactionReceipt",
+                serde_json::json!([transaction]),
+            )
             .await?;
         if answer.is_null() {
             return Ok(None);
@@ -429,7 +488,8 @@ pub async fn find_evidence<C: ChainReader>(
     let latest = chain
         .call(chain_id, "eth_blockNumber", serde_json::json!([]))
         .await?;
-    let latest = parse_quantity(&latest).ok_or_else(|| failed("eth_blockNumber: not a quantity"))?;
+    let latest =
+        parse_quantity(&latest).ok_or_else(|| failed("eth_blockNumber: not a quantity"))?;
     let logs = chain
         .call(
             chain_id,

@@ -9,9 +9,11 @@
 //! [`http`]).
 
 pub mod challenge;
+pub mod coordinator;
 pub mod flow;
 pub mod http;
 pub mod l402;
+pub mod ledger;
 pub mod presentation;
 pub mod receipt;
 pub mod refusal;
@@ -26,6 +28,7 @@ use crate::routes::{is_safe_method, price_class, CanonicalPath};
 use crate::verify::{verify_resolved, SignatureCheck, VerifyError};
 pub use challenge::{ChallengeTemplate, X402Challenge};
 pub use http::Answer;
+use ledger::PaymentRecord;
 pub use presentation::Presentation;
 use receipt::{receipt_key, Receipt, RECEIPT_FORMAT};
 pub use refusal::{Disposition, LogOutcome, Next, Refusal};
@@ -158,6 +161,10 @@ pub struct PaymentPlan {
     pub nonce: Bytes32,
     /// The amount.
     pub amount: crate::amount::Uint256,
+    /// The recipient it pays (the route's, checked).
+    pub pay_to: Address,
+    /// `validBefore` of the authorisation, unix seconds (clamped to u64).
+    pub valid_before: u64,
     /// Where the receipt of this payment lives.
     pub receipt_key: String,
     /// `Some` when the payment is outside its time window: only a receipt can serve it.
@@ -350,6 +357,8 @@ impl Gate {
             payer: verified.payer,
             nonce,
             amount: verified.authorization.value,
+            pay_to: verified.authorization.to,
+            valid_before: clamp_u64(verified.authorization.valid_before),
             requirements,
             payment,
             time_error,
@@ -386,7 +395,7 @@ fn payment_digest(payment: &PaymentPayload) -> String {
 /// A time at which a payment that failed only its time window would pass it: used to run the
 /// other checks, never to accept the payment.
 fn time_inside_window(error: &VerifyError) -> u64 {
-    let clamp = |v: crate::amount::Uint256| u64::try_from(v.0).unwrap_or(u64::MAX);
+    let clamp = clamp_u64;
     match error {
         VerifyError::Expired { valid_before, .. } => {
             clamp(*valid_before).saturating_sub(crate::verify::VALID_BEFORE_BUFFER_SECS)
@@ -396,7 +405,32 @@ fn time_inside_window(error: &VerifyError) -> u64 {
     }
 }
 
+/// A 256-bit time as unix seconds, saturating.
+fn clamp_u64(value: crate::amount::Uint256) -> u64 {
+    u64::try_from(value.0).unwrap_or(u64::MAX)
+}
+
 impl PaymentPlan {
+    /// What the payment coordinator keeps about this payment; its receipt serves retries for
+    /// `receipt_ttl_s`.
+    pub fn record(&self, receipt_ttl_s: u64) -> PaymentRecord {
+        PaymentRecord {
+            key: self.receipt_key.clone(),
+            network: self.network.clone(),
+            chain_id: self.chain_id,
+            token: self.asset,
+            payer: self.payer,
+            pay_to: self.pay_to,
+            amount: self.amount,
+            nonce: self.nonce,
+            valid_before: self.valid_before,
+            resource: self.resource.clone(),
+            route: self.route.clone(),
+            payment_digest: self.payment_digest.clone(),
+            receipt_ttl_s,
+        }
+    }
+
     /// The body of `/verify` and `/settle` for this payment.
     pub fn facilitator_request(&self) -> FacilitatorRequest {
         FacilitatorRequest {
@@ -435,6 +469,12 @@ impl PaymentPlan {
     /// A refusal answered with this payment's challenge.
     pub fn refused(&self, refusal: Refusal) -> Refused {
         Refused::with_challenge(refusal, &self.route, &self.challenge)
+    }
+
+    /// A refusal on this payment's route without a challenge: the same payment is to be
+    /// sent again.
+    pub fn refused_bare(&self, refusal: Refusal) -> Refused {
+        Refused::bare(refusal, Some(self.route.clone()))
     }
 }
 

@@ -45,8 +45,31 @@ pub struct Receipt {
 /// The one place receipt keys are built:
 /// `v1:receipt:{network}:{asset}:{payer}:{nonce}`, addresses and nonce in lower-case hex.
 pub fn receipt_key(network: &str, asset: &Address, payer: &Address, nonce: &Bytes32) -> String {
+    payment_key("receipt", network, asset, payer, nonce)
+}
+
+/// Where the operator's index of payments the coordinator could not settle or prove lives.
+pub const PAYMENT_INDEX_PREFIX: &str = "v1:payment:";
+
+/// A payment's entry in that index: `v1:payment:{network}:{asset}:{payer}:{nonce}`.
+pub fn payment_index_key(
+    network: &str,
+    asset: &Address,
+    payer: &Address,
+    nonce: &Bytes32,
+) -> String {
+    payment_key("payment", network, asset, payer, nonce)
+}
+
+fn payment_key(
+    kind: &str,
+    network: &str,
+    asset: &Address,
+    payer: &Address,
+    nonce: &Bytes32,
+) -> String {
     format!(
-        "v{RECEIPT_FORMAT}:receipt:{network}:0x{}:0x{}:0x{}",
+        "v{RECEIPT_FORMAT}:{kind}:{network}:0x{}:0x{}:0x{}",
         hex::encode(asset.0),
         hex::encode(payer.0),
         hex::encode(nonce.0)

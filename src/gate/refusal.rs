@@ -28,6 +28,11 @@ pub fn is_error_status(status: u16) -> bool {
 
 /// Seconds a client over its invoice allowance is told to wait.
 pub const INVOICE_RETRY_AFTER_S: u32 = 60;
+/// Seconds a client whose payment's outcome is not known yet is told to wait before sending
+/// it again (a settlement in flight or on chain takes a few seconds to show).
+pub const SETTLEMENT_RETRY_AFTER_S: u32 = 5;
+/// Seconds before a request that failed upstream without charging may be sent again.
+pub const UPSTREAM_RETRY_AFTER_S: u32 = 2;
 
 /// The gateway answers without content. Each variant says what happened and who caused it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -57,11 +62,23 @@ pub enum Refusal {
     /// The payment was already settled, and its receipt cannot serve this request (another
     /// resource, another payment with the same nonce, or a method that is not replayed).
     PaymentAlreadyUsed,
-    /// The facilitator did not answer in time: the payment may still settle (upstream).
+    /// The facilitator did not answer `/settle` in time: the payment may have settled, and the
+    /// coordinator keeps it as unknown until the chain tells (upstream).
     FacilitatorTimeout,
     /// The facilitator could not be used: unreachable, 5xx, or an answer that is not the
-    /// API's (upstream).
-    FacilitatorUnavailable,
+    /// API's or is not believed (upstream).
+    FacilitatorUnavailable {
+        /// Whether the payment may have settled (a `/settle` request that may have reached
+        /// it): then the coordinator keeps it as unknown until the chain tells.
+        may_have_settled: bool,
+    },
+    /// The payment's settlement is under way in another request, or its outcome is not known
+    /// yet (a pending or unknown settlement the chain has not decided): served once it is
+    /// proven, never settled twice (upstream).
+    SettlementPending,
+    /// The payment coordinator could not be reached, so nothing was settled or served
+    /// (upstream).
+    CoordinatorUnavailable,
     /// The origin could not be reached (upstream).
     OriginUnavailable,
     /// The request path is a spelling that is refused (the client's).
@@ -103,8 +120,12 @@ pub enum Refusal {
 pub enum Next {
     /// Pay (again): the answer carries a fresh challenge.
     Pay,
-    /// Send the same request again with the same payment: it may have settled meanwhile.
-    RetrySamePayment,
+    /// Send the same request again with the same payment after `after_s` seconds: it is
+    /// never charged twice, and is served once it has settled.
+    RetrySamePayment {
+        /// Seconds to wait (`Retry-After`).
+        after_s: u32,
+    },
     /// Send the request again after `after_s` seconds.
     RetryLater {
         /// Seconds to wait (`Retry-After`).
@@ -154,18 +175,45 @@ impl Refusal {
             Self::FacilitatorTimeout => (
                 504,
                 Reason::FacilitatorTimeout,
-                O::FacilitatorTimeout,
-                RetrySamePayment,
-                "the facilitator did not answer in time; the payment may still settle, retry with the same payment",
+                O::SettlementUnknown,
+                RetrySamePayment { after_s: SETTLEMENT_RETRY_AFTER_S },
+                "the facilitator did not answer in time; the payment may have settled. Retry with the same payment: it is never charged twice, and is served once settled",
             ),
-            Self::FacilitatorUnavailable => (
+            Self::FacilitatorUnavailable { may_have_settled: true } => (
+                502,
+                Reason::FacilitatorUnavailable,
+                O::SettlementUnknown,
+                RetrySamePayment { after_s: SETTLEMENT_RETRY_AFTER_S },
+                "the facilitator's answer could not be used; the payment may have settled. Retry with the same payment: it is never charged twice, and is served once settled",
+            ),
+            Self::FacilitatorUnavailable { may_have_settled: false } => (
                 502,
                 Reason::FacilitatorUnavailable,
                 O::FacilitatorError,
-                RetrySamePayment,
-                "the facilitator could not be used; nothing was charged by this gateway, retry later",
+                RetrySamePayment { after_s: UPSTREAM_RETRY_AFTER_S },
+                "the facilitator could not be used; nothing was settled, retry with the same payment",
             ),
-            Self::OriginUnavailable => (502, Reason::OriginUnavailable, O::OriginUnavailable, RetrySamePayment, "the origin could not be reached"),
+            Self::SettlementPending => (
+                504,
+                Reason::SettlementPending,
+                O::SettlementUnknown,
+                RetrySamePayment { after_s: SETTLEMENT_RETRY_AFTER_S },
+                "this payment's settlement is not concluded yet; it may have settled. Retry with the same payment: it is never charged twice, and is served once settled",
+            ),
+            Self::CoordinatorUnavailable => (
+                502,
+                Reason::CoordinatorUnavailable,
+                O::CoordinatorError,
+                RetrySamePayment { after_s: UPSTREAM_RETRY_AFTER_S },
+                "the payment coordinator could not be reached; nothing was settled, retry with the same payment",
+            ),
+            Self::OriginUnavailable => (
+                502,
+                Reason::OriginUnavailable,
+                O::OriginUnavailable,
+                RetrySamePayment { after_s: UPSTREAM_RETRY_AFTER_S },
+                "the origin could not be reached",
+            ),
             Self::InvalidPath(_) => (400, Reason::InvalidPath, O::Rejected, ChangeRequest, "this path spelling is refused"),
             Self::MethodNotAllowed { .. } => (
                 405,
@@ -200,14 +248,14 @@ impl Refusal {
                 502,
                 Reason::L402RevocationUnavailable,
                 O::RevocationError,
-                RetrySamePayment,
+                RetrySamePayment { after_s: UPSTREAM_RETRY_AFTER_S },
                 "the token's revocation could not be checked",
             ),
             Self::TokenBudgetUnavailable => (
                 502,
                 Reason::TokenBudgetUnavailable,
                 O::BudgetError,
-                RetrySamePayment,
+                RetrySamePayment { after_s: UPSTREAM_RETRY_AFTER_S },
                 "the token's request budget could not be checked",
             ),
         };
@@ -288,10 +336,13 @@ pub enum LogOutcome {
     OriginError,
     /// The facilitator refused to settle.
     SettleFailed,
-    /// The facilitator did not answer in time.
-    FacilitatorTimeout,
-    /// The facilitator could not be used.
+    /// The settlement's outcome is not known (a timeout, an answer not believed, a pending
+    /// settlement, or another request's settlement not concluded): the coordinator keeps it.
+    SettlementUnknown,
+    /// The facilitator could not be used, and nothing was settled.
     FacilitatorError,
+    /// The payment coordinator could not be reached.
+    CoordinatorError,
     /// The origin could not be reached.
     OriginUnavailable,
     /// A path configured for other methods.
@@ -320,8 +371,9 @@ impl LogOutcome {
             Self::L402 => "l402",
             Self::OriginError => "origin_error",
             Self::SettleFailed => "settle_failed",
-            Self::FacilitatorTimeout => "facilitator_timeout",
+            Self::SettlementUnknown => "settlement_unknown",
             Self::FacilitatorError => "facilitator_error",
+            Self::CoordinatorError => "coordinator_error",
             Self::OriginUnavailable => "origin_unavailable",
             Self::MethodNotAllowed => "method_not_allowed",
             Self::ConfigError => "config_error",

@@ -46,6 +46,11 @@ pub enum Reason {
     FacilitatorTimeout,
     /// edge402: the facilitator was unreachable or gave an answer that is not the API's.
     FacilitatorUnavailable,
+    /// The settlement was submitted and is not concluded yet (reported by facilitators of the
+    /// reference libraries; edge402 answers it too while a payment's outcome is unknown).
+    SettlementPending,
+    /// edge402: the payment coordinator could not be reached.
+    CoordinatorUnavailable,
     /// edge402: a paid route was asked for without a payment.
     PaymentRequired,
     /// edge402: the request path is a spelling that is refused (encoded slash, NUL, …).
@@ -117,6 +122,8 @@ impl Reason {
             Self::PaymentAlreadyUsed => "payment_already_used",
             Self::FacilitatorTimeout => "facilitator_timeout",
             Self::FacilitatorUnavailable => "facilitator_unavailable",
+            Self::SettlementPending => "settlement_pending",
+            Self::CoordinatorUnavailable => "coordinator_unavailable",
             Self::PaymentRequired => "payment_required",
             Self::InvalidPath => "invalid_path",
             Self::MethodNotAllowed => "method_not_allowed",
@@ -155,7 +162,7 @@ mod tests {
 
     use super::*;
 
-    const ALL: [Reason; 30] = [
+    const ALL: [Reason; 32] = [
         Reason::InvalidPayload,
         Reason::InvalidPaymentRequirements,
         Reason::InvalidNetwork,
@@ -175,6 +182,8 @@ mod tests {
         Reason::PaymentAlreadyUsed,
         Reason::FacilitatorTimeout,
         Reason::FacilitatorUnavailable,
+        Reason::SettlementPending,
+        Reason::CoordinatorUnavailable,
         Reason::PaymentRequired,
         Reason::InvalidPath,
         Reason::MethodNotAllowed,
@@ -207,6 +216,6 @@ mod tests {
             Reason::from_wire("insufficient_funds"),
             Some(Reason::InvalidExactEvmInsufficientBalance)
         );
-        assert_eq!(Reason::from_wire("settlement_pending"), None);
+        assert_eq!(Reason::from_wire("a_reason_of_the_future"), None);
     }
 }

@@ -1,10 +1,13 @@
-//! The facilitator client over `Fetch`, with timeouts.
+//! The facilitator client over `Fetch`, with timeouts, bounded answers and failover: the
+//! configured URLs are tried in order, the next one only when a request could not have
+//! reached the one before (see [`reachable`]). A request that may have arrived is never sent
+//! elsewhere: its outcome is unknown, and the payment coordinator lets the chain decide.
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use worker::Method;
 
-use super::outbound::{exchange, ExchangeError};
+use super::outbound::{exchange, reachable, ExchangeError};
 
 use crate::config::FacilitatorConfig;
 use crate::gate::flow::{Facilitator, FacilitatorError};
@@ -13,12 +16,12 @@ use crate::protocol::facilitator::{
 };
 
 /// Answers larger than this are not a facilitator's (a verify or settle answer is a few
-/// hundred bytes).
+/// hundred bytes; `/supported` a few kilobytes).
 const MAX_ANSWER_BYTES: usize = 64 * 1024;
 
 /// A facilitator reached over HTTP.
 pub struct FetchFacilitator {
-    url: String,
+    urls: Vec<String>,
     verify_timeout_ms: u64,
     settle_timeout_ms: u64,
     authorization: Option<String>,
@@ -27,7 +30,7 @@ pub struct FetchFacilitator {
 impl FetchFacilitator {
     pub fn new(config: &FacilitatorConfig, authorization: Option<String>) -> Self {
         Self {
-            url: config.url.clone(),
+            urls: config.urls.clone(),
             verify_timeout_ms: config.verify_timeout_ms,
             settle_timeout_ms: config.settle_timeout_ms,
             authorization,
@@ -47,8 +50,7 @@ impl FetchFacilitator {
         Ok(supported)
     }
 
-    /// One call. 2xx and 4xx bodies are read as the API's answer (some facilitators answer an
-    /// invalid payment with 400 and a regular body); 5xx is unavailability.
+    /// One call, failing over to the next URL while the request could not have been sent.
     async fn call<B: Serialize, T: DeserializeOwned>(
         &self,
         method: Method,
@@ -56,26 +58,62 @@ impl FetchFacilitator {
         body: Option<&B>,
         timeout_ms: u64,
     ) -> Result<(u16, T), FacilitatorError> {
-        let unavailable = |detail: String| FacilitatorError::Unavailable { detail };
-        let body = body
-            .map(|b| serde_json::to_string(b).map_err(|e| unavailable(e.to_string())))
-            .transpose()?;
+        let body =
+            body.map(serde_json::to_string)
+                .transpose()
+                .map_err(|e| FacilitatorError::NotSent {
+                    detail: e.to_string(),
+                })?;
+        let mut not_sent = Vec::new();
+        for base in &self.urls {
+            let url = format!("{base}/{path}");
+            match self
+                .call_one(method.clone(), &url, body.clone(), timeout_ms)
+                .await
+            {
+                Err(FacilitatorError::NotSent { detail }) => {
+                    not_sent.push(format!("{url}: {detail}"))
+                }
+                answer => return answer,
+            }
+        }
+        Err(FacilitatorError::NotSent {
+            detail: not_sent.join("; "),
+        })
+    }
+
+    /// One call to one URL. 2xx and 4xx bodies are read as the API's answer (some
+    /// facilitators answer an invalid payment with 400 and a regular body); 5xx is
+    /// unavailability.
+    async fn call_one<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        url: &str,
+        body: Option<String>,
+        timeout_ms: u64,
+    ) -> Result<(u16, T), FacilitatorError> {
         let mut headers = Vec::new();
         if let Some(authorization) = &self.authorization {
             headers.push(("Authorization", authorization.as_str()));
         }
-        let url = format!("{}/{path}", self.url);
-        let (status, bytes) = match exchange(method, &url, &headers, body, timeout_ms).await {
+        let exchanged = exchange(method, url, &headers, body, timeout_ms, MAX_ANSWER_BYTES).await;
+        let (status, bytes) = match exchanged {
             Ok(answer) => answer,
             Err(ExchangeError::Timeout) => return Err(FacilitatorError::Timeout),
-            Err(ExchangeError::Failed(detail)) => return Err(unavailable(detail)),
+            Err(ExchangeError::Unsent(detail)) => return Err(FacilitatorError::NotSent { detail }),
+            Err(ExchangeError::Connection(detail)) if !reachable(url).await => {
+                return Err(FacilitatorError::NotSent { detail })
+            }
+            Err(ExchangeError::Broken(detail)) => {
+                return Err(FacilitatorError::Malformed { detail })
+            }
+            Err(ExchangeError::Connection(detail)) => {
+                return Err(FacilitatorError::Unavailable { detail })
+            }
         };
         if status >= 500 {
-            return Err(unavailable(format!("HTTP {status}")));
-        }
-        if bytes.len() > MAX_ANSWER_BYTES {
-            return Err(FacilitatorError::Malformed {
-                detail: format!("answer of {} bytes", bytes.len()),
+            return Err(FacilitatorError::Unavailable {
+                detail: format!("HTTP {status}"),
             });
         }
         serde_json::from_slice(&bytes)

@@ -10,6 +10,9 @@ use serde_json::json;
 use worker::Method;
 
 use super::outbound::{exchange, ExchangeError};
+
+/// Answers larger than this are not an invoice (one is a few hundred bytes).
+const MAX_ANSWER_BYTES: usize = 64 * 1024;
 use crate::config::LightningConfig;
 use crate::gate::l402::{Invoice, InvoiceError, InvoiceLimiter, InvoiceSource};
 use crate::l402::PaymentHash;
@@ -77,12 +80,13 @@ impl InvoiceSource for Lnd<'_> {
             &headers,
             Some(body),
             self.config.timeout_ms,
+            MAX_ANSWER_BYTES,
         )
         .await
         {
             Ok(answer) => answer,
             Err(ExchangeError::Timeout) => return Err(InvoiceError::Timeout),
-            Err(ExchangeError::Failed(detail)) => return Err(unavailable(detail)),
+            Err(error) => return Err(unavailable(error.detail())),
         };
         if !(200..300).contains(&status) {
             return Err(unavailable(format!("HTTP {status}")));

@@ -3,15 +3,19 @@
 //! writes one JSON log line per request. Everything it decides is decided by the core.
 //!
 //! Bindings: `EDGE402_CONFIG` (a var: a table in `wrangler.toml`, or JSON text), `RECEIPTS`
-//! (a KV namespace), the optional secret `FACILITATOR_AUTHORIZATION` (sent as the
-//! facilitator's `Authorization` header), and for L402 routes the secrets `L402_ROOT_SECRET`
-//! (root keys are derived from it) and `LND_MACAROON` (hex, for invoices).
+//! (a KV namespace), `PAYMENTS` (the payment coordinator's Durable Objects), the optional
+//! secrets `FACILITATOR_AUTHORIZATION` (sent as the facilitator's `Authorization` header) and
+//! `ADMIN_TOKEN` (opens the operator's listing, [`admin`]), and for L402 routes the secrets
+//! `L402_ROOT_SECRET` (root keys are derived from it) and `LND_MACAROON` (hex, for invoices).
 
+mod admin;
 mod budget;
+mod chain;
 mod facilitator;
 mod lightning;
 mod origin;
 mod outbound;
+mod payments;
 
 use std::cell::Cell;
 use std::sync::OnceLock;
@@ -33,6 +37,7 @@ use crate::routes::UrlParts;
 use facilitator::FetchFacilitator;
 use lightning::Lnd;
 use origin::{ContentSource, DemoOrigin, ProxyOrigin};
+use payments::ObjectCoordinator;
 
 /// The configuration variable.
 const CONFIG_VAR: &str = "EDGE402_CONFIG";
@@ -45,6 +50,9 @@ const LND_MACAROON_SECRET: &str = "LND_MACAROON";
 
 #[event(fetch)]
 async fn fetch(request: Request, env: Env, ctx: Context) -> Result<Response> {
+    if let Some(answer) = admin::settlements(&request, &env).await {
+        return answer;
+    }
     let now = Date::now().as_millis() / 1000;
     // The runtime hands over a WHATWG-normalised absolute URL; splitting it by hand keeps the
     // `url` crate's parser and its Unicode tables (about 100 KB) out of the build.
@@ -66,6 +74,7 @@ async fn fetch(request: Request, env: Env, ctx: Context) -> Result<Response> {
                 },
                 &method,
                 parts.path,
+                None,
             );
             return respond(answers::answer(
                 &refused,
@@ -77,8 +86,8 @@ async fn fetch(request: Request, env: Env, ctx: Context) -> Result<Response> {
     let store = KvReceipts {
         kv: env.kv(RECEIPTS_KV).ok(),
         budgets: env.durable_object(budget::BUDGET_BINDING).ok(),
-        ctx: &ctx,
     };
+    let coordinator = ObjectCoordinator::new(&env);
     let facilitator = facilitator(gate, &env);
     let header = |name: &str| request.headers().get(name).ok().flatten();
     let (payment_signature, x_payment) = (header(PAYMENT_SIGNATURE), header(X_PAYMENT));
@@ -112,9 +121,10 @@ async fn fetch(request: Request, env: Env, ctx: Context) -> Result<Response> {
         store: &store,
         origin: &origin,
         invoices: &invoices,
+        coordinator: &coordinator,
     };
     let (outcome, record) = handle(gate, &facts, now, services).await;
-    log(&record, &method, parts.path);
+    log(&record, &method, parts.path, coordinator.spent_ms());
     finish(gate, outcome)
 }
 
@@ -207,16 +217,16 @@ fn facilitator(gate: &Gate, env: &Env) -> FetchFacilitator {
     FetchFacilitator::new(&gate.config().facilitator, authorization)
 }
 
-/// The gateway's state: receipts and revocations in Workers KV (a failed read is a miss;
-/// writes finish under `wait_until`), L402 request budgets in Durable Objects.
-struct KvReceipts<'a> {
+/// The gateway's state as the flow reads it: receipts and revocations in Workers KV (a failed
+/// read is a miss; the payment coordinator writes the receipts), L402 request budgets in
+/// Durable Objects.
+struct KvReceipts {
     kv: Option<worker::kv::KvStore>,
     /// L402 request budgets (Durable Objects), when bound.
     budgets: Option<worker::ObjectNamespace>,
-    ctx: &'a Context,
 }
 
-impl ReceiptStore for KvReceipts<'_> {
+impl ReceiptStore for KvReceipts {
     async fn get(&self, key: &str) -> Option<Receipt> {
         let kv = self.kv.as_ref()?;
         match kv.get(key).json::<Receipt>().await {
@@ -252,29 +262,6 @@ impl ReceiptStore for KvReceipts<'_> {
             .map_err(|e| e.to_string())?;
         Ok(entry.is_some())
     }
-
-    fn put(&self, key: &str, receipt: &Receipt, ttl_s: u64) {
-        let Some(kv) = self.kv.clone() else {
-            console_error!(
-                "{}",
-                json!({"event": "receipt_not_stored", "detail": "no RECEIPTS binding"})
-            );
-            return;
-        };
-        let (key, value) = (
-            key.to_owned(),
-            serde_json::to_string(receipt).unwrap_or_default(),
-        );
-        self.ctx.wait_until(async move {
-            let written = match kv.put(&key, value) {
-                Ok(put) => put.expiration_ttl(ttl_s).execute().await,
-                Err(error) => Err(error),
-            };
-            if let Err(error) = written {
-                console_error!("{}", json!({"event": "receipt_write_failed", "key": key, "detail": error.to_string()}));
-            }
-        });
-    }
 }
 
 fn respond(answer: Answer) -> Result<Response> {
@@ -308,11 +295,16 @@ fn with_headers(response: Response, extra: &[(&'static str, String)]) -> Result<
         .body(body))
 }
 
-fn log(record: &LogRecord, method: &str, path: &str) {
+/// The request's log line: the flow's record, with the method, the path and the time spent
+/// waiting for the payment coordinator, when it was asked.
+fn log(record: &LogRecord, method: &str, path: &str, coordinator_ms: Option<u64>) {
     let mut line = serde_json::to_value(record).unwrap_or_default();
     if let Some(fields) = line.as_object_mut() {
         fields.insert("method".into(), method.into());
         fields.insert("path".into(), path.into());
+        if let Some(ms) = coordinator_ms {
+            fields.insert("coordinator_ms".into(), ms.into());
+        }
     }
     console_log!("{line}");
 }

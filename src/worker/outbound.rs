@@ -1,56 +1,173 @@
-//! Outbound HTTP with a deadline: workers-rs `Fetch` has none, so the whole exchange (status
-//! and body) is raced against a `Delay` and aborted when the delay wins.
+//! Outbound HTTP with a deadline and a size bound: workers-rs `Fetch` has neither, so the
+//! whole exchange (status and body) is raced against a `Delay` and aborted when the delay
+//! wins, and the body is read chunk by chunk up to its bound.
+//!
+//! A failed `fetch` does not say whether the request left: workerd reports a refused
+//! connection and one reset after the request was written with the same error. Whoever must
+//! know (a `/settle` is never to be sent twice) asks [`reachable`], which opens a bare TCP
+//! connection to the same host and port.
 
 use std::time::Duration;
 
 use futures_util::future::{select, Either};
-use worker::{AbortController, Delay, Fetch, Headers, Method, Request, RequestInit};
+use futures_util::StreamExt;
+use worker::{AbortController, Delay, Fetch, Headers, Method, Request, RequestInit, Socket};
 
 /// Why an exchange produced no answer.
 pub enum ExchangeError {
     /// The deadline passed first (the request was aborted; its effect is unknown).
     Timeout,
-    /// The request could not be built or the connection failed.
-    Failed(String),
+    /// The request could not be built: it was not sent.
+    Unsent(String),
+    /// The connection failed before an answer began: the request may or may not have left.
+    Connection(String),
+    /// An answer began but could not be read whole, or is larger than allowed: the request
+    /// arrived.
+    Broken(String),
+}
+
+impl ExchangeError {
+    /// What happened, for the log.
+    pub fn detail(&self) -> String {
+        match self {
+            Self::Timeout => "timed out".into(),
+            Self::Unsent(detail) | Self::Connection(detail) | Self::Broken(detail) => {
+                detail.clone()
+            }
+        }
+    }
 }
 
 /// Sends `method url` with `headers` and an optional JSON `body`, and returns the status and
-/// the whole body, or gives up after `timeout_ms`.
+/// the whole body (at most `max_bytes`), or gives up after `timeout_ms`.
 pub async fn exchange(
     method: Method,
     url: &str,
     headers: &[(&str, &str)],
     body: Option<String>,
     timeout_ms: u64,
+    max_bytes: usize,
 ) -> Result<(u16, Vec<u8>), ExchangeError> {
-    let failed = |e: worker::Error| ExchangeError::Failed(e.to_string());
+    let unsent = |e: worker::Error| ExchangeError::Unsent(e.to_string());
     let header_set = Headers::new();
     for (name, value) in headers {
-        header_set.set(name, value).map_err(failed)?;
+        header_set.set(name, value).map_err(unsent)?;
     }
     let mut init = RequestInit::new();
     if let Some(body) = body {
         header_set
             .set("Content-Type", "application/json")
-            .map_err(failed)?;
+            .map_err(unsent)?;
         init.with_body(Some(body.into()));
     }
     init.with_method(method).with_headers(header_set);
-    let request = Request::new_with_init(url, &init).map_err(failed)?;
+    let request = Request::new_with_init(url, &init).map_err(unsent)?;
     let controller = AbortController::default();
     let signal = controller.signal();
     let fetch = Fetch::Request(request);
     let exchange = async {
-        let mut response = fetch.send_with_signal(&signal).await?;
+        let mut response = fetch
+            .send_with_signal(&signal)
+            .await
+            .map_err(|e| ExchangeError::Connection(e.to_string()))?;
         let status = response.status_code();
-        Ok::<_, worker::Error>((status, response.bytes().await?))
+        Ok((status, read_bounded(&mut response, max_bytes).await?))
     };
     futures_util::pin_mut!(exchange);
     match select(exchange, Delay::from(Duration::from_millis(timeout_ms))).await {
-        Either::Left((answer, _)) => answer.map_err(failed),
+        Either::Left((answer, _)) => answer,
         Either::Right(_) => {
             controller.abort();
             Err(ExchangeError::Timeout)
         }
     }
+}
+
+/// The body, refused as soon as it is known to exceed `max_bytes` (from `Content-Length`, or
+/// while reading).
+async fn read_bounded(
+    response: &mut worker::Response,
+    max_bytes: usize,
+) -> Result<Vec<u8>, ExchangeError> {
+    let too_large = || ExchangeError::Broken(format!("answer larger than {max_bytes} bytes"));
+    let declared = response
+        .headers()
+        .get("Content-Length")
+        .ok()
+        .flatten()
+        .and_then(|n| n.trim().parse::<u64>().ok());
+    if declared.is_some_and(|n| n > max_bytes as u64) {
+        return Err(too_large());
+    }
+    let broken = |e: worker::Error| ExchangeError::Broken(e.to_string());
+    let mut stream = response.stream().map_err(broken)?;
+    let mut body = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(broken)?;
+        if body.len() + chunk.len() > max_bytes {
+            return Err(too_large());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+/// How long [`reachable`] waits for a connection.
+const PROBE_TIMEOUT_MS: u64 = 2_000;
+
+/// Whether `url`'s host accepts TCP connections on its port now: `false` when the connection
+/// fails (refused, the name does not resolve), so a request that failed to connect a moment
+/// ago did not arrive. Anything it cannot tell (a probe not allowed, no answer in time) is
+/// `true`: the request may have arrived. A wrong `false` (a host that took the request, then
+/// went down) costs nothing: the next facilitator's `/settle` of the same authorisation
+/// cannot move tokens twice, the chain refuses its nonce, and the payment becomes unknown.
+pub async fn reachable(url: &str) -> bool {
+    let Some((host, port)) = host_and_port(url) else {
+        return true;
+    };
+    let Ok(mut socket) = Socket::builder().connect(host, port) else {
+        return true;
+    };
+    let opened = {
+        let opened = socket.opened();
+        futures_util::pin_mut!(opened);
+        match select(opened, Delay::from(Duration::from_millis(PROBE_TIMEOUT_MS))).await {
+            Either::Left((opened, _)) => Some(opened.map(|_| ())),
+            Either::Right(_) => None,
+        }
+    };
+    let _ = socket.close().await;
+    // workerd says "proxy request failed, cannot connect to the specified address" for a
+    // refused connection, and the same for an address Workers may not open sockets to
+    // (Cloudflare's own): there the probe cannot tell, and says "not reachable"; the nonce
+    // rule above keeps that safe.
+    matches!(opened, Some(Ok(())) | None)
+}
+
+/// Host and port of an `http(s)://` URL (the default port of its scheme when none is given).
+fn host_and_port(url: &str) -> Option<(String, u16)> {
+    let (scheme, rest) = url.split_once("://")?;
+    let default = match scheme {
+        "https" => 443,
+        "http" => 80,
+        _ => return None,
+    };
+    let authority = rest.split(['/', '?', '#']).next()?;
+    let authority = authority.rsplit('@').next()?;
+    let (host, port) = match authority.strip_prefix('[') {
+        // [v6]:port
+        Some(v6) => {
+            let (host, after) = v6.split_once(']')?;
+            (host, after.strip_prefix(':'))
+        }
+        None => match authority.rsplit_once(':') {
+            Some((host, port)) => (host, Some(port)),
+            None => (authority, None),
+        },
+    };
+    let port = match port {
+        Some(port) => port.parse().ok()?,
+        None => default,
+    };
+    Some((host.to_owned(), port))
 }

@@ -47,13 +47,19 @@ const TOKEN_ABI = parseAbi([
 // ---------------------------------------------------------------------------------------------
 // The whole set-up, once per test file
 
-/** The Worker's configuration for a stack: GET /api/* for $0.001 in the local token only. */
-export function gatewayConfig(info) {
+/**
+ * The Worker's configuration for a stack: GET /api/* for $0.001 in the local token only,
+ * settled by `facilitatorUrl` (the stack's facilitator unless given; a list is tried in
+ * order), with unknown outcomes looked for on the chain at `rpcUrl` (the stack's chain unless
+ * given).
+ */
+export function gatewayConfig(info, { facilitatorUrl = info.facilitatorUrl, rpcUrl = info.rpcUrl } = {}) {
   return {
-    facilitator: { url: info.facilitatorUrl, settle_timeout_ms: 15_000, verify_timeout_ms: 5_000 },
+    facilitator: { url: facilitatorUrl, settle_timeout_ms: 15_000, verify_timeout_ms: 5_000 },
     receipt_ttl_s: 120,
     networks: [{
       chain_id: info.chainId,
+      rpc_url: rpcUrl,
       assets: [{ address: info.token, name: info.eip712.name, version: info.eip712.version, decimals: info.decimals, usd_stable: true }],
     }],
     routes: [
@@ -95,7 +101,8 @@ export async function startAll() {
  */
 export async function startStack() {
   const args = ['--require', './lib/exit-with-parent.cjs', 'start.mjs', '--chain-port', '0', '--facilitator-port', '0'];
-  const proc = spawnGroup(process.execPath, args, { cwd: STACK_DIR, stdin: 'pipe' });
+  // The facilitator's log (one line per request) is what /settle calls are counted from.
+  const proc = spawnGroup(process.execPath, args, { cwd: STACK_DIR, stdin: 'pipe', keepBytes: 16 * 1024 * 1024 });
   let info;
   try {
     info = await readyLine(proc);
@@ -109,6 +116,8 @@ export async function startStack() {
     info,
     ...chain,
     output: proc.output,
+    /** How many `/settle` requests the facilitator has logged so far. */
+    settleCalls: () => (proc.output().match(/\[facilitator\] POST \/settle /g) ?? []).length,
     /** Closes the facilitator's port (the chain stays up) and waits until it refuses. */
     async stopFacilitator() {
       command('facilitator stop');

@@ -1,7 +1,10 @@
 // Facilitator faults injected through the scripted facilitator double: whatever goes wrong
 // during settlement, the Worker under wrangler dev serves nothing and stores no receipt, and
-// says what happened (504 when the outcome is unknown, 502 when the facilitator is unusable,
-// 402 with the settlement header when it refused).
+// says what happened (504 or 502 saying the payment may have settled when the request may
+// have reached the facilitator, 502 "nothing was settled" when it could not be sent, 402 with
+// the settlement header when it refused). No chain runs here, so an unknown outcome stays
+// unknown: the retry is told to wait, and /settle is never called twice for it. (The same
+// faults in front of the real facilitator, with a chain: tests/e2e/settlement.test.js.)
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -12,12 +15,13 @@ import { decodeHeader, offers, payFor, reasonsOf } from './x402-client.js';
 const stack = useStack();
 
 /** How to break the facilitator, and what the client must get. */
+const MAY_HAVE_SETTLED = /may have settled/;
 const FAULTS = [
-  { what: 'slow beyond the settle timeout', behave: 'slow', status: 504, error: 'facilitator_timeout' },
-  { what: 'HTTP 500', behave: 'error500', status: 502, error: 'facilitator_unavailable' },
-  { what: 'closing the connection without an answer', behave: 'hangUp', status: 502, error: 'facilitator_unavailable' },
-  { what: 'refusing connections', refuseConnections: true, status: 502, error: 'facilitator_unavailable' },
-  { what: 'garbage instead of JSON', behave: 'garbage', status: 502, error: 'facilitator_unavailable' },
+  { what: 'slow beyond the settle timeout', behave: 'slow', status: 504, error: 'facilitator_timeout', message: MAY_HAVE_SETTLED },
+  { what: 'HTTP 500', behave: 'error500', status: 502, error: 'facilitator_unavailable', message: MAY_HAVE_SETTLED },
+  { what: 'closing the connection without an answer', behave: 'hangUp', status: 502, error: 'facilitator_unavailable', message: MAY_HAVE_SETTLED },
+  { what: 'refusing connections', refuseConnections: true, status: 502, error: 'facilitator_unavailable', message: /nothing was settled/ },
+  { what: 'garbage instead of JSON', behave: 'garbage', status: 502, error: 'facilitator_unavailable', message: MAY_HAVE_SETTLED },
   { what: 'success: false', behave: 'refuse', status: 402, error: REFUSAL_REASON },
 ];
 
@@ -52,7 +56,18 @@ for (const [index, fault] of FAULTS.entries()) {
       assert.deepEqual([settlement.success, settlement.errorReason], [false, fault.error]);
     } else {
       assert.equal(reply.json().error, fault.error);
+      assert.match(reply.json().message, fault.message);
+      assert.ok(Number(reply.header('Retry-After')) > 0, `Retry-After: ${reply.header('Retry-After')}`);
       assert.equal(reply.header('PAYMENT-RESPONSE'), undefined);
+    }
+    if (fault.message === MAY_HAVE_SETTLED) {
+      // Unknown until the chain tells (no chain here): the retry waits, and is not settled again.
+      facilitator.behave('succeed');
+      const retry = await worker.get(path, payment.headers);
+      assert.equal(retry.status, 504, String(retry));
+      assert.equal(retry.json().error, 'settlement_pending');
+      assertNothingServed(retry);
+      assert.equal(facilitator.settles().length, 1, 'no second /settle');
     }
   });
 }

@@ -48,10 +48,12 @@ export const REFUSAL_REASON = 'invalid_exact_evm_insufficient_balance';
  * default for GET), a paid POST route (before-origin, the default for POST) and a paid GET
  * route settled in parallel with the origin.
  */
-function gatewayConfig(originUrl, facilitatorUrl) {
+function gatewayConfig(originUrl, facilitatorUrl, noChainUrl) {
   const accepts = [{ network: 'base-sepolia', pay_to: PAY_TO }];
   return {
     origin: originUrl,
+    // No chain runs with the doubles: a settlement whose outcome is unknown stays unknown.
+    networks: [{ chain_id: 84532, rpc_url: noChainUrl }],
     facilitator: {
       url: facilitatorUrl,
       verify_timeout_ms: FACILITATOR_TIMEOUT_MS,
@@ -93,7 +95,8 @@ async function startStack() {
     stoppers.push(origin.stop);
     const facilitator = await startFacilitatorDouble();
     stoppers.push(facilitator.stop);
-    const worker = await startWorker(gatewayConfig(origin.url, facilitator.url));
+    const [closedPort] = await freePorts(1);
+    const worker = await startWorker(gatewayConfig(origin.url, facilitator.url, `http://${HOST}:${closedPort}`));
     stoppers.push(worker.stop);
     const reset = () => {
       origin.reset();
@@ -398,11 +401,12 @@ function killGroup(pid, signal) {
 
 /**
  * Spawns `command` in a process group of its own (so everything it starts goes with it) and
- * keeps the last 64 KiB of its stdout and stderr. `stop()` sends SIGTERM to the group, then
+ * keeps the end of its stdout and stderr (`keepBytes`). `stop()` sends SIGTERM to the group, then
  * SIGKILL after `graceMs`, and resolves once the command has exited; it is also killed when
  * this process exits. `stdin` is `'ignore'` unless `'pipe'` is asked for (`child.stdin`).
+ * `keepBytes` bounds what is kept of the output (its end).
  */
-export function spawnGroup(command, args, { cwd = ROOT, env = process.env, stdin = 'ignore', graceMs = 5_000 } = {}) {
+export function spawnGroup(command, args, { cwd = ROOT, env = process.env, stdin = 'ignore', graceMs = 5_000, keepBytes = 64 * 1024 } = {}) {
   const child = spawn(command, args, {
     cwd,
     env,
@@ -412,7 +416,7 @@ export function spawnGroup(command, args, { cwd = ROOT, env = process.env, stdin
   running.add(child.pid);
   let output = '';
   const keep = (chunk) => {
-    output = (output + chunk.toString('utf8')).slice(-64 * 1024);
+    output = (output + chunk.toString('utf8')).slice(-keepBytes);
   };
   child.stdout.on('data', keep);
   child.stderr.on('data', keep);
@@ -519,8 +523,8 @@ function kvNamespace(persistTo, binding) {
       return text === 'Value not found' ? undefined : JSON.parse(text);
     },
     /**
-     * Waits for a key to appear (the Worker writes receipts under `waitUntil`, after the
-     * response) and returns its value.
+     * Waits for a key to appear (the payment coordinator writes receipts; the CLI reads the
+     * same local store, but a write may show with a delay) and returns its value.
      */
     async waitFor(key, timeoutMs = 15_000) {
       const deadline = Date.now() + timeoutMs;

@@ -1,0 +1,60 @@
+//! The chains' JSON-RPC APIs over `Fetch` (the URL of each network's `rpc_url`), for the
+//! payment coordinator's reconciliation: one call at a time, with a timeout and a bounded
+//! answer.
+
+use serde_json::{json, Value};
+use worker::Method;
+
+use super::outbound::exchange;
+use crate::gate::ledger::{ChainError, ChainReader};
+use crate::networks::Networks;
+
+/// How long one JSON-RPC call may take.
+const RPC_TIMEOUT_MS: u64 = 10_000;
+/// The largest answer read: the filters asked for match a handful of logs.
+const MAX_ANSWER_BYTES: usize = 1024 * 1024;
+
+/// The JSON-RPC endpoints of the configured networks.
+pub struct RpcChains<'a> {
+    networks: &'a Networks,
+}
+
+impl<'a> RpcChains<'a> {
+    pub fn new(networks: &'a Networks) -> Self {
+        Self { networks }
+    }
+}
+
+impl ChainReader for RpcChains<'_> {
+    async fn call(&self, chain_id: u64, method: &str, params: Value) -> Result<Value, ChainError> {
+        let failed = |detail: String| ChainError::Failed { detail };
+        let url = self
+            .networks
+            .by_chain_id(chain_id)
+            .and_then(|network| network.rpc_url.as_deref())
+            .ok_or(ChainError::NoEndpoint { chain_id })?;
+        let body = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
+        let (status, bytes) = exchange(
+            Method::Post,
+            url,
+            &[],
+            Some(body.to_string()),
+            RPC_TIMEOUT_MS,
+            MAX_ANSWER_BYTES,
+        )
+        .await
+        .map_err(|e| failed(format!("{method}: {}", e.detail())))?;
+        if !(200..300).contains(&status) {
+            return Err(failed(format!("{method}: HTTP {status}")));
+        }
+        let mut answer: Value = serde_json::from_slice(&bytes)
+            .map_err(|e| failed(format!("{method}: not JSON: {e}")))?;
+        if let Some(error) = answer.get("error") {
+            return Err(failed(format!("{method}: {error}")));
+        }
+        match answer.get_mut("result") {
+            Some(result) => Ok(result.take()),
+            None => Err(failed(format!("{method}: no result"))),
+        }
+    }
+}

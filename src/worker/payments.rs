@@ -1,0 +1,383 @@
+//! The payment coordinator as a Durable Object (binding `PAYMENTS`, class
+//! `PaymentCoordinator`): one object per payment, named by its receipt key, so that one
+//! payment's state has one writer across all isolates and locations. The object runs the
+//! ledger's state machine through [`crate::gate::coordinator`]; this file only keeps its
+//! entry (in memory, and in the object's storage so it survives eviction), wakes the copies
+//! waiting for a settlement, writes the receipt into KV once settled, keeps the operator's
+//! index, and sets the alarm that reconciles an unknown payment from the chain.
+
+use std::cell::{Cell, RefCell};
+use std::time::Duration;
+
+use futures_channel::oneshot;
+use futures_util::future::select;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use worker::{
+    console_error, durable_object, Date, DurableObject, Env, Method, ObjectNamespace, Request,
+    RequestInit, Response, Result, State,
+};
+
+use super::chain::RpcChains;
+use super::RECEIPTS_KV;
+use crate::config::MIN_RECEIPT_TTL_S;
+use crate::gate::coordinator::{
+    check_on, claim_on, conclude_on, Coordinator, CoordinatorError, EntrySlot,
+};
+use crate::gate::ledger::{
+    next_check, serves_until, Claim, Conclusion, Entry, PaymentRecord, PaymentState,
+};
+use crate::gate::receipt::payment_index_key;
+use crate::networks::Networks;
+
+/// The Durable Object binding (`wrangler.toml`, class `PaymentCoordinator`).
+pub const PAYMENTS_BINDING: &str = "PAYMENTS";
+/// The storage key of the entry (as JSON text).
+const ENTRY: &str = "entry";
+/// How long the operator's index keeps a payment the chain refused (an unknown one is kept
+/// until it is decided).
+const REFUSED_INDEX_TTL_S: u64 = 30 * 24 * 3600;
+
+/// `POST /claim`.
+#[derive(Serialize, Deserialize)]
+struct ClaimCall {
+    record: PaymentRecord,
+    lease_s: Option<u64>,
+    now: u64,
+}
+
+/// `POST /conclude`.
+#[derive(Serialize, Deserialize)]
+struct ConcludeCall {
+    record: PaymentRecord,
+    conclusion: Conclusion,
+    now: u64,
+}
+
+/// One payment.
+#[durable_object]
+pub struct PaymentCoordinator {
+    state: State,
+    env: Env,
+    /// The entry; `None` until read from storage.
+    entry: RefCell<Option<Option<Entry>>>,
+    /// Copies of the payment waiting for the entry to change.
+    waiters: RefCell<Vec<oneshot::Sender<()>>>,
+    /// Whether the operator's index holds this payment.
+    indexed: Cell<bool>,
+}
+
+impl DurableObject for PaymentCoordinator {
+    fn new(state: State, env: Env) -> Self {
+        Self {
+            state,
+            env,
+            entry: RefCell::new(None),
+            waiters: RefCell::default(),
+            indexed: Cell::new(false),
+        }
+    }
+
+    async fn fetch(&self, mut request: Request) -> Result<Response> {
+        self.load().await?;
+        let networks = self.networks();
+        let chain = RpcChains::new(&networks);
+        let path = request.path();
+        let answer = match path.as_str() {
+            "/claim" => {
+                let call: ClaimCall = read_json(&mut request).await?;
+                let claimed = claim_on(self, &chain, &call.record, call.lease_s, call.now).await;
+                claimed.map(|claim| serde_json::to_value(claim).unwrap_or_default())
+            }
+            "/conclude" => {
+                let call: ConcludeCall = read_json(&mut request).await?;
+                let concluded =
+                    conclude_on(self, &chain, &call.record, call.conclusion, call.now).await;
+                concluded.map(|state| serde_json::to_value(state).unwrap_or_default())
+            }
+            _ => return Response::error("no such call", 404),
+        };
+        self.schedule().await;
+        match answer {
+            Ok(value) => Response::from_json(&value),
+            Err(error) => Response::error(error.detail, 503),
+        }
+    }
+
+    async fn alarm(&self) -> Result<Response> {
+        self.load().await?;
+        let networks = self.networks();
+        let chain = RpcChains::new(&networks);
+        check_on(self, &chain, unix_now()).await;
+        self.schedule().await;
+        Response::ok("checked")
+    }
+}
+
+impl PaymentCoordinator {
+    /// Reads the entry from storage once per object lifetime. A request that arrived while
+    /// another was reading keeps what that one read (and possibly changed).
+    async fn load(&self) -> Result<()> {
+        if self.entry.borrow().is_some() {
+            return Ok(());
+        }
+        let stored: Option<String> = self.state.storage().get(ENTRY).await?;
+        let stored: Option<Entry> = stored.map(|text| serde_json::from_str(&text)).transpose()?;
+        if self.entry.borrow().is_none() {
+            self.indexed
+                .set(stored.as_ref().is_some_and(|e| index_holds(&e.state)));
+            *self.entry.borrow_mut() = Some(stored);
+        }
+        Ok(())
+    }
+
+    /// The networks of the gateway's configuration (for their `rpc_url`s).
+    fn networks(&self) -> Networks {
+        match super::gate(&self.env) {
+            Ok(gate) => gate.config().networks.clone(),
+            Err(_) => Networks::builtin(),
+        }
+    }
+
+    /// Sets the alarm for the entry's next check, if it needs one.
+    async fn schedule(&self) {
+        let now = unix_now();
+        let Some(at) = self.current().and_then(|entry| next_check(&entry, now)) else {
+            return;
+        };
+        let offset_ms =
+            i64::try_from(at.saturating_sub(now).saturating_mul(1000)).unwrap_or(i64::MAX);
+        if let Err(error) = self.state.storage().set_alarm(offset_ms).await {
+            console_error!(
+                "{}",
+                json!({"event": "alarm_not_set", "detail": error.to_string()})
+            );
+        }
+    }
+
+    /// Writes the receipt of a settled payment into KV (the flow's fast path for retries).
+    async fn write_receipt(&self, entry: &Entry) -> std::result::Result<(), String> {
+        let PaymentState::Settled { receipt } = &entry.state else {
+            return Ok(());
+        };
+        // The receipt expires when the payment stops serving retries, however late the
+        // settlement was learnt (KV's shortest expiry is `MIN_RECEIPT_TTL_S`).
+        let remaining = serves_until(&entry.record, receipt).saturating_sub(unix_now());
+        if remaining == 0 {
+            return Ok(());
+        }
+        let ttl_s = remaining.max(MIN_RECEIPT_TTL_S);
+        let kv = self.env.kv(RECEIPTS_KV).map_err(|e| e.to_string())?;
+        let value = serde_json::to_string(receipt).map_err(|e| e.to_string())?;
+        kv.put(&entry.record.key, value)
+            .map_err(|e| e.to_string())?
+            .expiration_ttl(ttl_s)
+            .execute()
+            .await
+            .map_err(|e| e.to_string())
+    }
+
+    /// Keeps the operator's index: a payment is listed while it is unknown or after the chain
+    /// refused it, and removed once settled.
+    async fn write_index(&self, entry: &Entry) -> std::result::Result<(), String> {
+        let listed = index_holds(&entry.state);
+        if !listed && !self.indexed.get() {
+            return Ok(());
+        }
+        let kv = self.env.kv(RECEIPTS_KV).map_err(|e| e.to_string())?;
+        let record = &entry.record;
+        let key = payment_index_key(&record.network, &record.token, &record.payer, &record.nonce);
+        if !listed {
+            kv.delete(&key).await.map_err(|e| e.to_string())?;
+            self.indexed.set(false);
+            return Ok(());
+        }
+        let metadata = json!({
+            "state": entry.state.name(),
+            "payer": record.payer.to_string().to_ascii_lowercase(),
+            "nonce": record.nonce.to_hex(),
+        });
+        // The state's name beside the record and what is known, for whoever reads the listing.
+        let listing = json!({"state": entry.state.name(), "record": record, "known": entry.state});
+        let value = listing.to_string();
+        let mut put = kv
+            .put(&key, value)
+            .map_err(|e| e.to_string())?
+            .metadata(metadata)
+            .map_err(|e| e.to_string())?;
+        if matches!(entry.state, PaymentState::Refused { .. }) {
+            put = put.expiration_ttl(REFUSED_INDEX_TTL_S);
+        }
+        put.execute().await.map_err(|e| e.to_string())?;
+        self.indexed.set(true);
+        Ok(())
+    }
+}
+
+/// Whether the operator's index lists a payment in `state`: unknown, or refused by the
+/// chain's evidence (a facilitator's own refusal is an ordinary answer).
+fn index_holds(state: &PaymentState) -> bool {
+    matches!(
+        state,
+        PaymentState::Unknown { .. }
+            | PaymentState::Refused {
+                retryable: false,
+                ..
+            }
+    )
+}
+
+impl EntrySlot for PaymentCoordinator {
+    fn current(&self) -> Option<Entry> {
+        self.entry.borrow().clone().flatten()
+    }
+
+    fn replace(&self, entry: Option<Entry>) {
+        if entry == self.current() {
+            return;
+        }
+        *self.entry.borrow_mut() = Some(entry);
+        for waiter in self.waiters.borrow_mut().drain(..) {
+            let _ = waiter.send(());
+        }
+    }
+
+    async fn persist(&self) -> std::result::Result<(), String> {
+        let storage = self.state.storage();
+        let Some(entry) = self.current() else {
+            return storage
+                .delete(ENTRY)
+                .await
+                .map(|_| ())
+                .map_err(|e| e.to_string());
+        };
+        let text = serde_json::to_string(&entry).map_err(|e| e.to_string())?;
+        storage.put(ENTRY, text).await.map_err(|e| e.to_string())?;
+        // Side copies: a failure is logged, and written again on the next change or check.
+        for written in [
+            self.write_receipt(&entry).await,
+            self.write_index(&entry).await,
+        ] {
+            if let Err(detail) = written {
+                console_error!(
+                    "{}",
+                    json!({"event": "payment_copy_not_written", "key": entry.record.key, "detail": detail})
+                );
+            }
+        }
+        Ok(())
+    }
+
+    async fn changed(&self, until: u64) -> u64 {
+        let (sender, receiver) = oneshot::channel();
+        self.waiters.borrow_mut().push(sender);
+        let wait_ms = until.saturating_sub(unix_now()).saturating_mul(1000);
+        let timer = worker::Delay::from(Duration::from_millis(wait_ms));
+        let _ = select(receiver, timer).await;
+        unix_now()
+    }
+}
+
+/// A request body as JSON, read with `serde_json` (every message and the stored entry are
+/// JSON text, so each type has one deserializer in the build).
+async fn read_json<T: for<'de> Deserialize<'de>>(request: &mut Request) -> Result<T> {
+    Ok(serde_json::from_str(&request.text().await?)?)
+}
+
+fn unix_now() -> u64 {
+    Date::now().as_millis() / 1000
+}
+
+/// The coordinator as the flow calls it: the payment's object, over its stub.
+pub struct ObjectCoordinator {
+    namespace: Option<ObjectNamespace>,
+    /// Milliseconds spent in calls to the object, for the request's log line.
+    spent_ms: Cell<u64>,
+    called: Cell<bool>,
+}
+
+impl ObjectCoordinator {
+    pub fn new(env: &Env) -> Self {
+        Self {
+            namespace: env.durable_object(PAYMENTS_BINDING).ok(),
+            spent_ms: Cell::new(0),
+            called: Cell::new(false),
+        }
+    }
+
+    /// Milliseconds this request spent waiting for the coordinator (`None` if it was not
+    /// called): the hop's cost, which `benches/worker-load.sh` reports.
+    pub fn spent_ms(&self) -> Option<u64> {
+        Some(self.spent_ms.get()).filter(|_| self.called.get())
+    }
+
+    /// One call to the payment's object, timed.
+    async fn call<B: Serialize, T: for<'de> Deserialize<'de>>(
+        &self,
+        key: &str,
+        path: &str,
+        body: &B,
+    ) -> std::result::Result<T, CoordinatorError> {
+        let failed = |detail: String| CoordinatorError { detail };
+        let started = Date::now().as_millis();
+        let answer = async {
+            let namespace = self
+                .namespace
+                .as_ref()
+                .ok_or_else(|| failed(format!("no {PAYMENTS_BINDING} Durable Object binding")))?;
+            let stub = namespace
+                .id_from_name(key)
+                .and_then(|id| id.get_stub())
+                .map_err(|e| failed(e.to_string()))?;
+            let body = serde_json::to_string(body).map_err(|e| failed(e.to_string()))?;
+            let mut init = RequestInit::new();
+            init.with_method(Method::Post).with_body(Some(body.into()));
+            let request = Request::new_with_init(&format!("https://payments{path}"), &init)
+                .map_err(|e| failed(e.to_string()))?;
+            let mut response = stub
+                .fetch_with_request(request)
+                .await
+                .map_err(|e| failed(e.to_string()))?;
+            if response.status_code() != 200 {
+                let text = response.text().await.unwrap_or_default();
+                return Err(failed(format!("HTTP {}: {text}", response.status_code())));
+            }
+            response.json().await.map_err(|e| failed(e.to_string()))
+        }
+        .await;
+        let spent = Date::now().as_millis().saturating_sub(started);
+        self.spent_ms.set(self.spent_ms.get().saturating_add(spent));
+        self.called.set(true);
+        answer
+    }
+}
+
+impl Coordinator for ObjectCoordinator {
+    async fn claim(
+        &self,
+        record: &PaymentRecord,
+        lease_s: Option<u64>,
+        now: u64,
+    ) -> std::result::Result<Claim, CoordinatorError> {
+        let call = ClaimCall {
+            record: record.clone(),
+            lease_s,
+            now,
+        };
+        self.call(&record.key, "/claim", &call).await
+    }
+
+    async fn conclude(
+        &self,
+        record: &PaymentRecord,
+        conclusion: Conclusion,
+        now: u64,
+    ) -> std::result::Result<Option<PaymentState>, CoordinatorError> {
+        let call = ConcludeCall {
+            record: record.clone(),
+            conclusion,
+            now,
+        };
+        self.call(&record.key, "/conclude", &call).await
+    }
+}
