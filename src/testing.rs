@@ -249,14 +249,17 @@ impl InvoiceSource for FakeLightning {
     }
 }
 
-/// A chain's JSON-RPC API in memory: `eth_blockNumber`, `eth_getLogs` and
-/// `eth_getTransactionReceipt` over the transactions a test "mines" with
-/// [`FakeChain::mine_transfer`] (a `transferWithAuthorization`'s two logs) or
-/// [`FakeChain::mine_cancel`]. `down` makes every call fail as an unreachable node.
+/// A chain's JSON-RPC API in memory: `eth_getBlockByNumber("latest")`, `eth_getLogs`,
+/// `eth_getTransactionReceipt` and `eth_getTransactionByHash` over the transactions a test
+/// "mines" with [`FakeChain::mine_transfer`] (a `transferWithAuthorization`: its two logs,
+/// and its signature in the input) or [`FakeChain::mine_cancel`]. `time` is the latest
+/// block's timestamp. `down` makes every call fail as an unreachable node.
 #[derive(Default)]
 pub struct FakeChain {
-    /// Transactions mined: hash and logs (as JSON-RPC writes them).
-    transactions: RefCell<Vec<(String, Vec<Value>)>>,
+    /// Transactions mined: hash, input and logs (as JSON-RPC writes them).
+    transactions: RefCell<Vec<(String, String, Vec<Value>)>>,
+    /// The latest block's timestamp.
+    pub time: Cell<u64>,
     /// Whether the node is down.
     pub down: Cell<bool>,
     /// How many calls were made.
@@ -265,14 +268,14 @@ pub struct FakeChain {
 
 impl FakeChain {
     /// Mines a `transferWithAuthorization` of `amount` of `token` from `from` to `to` with
-    /// `nonce`; returns its transaction hash.
+    /// `nonce`, signed with `signature`; returns its transaction hash.
     pub fn mine_transfer(
         &self,
         token: Address,
-        from: Address,
-        to: Address,
+        (from, to): (Address, Address),
         amount: Uint256,
         nonce: Bytes32,
+        signature: &[u8],
     ) -> String {
         let used = log(
             token,
@@ -284,19 +287,22 @@ impl FakeChain {
             [transfer_topic(), from.to_word(), to.to_word()],
             &amount.to_be_bytes(),
         );
-        self.mine(vec![used, transfer])
+        // The selector of transferWithAuthorization(…, bytes signature), then the signature.
+        let input = format!("0xcf092995{}", hex::encode(signature));
+        self.mine(input, vec![used, transfer])
     }
 
     /// Mines a `cancelAuthorization` of `(from, nonce)`.
     pub fn mine_cancel(&self, token: Address, from: Address, nonce: Bytes32) -> String {
-        self.mine(vec![log(
+        let canceled = log(
             token,
             [authorization_canceled_topic(), from.to_word(), nonce.0],
             &[],
-        )])
+        );
+        self.mine("0x".into(), vec![canceled])
     }
 
-    fn mine(&self, logs: Vec<Value>) -> String {
+    fn mine(&self, input: String, logs: Vec<Value>) -> String {
         let mut transactions = self.transactions.borrow_mut();
         let hash = format!("0x{:064x}", transactions.len() + 1);
         let logs = logs
@@ -306,7 +312,7 @@ impl FakeChain {
                 log
             })
             .collect();
-        transactions.push((hash.clone(), logs));
+        transactions.push((hash.clone(), input, logs));
         hash
     }
 }
@@ -329,25 +335,28 @@ impl ChainReader for FakeChain {
             });
         }
         let transactions = self.transactions.borrow();
+        let wanted = params[0].as_str().unwrap_or_default().to_ascii_lowercase();
+        let mined = transactions.iter().find(|(hash, ..)| *hash == wanted);
         match method {
-            "eth_blockNumber" => Ok(format!("0x{:x}", transactions.len() + 1).into()),
+            "eth_getBlockByNumber" => Ok(json!({
+                "number": format!("0x{:x}", transactions.len() + 1),
+                "timestamp": format!("0x{:x}", self.time.get()),
+            })),
             // Every log of the token: the reader keeps only the ones it asked for.
             "eth_getLogs" => {
                 let token = params[0]["address"].as_str().unwrap_or_default().to_owned();
-                let logs = transactions.iter().flat_map(|(_, logs)| logs.iter());
+                let logs = transactions.iter().flat_map(|(.., logs)| logs.iter());
                 let ours = logs.filter(|log| log["address"].as_str() == Some(token.as_str()));
                 Ok(Value::Array(ours.cloned().collect()))
             }
-            "eth_getTransactionReceipt" => {
-                let wanted = params[0].as_str().unwrap_or_default().to_ascii_lowercase();
-                Ok(transactions
-                    .iter()
-                    .find(|(hash, _)| *hash == wanted)
-                    .map_or(
-                        Value::Null,
-                        |(_, logs)| json!({"status": "0x1", "logs": logs}),
-                    ))
-            }
+            "eth_getTransactionReceipt" => Ok(mined.map_or(
+                Value::Null,
+                |(.., logs)| json!({"status": "0x1", "logs": logs}),
+            )),
+            "eth_getTransactionByHash" => Ok(mined.map_or(
+                Value::Null,
+                |(hash, input, _)| json!({"hash": hash, "input": input}),
+            )),
             other => Err(ChainError::Failed {
                 detail: format!("{other} is not served by the fake chain"),
             }),

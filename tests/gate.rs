@@ -529,8 +529,13 @@ fn parallel_runs_both_and_releases_only_when_settled() {
 /// Mines the transfer `header`'s payment makes, as a facilitator that went quiet would have.
 fn mine_payment(w: &World, header: &str) -> String {
     let r = w.decide_plan(header);
-    w.c.chain
-        .mine_transfer(r.asset, r.payer, r.pay_to, r.amount, r.nonce)
+    w.c.chain.mine_transfer(
+        r.asset,
+        (r.payer, r.pay_to),
+        r.amount,
+        r.nonce,
+        &r.signature,
+    )
 }
 
 #[test]
@@ -641,8 +646,13 @@ fn nonce_already_used_is_not_proof_the_chain_decides() {
     let w = World::new(ScriptedFacilitator::default(), FakeOrigin::ok());
     let header = v2_header(&offered(1_000), 31);
     let plan = w.decide_plan(&header);
-    w.c.chain
-        .mine_transfer(plan.asset, plan.payer, plan.payer, plan.amount, plan.nonce);
+    w.c.chain.mine_transfer(
+        plan.asset,
+        (plan.payer, plan.payer),
+        plan.amount,
+        plan.nonce,
+        &plan.signature,
+    );
     w.f.will_settle(Ok(failed("invalid_exact_evm_nonce_already_used")));
     let get = request("GET", "/api/weather", Some(&header), None);
     let r = w.send(&get);
@@ -663,6 +673,25 @@ fn nonce_already_used_is_not_proof_the_chain_decides() {
     assert_eq!(w.send(&get).reason(), Some("settlement_pending"));
     w.c.chain.mine_cancel(plan.asset, plan.payer, plan.nonce);
     assert_eq!(w.send_at(&get, NOW + 3).status(), 402);
+
+    // The same nonce signed again for another payment: the transfer the chain shows carries
+    // the other signature, so it proves nothing about this one.
+    let w = World::new(ScriptedFacilitator::default(), FakeOrigin::ok());
+    let first = v2_header(&offered(1_000), 41);
+    mine_payment(&w, &first);
+    let again = edited_header(
+        |p| {
+            p.authorization.nonce = Bytes32([41; 32]);
+            p.authorization.valid_before = (NOW + 50).into();
+        },
+        true,
+    );
+    w.f.will_settle(Ok(failed("invalid_exact_evm_nonce_already_used")));
+    let r = w.send(&request("GET", "/api/weather", Some(&again), None));
+    assert_eq!(
+        (r.status(), r.reason()),
+        (402, Some("invalid_exact_evm_nonce_already_used"))
+    );
 }
 
 #[test]
@@ -679,13 +708,18 @@ fn an_unknown_payment_nobody_mined_is_refused_after_its_deadline() {
     assert!(again > NOW + 20);
     assert_eq!(w.c.state(&key).map(|s| s.name()), Some("unknown"));
     let late = plan.valid_before + edge402::gate::ledger::RECONCILE_MARGIN_S + 1;
+    // A node whose latest block is older cannot refuse it yet.
+    w.c.chain.time.set(NOW);
+    assert!(block_on(w.c.alarm(&key, late)).is_some());
+    assert_eq!(w.c.state(&key).map(|s| s.name()), Some("unknown"));
+    w.c.chain.time.set(late);
     assert!(
-        block_on(w.c.alarm(&key, late)).is_some(),
+        block_on(w.c.alarm(&key, late + 1)).is_some(),
         "looked at once more"
     );
     assert_eq!(w.c.state(&key).map(|s| s.name()), Some("refused"));
     // Decided and past its deadline: the next look forgets it.
-    assert_eq!(block_on(w.c.alarm(&key, late)), None);
+    assert_eq!(block_on(w.c.alarm(&key, late + 2)), None);
     assert_eq!(w.c.state(&key), None);
     // Without a chain to ask, it stays unknown for the operator.
     let w = World::new(ScriptedFacilitator::default(), FakeOrigin::ok());
@@ -729,6 +763,21 @@ fn concurrent_copies_of_a_payment_make_one_settle_call() {
         .iter()
         .filter(|r| r.status() != 200)
         .all(|r| r.reason() == Some("payment_already_used")));
+
+    // A refusal is shared too: the copies that waited do not settle again.
+    let w = World::new(ScriptedFacilitator::default(), FakeOrigin::ok());
+    w.f.will_settle(Ok(failed("invalid_exact_evm_insufficient_balance")));
+    w.f.settle_yields.set(3);
+    let header = v2_header(&offered(1_000), 42);
+    let get = request("GET", "/api/weather", Some(&header), None);
+    let runs = w.send_together(&get, 20);
+    assert_eq!(w.f.calls("settle"), 1);
+    assert!(runs
+        .iter()
+        .all(|r| r.reason() == Some("invalid_exact_evm_insufficient_balance")));
+    // The same payment sent again later may be tried again (the buyer may have topped up).
+    w.f.will_settle(Ok(settled()));
+    assert_eq!(w.send(&get).status(), 200);
 }
 
 #[test]
@@ -942,17 +991,29 @@ fn no_spelling_of_a_paid_path_gets_content_unpaid() {
 
 #[test]
 fn long_facilitator_reasons_are_logged_not_passed_on() {
+    // A reason that is not a known pre-broadcast code may follow a transaction: the payment's
+    // outcome is left to the chain, and the text goes to the log only.
     let w = World::new(ScriptedFacilitator::default(), FakeOrigin::ok());
-    w.f.will_settle(Ok(failed("ContractFunctionExecutionError: The contract function reverted.\nDetails: transfer amount exceeds balance")));
+    let long = format!(
+        "ContractFunctionExecutionError: The contract function reverted.\nDetails: transfer amount exceeds balance{}",
+        " padding".repeat(100)
+    );
+    w.f.will_settle(Ok(failed(&long)));
     let header = v2_header(&offered(1_000), 50);
     let r = w.send(&request("GET", "/api/weather", Some(&header), None));
-    assert_eq!(r.reason(), Some("unexpected_settle_error"));
-    assert!(r.log.detail.as_deref().unwrap().contains("exceeds balance"));
-    let settlement = SettleResponse::from_header(r.header("PAYMENT-RESPONSE").unwrap()).unwrap();
-    assert_eq!(
-        settlement.error_reason.as_deref(),
-        Some("unexpected_settle_error")
+    assert_eq!((r.status(), r.reason()), (504, Some("settlement_pending")));
+    assert!(!r.answer().body.contains("exceeds balance"));
+    let detail = r.log.detail.as_deref().unwrap();
+    assert!(
+        detail.contains("exceeds balance") && detail.len() < 600,
+        "{detail}"
     );
+    assert_eq!(r.header("PAYMENT-RESPONSE"), None);
+    // A short code unknown here is treated alike; a known pre-broadcast one is a 402.
+    w.f.will_settle(Ok(failed("some_future_code")));
+    let other = v2_header(&offered(1_000), 51);
+    let r = w.send(&request("GET", "/api/weather", Some(&other), None));
+    assert_eq!(r.reason(), Some("settlement_pending"));
 }
 
 #[test]

@@ -37,6 +37,21 @@ impl GatewayConfig {
                 }
             }
         }
+        let mut unreconciled: Vec<u64> = self
+            .paid_routes()
+            .flat_map(|paid| paid.accepts.iter())
+            .map(|accept| accept.terms.domain.chain_id)
+            .filter(|&chain| {
+                self.networks
+                    .by_chain_id(chain)
+                    .is_none_or(|n| n.rpc_url.is_none())
+            })
+            .collect();
+        unreconciled.sort_unstable();
+        unreconciled.dedup();
+        for chain in unreconciled {
+            warnings.push(format!("chain {chain} has no networks[].rpc_url: a settlement whose outcome is unknown cannot be proven there, and stays unknown (listed for the operator)"));
+        }
         warnings
     }
 

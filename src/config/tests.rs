@@ -339,3 +339,27 @@ fn a_built_in_network_takes_an_rpc_url_and_keeps_its_assets() {
     );
     assert_eq!(error.key, "networks[0].rpc_url");
 }
+
+#[test]
+fn a_priced_chain_without_an_rpc_url_is_warned_about() {
+    let token = "0x5FbDB2315678afecb367f032d93F642f64180aa3";
+    let config = GatewayConfig::from_json(&json!({
+        "networks": [{"chain_id": 31337, "name": "localhost",
+                      "assets": [{"address": token, "name": "Test", "version": "1", "decimals": 6}]}],
+        "routes": [route(json!({})),
+                   {"match": "/x", "price": "1", "accepts": [{"network": "localhost", "pay_to": PAY_TO, "asset": token}]}]
+    }))
+    .unwrap();
+    let warnings = config.warnings();
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.starts_with("chain 31337 has no networks[].rpc_url")),
+        "{warnings:?}"
+    );
+    // Base Sepolia has its published endpoint built in.
+    assert!(
+        !warnings.iter().any(|w| w.starts_with("chain 84532")),
+        "{warnings:?}"
+    );
+}

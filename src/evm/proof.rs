@@ -44,6 +44,8 @@ pub struct ExpectedTransfer {
     pub amount: Uint256,
     /// The EIP-3009 nonce.
     pub nonce: Bytes32,
+    /// The payment's signature bytes.
+    pub signature: Vec<u8>,
 }
 
 /// One log of an `eth_getLogs` answer or of a transaction receipt, as JSON-RPC writes it.
@@ -92,12 +94,12 @@ pub enum AuthorizationLogs {
 
 impl ExpectedTransfer {
     /// The `eth_getLogs` filter for the authorisation's `AuthorizationUsed` and
-    /// `AuthorizationCanceled` logs, from block `from_block` on.
-    pub fn logs_filter(&self, from_block: u64) -> Value {
+    /// `AuthorizationCanceled` logs, in blocks `from_block..=to_block`.
+    pub fn logs_filter(&self, from_block: u64, to_block: u64) -> Value {
         json!([{
             "address": self.token.to_string(),
             "fromBlock": format!("0x{from_block:x}"),
-            "toBlock": "latest",
+            "toBlock": format!("0x{to_block:x}"),
             "topics": [
                 [hex32(&authorization_used_topic()), hex32(&authorization_canceled_topic())],
                 hex32(&self.payer.to_word()),
@@ -160,6 +162,23 @@ impl ExpectedTransfer {
     }
 }
 
+impl ExpectedTransfer {
+    /// Whether a transaction's input (`0x`-hex calldata, straight to the token or through a
+    /// batching contract) carries this payment's signature: both 32-byte halves `r` and `s`
+    /// of an ECDSA signature (in the `v, r, s` and the `bytes` forms alike), or a smart-wallet
+    /// signature whole.
+    pub fn carried_by(&self, input: &str) -> bool {
+        let input = input.to_ascii_lowercase();
+        match self.signature.len() {
+            65 => [&self.signature[..32], &self.signature[32..64]]
+                .iter()
+                .all(|half| input.contains(&hex::encode(half))),
+            0 => false,
+            _ => input.contains(&hex::encode(&self.signature)),
+        }
+    }
+}
+
 /// A JSON-RPC quantity (`0x1a`) as a number.
 pub fn parse_quantity(value: &Value) -> Option<u64> {
     let digits = value.as_str()?.strip_prefix("0x")?;
@@ -205,6 +224,11 @@ mod tests {
             pay_to: Address([0x22; 20]),
             amount: Uint256::from(1000u64),
             nonce: Bytes32([0x33; 32]),
+            signature: [[0x44; 32], [0x55; 32]]
+                .concat()
+                .into_iter()
+                .chain([27])
+                .collect(),
         }
     }
 
@@ -299,8 +323,9 @@ mod tests {
 
     #[test]
     fn the_filter_asks_for_both_events_of_this_payer_and_nonce() {
-        let filter = expected().logs_filter(0x10);
+        let filter = expected().logs_filter(0x10, 0x20);
         assert_eq!(filter[0]["fromBlock"], "0x10");
+        assert_eq!(filter[0]["toBlock"], "0x20");
         assert_eq!(filter[0]["topics"][0].as_array().unwrap().len(), 2);
         assert_eq!(
             filter[0]["topics"][2],
@@ -308,5 +333,26 @@ mod tests {
         );
         assert_eq!(parse_quantity(&json!("0x1a")), Some(26));
         assert_eq!(parse_quantity(&json!("26")), None);
+    }
+
+    #[test]
+    fn only_a_transaction_that_carries_this_signature_is_this_payment() {
+        let e = expected();
+        let (r, s) = (hex::encode([0x44; 32]), hex::encode([0x55; 32]));
+        // transferWithAuthorization(…, v, r, s): the halves as separate words.
+        let vrs = format!("0xe3ee160e{}{}{}", "00".repeat(31) + "1b", r, s);
+        assert!(e.carried_by(&vrs));
+        // The bytes form, or inside a batching contract's calldata, upper case.
+        let bytes = format!("0x82ad56cb{}{}{}1B", "00".repeat(64), r, s).to_ascii_uppercase();
+        assert!(e.carried_by(&bytes));
+        // The same nonce signed again (another r): not this payment.
+        let other = format!("0xe3ee160e{}{}", hex::encode([0x45; 32]), s);
+        assert!(!e.carried_by(&other));
+        let smart = ExpectedTransfer {
+            signature: vec![0x66; 300],
+            ..expected()
+        };
+        assert!(smart.carried_by(&format!("0x00{}00", hex::encode([0x66; 300]))));
+        assert!(!smart.carried_by(&format!("0x{}", hex::encode([0x66; 299]))));
     }
 }

@@ -82,17 +82,34 @@ pub async fn claim_on<S: EntrySlot, C: ChainReader>(
     mut now: u64,
 ) -> Result<Claim, CoordinatorError> {
     let give_up = now.saturating_add(MAX_WAIT_S);
+    let mut waited = false;
     loop {
         recheck_unknown(slot, chain, now, INLINE_RECHECK_S).await;
         let before = slot.current();
+        // A copy that waited for the holder's attempt shares its refusal too: one `/settle`
+        // per payment, whatever the concurrency.
+        if let (true, Some(PaymentState::Refused { reason, .. })) =
+            (waited, before.as_ref().map(|e| &e.state))
+        {
+            return Ok(Claim::Refused {
+                reason: reason.clone(),
+            });
+        }
         let mut entry = before.clone();
         let answer = claim(&mut entry, record, now, lease_s);
         if entry != before {
             slot.replace(entry);
-            persist(slot).await?;
+            if let Err(error) = persist(slot).await {
+                // Not written, so not granted: nobody may wait for a claim that is not there.
+                slot.replace(before);
+                return Err(error);
+            }
         }
         match answer {
-            Claim::Wait { until } if now < give_up => now = slot.changed(until.min(give_up)).await,
+            Claim::Wait { until } if now < give_up => {
+                waited = true;
+                now = slot.changed(until.min(give_up)).await;
+            }
             answer => return Ok(answer),
         }
     }
@@ -142,9 +159,9 @@ pub async fn check_on<S: EntrySlot, C: ChainReader>(slot: &S, chain: &C, now: u6
     slot.current().and_then(|entry| next_check(&entry, now))
 }
 
-/// Asks the chain about an unknown payment unless it was asked less than `min_age_s` ago,
-/// and applies the answer if the payment is still unknown then. A chain that cannot be asked
-/// leaves it unknown.
+/// Asks the chain about an unknown payment unless it was asked less than `min_age_s` ago
+/// (or is being asked: the time is noted before asking), and applies the answer if the
+/// payment is still unknown then. A chain that cannot be asked leaves it unknown, with why.
 async fn recheck_unknown<S: EntrySlot, C: ChainReader>(
     slot: &S,
     chain: &C,
@@ -162,17 +179,28 @@ async fn recheck_unknown<S: EntrySlot, C: ChainReader>(
     else {
         return;
     };
-    if checked_at.is_some_and(|at| now < at.saturating_add(min_age_s)) {
+    if checked_at.is_some_and(|at| now < at.saturating_add(min_age_s.max(1))) {
         return;
     }
-    let Ok(evidence) = find_evidence(chain, &entry.record, transaction.as_deref()).await else {
-        return;
-    };
+    let hint = transaction.clone();
+    let mut asking = entry.clone();
+    if let PaymentState::Unknown { checked_at, .. } = &mut asking.state {
+        *checked_at = Some(now);
+    }
+    slot.replace(Some(asking));
+    let found = find_evidence(chain, &entry.record, hint.as_deref()).await;
     // The chain was asked with the slot free: apply the answer only to what is there now.
     let Some(mut entry) = slot.current() else {
         return;
     };
-    ledger::reconcile(&mut entry, evidence, now);
+    match found {
+        Ok(evidence) => ledger::reconcile(&mut entry, evidence, now),
+        Err(error) => {
+            if let PaymentState::Unknown { chain_error, .. } = &mut entry.state {
+                *chain_error = Some(error.to_string());
+            }
+        }
+    }
     slot.replace(Some(entry));
     let _ = slot.persist().await;
 }

@@ -256,43 +256,53 @@ where
         nonce: Some(plan.nonce.to_hex()),
         ..LogRecord::default()
     };
-    // A retry of a settled payment is answered from its receipt, whatever the time now.
-    if let Some(receipt) = store.get(&plan.receipt_key).await {
-        return from_receipt(plan, &receipt, origin, log).await;
-    }
     let record = plan.record(gate.config().receipt_ttl_s);
-    if let Some(error) = &plan.time_error {
-        // Too late (or early) to settle; but it may have been settled before, and a buyer
-        // whose transfer was mined gets the content.
-        let looked = coordinator.claim(&record, None, now).await;
-        let invalid = || plan.refused(Refusal::PaymentInvalid(error.clone()));
-        return answer_claim(plan, looked, invalid, origin, log).await;
-    }
-    if plan.needs_facilitator_verify {
-        match facilitator.verify(&plan.facilitator_request()).await {
-            Ok(VerifyResponse { is_valid: true, .. }) => {}
-            Ok(answer) => {
-                let (reason, detail) = pass_reason(answer.invalid_reason.as_deref());
-                let log = LogRecord { detail, ..log };
-                return refused_with(plan.refused(Refusal::VerifyRefused { reason }), log);
+    let unclaimed = || plan.refused_bare(Refusal::CoordinatorUnavailable);
+    // Every way this request does not get to settle ends in one `answer_claim`.
+    let (claim, otherwise) = 'claim: {
+        // A retry of a settled payment is answered from its receipt, whatever the time now.
+        if let Some(receipt) = store.get(&plan.receipt_key).await {
+            let receipt = Box::new(receipt);
+            break 'claim (Ok(Claim::Settled { receipt }), unclaimed());
+        }
+        if let Some(error) = &plan.time_error {
+            // Too late (or early) to settle; but it may have been settled before, and a buyer
+            // whose transfer was mined gets the content.
+            let looked = coordinator.claim(&record, None, now).await;
+            break 'claim (looked, plan.refused(Refusal::PaymentInvalid(error.clone())));
+        }
+        if plan.needs_facilitator_verify {
+            // A settled (or settling) payment is answered from the coordinator before
+            // `/verify`, which would refuse its used nonce.
+            match coordinator.claim(&record, None, now).await {
+                Ok(Claim::Unclaimed) => {}
+                looked => break 'claim (looked, unclaimed()),
             }
-            Err(error) => {
-                let log = LogRecord {
-                    detail: Some(error.to_string()),
-                    ..log
-                };
-                return refused_with(plan.refused_bare(error.verify_refusal()), log);
+            match facilitator.verify(&plan.facilitator_request()).await {
+                Ok(VerifyResponse { is_valid: true, .. }) => {}
+                Ok(answer) => {
+                    let (reason, detail) = pass_reason(answer.invalid_reason.as_deref());
+                    let log = LogRecord { detail, ..log };
+                    return refused_with(plan.refused(Refusal::VerifyRefused { reason }), log);
+                }
+                Err(error) => {
+                    let log = LogRecord {
+                        detail: Some(error.to_string()),
+                        ..log
+                    };
+                    return refused_with(plan.refused_bare(error.verify_refusal()), log);
+                }
             }
         }
-    }
-    let lease_s = gate.config().facilitator.claim_lease_s();
-    match coordinator.claim(&record, Some(lease_s), now).await {
-        Ok(Claim::Settle { .. }) => settle_claimed(gate, plan, &record, now, services, log).await,
-        other => {
-            let unclaimed = || plan.refused_bare(Refusal::CoordinatorUnavailable);
-            answer_claim(plan, other, unclaimed, origin, log).await
+        let lease_s = gate.config().facilitator.claim_lease_s();
+        match coordinator.claim(&record, Some(lease_s), now).await {
+            Ok(Claim::Settle { .. }) => {
+                return settle_claimed(gate, plan, &record, now, services, log).await
+            }
+            other => (other, unclaimed()),
         }
-    }
+    };
+    answer_claim(plan, claim, otherwise, origin, log).await
 }
 
 /// Answers a claim that did not give this request the settlement: from the receipt of a
@@ -300,19 +310,28 @@ where
 async fn answer_claim<O: Origin>(
     plan: &PaymentPlan,
     claim: Result<Claim, CoordinatorError>,
-    unclaimed: impl FnOnce() -> Refused,
+    unclaimed: Refused,
     origin: &O,
     log: LogRecord,
 ) -> (Outcome<O::Response>, LogRecord) {
     match claim {
         Ok(Claim::Settled { receipt }) => from_receipt(plan, &receipt, origin, log).await,
+        // The attempt this request waited for could not reach a facilitator.
+        Ok(Claim::Refused { reason })
+            if Reason::from_wire(&reason) == Some(Reason::FacilitatorUnavailable) =>
+        {
+            let refusal = Refusal::FacilitatorUnavailable {
+                may_have_settled: false,
+            };
+            refused_with(plan.refused_bare(refusal), log)
+        }
         Ok(Claim::Refused { reason }) => {
             refused_with(plan.refused(Refusal::SettlementRefused { reason }), log)
         }
         Ok(Claim::Wait { .. } | Claim::Unknown { .. }) => {
             refused_with(plan.refused_bare(Refusal::SettlementPending), log)
         }
-        Ok(Claim::Unclaimed | Claim::Settle { .. }) => refused_with(unclaimed(), log),
+        Ok(Claim::Unclaimed | Claim::Settle { .. }) => refused_with(unclaimed, log),
         Err(error) => {
             let log = LogRecord {
                 detail: Some(error.to_string()),
@@ -382,18 +401,12 @@ where
         Ok(state) => (state, log),
         Err(error) => (None, noting(log, Some(error))),
     };
-    match (attempt, state) {
+    let settlement = match (attempt, state) {
         // A settlement the facilitator reports and we believe is served even if the
         // coordinator did not hear of it: its lease then runs out, and the chain proves it.
-        (Attempt::Settled(settlement), _) => {
-            let settlement = plan.settlement(settlement);
-            serve_paid(plan, settlement, fetched, origin, LogOutcome::Paid, log).await
-        }
+        (Attempt::Settled(settlement), _) => plan.settlement(settlement),
         // The chain proved what the facilitator left open.
-        (_, Some(PaymentState::Settled { receipt })) => {
-            let settlement = plan.settlement(receipt.settlement);
-            serve_paid(plan, settlement, fetched, origin, LogOutcome::Paid, log).await
-        }
+        (_, Some(PaymentState::Settled { receipt })) => plan.settlement(receipt.settlement),
         (
             Attempt::Refused {
                 response,
@@ -409,19 +422,17 @@ where
                 error_reason: Some(reason),
                 ..response
             }));
-            refused_with(refused, LogRecord { detail, ..log })
+            return refused_with(refused, LogRecord { detail, ..log });
         }
         (Attempt::NotSent { detail }, _) => {
             let refusal = Refusal::FacilitatorUnavailable {
                 may_have_settled: false,
             };
-            refused_with(
-                plan.refused_bare(refusal),
-                LogRecord {
-                    detail: Some(detail),
-                    ..log
-                },
-            )
+            let log = LogRecord {
+                detail: Some(detail),
+                ..log
+            };
+            return refused_with(plan.refused_bare(refusal), log);
         }
         // The chain decided against it: spent elsewhere, cancelled, or expired unsettled.
         (Attempt::Open { detail, .. }, Some(PaymentState::Refused { reason, .. })) => {
@@ -429,21 +440,22 @@ where
                 detail: Some(detail),
                 ..log
             };
-            refused_with(plan.refused(Refusal::SettlementRefused { reason }), log)
+            return refused_with(plan.refused(Refusal::SettlementRefused { reason }), log);
         }
         (
             Attempt::Open {
                 refusal, detail, ..
             },
             _,
-        ) => refused_with(
-            plan.refused_bare(refusal),
-            LogRecord {
+        ) => {
+            let log = LogRecord {
                 detail: Some(detail),
                 ..log
-            },
-        ),
-    }
+            };
+            return refused_with(plan.refused_bare(refusal), log);
+        }
+    };
+    serve_paid(plan, settlement, fetched, origin, LogOutcome::Paid, log).await
 }
 
 /// What one `/settle` call came to.
@@ -478,7 +490,11 @@ impl Attempt {
             Self::Refused { reason, .. } => Conclusion::Refused {
                 reason: reason.clone(),
             },
-            Self::NotSent { .. } => Conclusion::Released,
+            // Kept (not released) so that a retry after the payment's deadline still asks the
+            // chain: "not sent" is inferred from a connection test, not observed.
+            Self::NotSent { .. } => Conclusion::Refused {
+                reason: Reason::FacilitatorUnavailable.as_str().into(),
+            },
             Self::Open {
                 detail,
                 transaction,
@@ -493,7 +509,7 @@ impl Attempt {
 
 /// Reads a `/settle` result. "Nonce already used" is not taken as anyone's success or
 /// failure: the payment may have been settled by this very request's earlier attempt, and
-/// only the chain can tell.
+/// only the chain can tell; nor is any refusal that may follow a broadcast transaction.
 fn judge(
     gate: &Gate,
     plan: &PaymentPlan,
@@ -526,20 +542,24 @@ fn judge(
     if response.success {
         return Attempt::Settled(response);
     }
+    let transaction = Some(response.transaction.clone()).filter(|t| is_transaction_hash(t));
     match response.reason() {
-        Some(reason @ (Reason::SettlementPending | Reason::InvalidExactEvmNonceAlreadyUsed)) => {
-            Attempt::Open {
-                refusal: Refusal::SettlementPending,
-                detail: format!("the facilitator answered {reason}"),
-                transaction: Some(response.transaction).filter(|t| is_transaction_hash(t)),
-            }
-        }
-        _ => {
+        Some(reason) if reason.decided_before_broadcast() && transaction.is_none() => {
             let (reason, detail) = pass_reason(response.error_reason.as_deref());
             Attempt::Refused {
                 response,
                 reason,
                 detail,
+            }
+        }
+        // Pending, a used nonce, an unexpected error, a code not known here, or a refusal
+        // naming a transaction: a transfer may be on chain.
+        _ => {
+            let (reason, long) = pass_reason(response.error_reason.as_deref());
+            Attempt::Open {
+                refusal: Refusal::SettlementPending,
+                detail: format!("the facilitator answered {}", long.unwrap_or(reason)),
+                transaction,
             }
         }
     }

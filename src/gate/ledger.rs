@@ -28,12 +28,12 @@
 use core::fmt;
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::{json, Value};
 
 use super::receipt::{Receipt, RECEIPT_FORMAT};
 use crate::amount::Uint256;
 use crate::evm::proof::{parse_quantity, AuthorizationLogs, ExpectedTransfer, RpcLog, RpcReceipt};
-use crate::evm::{Address, Bytes32};
+use crate::evm::{Address, Bytes32, SignatureHex};
 use crate::protocol::facilitator::SettleResponse;
 use crate::protocol::Reason;
 
@@ -43,8 +43,10 @@ pub const RECONCILE_MARGIN_S: u64 = 120;
 /// How often an unknown payment is looked for on chain.
 pub const RECHECK_INTERVAL_S: u64 = 15;
 /// How many blocks back the chain's logs are searched for an authorisation (about 5.5 hours
-/// of Base's 2-second blocks; public RPC endpoints limit the range of one `eth_getLogs`).
+/// of Base's 2-second blocks).
 pub const LOG_LOOKBACK_BLOCKS: u64 = 10_000;
+/// The block range of one `eth_getLogs` (public endpoints limit it).
+pub const LOG_RANGE_BLOCKS: u64 = 2_000;
 
 /// What the coordinator keeps about a payment besides its state: enough to prove it on chain,
 /// to write its receipt, and to list it for an operator.
@@ -74,6 +76,8 @@ pub struct PaymentRecord {
     pub route: String,
     /// sha256 of the exact payment.
     pub payment_digest: String,
+    /// Its signature: a transaction proves this payment only if its input carries it.
+    pub signature: SignatureHex,
     /// How long after its settlement the payment serves retries (the gateway's
     /// `receipt_ttl_s`): its signature is public on chain once settled.
     pub receipt_ttl_s: u64,
@@ -119,6 +123,8 @@ pub enum PaymentState {
         transaction: Option<String>,
         /// When the chain was last asked.
         checked_at: Option<u64>,
+        /// Why the chain could not be asked the last time, if it could not.
+        chain_error: Option<String>,
     },
 }
 
@@ -246,6 +252,23 @@ pub fn claim(
         PaymentState::Settled { receipt } => Claim::Settled {
             receipt: receipt.clone(),
         },
+        // A facilitator's refusal may hide a transfer it broadcast anyway: once the payment can
+        // no longer be settled, only the chain may decide it.
+        PaymentState::Refused {
+            retryable: true,
+            reason,
+            ..
+        } if lease_s.is_none() && expired(&current.record, now) => {
+            let since = now;
+            current.state = PaymentState::Unknown {
+                since,
+                detail: format!("refused by the facilitator ({reason}), then expired"),
+                transaction: None,
+                checked_at: None,
+                chain_error: None,
+            };
+            Claim::Unknown { since }
+        }
         PaymentState::Refused {
             retryable: true, ..
         } => settle(entry),
@@ -254,6 +277,11 @@ pub fn claim(
         },
         PaymentState::Unknown { since, .. } => Claim::Unknown { since: *since },
     }
+}
+
+/// Whether a payment can no longer be settled at `now` (the verifier's `validBefore` rule).
+fn expired(record: &PaymentRecord, now: u64) -> bool {
+    now.saturating_add(crate::verify::VALID_BEFORE_BUFFER_SECS) > record.valid_before
 }
 
 /// A claim past its lease makes the payment unknown: the request holding it may have sent it
@@ -266,6 +294,7 @@ pub fn expire_lease(entry: &mut Entry, now: u64) {
                 detail: "the request settling it did not conclude in time".into(),
                 transaction: None,
                 checked_at: None,
+                chain_error: None,
             };
         }
     }
@@ -302,6 +331,7 @@ pub fn conclude(entry: &mut Option<Entry>, conclusion: Conclusion, now: u64) {
                 detail,
                 transaction,
                 checked_at: None,
+                chain_error: None,
             }
         }
         Conclusion::Released => *entry = None,
@@ -320,13 +350,17 @@ pub enum Evidence {
     UsedWithoutTransfer,
     /// The payer cancelled the authorisation.
     Canceled,
-    /// Nothing yet.
-    Nothing,
+    /// Nothing yet, as of the chain's latest block at `chain_time`.
+    Nothing {
+        /// The latest block's timestamp.
+        chain_time: u64,
+    },
 }
 
 /// Applies the chain's evidence to an unknown payment at `now`: proven → settled (its receipt
-/// written from the record); spent elsewhere, cancelled, or nothing past `validBefore` and
-/// the margin → refused for good; otherwise it stays unknown.
+/// written from the record); spent elsewhere, cancelled, or nothing once the chain itself is
+/// past `validBefore` and the margin (a lagging node cannot refuse it) → refused for good;
+/// otherwise it stays unknown.
 pub fn reconcile(entry: &mut Entry, evidence: Evidence, now: u64) {
     let PaymentState::Unknown { checked_at, .. } = &mut entry.state else {
         return;
@@ -343,10 +377,10 @@ pub fn reconcile(entry: &mut Entry, evidence: Evidence, now: u64) {
         Evidence::UsedWithoutTransfer | Evidence::Canceled => {
             refused(Reason::InvalidExactEvmNonceAlreadyUsed)
         }
-        Evidence::Nothing if now > entry.record.valid_before.saturating_add(RECONCILE_MARGIN_S) => {
+        Evidence::Nothing { chain_time } if past_deadline(&entry.record, chain_time.min(now)) => {
             refused(Reason::InvalidExactEvmPayloadAuthorizationValidBefore)
         }
-        Evidence::Nothing => {
+        Evidence::Nothing { .. } => {
             *checked_at = Some(now);
             return;
         }
@@ -362,6 +396,12 @@ pub fn next_check(entry: &Entry, now: u64) -> Option<u64> {
         PaymentState::Unknown { .. } => Some(now.saturating_add(RECHECK_INTERVAL_S)),
         PaymentState::Settled { .. } | PaymentState::Refused { .. } => forget_at(entry),
     }
+}
+
+/// Whether no transaction can carry the payment any more at `time`: `validBefore` and the
+/// margin have passed.
+fn past_deadline(record: &PaymentRecord, time: u64) -> bool {
+    time > record.valid_before.saturating_add(RECONCILE_MARGIN_S)
 }
 
 /// When a decided payment may be forgotten: once it can no longer be settled (its
@@ -446,8 +486,11 @@ impl fmt::Display for ChainError {
 }
 
 /// Looks for the payment on chain: a transaction the facilitator named first, then the
-/// authorisation's logs over the last [`LOG_LOOKBACK_BLOCKS`] blocks and, when it was spent,
-/// that transaction's receipt.
+/// authorisation's logs over the last [`LOG_LOOKBACK_BLOCKS`] blocks (newest first, in ranges
+/// of [`LOG_RANGE_BLOCKS`], which public endpoints accept) and, when it was spent, that
+/// transaction. A transaction proves the payment only if its receipt holds the authorisation's
+/// `AuthorizationUsed` and the transfer, and its input carries this payment's signature (the
+/// same nonce signed again for another payment proves nothing).
 pub async fn find_evidence<C: ChainReader>(
     chain: &C,
     record: &PaymentRecord,
@@ -459,55 +502,68 @@ pub async fn find_evidence<C: ChainReader>(
         pay_to: record.pay_to,
         amount: record.amount,
         nonce: record.nonce,
+        signature: record.signature.0.clone(),
     };
     let chain_id = record.chain_id;
-    let receipt = |transaction: String| async move {
-        let answer = chain
-            .call(
-                chain_id,
-                "eth_getTransactionReceipt",
-                serde_json::json!([transaction]),
-            )
-            .await?;
-        if answer.is_null() {
-            return Ok(None);
+    let proves = |transaction: String| {
+        let expected = &expected;
+        async move {
+            let receipt = chain
+                .call(chain_id, "eth_getTransactionReceipt", json!([transaction]))
+                .await?;
+            if receipt.is_null() {
+                return Ok(None);
+            }
+            let receipt: RpcReceipt =
+                serde_json::from_value(receipt).map_err(|e| failed(&format!("receipt: {e}")))?;
+            if !expected.proven_by(&receipt) {
+                return Ok(Some(false));
+            }
+            let sent = chain
+                .call(chain_id, "eth_getTransactionByHash", json!([transaction]))
+                .await?;
+            let input = sent.get("input").and_then(Value::as_str).unwrap_or("");
+            Ok(Some(expected.carried_by(input)))
         }
-        serde_json::from_value::<RpcReceipt>(answer)
-            .map(Some)
-            .map_err(|e| failed(&format!("receipt: {e}")))
     };
     if let Some(hint) = hint {
-        if let Some(found) = receipt(hint.to_owned()).await? {
-            if expected.proven_by(&found) {
-                return Ok(Evidence::Transferred {
-                    transaction: hint.to_ascii_lowercase(),
-                });
-            }
+        if proves(hint.to_owned()).await? == Some(true) {
+            return Ok(Evidence::Transferred {
+                transaction: hint.to_ascii_lowercase(),
+            });
         }
     }
-    let latest = chain
-        .call(chain_id, "eth_blockNumber", serde_json::json!([]))
+    let head = chain
+        .call(chain_id, "eth_getBlockByNumber", json!(["latest", false]))
         .await?;
-    let latest =
-        parse_quantity(&latest).ok_or_else(|| failed("eth_blockNumber: not a quantity"))?;
-    let logs = chain
-        .call(
-            chain_id,
-            "eth_getLogs",
-            expected.logs_filter(latest.saturating_sub(LOG_LOOKBACK_BLOCKS)),
-        )
-        .await?;
-    let logs: Vec<RpcLog> =
-        serde_json::from_value(logs).map_err(|e| failed(&format!("logs: {e}")))?;
-    match expected.authorization_logs(&logs) {
-        AuthorizationLogs::None => Ok(Evidence::Nothing),
-        AuthorizationLogs::Canceled => Ok(Evidence::Canceled),
-        AuthorizationLogs::Used { transaction } => match receipt(transaction.clone()).await? {
-            Some(found) if expected.proven_by(&found) => Ok(Evidence::Transferred { transaction }),
-            // A log without its receipt yet: the node is catching up, ask again later.
-            None => Ok(Evidence::Nothing),
-            Some(_) => Ok(Evidence::UsedWithoutTransfer),
-        },
+    let field = |name: &str| head.get(name).and_then(parse_quantity);
+    let (Some(latest), Some(chain_time)) = (field("number"), field("timestamp")) else {
+        return Err(failed("eth_getBlockByNumber: no number or timestamp"));
+    };
+    let oldest = latest.saturating_sub(LOG_LOOKBACK_BLOCKS);
+    let mut to = latest;
+    loop {
+        let from = to.saturating_sub(LOG_RANGE_BLOCKS - 1).max(oldest);
+        let logs = chain
+            .call(chain_id, "eth_getLogs", expected.logs_filter(from, to))
+            .await?;
+        let logs: Vec<RpcLog> =
+            serde_json::from_value(logs).map_err(|e| failed(&format!("logs: {e}")))?;
+        match expected.authorization_logs(&logs) {
+            AuthorizationLogs::Canceled => return Ok(Evidence::Canceled),
+            AuthorizationLogs::Used { transaction } => {
+                return match proves(transaction.clone()).await? {
+                    Some(true) => Ok(Evidence::Transferred { transaction }),
+                    Some(false) => Ok(Evidence::UsedWithoutTransfer),
+                    // A log without its receipt yet: the node is catching up, ask again later.
+                    None => Ok(Evidence::Nothing { chain_time: 0 }),
+                };
+            }
+            AuthorizationLogs::None if from <= oldest => {
+                return Ok(Evidence::Nothing { chain_time })
+            }
+            AuthorizationLogs::None => to = from - 1,
+        }
     }
 }
 

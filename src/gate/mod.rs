@@ -165,6 +165,8 @@ pub struct PaymentPlan {
     pub pay_to: Address,
     /// `validBefore` of the authorisation, unix seconds (clamped to u64).
     pub valid_before: u64,
+    /// The payment's signature bytes (what binds an on-chain transfer to this payment).
+    pub signature: Vec<u8>,
     /// Where the receipt of this payment lives.
     pub receipt_key: String,
     /// `Some` when the payment is outside its time window: only a receipt can serve it.
@@ -359,6 +361,7 @@ impl Gate {
             amount: verified.authorization.value,
             pay_to: verified.authorization.to,
             valid_before: clamp_u64(verified.authorization.valid_before),
+            signature: verified.signature_bytes,
             requirements,
             payment,
             time_error,
@@ -427,6 +430,7 @@ impl PaymentPlan {
             resource: self.resource.clone(),
             route: self.route.clone(),
             payment_digest: self.payment_digest.clone(),
+            signature: crate::evm::SignatureHex(self.signature.clone()),
             receipt_ttl_s,
         }
     }

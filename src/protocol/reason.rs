@@ -138,6 +138,30 @@ impl Reason {
         }
     }
 
+    /// Whether a facilitator refusing a settlement for this reason has decided before sending
+    /// any transaction (the payment's own checks, its balance): then nothing can be on chain.
+    /// Any other refusal (an unexpected error, a used nonce, a code not known here) may follow
+    /// a broadcast transaction, so only the chain can tell.
+    pub fn decided_before_broadcast(self) -> bool {
+        matches!(
+            self,
+            Self::InvalidPayload
+                | Self::InvalidPaymentRequirements
+                | Self::InvalidNetwork
+                | Self::UnsupportedScheme
+                | Self::InvalidX402Version
+                | Self::InvalidExactEvmScheme
+                | Self::InvalidExactEvmNetworkMismatch
+                | Self::InvalidExactEvmMissingEip712Domain
+                | Self::InvalidExactEvmSignature
+                | Self::InvalidExactEvmRecipientMismatch
+                | Self::InvalidExactEvmPayloadAuthorizationValidBefore
+                | Self::InvalidExactEvmPayloadAuthorizationValidAfter
+                | Self::InvalidExactEvmAuthorizationValue
+                | Self::InvalidExactEvmInsufficientBalance
+        )
+    }
+
     /// Reads a reason a facilitator sent, in the current or the spec-era spelling. Unknown
     /// strings give `None`: keep and pass them on as received.
     pub fn from_wire(text: &str) -> Option<Self> {

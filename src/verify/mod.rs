@@ -36,6 +36,8 @@ pub struct Verified {
     pub authorization: TransferWithAuthorization,
     /// How far the signature could be checked here.
     pub signature: SignatureCheck,
+    /// The signature's bytes, as sent.
+    pub signature_bytes: Vec<u8>,
 }
 
 /// How far a payment's signature was checked locally.
@@ -298,6 +300,7 @@ fn check_payload(
         requirement_index,
         authorization: exact.authorization,
         signature,
+        signature_bytes: exact.signature.0,
     })
 }
 

@@ -118,8 +118,12 @@ async fn list(env: &Env, filter: &Filter) -> Result<Response> {
     keys.truncate(MAX_LISTED);
     let mut payments = Vec::new();
     for key in &keys {
-        if let Some(entry) = kv.get(key).json::<Value>().await? {
-            payments.push(entry);
+        // An entry that cannot be read is shown as such, not allowed to hide the others.
+        let text = kv.get(key).text().await.ok().flatten();
+        match text.map(|t| serde_json::from_str::<Value>(&t)) {
+            Some(Ok(entry)) => payments.push(entry),
+            Some(Err(error)) => payments.push(json!({"key": key, "unreadable": error.to_string()})),
+            None => {}
         }
     }
     Response::from_json(&json!({ "payments": payments, "truncated": truncated }))
