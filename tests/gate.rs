@@ -528,14 +528,15 @@ fn parallel_runs_both_and_releases_only_when_settled() {
 
 /// Mines the transfer `header`'s payment makes, as a facilitator that went quiet would have.
 fn mine_payment(w: &World, header: &str) -> String {
+    mine_payment_to(w, header, None)
+}
+
+/// Mines `header`'s authorisation paying `to` (its own recipient when `None`).
+fn mine_payment_to(w: &World, header: &str, to: Option<edge402::evm::Address>) -> String {
     let r = w.decide_plan(header);
-    w.c.chain.mine_transfer(
-        r.asset,
-        (r.payer, r.pay_to),
-        r.amount,
-        r.nonce,
-        &r.signature,
-    )
+    let to = to.unwrap_or(r.pay_to);
+    w.c.chain
+        .mine_transfer(r.asset, (r.payer, to), r.amount, r.nonce, &r.signature)
 }
 
 #[test]
@@ -645,14 +646,8 @@ fn nonce_already_used_is_not_proof_the_chain_decides() {
     // Spent paying someone else: refused for good, and never settled again.
     let w = World::new(ScriptedFacilitator::default(), FakeOrigin::ok());
     let header = v2_header(&offered(1_000), 31);
-    let plan = w.decide_plan(&header);
-    w.c.chain.mine_transfer(
-        plan.asset,
-        (plan.payer, plan.payer),
-        plan.amount,
-        plan.nonce,
-        &plan.signature,
-    );
+    let payer = w.decide_plan(&header).payer;
+    mine_payment_to(&w, &header, Some(payer));
     w.f.will_settle(Ok(failed("invalid_exact_evm_nonce_already_used")));
     let get = request("GET", "/api/weather", Some(&header), None);
     let r = w.send(&get);
