@@ -398,12 +398,11 @@ fn payment_digest(payment: &PaymentPayload) -> String {
 /// A time at which a payment that failed only its time window would pass it: used to run the
 /// other checks, never to accept the payment.
 fn time_inside_window(error: &VerifyError) -> u64 {
-    let clamp = clamp_u64;
     match error {
         VerifyError::Expired { valid_before, .. } => {
-            clamp(*valid_before).saturating_sub(crate::verify::VALID_BEFORE_BUFFER_SECS)
+            clamp_u64(*valid_before).saturating_sub(crate::verify::VALID_BEFORE_BUFFER_SECS)
         }
-        VerifyError::NotYetValid { valid_after, .. } => clamp(*valid_after),
+        VerifyError::NotYetValid { valid_after, .. } => clamp_u64(*valid_after),
         _ => 0,
     }
 }

@@ -6,6 +6,7 @@
 //! waiting for a settlement, writes the receipt into KV once settled, keeps the operator's
 //! index, and sets the alarm that reconciles an unknown payment from the chain.
 
+use std::borrow::Cow;
 use std::cell::{Cell, RefCell};
 use std::time::Duration;
 
@@ -87,28 +88,24 @@ impl DurableObject for PaymentCoordinator {
             "/claim" => {
                 let call: ClaimCall = read_json(&mut request).await?;
                 let claimed = claim_on(self, &chain, &call.record, call.lease_s, call.now).await;
-                claimed.map(|claim| serde_json::to_value(claim).unwrap_or_default())
+                claimed.map(|claim| Response::from_json(&claim))
             }
             "/conclude" => {
                 let call: ConcludeCall = read_json(&mut request).await?;
                 let concluded =
                     conclude_on(self, &chain, &call.record, call.conclusion, call.now).await;
-                concluded.map(|state| serde_json::to_value(state).unwrap_or_default())
+                concluded.map(|state| Response::from_json(&state))
             }
             _ => return Response::error("no such call", 404),
         };
         self.schedule().await;
-        match answer {
-            Ok(value) => Response::from_json(&value),
-            Err(error) => Response::error(error.detail, 503),
-        }
+        answer.unwrap_or_else(|error| Response::error(error.detail, 503))
     }
 
     async fn alarm(&self) -> Result<Response> {
         self.load().await?;
         let networks = self.networks();
-        let chain = RpcChains::new(&networks);
-        check_on(self, &chain, unix_now()).await;
+        check_on(self, &RpcChains::new(&networks), unix_now()).await;
         self.schedule().await;
         Response::ok("checked")
     }
@@ -131,11 +128,12 @@ impl PaymentCoordinator {
         Ok(())
     }
 
-    /// The networks of the gateway's configuration (for their `rpc_url`s).
-    fn networks(&self) -> Networks {
+    /// The networks of the gateway's configuration (for their `rpc_url`s), borrowed from the
+    /// isolate's gate; the built-in ones if the configuration is broken.
+    fn networks(&self) -> Cow<'static, Networks> {
         match super::gate(&self.env) {
-            Ok(gate) => gate.config().networks.clone(),
-            Err(_) => Networks::builtin(),
+            Ok(gate) => Cow::Borrowed(&gate.config().networks),
+            Err(_) => Cow::Owned(Networks::builtin()),
         }
     }
 
@@ -253,7 +251,8 @@ impl EntrySlot for PaymentCoordinator {
         };
         let text = serde_json::to_string(&entry).map_err(|e| e.to_string())?;
         storage.put(ENTRY, text).await.map_err(|e| e.to_string())?;
-        // Side copies: a failure is logged, and written again on the next change or check.
+        // Side copies: a failure is logged and written again on the next change; meanwhile the
+        // object itself answers retries from its entry.
         for written in [
             self.write_receipt(&entry).await,
             self.write_index(&entry).await,
