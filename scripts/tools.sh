@@ -13,6 +13,9 @@ export PATH="$EDGE402_TOOLS/bin:$HOME/.cargo/bin:$PATH"
 # How long the slow first-time steps take on a 2-core machine (measured; see README.md).
 readonly BUILD_MINUTES_WASM_BINDGEN=4
 readonly BUILD_MINUTES_WORKER_BUILD=4
+readonly BUILD_MINUTES_CARGO_FUZZ=2
+# cargo-fuzz is no dependency of the crate, so Cargo.lock does not pin it: this does.
+readonly CARGO_FUZZ_VERSION=0.13.2
 
 say() { printf '\n== %s\n' "$*"; }
 note() { printf '   %s\n' "$*"; }
@@ -77,14 +80,13 @@ ensure_wasm_target() {
     fi
 }
 
-# A cargo-installed tool at the version Cargo.lock pins for LOCKED_CRATE:
-#   ensure_cargo_tool LOCKED_CRATE INSTALL_CRATE BINARY MINUTES
+# A cargo-installed tool at a version (for the build tools, the one Cargo.lock pins):
+#   ensure_cargo_tool VERSION INSTALL_CRATE BINARY MINUTES
 # (Installed without --locked: the registry mirror here lacks some locked dependencies.)
 # The build is shown as a running count of compiled crates; its whole output is kept in
 # $EDGE402_TOOLS/logs/ and its end printed if it fails.
 ensure_cargo_tool() {
-    local want have log
-    want="$(locked_version "$1")"
+    local want="$1" have log
     have="$(installed_version "$3")"
     [ "$have" = "$want" ] && return 0
     command -v cargo >/dev/null 2>&1 || die "cargo is not on PATH" "install the Rust tool chain with rustup"
@@ -113,13 +115,18 @@ count_compiled() {
 
 # wasm-bindgen's CLI must match the wasm-bindgen crate version in Cargo.lock exactly.
 ensure_wasm_bindgen() {
-    ensure_cargo_tool wasm-bindgen wasm-bindgen-cli wasm-bindgen "$BUILD_MINUTES_WASM_BINDGEN"
+    ensure_cargo_tool "$(locked_version wasm-bindgen)" wasm-bindgen-cli wasm-bindgen "$BUILD_MINUTES_WASM_BINDGEN"
     export WASM_BINDGEN_BIN="$EDGE402_TOOLS/bin/wasm-bindgen"
 }
 
 # worker-build, pinned to the workers-rs version in Cargo.lock.
 ensure_worker_build() {
-    ensure_cargo_tool worker worker-build worker-build "$BUILD_MINUTES_WORKER_BUILD"
+    ensure_cargo_tool "$(locked_version worker)" worker-build worker-build "$BUILD_MINUTES_WORKER_BUILD"
+}
+
+# cargo-fuzz, for the bounded fuzzing runs of scripts/fuzz.
+ensure_cargo_fuzz() {
+    ensure_cargo_tool "$CARGO_FUZZ_VERSION" cargo-fuzz cargo-fuzz "$BUILD_MINUTES_CARGO_FUZZ"
 }
 
 # What the JavaScript builds (js/, paywall/) need: the wasm target, wasm-bindgen, and the npm
@@ -211,6 +218,8 @@ plan_setup() {
         [ -f "$dir/node_modules/.package-lock.json" ] || plan+=("the npm packages of $dir (npm ci, under a minute)")
     done
     if [ "$what" = test ]; then
+        [ "$(installed_version cargo-fuzz)" = "$CARGO_FUZZ_VERSION" ] \
+            || plan+=("cargo-fuzz $CARGO_FUZZ_VERSION, built once (~$BUILD_MINUTES_CARGO_FUZZ min)")
         command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1 \
             || plan+=("Chromium and ChromeDriver (apt, 1-2 min)")
         command -v shellcheck >/dev/null 2>&1 || plan+=("shellcheck (apt, under a minute)")

@@ -48,7 +48,9 @@
 //! use edge402::gate::flow::{handle, Outcome, Services};
 //! use edge402::gate::{http, Gate, LogOutcome, RequestFacts, Secrets};
 //! use edge402::protocol::{decode_header, v2};
-//! use edge402::testing::{FakeLightning, FakeOrigin, MemoryCoordinator, ScriptedFacilitator};
+//! use edge402::testing::{
+//!     FakeLightning, FakeOrigin, MemoryAllowances, MemoryCoordinator, ScriptedFacilitator,
+//! };
 //! use futures_executor::block_on;
 //!
 //! let config = serde_json::json!({
@@ -60,9 +62,11 @@
 //! let (facilitator, origin) = (ScriptedFacilitator::settling(), FakeOrigin::ok());
 //! // The coordinator writes receipts into its store, which the flow reads.
 //! let (coordinator, lightning) = (MemoryCoordinator::new(3600), FakeLightning::default());
+//! let allowances = MemoryAllowances::default();
 //! let services = || Services {
 //!     facilitator: &facilitator, store: &coordinator.store, origin: &origin,
-//!     invoices: &lightning, coordinator: &coordinator,
+//!     invoices: &lightning, coordinator: &coordinator, allowances: &allowances,
+//!     chain: &coordinator.chain,
 //! };
 //! let now = 1_750_000_000;
 //! let mut request = RequestFacts {

@@ -5,9 +5,10 @@
 //! a canonical form, and the origin receives that same form:
 //! - percent-escapes of unreserved characters (`A-Z a-z 0-9 - . _ ~`) are decoded, other
 //!   escapes are kept with upper-case hex;
-//! - an encoded slash or backslash (`%2F`, `%5C`), a NUL, a literal backslash, a `;` (path
-//!   parameters, which some origins strip) or an invalid escape is refused ([`PathError`],
-//!   answered with 400);
+//! - an encoded slash or backslash (`%2F`, `%5C`), a NUL or other control character, a
+//!   literal backslash, a `;` (path parameters, which some origins strip), a segment ending in
+//!   `.` or a space (which Windows servers and some frameworks strip) or an invalid escape is
+//!   refused ([`PathError`], answered with 400);
 //! - dot segments are resolved and repeated slashes collapsed;
 //! - a trailing slash is kept for the origin but ignored by matching;
 //! - literal pattern segments compare case-insensitively unless configured otherwise.
@@ -26,6 +27,16 @@ pub enum PathError {
     Backslash,
     /// A NUL byte, escaped or not.
     Nul,
+    /// Another control character (`%01`-`%1F`, `%7F`), escaped or not: tabs and line breaks
+    /// are trimmed or folded by some origins.
+    ControlCharacter,
+    /// A segment ending in `.` or a space (other than the dot segments `.` and `..`): IIS,
+    /// Windows file systems and some frameworks strip these, so `/paid.` or `/paid%20` would
+    /// be `/paid` there without matching it here.
+    TrailingDotOrSpace,
+    /// A segment ending in `::$DATA` (any case): NTFS's default data stream, so IIS serves
+    /// `/paid::$DATA` as `/paid`.
+    AlternateDataStream,
     /// `%` not followed by two hex digits.
     InvalidEscape,
     /// A `;`: some origins (Tomcat, Spring) strip `;parameters` from segments, so
@@ -40,6 +51,9 @@ impl fmt::Display for PathError {
             Self::EncodedSeparator => "path contains an encoded slash or backslash",
             Self::Backslash => "path contains a backslash",
             Self::Nul => "path contains a NUL byte",
+            Self::ControlCharacter => "path contains a control character",
+            Self::TrailingDotOrSpace => "a path segment ends in '.' or a space",
+            Self::AlternateDataStream => "a path segment ends in ::$DATA",
             Self::InvalidEscape => "path contains an invalid percent-escape",
             Self::PathParameter => "path contains ';' (path parameters are refused)",
         })
@@ -68,6 +82,10 @@ impl CanonicalPath {
                 ".." => {
                     segments.pop();
                 }
+                s if s.ends_with(['.', ' ']) || s.ends_with("%20") => {
+                    return Err(PathError::TrailingDotOrSpace)
+                }
+                s if ends_with_data_stream(s) => return Err(PathError::AlternateDataStream),
                 s => segments.push(s),
             }
         }
@@ -101,6 +119,19 @@ impl fmt::Display for CanonicalPath {
     }
 }
 
+/// Whether a segment ends in `::$DATA`, in any case, with `:` and `$` escaped or not (the
+/// origin decodes them).
+fn ends_with_data_stream(segment: &str) -> bool {
+    if !segment.ends_with(['a', 'A']) {
+        return false;
+    }
+    let folded = segment
+        .to_ascii_lowercase()
+        .replace("%3a", ":")
+        .replace("%24", "$");
+    folded.ends_with("::$data")
+}
+
 /// Decodes the escapes of unreserved characters, normalises the others to upper-case hex, and
 /// refuses the escapes and bytes listed on [`PathError`].
 fn decode_unreserved(raw: &str) -> Result<String, PathError> {
@@ -116,6 +147,7 @@ fn decode_unreserved(raw: &str) -> Result<String, PathError> {
                 match value {
                     b'/' | b'\\' => return Err(PathError::EncodedSeparator),
                     0 => return Err(PathError::Nul),
+                    v if v.is_ascii_control() => return Err(PathError::ControlCharacter),
                     v if v.is_ascii_alphanumeric() || b"-._~".contains(&v) => {
                         out.push(char::from(v))
                     }
@@ -129,12 +161,13 @@ fn decode_unreserved(raw: &str) -> Result<String, PathError> {
             b'\\' => return Err(PathError::Backslash),
             b';' => return Err(PathError::PathParameter),
             0 => return Err(PathError::Nul),
+            b if b.is_ascii_control() => return Err(PathError::ControlCharacter),
             _ => {
                 // Copy the run of ordinary characters up to the next special byte whole, so
                 // multi-byte UTF-8 stays intact.
                 let end = bytes[i..]
                     .iter()
-                    .position(|b| matches!(b, b'%' | b'\\' | b';' | 0))
+                    .position(|b| matches!(b, b'%' | b'\\' | b';') || b.is_ascii_control())
                     .map_or(bytes.len(), |n| i + n);
                 out.push_str(&raw[i..end]);
                 i = end;
@@ -441,6 +474,38 @@ mod tests {
         assert_eq!(canonical("/api%"), Err(PathError::InvalidEscape));
         assert_eq!(canonical("api"), Err(PathError::NotAbsolute));
         assert_eq!(canonical("/api;x/data"), Err(PathError::PathParameter));
+        for control in [
+            "/api%09",
+            "/api%0A/x",
+            "/a%0db",
+            "/api%7F",
+            "/api\t",
+            "/a\u{7f}",
+        ] {
+            assert_eq!(
+                canonical(control),
+                Err(PathError::ControlCharacter),
+                "{control}"
+            );
+        }
+        for folded in [
+            "/paid.",
+            "/paid..",
+            "/paid...",
+            "/paid%2E",
+            "/paid%20",
+            "/paid ",
+            "/paid%20/x",
+            "/paid./x",
+            "/x/paid%2e%2e%2E",
+            "/paid.%20",
+        ] {
+            assert_eq!(
+                canonical(folded),
+                Err(PathError::TrailingDotOrSpace),
+                "{folded}"
+            );
+        }
         assert_eq!(
             canonical("/api/data;jsessionid=1"),
             Err(PathError::PathParameter)

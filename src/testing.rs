@@ -25,6 +25,7 @@ use crate::gate::l402::{Invoice, InvoiceError, InvoiceSource};
 use crate::gate::ledger::{
     ChainError, ChainReader, Claim, Conclusion, Entry, PaymentRecord, PaymentState,
 };
+use crate::gate::limits::{Allowance, Allowances, Ask, Book};
 use crate::gate::receipt::Receipt;
 use crate::l402::{Preimage, TokenId};
 use crate::protocol::facilitator::{FacilitatorRequest, SettleResponse, VerifyResponse};
@@ -131,6 +132,8 @@ pub struct MemoryStore {
     /// Revoked token ids.
     pub revoked: RefCell<Vec<TokenId>>,
     budgets: RefCell<HashMap<[u8; 32], u32>>,
+    /// `/verify` refusals remembered, by payment digest.
+    pub verify_refusals: RefCell<HashMap<String, String>>,
 }
 
 impl MemoryStore {
@@ -155,6 +158,16 @@ impl ReceiptStore for MemoryStore {
 
     async fn is_revoked(&self, token_id: &TokenId) -> Result<bool, String> {
         Ok(self.revoked.borrow().contains(token_id))
+    }
+
+    async fn verify_refused(&self, verify_key: &str) -> Option<String> {
+        self.verify_refusals.borrow().get(verify_key).cloned()
+    }
+
+    async fn remember_verify_refusal(&self, verify_key: &str, reason: &str) {
+        self.verify_refusals
+            .borrow_mut()
+            .insert(verify_key.to_owned(), reason.to_owned());
     }
 
     async fn consume_token_request(&self, token_id: &TokenId, limit: u32) -> Result<bool, String> {
@@ -228,12 +241,7 @@ pub struct FakeLightning {
 }
 
 impl InvoiceSource for FakeLightning {
-    async fn create_invoice(
-        &self,
-        _client: Option<&str>,
-        sats: u64,
-        _memo: &str,
-    ) -> Result<Invoice, InvoiceError> {
+    async fn create_invoice(&self, sats: u64, _memo: &str) -> Result<Invoice, InvoiceError> {
         if self.down.get() {
             return Err(InvoiceError::Unavailable {
                 detail: "connection refused".into(),
@@ -249,11 +257,47 @@ impl InvoiceSource for FakeLightning {
     }
 }
 
+/// Allowances in memory: one [`Book`] per scope, as the Worker keeps one per Durable Object.
+/// `down` makes every call fail as an unreachable object.
+#[derive(Default)]
+pub struct MemoryAllowances {
+    books: RefCell<HashMap<String, Book>>,
+    /// Whether the books are unreachable.
+    pub down: Cell<bool>,
+}
+
+impl Allowances for MemoryAllowances {
+    async fn ask(&self, ask: &Ask, now: u64) -> Result<Allowance, String> {
+        if self.down.get() {
+            return Err("allowances unreachable".into());
+        }
+        let mut books = self.books.borrow_mut();
+        Ok(books.entry(ask.scope.clone()).or_default().ask(ask, now))
+    }
+
+    async fn keep(
+        &self,
+        scope: &str,
+        key: &str,
+        answer: String,
+        (until, now): (u64, u64),
+    ) -> Result<(), String> {
+        if self.down.get() {
+            return Err("allowances unreachable".into());
+        }
+        let mut books = self.books.borrow_mut();
+        let book = books.entry(scope.to_owned()).or_default();
+        book.keep(key, answer, until, now);
+        Ok(())
+    }
+}
+
 /// A chain's JSON-RPC API in memory: `eth_getBlockByNumber("latest")`, `eth_getLogs`,
 /// `eth_getTransactionReceipt` and `eth_getTransactionByHash` over the transactions a test
 /// "mines" with [`FakeChain::mine_transfer`] (a `transferWithAuthorization`: its two logs,
-/// and its signature in the input) or [`FakeChain::mine_cancel`]. `time` is the latest
-/// block's timestamp. `down` makes every call fail as an unreachable node.
+/// and its signature in the input) or [`FakeChain::mine_cancel`], and `eth_getCode` (code
+/// for the accounts in `contracts`, none for others). `time` is the latest block's
+/// timestamp. `down` makes every call fail as an unreachable node.
 #[derive(Default)]
 pub struct FakeChain {
     /// Transactions mined: hash, input and logs (as JSON-RPC writes them).
@@ -264,6 +308,8 @@ pub struct FakeChain {
     pub down: Cell<bool>,
     /// How many calls were made.
     pub calls: Cell<usize>,
+    /// Accounts with contract code (lower-case hex).
+    pub contracts: RefCell<Vec<String>>,
 }
 
 impl FakeChain {
@@ -338,6 +384,10 @@ impl ChainReader for FakeChain {
         let wanted = params[0].as_str().unwrap_or_default().to_ascii_lowercase();
         let mined = transactions.iter().find(|(hash, ..)| *hash == wanted);
         match method {
+            "eth_getCode" => Ok(json!(match self.contracts.borrow().contains(&wanted) {
+                true => "0x6080604052",
+                false => "0x",
+            })),
             "eth_getBlockByNumber" => Ok(json!({
                 "number": format!("0x{:x}", transactions.len() + 1),
                 "timestamp": format!("0x{:x}", self.time.get()),

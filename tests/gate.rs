@@ -13,8 +13,8 @@ use edge402::pay::{pay_v1, pay_v2, sign_exact_evm};
 use edge402::protocol::facilitator::{SettleResponse, VerifyResponse};
 use edge402::protocol::{decode_header, v1, v2, PaymentPayload, PaymentRequirements, Version};
 use edge402::testing::{
-    refused_settlement as failed, settled, FakeLightning, FakeOrigin, MemoryCoordinator,
-    ScriptedFacilitator,
+    refused_settlement as failed, settled, FakeLightning, FakeOrigin, MemoryAllowances,
+    MemoryCoordinator, ScriptedFacilitator,
 };
 use futures_executor::block_on;
 use futures_util::future::join_all;
@@ -79,6 +79,59 @@ fn v2_header(requirement: &v2::PaymentRequirements, nonce: u8) -> String {
     )
     .unwrap()
     .to_header()
+}
+
+/// A v2 payment of `GET /api/weather` whose `resource.url` is `url`.
+fn v2_header_for(url: Option<&str>, nonce: u8) -> String {
+    let resource = url.map(|url| v2::ResourceInfo {
+        url: url.into(),
+        ..v2::ResourceInfo::default()
+    });
+    let networks = Networks::builtin();
+    pay_v2(
+        &signer(),
+        &offered(1_000),
+        resource,
+        &networks,
+        NOW,
+        Bytes32([nonce; 32]),
+    )
+    .unwrap()
+    .to_header()
+}
+
+/// A v1 payment that names its network `network`.
+fn v1_header_on(network: &str, nonce: u8) -> String {
+    let v1_req = offered(1_000).to_v1(network, &v2::ResourceInfo::default());
+    pay_v1(
+        &signer(),
+        &v1_req,
+        &Networks::builtin(),
+        NOW,
+        Bytes32([nonce; 32]),
+    )
+    .unwrap()
+    .to_header()
+}
+
+/// A good payment's JSON with `from` in mixed case that is not its checksum.
+fn with_bad_checksum_payer() -> Value {
+    let header = v2_header(&offered(1_000), 45);
+    let mut json = serde_json::to_value(PaymentPayload::from_header(&header).unwrap()).unwrap();
+    let from = json["payload"]["authorization"]["from"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let flipped: String = from
+        .char_indices()
+        .map(|(i, c)| match (i, c.is_ascii_alphabetic() && i > 1) {
+            (_, true) if c.is_ascii_uppercase() => c.to_ascii_lowercase(),
+            (_, true) => c.to_ascii_uppercase(),
+            _ => c,
+        })
+        .collect();
+    json["payload"]["authorization"]["from"] = flipped.into();
+    json
 }
 
 fn v1_header(requirement: &v2::PaymentRequirements, nonce: u8) -> String {
@@ -220,6 +273,7 @@ struct World {
     c: MemoryCoordinator,
     o: FakeOrigin,
     ln: FakeLightning,
+    al: MemoryAllowances,
 }
 
 impl World {
@@ -230,6 +284,7 @@ impl World {
             c: MemoryCoordinator::new(120),
             o,
             ln: FakeLightning::default(),
+            al: MemoryAllowances::default(),
         }
     }
 
@@ -263,6 +318,8 @@ impl World {
             origin: &self.o,
             invoices: &self.ln,
             coordinator: &self.c,
+            allowances: &self.al,
+            chain: &self.c.chain,
         };
         handle(&self.gate, facts, now, services).await
     }
@@ -304,6 +361,18 @@ fn free_paths_pass_through_and_preflight_is_never_charged() {
         .unwrap()
         .contains("PAYMENT-SIGNATURE"));
     assert_eq!((w.o.calls(), w.f.calls.borrow().len()), (2, 0));
+    // A preflight on a free or unrouted path is the origin's to answer, with its own policy.
+    for path in ["/health", "/unpriced/x"] {
+        let free_preflight = RequestFacts {
+            preflight: true,
+            ..request("OPTIONS", path, None, None)
+        };
+        assert_eq!(
+            w.send(&free_preflight).served().0 .1,
+            format!("content of {path}")
+        );
+    }
+    assert_eq!((w.o.calls(), w.f.calls.borrow().len()), (4, 0));
 }
 
 #[test]
@@ -827,34 +896,145 @@ fn without_the_coordinator_nothing_is_settled_or_served() {
     assert_eq!((w.f.calls("settle"), w.o.calls()), (0, 0));
 }
 
-#[test]
-fn smart_wallet_payments_are_verified_by_the_facilitator_first() {
-    let w = World::new(ScriptedFacilitator::default(), FakeOrigin::ok());
-    let smart = edited_header(|p| p.signature = SignatureHex(vec![7; 300]), false);
-    w.f.will_verify(Ok(VerifyResponse {
-        is_valid: false,
-        invalid_reason: Some("invalid_exact_evm_signature".into()),
+/// A smart-wallet payment of the test signer: `fill` makes its signature and nonce (so each
+/// fill is another payment); `erc6492` wraps it as a counterfactual wallet's.
+fn smart_header(fill: u8, erc6492: bool) -> String {
+    edited_header(
+        |p| {
+            let mut signature = vec![fill; 200];
+            if erc6492 {
+                signature.extend([0x64, 0x92].repeat(16));
+            }
+            p.signature = SignatureHex(signature);
+            p.authorization.nonce = Bytes32([fill; 32]);
+        },
+        false,
+    )
+}
+
+fn verify_answer(valid: bool) -> VerifyResponse {
+    VerifyResponse {
+        is_valid: valid,
+        invalid_reason: (!valid).then(|| "invalid_exact_evm_signature".into()),
         payer: None,
-    }));
-    let r = w.send(&request("GET", "/api/weather", Some(&smart), None));
+    }
+}
+
+#[test]
+fn smart_wallet_payments_cost_a_verify_only_when_they_can_be_valid() {
+    let w = World::new(ScriptedFacilitator::default(), FakeOrigin::ok());
+    let get = |header: &str| w.send(&request("GET", "/api/weather", Some(header), None));
+    // The payer has no code, and the signature is no ERC-6492 wrapper: no contract can
+    // accept it, and the facilitator is not asked.
+    let r = get(&smart_header(1, false));
     assert_eq!(
         (r.status(), r.reason()),
-        (402, Some("invalid_exact_evm_signature"))
+        (402, Some("smart_wallet_refused"))
     );
-    assert_eq!(
-        (w.f.calls("verify"), w.f.calls("settle"), w.o.calls()),
-        (1, 0, 0)
+    assert!(
+        r.header("PAYMENT-REQUIRED").is_some(),
+        "the client may pay otherwise"
     );
-
-    w.f.will_verify(Ok(VerifyResponse {
-        is_valid: true,
-        invalid_reason: None,
-        payer: None,
-    }));
+    assert_eq!(w.f.calls("verify"), 0);
+    // A wrapper deploys the wallet as it is checked: the facilitator decides.
+    w.f.will_verify(Ok(verify_answer(true)));
     w.f.will_settle(Ok(settled()));
-    let r = w.send(&request("GET", "/api/weather", Some(&smart), None));
+    assert_eq!(get(&smart_header(2, true)).status(), 200);
+    assert_eq!((w.f.calls("verify"), w.f.calls("settle")), (1, 1));
+
+    // A deployed wallet: verified first; a refused payment sent again is answered from the
+    // remembered refusal.
+    let payer = signer().address().to_string().to_ascii_lowercase();
+    w.c.chain.contracts.borrow_mut().push(payer);
+    w.f.will_verify(Ok(verify_answer(false)));
+    for _ in 0..3 {
+        let r = get(&smart_header(3, false));
+        assert_eq!(
+            (r.status(), r.reason()),
+            (402, Some("invalid_exact_evm_signature"))
+        );
+    }
+    assert_eq!(w.f.calls("verify"), 2);
+    // The chain cannot be asked: the facilitator still decides (the allowance bounds it).
+    w.c.chain.down.set(true);
+    w.f.will_verify(Ok(verify_answer(true)));
+    w.f.will_settle(Ok(settled()));
+    let r = get(&smart_header(4, false));
     assert_eq!(r.status(), 200);
-    assert_eq!((w.f.calls("verify"), w.f.calls("settle")), (2, 1));
+    assert!(r
+        .log
+        .detail
+        .unwrap_or_default()
+        .contains("payer code not checked"));
+    w.c.chain.down.set(false);
+
+    // A client has its allowance of smart-wallet payments per minute (10 by default; four
+    // used above, the one refused for having no contract among them: remembered refusals
+    // cost none).
+    for fill in 10..16 {
+        w.f.will_verify(Ok(verify_answer(false)));
+        assert_eq!(get(&smart_header(fill, false)).status(), 402);
+    }
+    assert_eq!(w.f.calls("verify"), 9);
+    let r = get(&smart_header(20, false));
+    assert_eq!(
+        (r.status(), r.reason()),
+        (429, Some("too_many_smart_wallet_payments"))
+    );
+    assert_eq!(r.header("Retry-After"), Some("60"));
+    assert_eq!(w.f.calls("verify"), 9);
+    // In the next minute (while the payment is still valid) it has a new allowance.
+    let next_minute = NOW - NOW % 60 + 60;
+    w.f.will_verify(Ok(verify_answer(false)));
+    let later = w.send_at(
+        &request("GET", "/api/weather", Some(&smart_header(21, false)), None),
+        next_minute,
+    );
+    assert_eq!(later.reason(), Some("invalid_exact_evm_signature"));
+    assert_eq!((w.f.calls("verify"), w.o.calls()), (10, 2));
+
+    // Without the allowances' objects nothing reaches the chain or the facilitator.
+    w.al.down.set(true);
+    let calls = w.c.chain.calls.get();
+    let r = get(&smart_header(22, false));
+    assert_eq!(
+        (r.status(), r.reason()),
+        (502, Some("allowance_unavailable"))
+    );
+    assert_eq!((w.f.calls("verify"), w.c.chain.calls.get()), (10, calls));
+}
+
+#[test]
+fn smart_wallet_payments_can_be_turned_off() {
+    let config = json!({
+        "smart_wallets": {"enabled": false},
+        "routes": [{"match": "GET /api/*", "price": "$0.001", "description": "data",
+                    "accepts": [{"network": "base-sepolia", "pay_to": PAY_TO}]}]
+    });
+    let w = World {
+        gate: Gate::from_json(&config, Secrets::default()).unwrap(),
+        ..World::new(ScriptedFacilitator::default(), FakeOrigin::ok())
+    };
+    let r = w.send(&request(
+        "GET",
+        "/api/weather",
+        Some(&smart_header(1, true)),
+        None,
+    ));
+    assert_eq!(
+        (r.status(), r.reason()),
+        (402, Some("smart_wallet_refused"))
+    );
+    assert!(r.log.detail.unwrap_or_default().contains("not accepted"));
+    assert_eq!((w.f.calls("verify"), w.c.entries().len()), (0, 0));
+    // ECDSA payments are unaffected.
+    w.f.will_settle(Ok(settled()));
+    let header = v2_header(&offered(1_000), 5);
+    assert_eq!(
+        w.send(&request("GET", "/api/weather", Some(&header), None))
+            .status(),
+        200
+    );
 }
 
 #[test]
@@ -923,6 +1103,41 @@ fn bad_payments_are_refused_without_any_call() {
             "invalid_exact_evm_signature",
         ),
         (high_s_header(), 402, "invalid_exact_evm_signature"),
+        // Another name of the offered chain is not the offered network.
+        (
+            v2_header(
+                &v2::PaymentRequirements {
+                    network: "base-sepolia".into(),
+                    ..offered(1_000)
+                },
+                42,
+            ),
+            402,
+            "invalid_exact_evm_network_mismatch",
+        ),
+        (
+            v1_header_on("eip155:84532", 43),
+            402,
+            "invalid_exact_evm_network_mismatch",
+        ),
+        // Paid believing it bought another resource.
+        (
+            v2_header_for(Some("https://edge.example/api/other"), 44),
+            402,
+            "resource_mismatch",
+        ),
+        (
+            v2_header_for(Some("https://edge.example/api/weather2"), 50),
+            402,
+            "resource_mismatch",
+        ),
+        (
+            v2_header_for(Some("https://elsewhere.example/api/weather"), 51),
+            402,
+            "resource_mismatch",
+        ),
+        // A mixed-case payer that fails its EIP-55 checksum.
+        (b64(with_bad_checksum_payer()), 402, "invalid_payload"),
     ];
     for (header, status, reason) in cases {
         let r = w.send(&request("GET", "/api/weather", Some(&header), None));
@@ -938,6 +1153,72 @@ fn bad_payments_are_refused_without_any_call() {
         ),
         (0, 0, 0)
     );
+}
+
+#[test]
+fn a_payment_for_the_resource_offered_is_served() {
+    let w = World::new(ScriptedFacilitator::default(), FakeOrigin::ok());
+    w.f.will_settle(Ok(settled()));
+    w.f.will_settle(Ok(settled()));
+    let header = v2_header_for(Some("https://edge.example/api/weather"), 46);
+    let r = w.send(&request("GET", "/api/weather", Some(&header), None));
+    assert_eq!(r.status(), 200);
+    // With the query the client asked with, or with no resource named, it is the same.
+    w.f.will_settle(Ok(settled()));
+    w.f.will_settle(Ok(settled()));
+    for (url, nonce) in [
+        (Some("https://edge.example/api/weather?city=Oslo"), 48),
+        (None, 49),
+    ] {
+        let header = v2_header_for(url, nonce);
+        let r = w.send(&request("GET", "/api/weather", Some(&header), None));
+        assert_eq!(r.status(), 200, "{url:?}");
+    }
+    // The facilitator gets the gateway's own requirement: for v2 the offer, for v1 its v1
+    // form for the resource sold.
+    let v1 = v1_header(&offered(1_000), 47);
+    let r = w.send(&request("GET", "/api/weather", None, Some(&v1)));
+    assert_eq!(r.status(), 200);
+    let calls = w.f.calls.borrow();
+    let sent: Vec<_> = calls.iter().map(|(_, r)| &r.payment_requirements).collect();
+    let resource = v2::ResourceInfo {
+        url: "https://edge.example/api/weather".into(),
+        description: Some("data".into()),
+        mime_type: Some("application/json".into()),
+    };
+    let v2_offer = PaymentRequirements::V2(offered(1_000));
+    let v1_offer = PaymentRequirements::V1(offered(1_000).to_v1("base-sepolia", &resource));
+    assert_eq!(sent, [&v2_offer, &v2_offer, &v2_offer, &v1_offer]);
+}
+
+#[test]
+fn method_override_headers_are_refused_when_the_configuration_says_so() {
+    let config = |policy: &str| {
+        json!({
+            "origin": {"url": "https://origin.example", "method_override": policy},
+            "routes": [{"match": "/health", "free": true}]
+        })
+    };
+    let overridden = RequestFacts {
+        method_override: Some("X-HTTP-Method-Override"),
+        ..request("POST", "/health", None, None)
+    };
+    let strict = World {
+        gate: Gate::from_json(&config("refuse"), Secrets::default()).unwrap(),
+        ..World::new(ScriptedFacilitator::default(), FakeOrigin::ok())
+    };
+    let r = strict.send(&overridden);
+    assert_eq!(
+        (r.status(), r.reason()),
+        (400, Some("method_override_refused"))
+    );
+    assert_eq!(strict.o.calls(), 0);
+    // Stripping (the default) forwards the request; the proxy drops the header.
+    let lenient = World {
+        gate: Gate::from_json(&config("strip"), Secrets::default()).unwrap(),
+        ..World::new(ScriptedFacilitator::default(), FakeOrigin::ok())
+    };
+    assert_eq!(lenient.send(&overridden).status(), 200);
 }
 
 #[test]
@@ -1166,7 +1447,16 @@ fn a_route_selling_both_serves_a_client_of_each_and_survives_lightning_going_dow
     assert_eq!((paid.status(), paid.log.outcome.as_str()), (200, "paid"));
 
     w.ln.down.set(true);
-    let r = w.send(&request("GET", "/both/x", None, None));
+    // The client that asked before is sent the same invoice again; another gets none.
+    let again = w.send(&request("GET", "/both/x", None, None));
+    assert_eq!(
+        l402_challenge(&again).identifier(),
+        l402_challenge(&r).identifier()
+    );
+    let r = w.send(&RequestFacts {
+        client: Some("198.51.100.7"),
+        ..request("GET", "/both/x", None, None)
+    });
     assert_eq!(
         (r.status(), r.log.outcome.as_str()),
         (402, "challenge_x402_only")
@@ -1176,6 +1466,30 @@ fn a_route_selling_both_serves_a_client_of_each_and_survives_lightning_going_dow
     assert_eq!(
         (r.status(), r.reason()),
         (502, Some("lightning_unavailable"))
+    );
+
+    // Without the allowances no invoice is made: the x402 challenge alone where it is sold.
+    w.ln.down.set(false);
+    w.al.down.set(true);
+    let issued = w.ln.preimages.borrow().len();
+    let fresh = |path| RequestFacts {
+        client: Some("198.51.100.8"),
+        ..request("GET", path, None, None)
+    };
+    let r = w.send(&fresh("/ln/x"));
+    assert_eq!(
+        (r.status(), r.reason()),
+        (502, Some("allowance_unavailable"))
+    );
+    let r = w.send(&fresh("/both/x"));
+    assert_eq!(
+        (r.status(), r.log.outcome.as_str()),
+        (402, "challenge_x402_only")
+    );
+    assert_eq!(
+        w.ln.preimages.borrow().len(),
+        issued,
+        "no invoice without the allowances"
     );
 }
 

@@ -782,6 +782,47 @@ fn trailing_garbage_and_trailing_commas_are_refused() {
     }
 }
 
+/// An address in mixed case that is not its EIP-55 checksum (a typo, most often) is refused
+/// by both paths; all lower or all upper case passes.
+#[test]
+fn mixed_case_addresses_must_be_their_checksum_on_both_paths() {
+    let networks = Networks::builtin();
+    let (json, offered) = example_payment();
+    let value: Value = serde_json::from_slice(&json).unwrap();
+    for pointer in [
+        "/payload/authorization/from",
+        "/payload/authorization/to",
+        "/accepted/payTo",
+    ] {
+        let address = value.pointer(pointer).unwrap().as_str().unwrap().to_owned();
+        let at = address[2..]
+            .find(|c: char| c.is_ascii_alphabetic())
+            .unwrap()
+            + 2;
+        let mut typo = address.clone();
+        typo.replace_range(
+            at..=at,
+            &flip_case(address.as_bytes()[at].into()).to_string(),
+        );
+        for (spelling, passes) in [
+            (typo, false),
+            (address.to_ascii_lowercase(), true),
+            (format!("0x{}", address[2..].to_ascii_uppercase()), true),
+        ] {
+            let mut edited = value.clone();
+            *edited.pointer_mut(pointer).unwrap() = spelling.clone().into();
+            let text = serde_json::to_vec(&edited).unwrap();
+            let full = full_verdict(&text, &offered, &networks, NOW);
+            assert_eq!(full.is_ok(), passes, "{pointer} {spelling}: {full:?}");
+            assert_eq!(
+                light_verdict(&text, &offered, &networks, NOW),
+                full,
+                "{pointer}"
+            );
+        }
+    }
+}
+
 /// Every proper prefix of a payment is malformed JSON: both paths refuse it alike.
 #[test]
 fn every_truncation_is_refused_alike() {
@@ -944,13 +985,26 @@ impl<I: Iterator<Item = u8>> Speller<I> {
 
     /// A string with some characters escaped (`\u` escapes of characters outside the Basic
     /// Multilingual Plane are left out: see `escaped_surrogate_pairs_are_read`), and the hex
-    /// digits of `0x` strings in either case.
+    /// digits of `0x` strings in either case: each digit for hashes and signatures, the
+    /// whole string for addresses (whose mixed case must be their EIP-55 checksum).
     fn string(&mut self, text: &str, out: &mut String) {
         let hex = text.starts_with("0x");
+        let address_case = match (hex && text.len() == 42, self.pick(3)) {
+            (false, _) | (true, 0) => None,
+            (true, 1) => Some(false),
+            (true, _) => Some(true),
+        };
         out.push('"');
         for c in text.chars() {
-            let c = match self.pick(2) {
-                0 if hex && c.is_ascii_hexdigit() => flip_case(c),
+            let c = match (address_case, self.pick(2)) {
+                (Some(upper), _) if c.is_ascii_hexdigit() && c.is_ascii_alphabetic() => {
+                    if upper {
+                        c.to_ascii_uppercase()
+                    } else {
+                        c.to_ascii_lowercase()
+                    }
+                }
+                (None, 0) if hex && text.len() != 42 && c.is_ascii_hexdigit() => flip_case(c),
                 _ => c,
             };
             match c {

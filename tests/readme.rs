@@ -8,7 +8,7 @@ use edge402::amount::Uint256;
 use edge402::config::ConfigError;
 use edge402::evm::Address;
 use edge402::gate::l402::InvoiceError;
-use edge402::gate::{Next, Refusal};
+use edge402::gate::{Next, Refusal, SmartWalletRefusal};
 use edge402::protocol::HeaderError;
 use edge402::routes::PathError;
 use edge402::verify::VerifyError;
@@ -111,10 +111,47 @@ fn catalogue() -> Vec<(&'static str, Vec<Refusal>)> {
             "the payment coordinator (Durable Object) cannot be reached: nothing settled, nothing served",
             vec![Refusal::CoordinatorUnavailable],
         ),
+        (
+            "a v2 payment whose `resource.url` is not the resource offered",
+            vec![Refusal::ResourceMismatch {
+                paid_for: "https://other.example/x".into(),
+            }],
+        ),
+        (
+            "smart-wallet payment not taken: smart wallets off, or a payer without code and no ERC-6492 wrapper",
+            vec![Refusal::SmartWalletRefused {
+                why: SmartWalletRefusal::NoContract,
+            }],
+        ),
+        (
+            "smart-wallet payments past the client's allowance for the minute",
+            vec![Refusal::SmartWalletRefused {
+                why: SmartWalletRefusal::TooMany,
+            }],
+        ),
+        (
+            "the allowances (Durable Objects) cannot be reached: no smart-wallet verification, no invoice",
+            vec![
+                Refusal::AllowanceUnavailable,
+                Refusal::InvoiceUnavailable {
+                    error: InvoiceError::AllowanceUnavailable {
+                        detail: "unreachable".into(),
+                    },
+                    asked: Box::new(Refusal::PaymentRequired),
+                    x402_offered: false,
+                },
+            ],
+        ),
         ("origin unreachable", vec![Refusal::OriginUnavailable]),
         (
             "refused path spelling",
             vec![Refusal::InvalidPath(PathError::EncodedSeparator)],
+        ),
+        (
+            "a method-override header, with `origin.method_override = \"refuse\"`",
+            vec![Refusal::MethodOverride {
+                header: "X-HTTP-Method-Override",
+            }],
         ),
         (
             "path priced for other methods only (`Allow` lists them)",

@@ -56,8 +56,12 @@ pub const DEFAULT_MAX_TIMEOUT_S: u64 = 60;
 pub const DEFAULT_L402_VALID_FOR_S: u64 = 3_600;
 /// How long to wait for a Lightning invoice, by default.
 pub const DEFAULT_LIGHTNING_TIMEOUT_MS: u64 = 5_000;
-/// Invoices one client may create per minute, by default.
+/// Fresh invoices one client may cause per minute, by default.
 pub const DEFAULT_INVOICES_PER_MINUTE: u32 = 10;
+/// Invoices one route may create per minute in all, by default.
+pub const DEFAULT_INVOICES_PER_ROUTE_PER_MINUTE: u32 = 120;
+/// Smart-wallet payments one client may have verified per minute, by default.
+pub const DEFAULT_SMART_WALLET_PER_MINUTE: u32 = 10;
 /// The media type of paid content, by default.
 pub const DEFAULT_MIME_TYPE: &str = "application/json";
 
@@ -65,7 +69,7 @@ pub const DEFAULT_MIME_TYPE: &str = "application/json";
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct GatewayConfig {
     /// Where paid and free content comes from; `None` serves built-in demo responses.
-    pub origin: Option<String>,
+    pub origin: Option<OriginConfig>,
     /// The facilitator that verifies and settles.
     pub facilitator: FacilitatorConfig,
     /// Seconds a receipt is kept (at least [`MIN_RECEIPT_TTL_S`]).
@@ -78,6 +82,8 @@ pub struct GatewayConfig {
     pub routes: Vec<Route>,
     /// The Lightning node that issues L402 invoices; required when a route sells over L402.
     pub lightning: Option<LightningConfig>,
+    /// How smart-wallet signatures are taken.
+    pub smart_wallets: SmartWalletConfig,
 }
 
 /// The Lightning node's REST API (LND's `POST /v1/invoices`). Its macaroon is the secret
@@ -88,8 +94,30 @@ pub struct LightningConfig {
     pub url: String,
     /// Milliseconds to wait for an invoice.
     pub timeout_ms: u64,
-    /// Invoices one client may have created per minute; making them costs the node work.
+    /// Fresh invoices one client (an IPv4 address, an IPv6 /64) may have created per
+    /// minute; making them costs the node work.
     pub invoices_per_minute: u32,
+    /// Invoices one route may have created per minute from all clients together.
+    pub invoices_per_route_per_minute: u32,
+}
+
+/// How smart-wallet (ERC-1271 / ERC-6492) signatures are taken. They cannot be checked here,
+/// so each costs a facilitator `/verify`; these settings bound that cost.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SmartWalletConfig {
+    /// Whether they are accepted at all (`false`: ECDSA signatures only).
+    pub enabled: bool,
+    /// Smart-wallet payments one client may have verified per minute.
+    pub per_client_per_minute: u32,
+}
+
+impl Default for SmartWalletConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            per_client_per_minute: DEFAULT_SMART_WALLET_PER_MINUTE,
+        }
+    }
 }
 
 /// A route's price in Lightning (`"l402": {...}`): satoshis, no exchange rates.
@@ -106,6 +134,32 @@ pub struct L402Route {
     /// Requests one token may make in all (counted atomically in a Durable Object); `None`:
     /// reusable until it expires.
     pub max_requests: Option<u32>,
+}
+
+/// The origin behind the gateway (`"origin": "https://…"`, or a table with `url`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OriginConfig {
+    /// Its base URL; the canonical path and query are appended.
+    pub url: String,
+    /// The header that carries the `ORIGIN_AUTHORIZATION` secret on every proxied request
+    /// (any copy a client sent is removed first, whether or not the secret is set).
+    pub secret_header: String,
+    /// What happens to requests with a method-override header.
+    pub method_override: MethodOverride,
+}
+
+/// The header that carries `ORIGIN_AUTHORIZATION` to the origin, by default.
+pub const DEFAULT_ORIGIN_SECRET_HEADER: &str = "Edge402-Origin-Authorization";
+
+/// How requests carrying a method-override header (`X-HTTP-Method-Override`, …) are treated.
+/// Either way the header never reaches the origin.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum MethodOverride {
+    /// Forward the request without the header (the default).
+    #[default]
+    Strip,
+    /// Refuse the request with 400 `method_override_refused`.
+    Refuse,
 }
 
 /// Where and how the facilitator is called.

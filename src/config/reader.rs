@@ -20,11 +20,9 @@ pub(super) fn read(value: &Value) -> Result<GatewayConfig, ConfigError> {
         "networks",
         "routes",
         "lightning",
+        "smart_wallets",
     ])?;
-    let origin = root
-        .opt_str("origin")?
-        .map(|url| check_url(&root.key("origin"), url))
-        .transpose()?;
+    let origin = parse_origin(&root)?;
     let facilitator = match root.opt_table("facilitator")? {
         None => FacilitatorConfig::default(),
         Some(t) => {
@@ -63,7 +61,20 @@ pub(super) fn read(value: &Value) -> Result<GatewayConfig, ConfigError> {
         .map(|table| parse_route(table, &networks, lightning.is_some()))
         .collect::<Result<Vec<_>, _>>()?;
     check_l402_services(&routes)?;
+    let smart_wallets = match root.opt_table("smart_wallets")? {
+        None => SmartWalletConfig::default(),
+        Some(t) => {
+            t.only(&["enabled", "per_client_per_minute"])?;
+            SmartWalletConfig {
+                enabled: t.opt_bool("enabled")?.unwrap_or(true),
+                per_client_per_minute: t
+                    .opt_u64("per_client_per_minute", 1..=10_000)?
+                    .map_or(DEFAULT_SMART_WALLET_PER_MINUTE, |n| n as u32),
+            }
+        }
+    };
     Ok(GatewayConfig {
+        smart_wallets,
         origin,
         facilitator,
         receipt_ttl_s,
@@ -72,6 +83,66 @@ pub(super) fn read(value: &Value) -> Result<GatewayConfig, ConfigError> {
         routes,
         lightning,
     })
+}
+
+/// `origin`: a URL, or a table with `url`, `secret_header` and `method_override`.
+fn parse_origin(root: &Table<'_>) -> Result<Option<OriginConfig>, ConfigError> {
+    let key = root.key("origin");
+    if let Ok(Some(url)) = root.opt_str("origin") {
+        return Ok(Some(OriginConfig {
+            url: check_url(&key, url)?,
+            secret_header: DEFAULT_ORIGIN_SECRET_HEADER.into(),
+            method_override: MethodOverride::default(),
+        }));
+    }
+    let Some(t) = root.opt_table("origin").map_err(|_| ConfigError {
+        key: key.clone(),
+        problem: "must be a URL or a table with `url`".into(),
+    })?
+    else {
+        return Ok(None);
+    };
+    t.only(&["url", "secret_header", "method_override"])?;
+    let secret_header = t
+        .opt_str("secret_header")?
+        .unwrap_or(DEFAULT_ORIGIN_SECRET_HEADER);
+    if !is_settable_header(secret_header) {
+        return Err(t.error(
+            "secret_header",
+            "must be a header name (letters, digits, '-') other than Host, Authorization, \
+             Content-Length, the payment headers or a method or path override",
+        ));
+    }
+    let method_override = match t.opt_str("method_override")? {
+        None | Some("strip") => MethodOverride::Strip,
+        Some("refuse") => MethodOverride::Refuse,
+        Some(_) => return Err(t.error("method_override", "must be strip or refuse")),
+    };
+    Ok(Some(OriginConfig {
+        url: check_url(&t.key("url"), t.str("url")?)?,
+        secret_header: secret_header.to_owned(),
+        method_override,
+    }))
+}
+
+/// Whether a configured header name is a plain token the proxy may set without taking over
+/// a header with another meaning.
+fn is_settable_header(name: &str) -> bool {
+    let reserved = [
+        "host",
+        "authorization",
+        "content-length",
+        "transfer-encoding",
+        crate::protocol::PAYMENT_SIGNATURE,
+        crate::protocol::X_PAYMENT,
+    ];
+    !name.is_empty()
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        && !reserved.iter().any(|r| r.eq_ignore_ascii_case(name))
+        && !crate::gate::METHOD_OVERRIDE_HEADERS
+            .iter()
+            .chain(&crate::gate::PATH_OVERRIDE_HEADERS)
+            .any(|h| h.eq_ignore_ascii_case(name))
 }
 
 fn parse_network(t: &Table<'_>) -> Result<Network, ConfigError> {
@@ -107,8 +178,9 @@ fn parse_network(t: &Table<'_>) -> Result<Network, ConfigError> {
     })
 }
 
-/// Routes selling the same L402 service must sell it on the same terms: a token is minted
-/// for a service, so any route of that service accepts it.
+/// Routes selling the same L402 service must sell it on the same terms (price, tier,
+/// capabilities, lifetime and request budget): a token is minted for a service, so any route
+/// of that service accepts it, and a budget on one route would not hold on another.
 fn check_l402_services(routes: &[Route]) -> Result<(), ConfigError> {
     let offers: Vec<(usize, &L402Route)> = routes
         .iter()
@@ -121,16 +193,14 @@ fn check_l402_services(routes: &[Route]) -> Result<(), ConfigError> {
         })
         .collect();
     for (index, offer) in &offers {
-        let differs = offers.iter().any(|(_, other)| {
-            other.service.name() == offer.service.name()
-                && (other.service != offer.service
-                    || other.capabilities != offer.capabilities
-                    || other.price_sats != offer.price_sats)
-        });
+        let differs = offers
+            .iter()
+            .any(|(_, other)| other.service.name() == offer.service.name() && other != offer);
         if differs {
             return Err(ConfigError {
                 key: format!("routes[{index}].l402.service"),
-                problem: "is sold by another route on other terms (price, tier or capabilities)"
+                problem: "is sold by another route on other terms (price, tier, capabilities, valid_for_s or \
+                          max_requests)"
                     .into(),
             });
         }
@@ -139,7 +209,12 @@ fn check_l402_services(routes: &[Route]) -> Result<(), ConfigError> {
 }
 
 fn parse_lightning(t: &Table<'_>) -> Result<LightningConfig, ConfigError> {
-    t.only(&["url", "timeout_ms", "invoices_per_minute"])?;
+    t.only(&[
+        "url",
+        "timeout_ms",
+        "invoices_per_minute",
+        "invoices_per_route_per_minute",
+    ])?;
     Ok(LightningConfig {
         url: check_url(&t.key("url"), t.str("url")?)?,
         timeout_ms: t
@@ -148,6 +223,9 @@ fn parse_lightning(t: &Table<'_>) -> Result<LightningConfig, ConfigError> {
         invoices_per_minute: t
             .opt_u64("invoices_per_minute", 1..=10_000)?
             .map_or(DEFAULT_INVOICES_PER_MINUTE, |n| n as u32),
+        invoices_per_route_per_minute: t
+            .opt_u64("invoices_per_route_per_minute", 1..=100_000)?
+            .map_or(DEFAULT_INVOICES_PER_ROUTE_PER_MINUTE, |n| n as u32),
     })
 }
 

@@ -52,7 +52,10 @@ fn custom_networks_and_assets() {
         "routes": [{"match": "/x", "price": "0.5", "accepts": [{"network": "localhost", "pay_to": PAY_TO, "asset": token}]}]
     }))
     .unwrap();
-    assert_eq!(config.origin.as_deref(), Some("http://127.0.0.1:8080"));
+    let origin = config.origin.as_ref().unwrap();
+    assert_eq!(origin.url, "http://127.0.0.1:8080");
+    assert_eq!(origin.secret_header, DEFAULT_ORIGIN_SECRET_HEADER);
+    assert_eq!(origin.method_override, MethodOverride::Strip);
     let Access::Paid(paid) = &config.routes[0].access else {
         panic!("a priced route")
     };
@@ -201,6 +204,13 @@ fn one_l402_service_is_sold_on_one_set_of_terms() {
     .is_ok());
     let error = error_of(json!({"lightning": ln, "routes": [route("/a", 1), route("/b", 100)]}));
     assert_eq!(error.key, "routes[0].l402.service");
+    // A budget or lifetime on one route would not hold on another that takes the same tokens.
+    for (key, value) in [("max_requests", json!(10)), ("valid_for_s", json!(60))] {
+        let mut limited = route("/b", 1);
+        limited["l402"][key] = value;
+        let error = error_of(json!({"lightning": ln, "routes": [route("/a", 1), limited]}));
+        assert_eq!(error.key, "routes[0].l402.service", "{key}");
+    }
 }
 
 #[test]
@@ -281,6 +291,52 @@ fn facilitator_urls_are_tried_in_order_and_leases_cover_every_try() {
     for bad in [json!([]), json!([1]), json!({"u": 1})] {
         let error = error_of(json!({"facilitator": {"url": bad}, "routes": [route(json!({}))]}));
         assert_eq!(error.key, "facilitator.url");
+    }
+}
+
+#[test]
+fn an_origin_table_names_its_secret_header_and_method_override_policy() {
+    let with_origin = |origin: Value| json!({"origin": origin, "routes": [route(json!({}))]});
+    let config = GatewayConfig::from_json(&with_origin(json!({
+        "url": "https://api.example/v1/",
+        "secret_header": "X-Gateway-Key",
+        "method_override": "refuse"
+    })))
+    .unwrap();
+    assert_eq!(
+        config.origin,
+        Some(OriginConfig {
+            url: "https://api.example/v1".into(),
+            secret_header: "X-Gateway-Key".into(),
+            method_override: MethodOverride::Refuse,
+        })
+    );
+    for (origin, key) in [
+        (
+            json!({"url": "https://a.example", "method_override": "allow"}),
+            "origin.method_override",
+        ),
+        (
+            json!({"url": "https://a.example", "secret_header": "Authorization"}),
+            "origin.secret_header",
+        ),
+        (
+            json!({"url": "https://a.example", "secret_header": "X-HTTP-Method"}),
+            "origin.secret_header",
+        ),
+        (
+            json!({"url": "https://a.example", "secret_header": "Bad Header"}),
+            "origin.secret_header",
+        ),
+        (json!({"url": "http://a.example"}), "origin.url"),
+        (json!({"secret_header": "X-Key"}), "origin.url"),
+        (
+            json!({"url": "https://a.example", "urls": []}),
+            "origin.urls",
+        ),
+        (json!(7), "origin"),
+    ] {
+        assert_eq!(error_of(with_origin(origin.clone())).key, key, "{origin}");
     }
 }
 

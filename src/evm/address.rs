@@ -7,8 +7,9 @@ use super::keccak256;
 
 /// A 20-byte EVM account or contract address.
 ///
-/// Input is accepted in any letter case (compare addresses as values, never as strings);
-/// output is always the EIP-55 mixed-case checksum form.
+/// Input is accepted all lower case, all upper case, or in its EIP-55 checksum form; mixed
+/// case that is not the checksum is refused (it is most often a mistyped address). Compare
+/// addresses as values, never as strings; output is always the EIP-55 form.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct Address(pub [u8; 20]);
 
@@ -24,6 +25,8 @@ pub enum AddressError {
     MissingPrefix,
     /// It is not hexadecimal, or not of the expected length in bytes.
     BadHex { expected_bytes: usize },
+    /// Mixed letter case that is not the EIP-55 checksum.
+    BadChecksum,
 }
 
 impl fmt::Display for AddressError {
@@ -33,6 +36,7 @@ impl fmt::Display for AddressError {
             Self::BadHex { expected_bytes } => {
                 write!(f, "expected 0x and {} hex digits", expected_bytes * 2)
             }
+            Self::BadChecksum => f.write_str("mixed-case address that fails its EIP-55 checksum"),
         }
     }
 }
@@ -87,6 +91,15 @@ impl Address {
     }
 }
 
+impl Address {
+    /// Reads an address in any letter case, without the EIP-55 check [`FromStr`] makes: for
+    /// answers of services the gateway already trusts (a facilitator, a chain node), where
+    /// a careless letter case must not stop a settled payment from being recognised.
+    pub fn parse_any_case(text: &str) -> Result<Self, AddressError> {
+        parse_prefixed_hex(text).map(Self)
+    }
+}
+
 impl Bytes32 {
     /// `0x` + 64 lower-case hex digits.
     pub fn to_hex(&self) -> String {
@@ -97,7 +110,14 @@ impl Bytes32 {
 impl FromStr for Address {
     type Err = AddressError;
     fn from_str(text: &str) -> Result<Self, Self::Err> {
-        parse_prefixed_hex(text).map(Self)
+        let address = Self::parse_any_case(text)?;
+        let digits = &text[2..];
+        let mixed = digits.bytes().any(|b| b.is_ascii_lowercase())
+            && digits.bytes().any(|b| b.is_ascii_uppercase());
+        if mixed && address.to_checksum()[2..] != *digits {
+            return Err(AddressError::BadChecksum);
+        }
+        Ok(address)
     }
 }
 
@@ -176,6 +196,36 @@ mod tests {
                 .unwrap();
             assert_eq!(lower, upper);
             assert_eq!(lower.to_checksum(), expected);
+            assert_eq!(expected.parse::<Address>(), Ok(lower));
+        }
+    }
+
+    #[test]
+    fn mixed_case_must_be_the_checksum() {
+        for expected in EIP55 {
+            // One letter's case flipped: mixed case, but not the checksum.
+            let at = expected[2..]
+                .find(|c: char| c.is_ascii_alphabetic())
+                .unwrap()
+                + 2;
+            let mut flipped = expected.to_owned();
+            let letter = flipped.remove(at);
+            let swapped = if letter.is_ascii_uppercase() {
+                letter.to_ascii_lowercase()
+            } else {
+                letter.to_ascii_uppercase()
+            };
+            flipped.insert(at, swapped);
+            assert_eq!(
+                flipped.parse::<Address>(),
+                Err(AddressError::BadChecksum),
+                "{flipped}"
+            );
+            // Upstream answers are read in any case.
+            assert_eq!(
+                Address::parse_any_case(&flipped),
+                expected.parse::<Address>()
+            );
         }
     }
 

@@ -190,7 +190,7 @@ fn hex32(bytes: &[u8; 32]) -> String {
 }
 
 fn same_address(text: &str, address: &Address) -> bool {
-    text.parse::<Address>().ok().as_ref() == Some(address)
+    Address::parse_any_case(text).ok().as_ref() == Some(address)
 }
 
 #[cfg(test)]

@@ -13,8 +13,12 @@ use serde::Serialize;
 use super::coordinator::{Coordinator, CoordinatorError};
 use super::http::Release;
 use super::l402::InvoiceSource;
-use super::ledger::{Claim, Conclusion, PaymentRecord, PaymentState};
+use super::ledger::{
+    has_code, ChainError, ChainReader, Claim, Conclusion, PaymentRecord, PaymentState,
+};
+use super::limits::{Allowance, Allowances, Ask};
 use super::receipt::Receipt;
+use super::refusal::SmartWalletRefusal;
 use super::refusal::{is_error_status, LogOutcome};
 use super::settlement::{check_settlement, Expected, Settlement};
 use super::{Decision, Gate, PaymentPlan, Refusal, Refused, RequestFacts};
@@ -104,6 +108,12 @@ pub trait ReceiptStore {
     /// Whether an L402 token was revoked (an entry at [`super::receipt::revocation_key`]).
     /// A failed lookup is an error, and nothing is served then.
     async fn is_revoked(&self, token_id: &crate::l402::TokenId) -> Result<bool, String>;
+    /// The reason the facilitator's `/verify` refused the payment of this
+    /// [`PaymentPlan::verify_key`], when it did so recently (a failed lookup is a miss).
+    async fn verify_refused(&self, verify_key: &str) -> Option<String>;
+    /// Remembers that `/verify` refused the payment of this key (best effort: a failed write
+    /// only costs a `/verify` the next time).
+    async fn remember_verify_refusal(&self, verify_key: &str, reason: &str);
     /// Counts one request of an L402 token against its budget of `limit` requests,
     /// atomically; `Ok(false)` once the budget is used up. (A Durable Object in the Worker:
     /// KV has no atomic increment.)
@@ -176,7 +186,7 @@ const MAX_PASSED_REASON_LEN: usize = 80;
 const MAX_LOGGED_REASON_CHARS: usize = 500;
 
 /// The remote services a request may need.
-pub struct Services<'a, F, S, O, I, C> {
+pub struct Services<'a, F, S, O, I, C, A, H> {
     /// The x402 facilitator.
     pub facilitator: &'a F,
     /// Receipts and revocations (KV).
@@ -187,14 +197,18 @@ pub struct Services<'a, F, S, O, I, C> {
     pub invoices: &'a I,
     /// The payment coordinator, which settles each payment at most once.
     pub coordinator: &'a C,
+    /// Allowances across isolates (invoices, smart-wallet verifications).
+    pub allowances: &'a A,
+    /// The chains' JSON-RPC endpoints (a smart-wallet payer's code).
+    pub chain: &'a H,
 }
 
 /// Handles one request: decides, then performs the decision with the given services.
-pub async fn handle<F, S, O, I, C>(
+pub async fn handle<F, S, O, I, C, A, H>(
     gate: &Gate,
     request: &RequestFacts<'_>,
     now: u64,
-    services: Services<'_, F, S, O, I, C>,
+    services: Services<'_, F, S, O, I, C, A, H>,
 ) -> (Outcome<O::Response>, LogRecord)
 where
     F: Facilitator,
@@ -202,8 +216,11 @@ where
     O: Origin,
     I: InvoiceSource,
     C: Coordinator,
+    A: Allowances,
+    H: ChainReader,
 {
     let (store, origin, invoices) = (services.store, services.origin, services.invoices);
+    let allowances = services.allowances;
     match gate.decide(request, now) {
         Decision::Preflight => {
             let log = LogRecord {
@@ -224,24 +241,29 @@ where
         },
         Decision::Refuse(refused) => refused_with(*refused, LogRecord::default()),
         Decision::Pay(plan) => pay(gate, &plan, now, &services).await,
-        Decision::L402Invoice(plan) => super::l402::challenge(&plan, now, invoices).await,
+        Decision::L402Invoice(plan) => {
+            super::l402::challenge(&plan, now, invoices, allowances).await
+        }
         Decision::L402Access(plan) => {
-            super::l402::access(&plan, now, store, origin, invoices).await
+            let services = (store, origin, invoices, allowances);
+            super::l402::access(&plan, now, services).await
         }
     }
 }
 
-async fn pay<F, S, O, I, C>(
+async fn pay<F, S, O, I, C, A, H>(
     gate: &Gate,
     plan: &PaymentPlan,
     now: u64,
-    services: &Services<'_, F, S, O, I, C>,
+    services: &Services<'_, F, S, O, I, C, A, H>,
 ) -> (Outcome<O::Response>, LogRecord)
 where
     F: Facilitator,
     S: ReceiptStore,
     O: Origin,
     C: Coordinator,
+    A: Allowances,
+    H: ChainReader,
 {
     let Services {
         facilitator,
@@ -250,7 +272,7 @@ where
         coordinator,
         ..
     } = *services;
-    let log = LogRecord {
+    let mut log = LogRecord {
         route: Some(plan.route.clone()),
         payer: Some(plan.payer.to_string()),
         nonce: Some(plan.nonce.to_hex()),
@@ -278,10 +300,21 @@ where
                 Ok(Claim::Unclaimed) => {}
                 looked => break 'claim (looked, unclaimed()),
             }
+            match screen_smart_wallet(gate, plan, now, services).await {
+                Ok(detail) => log.detail = detail,
+                Err((refusal, detail)) => {
+                    let log = LogRecord { detail, ..log };
+                    return refused_with(plan.refused(refusal), log);
+                }
+            }
             match facilitator.verify(&plan.facilitator_request()).await {
                 Ok(VerifyResponse { is_valid: true, .. }) => {}
                 Ok(answer) => {
                     let (reason, detail) = pass_reason(answer.invalid_reason.as_deref());
+                    // The same payment sent again gets the same answer without a call.
+                    store
+                        .remember_verify_refusal(&plan.verify_key(), &reason)
+                        .await;
                     let log = LogRecord { detail, ..log };
                     return refused_with(plan.refused(Refusal::VerifyRefused { reason }), log);
                 }
@@ -303,6 +336,49 @@ where
         }
     };
     answer_claim(plan, claim, otherwise, origin, log).await
+}
+
+/// The checks a smart-wallet payment passes before it may cost a facilitator `/verify`, in
+/// order: the facilitator has not refused this exact payment already (a KV read); the client
+/// is within its smart-wallet allowance, which bounds everything after it; the payer has
+/// contract code (when the network has an `rpc_url` and the signature is not an ERC-6492
+/// wrapper, which deploys the wallet). An error is the refusal and the log's detail; a pass
+/// may have a detail too (a check that could not be made).
+async fn screen_smart_wallet<F, S, O, I, C, A, H>(
+    gate: &Gate,
+    plan: &PaymentPlan,
+    now: u64,
+    services: &Services<'_, F, S, O, I, C, A, H>,
+) -> Result<Option<String>, (Refusal, Option<String>)>
+where
+    S: ReceiptStore,
+    A: Allowances,
+    H: ChainReader,
+{
+    let refused = |why| Err((Refusal::SmartWalletRefused { why }, None));
+    if let Some(reason) = services.store.verify_refused(&plan.verify_key()).await {
+        let detail = Some("refused by /verify before (remembered)".to_owned());
+        return Err((Refusal::VerifyRefused { reason }, detail));
+    }
+    let ask = Ask::one_of(
+        format!("smart-wallet {}", plan.client),
+        gate.config().smart_wallets.per_client_per_minute,
+    );
+    match services.allowances.ask(&ask, now).await {
+        Ok(Allowance::Granted | Allowance::Reuse(_)) => {}
+        Ok(Allowance::Limited) => return refused(SmartWalletRefusal::TooMany),
+        // Fail closed: the allowance is what bounds the chain's and the facilitator's cost.
+        Err(error) => return Err((Refusal::AllowanceUnavailable, Some(error))),
+    }
+    if plan.erc6492 {
+        return Ok(None);
+    }
+    match has_code(services.chain, plan.chain_id, &plan.payer).await {
+        Ok(true) | Err(ChainError::NoEndpoint { .. }) => Ok(None),
+        Ok(false) => refused(SmartWalletRefusal::NoContract),
+        // The facilitator checks it anyway; the allowance above bounds the cost.
+        Err(error) => Ok(Some(format!("payer code not checked: {error}"))),
+    }
 }
 
 /// Answers a claim that did not give this request the settlement: from the receipt of a
@@ -345,12 +421,12 @@ async fn answer_claim<O: Origin>(
 /// This request holds the payment's claim: it fetches the origin as the route's order says,
 /// calls `/settle` once, tells the coordinator how that ended, and answers from what is then
 /// known. A response already fetched is the one served (a proxied request can be sent once).
-async fn settle_claimed<F, S, O, I, C>(
+async fn settle_claimed<F, S, O, I, C, A, H>(
     gate: &Gate,
     plan: &PaymentPlan,
     record: &PaymentRecord,
     now: u64,
-    services: &Services<'_, F, S, O, I, C>,
+    services: &Services<'_, F, S, O, I, C, A, H>,
     log: LogRecord,
 ) -> (Outcome<O::Response>, LogRecord)
 where

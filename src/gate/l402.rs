@@ -6,10 +6,10 @@
 //! design, as in aperture). Revoking one is a KV entry keyed by its token id.
 
 use core::fmt;
-use std::collections::HashMap;
 
 use super::flow::{origin_failed, refused_with, release, LogRecord, Origin, Outcome, ReceiptStore};
 use super::http::Release;
+use super::limits::{client_bucket, Allowance, Allowances, Ask};
 use super::refusal::LogOutcome;
 use super::{Decision, Gate, Refusal, Refused, X402Challenge};
 use crate::config::L402Route;
@@ -21,26 +21,16 @@ use crate::l402::{
 /// A Lightning node that issues invoices (LND's REST API in the Worker).
 #[allow(async_fn_in_trait)] // Workers futures are not Send; no bound is wanted.
 pub trait InvoiceSource {
-    /// Creates an invoice of `sats` for `client` (its address, when known, for rate limits).
-    async fn create_invoice(
-        &self,
-        client: Option<&str>,
-        sats: u64,
-        memo: &str,
-    ) -> Result<Invoice, InvoiceError>;
+    /// Creates an invoice of `sats` (the caller has checked the allowances).
+    async fn create_invoice(&self, sats: u64, memo: &str) -> Result<Invoice, InvoiceError>;
 }
 
 /// No Lightning node configured: every invoice fails (routes with `l402` require one, so
 /// this is reached only by a misconfiguration the configuration check already refuses).
 impl<I: InvoiceSource> InvoiceSource for Option<I> {
-    async fn create_invoice(
-        &self,
-        client: Option<&str>,
-        sats: u64,
-        memo: &str,
-    ) -> Result<Invoice, InvoiceError> {
+    async fn create_invoice(&self, sats: u64, memo: &str) -> Result<Invoice, InvoiceError> {
         match self {
-            Some(source) => source.create_invoice(client, sats, memo).await,
+            Some(source) => source.create_invoice(sats, memo).await,
             None => Err(InvoiceError::Unavailable {
                 detail: "no lightning node configured".into(),
             }),
@@ -61,8 +51,14 @@ pub struct Invoice {
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum InvoiceError {
-    /// This client created its allowance of invoices in the current minute.
+    /// This client (or the route, from all clients) created its allowance of invoices in the
+    /// current minute.
     RateLimited,
+    /// The allowance could not be checked, so no invoice is made.
+    AllowanceUnavailable {
+        /// What happened, for the log.
+        detail: String,
+    },
     /// The node did not answer in time.
     Timeout,
     /// The node was unreachable or answered something that is not its API.
@@ -75,7 +71,10 @@ pub enum InvoiceError {
 impl fmt::Display for InvoiceError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::RateLimited => f.write_str("invoice rate limit reached for this client"),
+            Self::RateLimited => f.write_str("invoice rate limit reached for this client or route"),
+            Self::AllowanceUnavailable { detail } => {
+                write!(f, "the invoice allowance could not be checked: {detail}")
+            }
             Self::Timeout => f.write_str("the Lightning node timed out"),
             Self::Unavailable { detail } => {
                 write!(f, "the Lightning node is unavailable: {detail}")
@@ -107,8 +106,10 @@ pub struct L402Invoice {
     pub seller: L402Seller,
     /// The invoice memo.
     pub memo: String,
-    /// The client's address, for the invoice rate limit.
-    pub client: Option<String>,
+    /// The client's bucket ([`client_bucket`]), for the invoice allowance.
+    pub client: String,
+    /// Fresh invoices per client, and per route, per minute.
+    pub allowance: (u32, u32),
     /// Why the request did not pass, for the log.
     pub detail: Option<String>,
 }
@@ -135,42 +136,6 @@ pub struct L402Access {
     pub challenge: Box<L402Invoice>,
 }
 
-/// Per-client invoice counts in one-minute windows. The Worker keeps one per isolate: an
-/// approximate limit (a client spread over isolates gets more), which is enough to stop one
-/// client from making a node issue invoices in a loop.
-#[derive(Clone, Debug)]
-pub struct InvoiceLimiter {
-    per_minute: u32,
-    minute: u64,
-    counts: HashMap<String, u32>,
-}
-
-impl InvoiceLimiter {
-    /// A limiter allowing `per_minute` invoices per client and minute.
-    pub fn new(per_minute: u32) -> Self {
-        Self {
-            per_minute,
-            minute: 0,
-            counts: HashMap::new(),
-        }
-    }
-
-    /// Counts one invoice for `client` at unix time `now`; `false` when over the limit.
-    pub fn allow(&mut self, client: &str, now: u64) -> bool {
-        let minute = now / 60;
-        if minute != self.minute {
-            self.minute = minute;
-            self.counts.clear();
-        }
-        let count = self.counts.entry(client.to_owned()).or_insert(0);
-        if *count >= self.per_minute {
-            return false;
-        }
-        *count += 1;
-        true
-    }
-}
-
 impl Gate {
     /// The L402 part of [`Gate::decide`] for a route with an L402 price: a credential to
     /// check, or a challenge to issue. `None` leaves the request to x402.
@@ -183,6 +148,9 @@ impl Gate {
         target: &str,
         now: u64,
     ) -> Option<Decision> {
+        let allowance = self.config.lightning.as_ref().map_or((0, 0), |ln| {
+            (ln.invoices_per_minute, ln.invoices_per_route_per_minute)
+        });
         let invoice = |refusal: Refusal, detail: Option<String>| {
             Box::new(L402Invoice {
                 route: route.to_owned(),
@@ -190,7 +158,8 @@ impl Gate {
                 refusal,
                 seller: seller.clone(),
                 memo: format!("edge402 {}", challenge.resource().url),
-                client: request.client.map(str::to_owned),
+                client: client_bucket(request.client),
+                allowance,
                 detail,
             })
         };
@@ -256,11 +225,20 @@ pub fn is_l402_credential(value: &str) -> bool {
     Scheme::from_name(scheme).is_some()
 }
 
-/// Answers with a fresh challenge: an invoice from the node and a token minted for it.
-pub(super) async fn challenge<R, I: InvoiceSource>(
+/// Seconds an invoice challenge is sent again to the client that asked for it, instead of a
+/// new one (at most the token's lifetime): a client asking in a loop costs the node one
+/// invoice a minute.
+pub const INVOICE_REUSE_S: u64 = 60;
+
+/// Answers with a challenge: an invoice from the node and a token minted for it, or the one
+/// this client was sent in the last [`INVOICE_REUSE_S`] (a plain request only: a client whose
+/// token was refused or spent gets a fresh one), within the client's and the route's
+/// allowances.
+pub(super) async fn challenge<R, I: InvoiceSource, A: Allowances>(
     plan: &L402Invoice,
     now: u64,
     invoices: &I,
+    allowances: &A,
 ) -> (Outcome<R>, LogRecord) {
     let log = LogRecord {
         route: Some(plan.route.clone()),
@@ -268,10 +246,38 @@ pub(super) async fn challenge<R, I: InvoiceSource>(
         ..LogRecord::default()
     };
     let offer = &plan.seller.offer;
-    let invoice = match invoices
-        .create_invoice(plan.client.as_deref(), offer.price_sats, &plan.memo)
-        .await
-    {
+    // The client's book, per route: its invoice to reuse, and its fresh invoices in all; then
+    // the route's book: its fresh invoices from all clients.
+    let client_scope = format!("l402-client {}", plan.client);
+    let from_client = Ask {
+        scope: client_scope.clone(),
+        key: plan.route.clone(),
+        per_key: u32::MAX,
+        overall: Some(plan.allowance.0),
+        reuse: plan.refusal == Refusal::PaymentRequired,
+    };
+    let allowed = match allowances.ask(&from_client, now).await {
+        Ok(Allowance::Granted) => {
+            let for_route = Ask::one_of(format!("l402-route {}", plan.route), plan.allowance.1);
+            allowances.ask(&for_route, now).await
+        }
+        other => other,
+    };
+    let allowed = match allowed {
+        Ok(Allowance::Granted) => Ok(()),
+        Ok(Allowance::Reuse(values)) => {
+            let mut refused = plan.refused(plan.refusal.clone());
+            refused.l402 = values.lines().map(str::to_owned).collect();
+            return refused_with(refused, log);
+        }
+        Ok(Allowance::Limited) => Err(InvoiceError::RateLimited),
+        Err(detail) => Err(InvoiceError::AllowanceUnavailable { detail }),
+    };
+    let invoice = match allowed {
+        Ok(()) => invoices.create_invoice(offer.price_sats, &plan.memo).await,
+        Err(error) => Err(error),
+    };
+    let invoice = match invoice {
         Ok(invoice) => invoice,
         Err(error) => {
             let log = LogRecord {
@@ -308,17 +314,38 @@ pub(super) async fn challenge<R, I: InvoiceSource>(
     );
     let mut refused = plan.refused(plan.refusal.clone());
     refused.l402 = challenge_values(&macaroon, &invoice.payment_request).to_vec();
+    let reuse_until = now.saturating_add(INVOICE_REUSE_S.min(offer.valid_for_s));
+    let kept = allowances
+        .keep(
+            &client_scope,
+            &plan.route,
+            refused.l402.join("\n"),
+            (reuse_until, now),
+        )
+        .await;
+    // Not kept: the next request makes another invoice, within the allowance.
+    let log = match kept {
+        Ok(()) => log,
+        Err(error) => LogRecord {
+            detail: Some(format!("invoice not kept for reuse: {error}")),
+            ..log
+        },
+    };
     refused_with(refused, log)
 }
 
 /// Serves a verified credential unless its token was revoked.
-pub(super) async fn access<S: ReceiptStore, O: Origin, I: InvoiceSource>(
+pub(super) async fn access<S, O, I, A>(
     plan: &L402Access,
     now: u64,
-    store: &S,
-    origin: &O,
-    invoices: &I,
-) -> (Outcome<O::Response>, LogRecord) {
+    (store, origin, invoices, allowances): (&S, &O, &I, &A),
+) -> (Outcome<O::Response>, LogRecord)
+where
+    S: ReceiptStore,
+    O: Origin,
+    I: InvoiceSource,
+    A: Allowances,
+{
     let log = LogRecord {
         route: Some(plan.route.clone()),
         nonce: Some(format!("0x{}", hex::encode(plan.token_id.0))),
@@ -327,7 +354,7 @@ pub(super) async fn access<S: ReceiptStore, O: Origin, I: InvoiceSource>(
     let route = Some(plan.route.clone());
     match store.is_revoked(&plan.token_id).await {
         Ok(false) => {}
-        Ok(true) => return challenge(&plan.challenge, now, invoices).await,
+        Ok(true) => return challenge(&plan.challenge, now, invoices, allowances).await,
         Err(detail) => {
             // Fail closed: a token whose revocation cannot be checked is not served.
             let log = LogRecord {
@@ -346,7 +373,7 @@ pub(super) async fn access<S: ReceiptStore, O: Origin, I: InvoiceSource>(
                     detail: Some(format!("all {limit} requests of this token are used")),
                     ..(*plan.challenge).clone()
                 };
-                return challenge(&exhausted, now, invoices).await;
+                return challenge(&exhausted, now, invoices, allowances).await;
             }
             Err(detail) => {
                 // Fail closed: without the count, nothing is served.
@@ -377,18 +404,6 @@ mod tests {
     use wasm_bindgen_test::wasm_bindgen_test as test;
 
     use super::*;
-
-    #[test]
-    fn limiter_counts_per_client_and_minute() {
-        let mut limiter = InvoiceLimiter::new(2);
-        assert!(limiter.allow("a", 600) && limiter.allow("a", 601));
-        assert!(!limiter.allow("a", 659), "third in the same minute");
-        assert!(
-            limiter.allow("b", 659),
-            "another client has its own allowance"
-        );
-        assert!(limiter.allow("a", 660), "a new minute");
-    }
 
     #[test]
     fn l402_schemes_are_recognised_in_any_case() {

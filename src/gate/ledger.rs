@@ -485,6 +485,29 @@ impl fmt::Display for ChainError {
     }
 }
 
+/// Whether `address` holds contract code on chain `chain_id` now (`eth_getCode` at the
+/// latest block): a smart-wallet signature from an account without code and without an
+/// ERC-6492 wrapper cannot be valid.
+pub async fn has_code<C: ChainReader>(
+    chain: &C,
+    chain_id: u64,
+    address: &Address,
+) -> Result<bool, ChainError> {
+    let code = chain
+        .call(
+            chain_id,
+            "eth_getCode",
+            json!([address.to_checksum(), "latest"]),
+        )
+        .await?;
+    match code.as_str() {
+        Some(hex) if hex.starts_with("0x") => Ok(hex.len() > 2),
+        _ => Err(ChainError::Failed {
+            detail: format!("eth_getCode: not hex data: {code}"),
+        }),
+    }
+}
+
 /// Looks for the payment on chain: a transaction the facilitator named first, then the
 /// authorisation's logs over the last [`LOG_LOOKBACK_BLOCKS`] blocks (newest first, in ranges
 /// of [`LOG_RANGE_BLOCKS`], which public endpoints accept) and, when it was spent, that

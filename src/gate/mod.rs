@@ -11,16 +11,18 @@
 pub mod challenge;
 pub mod coordinator;
 pub mod flow;
+pub mod forward;
 pub mod http;
 pub mod l402;
 pub mod ledger;
+pub mod limits;
 pub mod presentation;
 pub mod receipt;
 pub mod refusal;
 pub mod settlement;
 
-use crate::config::{Access, ConfigError, GatewayConfig, PaidRoute, SettleOrder};
-use crate::evm::{Address, Bytes32};
+use crate::config::{Access, ConfigError, GatewayConfig, MethodOverride, PaidRoute, SettleOrder};
+use crate::evm::{Address, Bytes32, SignatureKind};
 use crate::l402::RootKeySecret;
 use crate::protocol::facilitator::{FacilitatorRequest, SettleResponse};
 use crate::protocol::{HeaderError, PaymentPayload, PaymentRequirements};
@@ -31,7 +33,7 @@ pub use http::Answer;
 use ledger::PaymentRecord;
 pub use presentation::Presentation;
 use receipt::{receipt_key, Receipt, RECEIPT_FORMAT};
-pub use refusal::{Disposition, LogOutcome, Next, Refusal};
+pub use refusal::{Disposition, LogOutcome, Next, Refusal, SmartWalletRefusal};
 pub use settlement::Settlement;
 
 /// What the shell knows about a request, as plain values.
@@ -57,7 +59,23 @@ pub struct RequestFacts<'a> {
     pub client: Option<&'a str>,
     /// `Accept`: a browser asking for HTML gets the paywall page.
     pub accept: Option<&'a str>,
+    /// The first method-override header the request carries ([`METHOD_OVERRIDE_HEADERS`]),
+    /// if any.
+    pub method_override: Option<&'static str>,
 }
+
+/// Headers that make some origin frameworks (Express `method-override`, Symfony, ASP.NET) run
+/// a request as another method than the one sent. The proxy never forwards them; with
+/// `origin.method_override = "refuse"` a request carrying one is refused.
+pub const METHOD_OVERRIDE_HEADERS: [&str; 3] = [
+    "X-HTTP-Method-Override",
+    "X-HTTP-Method",
+    "X-Method-Override",
+];
+
+/// Headers that make some origins (IIS URL Rewrite, older Symfony and Zend) serve another
+/// path than the request line's, which the gateway priced. The proxy never forwards them.
+pub const PATH_OVERRIDE_HEADERS: [&str; 2] = ["X-Original-URL", "X-Rewrite-URL"];
 
 /// The secrets a gate needs, read by the shell (`wrangler secret`), never configuration.
 #[derive(Clone, Debug, Default)]
@@ -73,7 +91,8 @@ pub const L402_ROOT_SECRET: &str = "L402_ROOT_SECRET";
 /// What to do with a request.
 #[derive(Clone, Debug)]
 pub enum Decision {
-    /// A CORS preflight: answer it, never charge.
+    /// A CORS preflight on a priced path: answer it, never charge. (Preflights elsewhere are
+    /// the origin's, [`Decision::Free`].)
     Preflight,
     /// Not priced: forward the canonical path to the origin.
     Free {
@@ -173,6 +192,10 @@ pub struct PaymentPlan {
     pub time_error: Option<VerifyError>,
     /// A smart-wallet signature: the facilitator's `/verify` must accept it first.
     pub needs_facilitator_verify: bool,
+    /// A smart-wallet signature in an ERC-6492 wrapper (its wallet may not be deployed yet).
+    pub erc6492: bool,
+    /// The client's bucket ([`limits::client_bucket`]), for its smart-wallet allowance.
+    pub client: String,
     /// When to settle relative to the origin.
     pub order: SettleOrder,
     /// The challenge to answer with when settlement fails.
@@ -240,8 +263,10 @@ impl Gate {
 
     /// Decides what a request is, at unix time `now`.
     pub fn decide(&self, request: &RequestFacts<'_>, now: u64) -> Decision {
-        if request.preflight {
-            return Decision::Preflight;
+        if let (Some(header), Some(origin)) = (request.method_override, &self.config.origin) {
+            if origin.method_override == MethodOverride::Refuse {
+                return refuse(Refused::bare(Refusal::MethodOverride { header }, None));
+            }
         }
         let path = match CanonicalPath::parse(request.path) {
             Ok(path) => path,
@@ -259,6 +284,18 @@ impl Gate {
             .enumerate()
             .filter(|(_, r)| r.matcher.pattern.matches(&path, case_sensitive))
             .collect();
+        if request.preflight {
+            // The gateway answers preflights only where it sets the terms (its payment
+            // headers must be allowed there); elsewhere the origin keeps its own CORS policy.
+            let priced = on_path
+                .iter()
+                .any(|(_, r)| matches!(r.access, Access::Paid(_)));
+            return if priced {
+                Decision::Preflight
+            } else {
+                Decision::Free { target }
+            };
+        }
         let Some(&(index, route)) = on_path
             .iter()
             .find(|(_, r)| r.matcher.covers_method(request.method))
@@ -319,6 +356,22 @@ impl Gate {
                 ))
             }
         };
+        if let PaymentPayload::V2(v2) = &payment {
+            // The URL offered, or it with a query (some clients name the URL they asked
+            // for); a payment that names no resource is bound to the request's by its receipt.
+            let offered = &challenge.resource().url;
+            if let Some(paid_for) = v2.resource.as_ref().map(|r| &r.url) {
+                let same = paid_for
+                    .strip_prefix(offered.as_str())
+                    .is_some_and(|rest| rest.is_empty() || rest.starts_with('?'));
+                if !same {
+                    let refusal = Refusal::ResourceMismatch {
+                        paid_for: paid_for.clone(),
+                    };
+                    return refuse(Refused::with_challenge(refusal, &pattern, &challenge));
+                }
+            }
+        }
         let networks = &self.config.networks;
         let verify = |at: u64| verify_resolved(&payment, &paid.accepts, networks, at);
         let (verified, time_error) = match verify(now) {
@@ -334,12 +387,25 @@ impl Gate {
             }
             Err(error) => return self.rejected(&challenge, error, pattern),
         };
+        let needs_facilitator_verify = verified.signature == SignatureCheck::NeedsFacilitator;
+        let erc6492 = matches!(
+            SignatureKind::from_bytes(&verified.signature_bytes),
+            Ok(SignatureKind::SmartWallet { erc6492: true })
+        );
+        if needs_facilitator_verify && !self.config.smart_wallets.enabled {
+            let refusal = Refusal::SmartWalletRefused {
+                why: refusal::SmartWalletRefusal::Disabled,
+            };
+            return refuse(Refused::with_challenge(refusal, &pattern, &challenge));
+        }
         let accept = &paid.accepts[verified.requirement_index];
         let requirements = match &payment {
             PaymentPayload::V2(_) => PaymentRequirements::V2(accept.requirement.clone()),
-            PaymentPayload::V1(p) => {
-                PaymentRequirements::V1(accept.requirement.to_v1(&p.network, challenge.resource()))
-            }
+            // Verification matched the payment's network to this offer's v1 name exactly.
+            PaymentPayload::V1(p) => PaymentRequirements::V1(accept.requirement.to_v1(
+                accept.v1_network.as_deref().unwrap_or(&p.network),
+                challenge.resource(),
+            )),
         };
         let asset = accept.terms.domain.verifying_contract;
         let nonce = verified.authorization.nonce;
@@ -365,7 +431,9 @@ impl Gate {
             requirements,
             payment,
             time_error,
-            needs_facilitator_verify: verified.signature == SignatureCheck::NeedsFacilitator,
+            needs_facilitator_verify,
+            erc6492,
+            client: limits::client_bucket(request.client),
             order: paid
                 .settle
                 .unwrap_or_else(|| SettleOrder::default_for(request.method)),
@@ -413,6 +481,12 @@ fn clamp_u64(value: crate::amount::Uint256) -> u64 {
 }
 
 impl PaymentPlan {
+    /// What a `/verify` answer is about: the exact payment under the requirement it was
+    /// matched to (its network and token; amount and recipient are in the payment).
+    pub fn verify_key(&self) -> String {
+        format!("{}:{}:{}", self.payment_digest, self.network, self.asset)
+    }
+
     /// What the payment coordinator keeps about this payment; its receipt serves retries for
     /// `receipt_ttl_s`.
     pub fn record(&self, receipt_ttl_s: u64) -> PaymentRecord {

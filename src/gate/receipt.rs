@@ -76,6 +76,18 @@ fn payment_key(
     )
 }
 
+/// The one place keys of remembered `/verify` refusals are built:
+/// `v1:verify-refused:{payment digest}:{network}:{token}` (from
+/// [`super::PaymentPlan::verify_key`]).
+pub fn verify_refusal_key(verify_key: &str) -> String {
+    format!("v{RECEIPT_FORMAT}:verify-refused:{verify_key}")
+}
+
+/// Seconds a `/verify` refusal is remembered: long enough to answer a client that sends the
+/// same payment in a loop, short enough that a wallet funded or deployed meanwhile is asked
+/// about again.
+pub const VERIFY_REFUSAL_TTL_S: u64 = 300;
+
 /// The one place revocation keys are built: `v1:l402-revoked:{token id hex}`. Revoke a
 /// token with `wrangler kv key put --binding RECEIPTS v1:l402-revoked:<id> 1`.
 pub fn revocation_key(token_id: &crate::l402::TokenId) -> String {

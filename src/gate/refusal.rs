@@ -26,8 +26,8 @@ pub fn is_error_status(status: u16) -> bool {
     status >= 400
 }
 
-/// Seconds a client over its invoice allowance is told to wait.
-pub const INVOICE_RETRY_AFTER_S: u32 = 60;
+/// Seconds a client over an allowance (invoices, smart-wallet payments) is told to wait.
+pub const ALLOWANCE_RETRY_AFTER_S: u32 = 60;
 /// Seconds a client whose payment's outcome is not known yet is told to wait before sending
 /// it again (a settlement in flight or on chain takes a few seconds to show).
 pub const SETTLEMENT_RETRY_AFTER_S: u32 = 5;
@@ -83,6 +83,27 @@ pub enum Refusal {
     OriginUnavailable,
     /// The request path is a spelling that is refused (the client's).
     InvalidPath(PathError),
+    /// A v2 payment names another resource than the one offered here (the client's): the
+    /// client signed believing it paid for something else, so it is not settled.
+    ResourceMismatch {
+        /// The payment's `resource.url`.
+        paid_for: String,
+    },
+    /// The request carries a method-override header (`X-HTTP-Method-Override`, …) and the
+    /// configuration refuses those (the client's).
+    MethodOverride {
+        /// The header's name.
+        header: &'static str,
+    },
+    /// A smart-wallet signature the gateway does not take, decided before any facilitator
+    /// call (the client's).
+    SmartWalletRefused {
+        /// Why.
+        why: SmartWalletRefusal,
+    },
+    /// The allowances (Durable Objects) that bound smart-wallet verifications and L402
+    /// invoices could not be asked, so neither is made (upstream).
+    AllowanceUnavailable,
     /// The path is configured, for other methods only (the client's).
     MethodNotAllowed {
         /// The methods the path is configured for.
@@ -113,6 +134,29 @@ pub enum Refusal {
     RevocationUnavailable,
     /// An L402 token's request budget could not be checked, so it is not served (upstream).
     TokenBudgetUnavailable,
+}
+
+/// Why a smart-wallet payment is refused before the facilitator sees it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SmartWalletRefusal {
+    /// The configuration takes ECDSA signatures only (`smart_wallets.enabled = false`).
+    Disabled,
+    /// The payer's account has no code on chain and the signature is not an ERC-6492 wrapper
+    /// (which would deploy it): no contract can accept it.
+    NoContract,
+    /// This client sent more smart-wallet payments than it may in a minute.
+    TooMany,
+}
+
+impl fmt::Display for SmartWalletRefusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Disabled => "smart-wallet signatures are not accepted here",
+            Self::NoContract => "the payer has no contract code and the signature is not ERC-6492",
+            Self::TooMany => "too many smart-wallet payments from this client; retry in a minute",
+        })
+    }
 }
 
 /// What a client may do after a refusal.
@@ -215,6 +259,23 @@ impl Refusal {
                 "the origin could not be reached",
             ),
             Self::InvalidPath(_) => (400, Reason::InvalidPath, O::Rejected, ChangeRequest, "this path spelling is refused"),
+            Self::ResourceMismatch { .. } => (402, Reason::ResourceMismatch, O::Rejected, Pay, "the payment is for another resource"),
+            Self::MethodOverride { .. } => (400, Reason::MethodOverrideRefused, O::Rejected, ChangeRequest, "method-override headers are refused; send the method itself"),
+            Self::SmartWalletRefused { why: SmartWalletRefusal::TooMany } => (
+                429,
+                Reason::TooManySmartWalletPayments,
+                O::Rejected,
+                RetryLater { after_s: ALLOWANCE_RETRY_AFTER_S },
+                "too many smart-wallet payments from this client; retry in a minute",
+            ),
+            Self::SmartWalletRefused { .. } => (402, Reason::SmartWalletRefused, O::Rejected, Pay, "this smart-wallet payment is not taken"),
+            Self::AllowanceUnavailable => (
+                502,
+                Reason::AllowanceUnavailable,
+                O::AllowanceError,
+                RetrySamePayment { after_s: UPSTREAM_RETRY_AFTER_S },
+                "the gateway's allowances could not be checked; nothing was settled",
+            ),
             Self::MethodNotAllowed { .. } => (
                 405,
                 Reason::MethodNotAllowed,
@@ -234,14 +295,21 @@ impl Refusal {
                 429,
                 Reason::TooManyInvoices,
                 O::LightningError,
-                RetryLater { after_s: INVOICE_RETRY_AFTER_S },
+                RetryLater { after_s: ALLOWANCE_RETRY_AFTER_S },
                 "too many invoices; retry in a minute",
+            ),
+            Self::InvoiceUnavailable { error: InvoiceError::AllowanceUnavailable { .. }, .. } => (
+                502,
+                Reason::AllowanceUnavailable,
+                O::AllowanceError,
+                RetryLater { after_s: UPSTREAM_RETRY_AFTER_S },
+                "the invoice allowance could not be checked, so no invoice was made",
             ),
             Self::InvoiceUnavailable { .. } => (
                 502,
                 Reason::LightningUnavailable,
                 O::LightningError,
-                RetryLater { after_s: INVOICE_RETRY_AFTER_S },
+                RetryLater { after_s: ALLOWANCE_RETRY_AFTER_S },
                 "the Lightning node could not issue an invoice",
             ),
             Self::RevocationUnavailable => (
@@ -292,6 +360,9 @@ impl Refusal {
             Self::MalformedPayment(e) | Self::UnsupportedVersion(e) => Some(e.to_string()),
             Self::PaymentInvalid(e) => Some(e.to_string()),
             Self::InvalidPath(e) => Some(e.to_string()),
+            Self::ResourceMismatch { paid_for } => Some(format!("the payment is for {paid_for:?}")),
+            Self::MethodOverride { header } => Some(format!("{header} is refused")),
+            Self::SmartWalletRefused { why } => Some(why.to_string()),
             Self::Configuration(e) => Some(e.to_string()),
             Self::InvoiceUnavailable { error, .. } => Some(error.to_string()),
             _ => None,
@@ -351,6 +422,8 @@ pub enum LogOutcome {
     ConfigError,
     /// The Lightning node could not make an invoice, or the client's allowance is used up.
     LightningError,
+    /// The allowances (Durable Objects) could not be asked.
+    AllowanceError,
     /// An L402 revocation could not be checked.
     RevocationError,
     /// An L402 request budget could not be checked.
@@ -378,6 +451,7 @@ impl LogOutcome {
             Self::MethodNotAllowed => "method_not_allowed",
             Self::ConfigError => "config_error",
             Self::LightningError => "lightning_error",
+            Self::AllowanceError => "allowance_error",
             Self::RevocationError => "revocation_error",
             Self::BudgetError => "budget_error",
         }

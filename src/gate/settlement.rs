@@ -76,7 +76,7 @@ pub fn check_settlement(
         return Err(Disbelief::NoTransaction);
     }
     if let (Some(named), Some(payer)) = (settlement.payer.as_deref(), expected.payer) {
-        if named.parse::<Address>().ok() != Some(payer) {
+        if Address::parse_any_case(named).ok() != Some(payer) {
             return Err(Disbelief::OtherPayer);
         }
     }

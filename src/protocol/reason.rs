@@ -57,6 +57,18 @@ pub enum Reason {
     InvalidPath,
     /// edge402: the path is paid for other methods only.
     MethodNotAllowed,
+    /// edge402: a v2 payment's `resource.url` is not the resource it was offered for.
+    ResourceMismatch,
+    /// edge402: the request carries a method-override header, and the gateway is set to
+    /// refuse those.
+    MethodOverrideRefused,
+    /// edge402: a smart-wallet (contract) signature the gateway does not take: smart-wallet
+    /// payments are off, or the payer has no code and no ERC-6492 wrapper.
+    SmartWalletRefused,
+    /// edge402: this client sent too many smart-wallet payments in the last minute.
+    TooManySmartWalletPayments,
+    /// edge402: the allowances (Durable Objects) could not be asked.
+    AllowanceUnavailable,
     /// edge402: the gateway's own configuration is broken.
     InvalidConfiguration,
     /// edge402: the origin could not be reached.
@@ -127,6 +139,11 @@ impl Reason {
             Self::PaymentRequired => "payment_required",
             Self::InvalidPath => "invalid_path",
             Self::MethodNotAllowed => "method_not_allowed",
+            Self::ResourceMismatch => "resource_mismatch",
+            Self::MethodOverrideRefused => "method_override_refused",
+            Self::SmartWalletRefused => "smart_wallet_refused",
+            Self::TooManySmartWalletPayments => "too_many_smart_wallet_payments",
+            Self::AllowanceUnavailable => "allowance_unavailable",
             Self::InvalidConfiguration => "invalid_configuration",
             Self::OriginUnavailable => "origin_unavailable",
             Self::InvalidL402Credential => "invalid_l402_credential",
@@ -186,7 +203,7 @@ mod tests {
 
     use super::*;
 
-    const ALL: [Reason; 32] = [
+    const ALL: [Reason; 37] = [
         Reason::InvalidPayload,
         Reason::InvalidPaymentRequirements,
         Reason::InvalidNetwork,
@@ -211,6 +228,11 @@ mod tests {
         Reason::PaymentRequired,
         Reason::InvalidPath,
         Reason::MethodNotAllowed,
+        Reason::ResourceMismatch,
+        Reason::MethodOverrideRefused,
+        Reason::SmartWalletRefused,
+        Reason::TooManySmartWalletPayments,
+        Reason::AllowanceUnavailable,
         Reason::InvalidConfiguration,
         Reason::OriginUnavailable,
         Reason::InvalidL402Credential,

@@ -356,10 +356,12 @@ pub fn check_exact_evm(
     Ok(signature)
 }
 
-/// Finds the offered requirement a payment is for: the scheme must be `exact`; v1 takes the
-/// first offer on its network, v2 the offer equal to its `accepted` (`same_extra` compares
-/// whatever of `extra` the caller holds beyond the EIP-712 domain). `offer_chain` gives each
-/// offer's chain by index; the claim's network is the client's and is resolved here.
+/// Finds the offered requirement a payment is for: the scheme must be `exact`, and the
+/// network the offer's own spelling, exactly (v2: the CAIP-2 id offered; v1: the v1 name of
+/// the offer's chain), never another name of the same chain. v1 takes the first offer on its
+/// network, v2 the offer equal to its `accepted` (`same_extra` compares whatever of `extra`
+/// the caller holds beyond the EIP-712 domain). `offer_chain` gives each offer's chain by
+/// index.
 pub(crate) fn find_offer(
     claim: &Claim<'_>,
     offers: &[Offer<'_>],
@@ -375,26 +377,37 @@ pub(crate) fn find_offer(
     let network_mismatch = || VerifyError::NetworkMismatch {
         network: claim.network().to_owned(),
     };
-    let chain = chain_of(networks, claim.network()).ok_or_else(network_mismatch)?;
-    let on_chain =
-        |index: usize| offers[index].scheme == EXACT && offer_chain(index) == Some(chain);
+    let on_network = |index: usize| {
+        offers[index].scheme == EXACT
+            && match claim {
+                Claim::V1 { network, .. } => {
+                    let v1_name = offer_chain(index)
+                        .and_then(|chain| networks.by_chain_id(chain))
+                        .and_then(|n| n.v1_name.as_deref());
+                    v1_name == Some(*network)
+                }
+                Claim::V2(accepted) => offers[index].network == accepted.network,
+            }
+    };
     let mut indexes = 0..offers.len();
     match claim {
         // v1 payments do not name the asset or amount: the first offer on the network is it.
-        Claim::V1 { .. } => indexes.find(|&i| on_chain(i)).ok_or_else(network_mismatch),
+        Claim::V1 { .. } => indexes
+            .find(|&i| on_network(i))
+            .ok_or_else(network_mismatch),
         Claim::V2(accepted) => {
             match indexes
-                .find(|&i| on_chain(i) && same_terms(&offers[i], accepted) && same_extra(i))
+                .find(|&i| on_network(i) && same_terms(&offers[i], accepted) && same_extra(i))
             {
                 Some(index) => Ok(index),
-                None if (0..offers.len()).any(on_chain) => Err(VerifyError::RequirementsMismatch),
+                None if (0..offers.len()).any(on_network) => Err(VerifyError::RequirementsMismatch),
                 None => Err(network_mismatch()),
             }
         }
     }
 }
 
-/// Equality of two offers on the same chain; addresses compare as values (any letter case),
+/// Equality of two offers on the same network; addresses compare as values (any letter case),
 /// everything else exactly.
 fn same_terms(a: &Offer<'_>, b: &Offer<'_>) -> bool {
     let same_address = |x: &str, y: &str| match (x.parse::<Address>(), y.parse::<Address>()) {

@@ -3,16 +3,24 @@
 //! read-increment-write is atomic (KV, eventually consistent and without increments, cannot
 //! count).
 
+use serde::{Deserialize, Serialize};
 use worker::{
     durable_object, DurableObject, Env, ObjectNamespace, Request, Response, Result, State,
 };
 
+use super::objects::{call_object, read_json};
 use crate::l402::TokenId;
 
 /// The Durable Object binding (`wrangler.toml`, class `TokenBudget`).
 pub const BUDGET_BINDING: &str = "TOKEN_BUDGET";
 /// The storage key of the count.
 const USED: &str = "used";
+
+/// `POST /consume`.
+#[derive(Serialize, Deserialize)]
+struct ConsumeCall {
+    limit: u32,
+}
 
 /// The count of one token.
 #[durable_object]
@@ -25,22 +33,17 @@ impl DurableObject for TokenBudget {
         Self { state }
     }
 
-    /// `POST /consume?limit=N`: 200 when one more request fits (and counts it), 429 when the
-    /// budget is used up.
-    async fn fetch(&self, request: Request) -> Result<Response> {
-        let url = request.inner().url();
-        let limit = url
-            .split_once("limit=")
-            .and_then(|(_, rest)| rest.split('&').next())
-            .and_then(|n| n.parse::<u32>().ok())
-            .ok_or("limit is missing")?;
+    /// `POST /consume {"limit": N}`: `true` when one more request fits (and counts it),
+    /// `false` when the budget is used up.
+    async fn fetch(&self, mut request: Request) -> Result<Response> {
+        let call: ConsumeCall = read_json(&mut request).await?;
         let storage = self.state.storage();
         let used: u32 = storage.get(USED).await?.unwrap_or(0);
-        if used >= limit {
-            return Response::error("request budget used up", 429);
+        if used >= call.limit {
+            return Response::from_json(&false);
         }
         storage.put(USED, used + 1).await?;
-        Response::ok("counted")
+        Response::from_json(&true)
     }
 }
 
@@ -50,17 +53,6 @@ pub async fn consume(
     token_id: &TokenId,
     limit: u32,
 ) -> std::result::Result<bool, String> {
-    let stub = namespace
-        .id_from_name(&hex::encode(token_id.0))
-        .and_then(|id| id.get_stub())
-        .map_err(|e| e.to_string())?;
-    let response = stub
-        .fetch_with_str(&format!("https://token-budget/consume?limit={limit}"))
-        .await
-        .map_err(|e| e.to_string())?;
-    match response.status_code() {
-        200 => Ok(true),
-        429 => Ok(false),
-        status => Err(format!("token budget answered HTTP {status}")),
-    }
+    let name = hex::encode(token_id.0);
+    call_object(namespace, &name, "/consume", &ConsumeCall { limit }).await
 }

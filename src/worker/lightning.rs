@@ -1,7 +1,5 @@
 //! Invoices from LND's REST API (`POST /v1/invoices`, macaroon in `Grpc-Metadata-macaroon`,
-//! `r_hash` as base64), with a per-client rate limit kept per isolate.
-
-use std::cell::RefCell;
+//! `r_hash` as base64). The allowances are checked before, by the flow.
 
 use base64::engine::general_purpose::{STANDARD, URL_SAFE};
 use base64::Engine;
@@ -14,7 +12,7 @@ use super::outbound::{exchange, ExchangeError};
 /// Answers larger than this are not an invoice (one is a few hundred bytes).
 const MAX_ANSWER_BYTES: usize = 64 * 1024;
 use crate::config::LightningConfig;
-use crate::gate::l402::{Invoice, InvoiceError, InvoiceLimiter, InvoiceSource};
+use crate::gate::l402::{Invoice, InvoiceError, InvoiceSource};
 use crate::l402::PaymentHash;
 
 /// An LND node over REST.
@@ -22,7 +20,6 @@ pub struct Lnd<'a> {
     config: &'a LightningConfig,
     /// The invoice macaroon, hex (the `LND_MACAROON` secret).
     macaroon: Option<String>,
-    now: u64,
 }
 
 /// The part of LND's `AddInvoiceResponse` used here.
@@ -32,40 +29,14 @@ struct AddInvoiceResponse {
     payment_request: String,
 }
 
-thread_local! {
-    /// This isolate's invoice counts.
-    static LIMITER: RefCell<Option<InvoiceLimiter>> = const { RefCell::new(None) };
-}
-
 impl<'a> Lnd<'a> {
-    pub fn new(config: &'a LightningConfig, macaroon: Option<String>, now: u64) -> Self {
-        Self {
-            config,
-            macaroon,
-            now,
-        }
-    }
-
-    fn allowed(&self, client: &str) -> bool {
-        LIMITER.with(|limiter| {
-            limiter
-                .borrow_mut()
-                .get_or_insert_with(|| InvoiceLimiter::new(self.config.invoices_per_minute))
-                .allow(client, self.now)
-        })
+    pub fn new(config: &'a LightningConfig, macaroon: Option<String>) -> Self {
+        Self { config, macaroon }
     }
 }
 
 impl InvoiceSource for Lnd<'_> {
-    async fn create_invoice(
-        &self,
-        client: Option<&str>,
-        sats: u64,
-        memo: &str,
-    ) -> Result<Invoice, InvoiceError> {
-        if !self.allowed(client.unwrap_or("unknown")) {
-            return Err(InvoiceError::RateLimited);
-        }
+    async fn create_invoice(&self, sats: u64, memo: &str) -> Result<Invoice, InvoiceError> {
         let unavailable = |detail: String| InvoiceError::Unavailable { detail };
         let macaroon = self
             .macaroon

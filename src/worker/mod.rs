@@ -4,8 +4,9 @@
 //!
 //! Bindings: `EDGE402_CONFIG` (a var: a table in `wrangler.toml`, or JSON text), `RECEIPTS`
 //! (a KV namespace), `PAYMENTS` (the payment coordinator's Durable Objects), the optional
-//! secrets `FACILITATOR_AUTHORIZATION` (sent as the facilitator's `Authorization` header) and
-//! `ADMIN_TOKEN` (opens the operator's listing, [`admin`]), and for L402 routes the secrets
+//! secrets `FACILITATOR_AUTHORIZATION` (sent as the facilitator's `Authorization` header),
+//! `ORIGIN_AUTHORIZATION` (sent to the origin in `origin.secret_header`) and `ADMIN_TOKEN`
+//! (opens the operator's listing, [`admin`]), and for L402 routes the secrets
 //! `L402_ROOT_SECRET` (root keys are derived from it) and `LND_MACAROON` (hex, for invoices).
 
 mod admin;
@@ -13,6 +14,7 @@ mod budget;
 mod chain;
 mod facilitator;
 mod lightning;
+mod objects;
 mod origin;
 mod outbound;
 mod payments;
@@ -29,13 +31,17 @@ use worker::{
 use crate::config::{ConfigError, GatewayConfig};
 use crate::gate::flow::{handle, LogRecord, Outcome, ReceiptStore, Services};
 use crate::gate::http::{self as answers, Answer};
-use crate::gate::receipt::{revocation_key, Receipt};
-use crate::gate::{Gate, Refusal, Refused, RequestFacts, Secrets, L402_ROOT_SECRET};
+use crate::gate::receipt::{revocation_key, verify_refusal_key, Receipt, VERIFY_REFUSAL_TTL_S};
+use crate::gate::{
+    Gate, Refusal, Refused, RequestFacts, Secrets, L402_ROOT_SECRET, METHOD_OVERRIDE_HEADERS,
+};
 use crate::l402::{RootKeySecret, TokenId};
 use crate::protocol::{PAYMENT_SIGNATURE, X_PAYMENT};
 use crate::routes::UrlParts;
+use chain::RpcChains;
 use facilitator::FetchFacilitator;
 use lightning::Lnd;
+use objects::ObjectAllowances;
 use origin::{ContentSource, DemoOrigin, ProxyOrigin};
 use payments::ObjectCoordinator;
 
@@ -45,6 +51,9 @@ const CONFIG_VAR: &str = "EDGE402_CONFIG";
 const RECEIPTS_KV: &str = "RECEIPTS";
 /// The optional secret sent as the facilitator's `Authorization` header.
 const FACILITATOR_AUTH_SECRET: &str = "FACILITATOR_AUTHORIZATION";
+/// The optional secret sent to the origin in `origin.secret_header`, so that it can refuse
+/// traffic that did not come through the gateway.
+const ORIGIN_AUTH_SECRET: &str = "ORIGIN_AUTHORIZATION";
 /// LND's invoice macaroon, hex.
 const LND_MACAROON_SECRET: &str = "LND_MACAROON";
 
@@ -93,6 +102,9 @@ async fn fetch(request: Request, env: Env, ctx: Context) -> Result<Response> {
     let (payment_signature, x_payment) = (header(PAYMENT_SIGNATURE), header(X_PAYMENT));
     let (authorization, client) = (header("Authorization"), header("CF-Connecting-IP"));
     let accept = header("Accept");
+    let method_override = METHOD_OVERRIDE_HEADERS
+        .into_iter()
+        .find(|name| header(name).is_some());
     let facts = RequestFacts {
         method: &method,
         path: parts.path,
@@ -105,9 +117,13 @@ async fn fetch(request: Request, env: Env, ctx: Context) -> Result<Response> {
         authorization: authorization.as_deref(),
         client: client.as_deref(),
         accept: accept.as_deref(),
+        method_override,
     };
     let origin = match &gate.config().origin {
-        Some(base) => ContentSource::Proxy(ProxyOrigin::new(base, &request)),
+        Some(config) => {
+            let secret = env.secret(ORIGIN_AUTH_SECRET).ok().map(|s| s.to_string());
+            ContentSource::Proxy(ProxyOrigin::new(config, secret, parts.origin, &request))
+        }
         None => ContentSource::Demo(DemoOrigin::new(&method, gate)),
     };
     let lnd_macaroon = env.secret(LND_MACAROON_SECRET).ok().map(|s| s.to_string());
@@ -115,13 +131,17 @@ async fn fetch(request: Request, env: Env, ctx: Context) -> Result<Response> {
         .config()
         .lightning
         .as_ref()
-        .map(|ln| Lnd::new(ln, lnd_macaroon, now));
+        .map(|ln| Lnd::new(ln, lnd_macaroon));
+    let allowances = ObjectAllowances::new(&env);
+    let chain = RpcChains::new(&gate.config().networks);
     let services = Services {
         facilitator: &facilitator,
         store: &store,
         origin: &origin,
         invoices: &invoices,
         coordinator: &coordinator,
+        allowances: &allowances,
+        chain: &chain,
     };
     let (outcome, record) = handle(gate, &facts, now, services).await;
     log(&record, &method, parts.path, coordinator.spent_ms());
@@ -251,6 +271,34 @@ impl ReceiptStore for KvReceipts {
             .as_ref()
             .ok_or("no TOKEN_BUDGET Durable Object binding")?;
         budget::consume(namespace, token_id, limit).await
+    }
+
+    async fn verify_refused(&self, verify_key: &str) -> Option<String> {
+        let kv = self.kv.as_ref()?;
+        kv.get(&verify_refusal_key(verify_key))
+            .text()
+            .await
+            .ok()
+            .flatten()
+    }
+
+    async fn remember_verify_refusal(&self, verify_key: &str, reason: &str) {
+        let Some(kv) = self.kv.as_ref() else {
+            return;
+        };
+        let put = kv
+            .put(&verify_refusal_key(verify_key), reason)
+            .map(|put| put.expiration_ttl(VERIFY_REFUSAL_TTL_S));
+        let written = match put {
+            Ok(put) => put.execute().await,
+            Err(error) => Err(error),
+        };
+        if let Err(error) = written {
+            console_error!(
+                "{}",
+                json!({"event": "verify_refusal_not_kept", "detail": error.to_string()})
+            );
+        }
     }
 
     async fn is_revoked(&self, token_id: &TokenId) -> std::result::Result<bool, String> {

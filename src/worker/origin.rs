@@ -5,23 +5,37 @@ use std::cell::RefCell;
 use serde_json::json;
 use worker::{Fetch, Headers, Request, RequestInit, RequestRedirect, Response};
 
+use super::with_headers;
+use crate::config::OriginConfig;
 use crate::gate::flow::Origin;
-use crate::gate::l402::is_l402_credential;
+use crate::gate::forward::{forwards_header, rewrite_location};
 use crate::gate::Gate;
-use crate::protocol::{PAYMENT_SIGNATURE, X_PAYMENT};
 
-/// Forwards the client's request (method, headers but the payment ones, body) to the origin
-/// at the canonical path.
+/// Forwards the client's request (method, body, the headers [`forwards_header`] passes) to
+/// the origin at the canonical path, with the gateway's secret header when
+/// `ORIGIN_AUTHORIZATION` is set, without following redirects; a `Location` into the origin
+/// is rewritten to the gateway's URL.
 pub struct ProxyOrigin<'a> {
-    base: &'a str,
+    config: &'a OriginConfig,
+    /// `ORIGIN_AUTHORIZATION`.
+    secret: Option<String>,
+    /// `scheme://host[:port]` of the gateway, as the client reached it.
+    gateway_base: &'a str,
     request: RefCell<Option<Request>>,
 }
 
 impl<'a> ProxyOrigin<'a> {
-    pub fn new(base: &'a str, request: &Request) -> Self {
+    pub fn new(
+        config: &'a OriginConfig,
+        secret: Option<String>,
+        gateway_base: &'a str,
+        request: &Request,
+    ) -> Self {
         // A clone shares nothing mutable with the original; its body is consumed on fetch.
         Self {
-            base,
+            config,
+            secret,
+            gateway_base,
             request: RefCell::new(request.clone().ok()),
         }
     }
@@ -37,27 +51,30 @@ impl Origin for ProxyOrigin<'_> {
             .take()
             .ok_or("the request body was already used")?;
         let headers = Headers::new();
+        let failed = |e: worker::Error| e.to_string();
         for (name, value) in original.headers().entries() {
-            // Payments and L402 credentials (bearer tokens, valid until they expire) stay
-            // here; any other `Authorization` (the origin's own) is passed on.
-            let payment = name.eq_ignore_ascii_case(PAYMENT_SIGNATURE)
-                || name.eq_ignore_ascii_case(X_PAYMENT)
-                || (name.eq_ignore_ascii_case("authorization") && is_l402_credential(&value));
-            if !payment && !name.eq_ignore_ascii_case("host") {
-                headers.append(&name, &value).map_err(|e| e.to_string())?;
+            if forwards_header(&name, &value, self.config) {
+                headers.append(&name, &value).map_err(failed)?;
             }
+        }
+        if let Some(secret) = &self.secret {
+            headers
+                .set(&self.config.secret_header, secret)
+                .map_err(failed)?;
         }
         let mut init = RequestInit::new();
         init.with_method(original.method())
             .with_headers(headers)
             .with_redirect(RequestRedirect::Manual);
         init.with_body(original.inner().body().map(Into::into));
-        let request = Request::new_with_init(&format!("{}{target}", self.base), &init)
-            .map_err(|e| e.to_string())?;
-        Fetch::Request(request)
-            .send()
-            .await
-            .map_err(|e| e.to_string())
+        let request = Request::new_with_init(&format!("{}{target}", self.config.url), &init)
+            .map_err(failed)?;
+        let response = Fetch::Request(request).send().await.map_err(failed)?;
+        let location = response.headers().get("Location").ok().flatten();
+        match location.and_then(|l| rewrite_location(&l, &self.config.url, self.gateway_base)) {
+            Some(rewritten) => with_headers(response, &[("Location", rewritten)]).map_err(failed),
+            None => Ok(response),
+        }
     }
 
     fn status(response: &Response) -> u16 {

@@ -11,7 +11,9 @@ use std::time::Duration;
 
 use futures_util::future::{select, Either};
 use futures_util::StreamExt;
-use worker::{AbortController, Delay, Fetch, Headers, Method, Request, RequestInit, Socket};
+use worker::{
+    AbortController, Delay, Fetch, Headers, Method, Request, RequestInit, RequestRedirect, Socket,
+};
 
 /// Why an exchange produced no answer.
 pub enum ExchangeError {
@@ -60,7 +62,11 @@ pub async fn exchange(
             .map_err(unsent)?;
         init.with_body(Some(body.into()));
     }
-    init.with_method(method).with_headers(header_set);
+    // Redirects are not followed: a secret header (a facilitator credential, an LND
+    // macaroon) must not go to wherever a 3xx points; the 3xx is the answer.
+    init.with_method(method)
+        .with_headers(header_set)
+        .with_redirect(RequestRedirect::Manual);
     let request = Request::new_with_init(url, &init).map_err(unsent)?;
     let controller = AbortController::default();
     let signal = controller.signal();

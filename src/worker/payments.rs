@@ -15,11 +15,12 @@ use futures_util::future::select;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use worker::{
-    console_error, durable_object, Date, DurableObject, Env, Method, ObjectNamespace, Request,
-    RequestInit, Response, Result, State,
+    console_error, durable_object, Date, DurableObject, Env, ObjectNamespace, Request, Response,
+    Result, State,
 };
 
 use super::chain::RpcChains;
+use super::objects::{call_object, read_json};
 use super::RECEIPTS_KV;
 use crate::config::MIN_RECEIPT_TTL_S;
 use crate::gate::coordinator::{
@@ -277,12 +278,6 @@ impl EntrySlot for PaymentCoordinator {
     }
 }
 
-/// A request body as JSON, read with `serde_json` (every message and the stored entry are
-/// JSON text, so each type has one deserializer in the build).
-async fn read_json<T: for<'de> Deserialize<'de>>(request: &mut Request) -> Result<T> {
-    Ok(serde_json::from_str(&request.text().await?)?)
-}
-
 fn unix_now() -> u64 {
     Date::now().as_millis() / 1000
 }
@@ -317,33 +312,12 @@ impl ObjectCoordinator {
         path: &str,
         body: &B,
     ) -> std::result::Result<T, CoordinatorError> {
-        let failed = |detail: String| CoordinatorError { detail };
         let started = Date::now().as_millis();
-        let answer = async {
-            let namespace = self
-                .namespace
-                .as_ref()
-                .ok_or_else(|| failed(format!("no {PAYMENTS_BINDING} Durable Object binding")))?;
-            let stub = namespace
-                .id_from_name(key)
-                .and_then(|id| id.get_stub())
-                .map_err(|e| failed(e.to_string()))?;
-            let body = serde_json::to_string(body).map_err(|e| failed(e.to_string()))?;
-            let mut init = RequestInit::new();
-            init.with_method(Method::Post).with_body(Some(body.into()));
-            let request = Request::new_with_init(&format!("https://payments{path}"), &init)
-                .map_err(|e| failed(e.to_string()))?;
-            let mut response = stub
-                .fetch_with_request(request)
-                .await
-                .map_err(|e| failed(e.to_string()))?;
-            if response.status_code() != 200 {
-                let text = response.text().await.unwrap_or_default();
-                return Err(failed(format!("HTTP {}: {text}", response.status_code())));
-            }
-            response.json().await.map_err(|e| failed(e.to_string()))
+        let answer = match self.namespace.as_ref() {
+            Some(namespace) => call_object(namespace, key, path, body).await,
+            None => Err(format!("no {PAYMENTS_BINDING} Durable Object binding")),
         }
-        .await;
+        .map_err(|detail| CoordinatorError { detail });
         let spent = Date::now().as_millis().saturating_sub(started);
         self.spent_ms.set(self.spent_ms.get().saturating_add(spent));
         self.called.set(true);

@@ -11,7 +11,8 @@
 //   refuse   the port is closed: connections are refused, nothing is forwarded
 //
 // Listens on 127.0.0.1 only. `forwarded` records each broken-path request with the target's
-// answer (a promise), so a test can wait until the target has acted.
+// answer (a promise), so a test can wait until the target has acted; `calls(path)` counts
+// every request by path.
 
 import http from 'node:http';
 
@@ -27,11 +28,13 @@ const MODES = ['pass', 'drop', 'delay', 'error500', 'garbage', 'refuse'];
 export async function startFaultProxy(target, { paths, delayMs = 10_000 } = {}) {
   let mode = 'pass';
   const forwarded = [];
+  const seen = new Map();
   const timers = new Set();
   const server = http.createServer((request, response) => {
     const chunks = [];
     request.on('data', (chunk) => chunks.push(chunk));
     request.on('end', () => {
+      seen.set(request.url, (seen.get(request.url) ?? 0) + 1);
       const body = Buffer.concat(chunks);
       const faulted = !paths || paths.includes(request.url);
       const answer = forward(target, request, body);
@@ -78,6 +81,8 @@ export async function startFaultProxy(target, { paths, delayMs = 10_000 } = {}) 
     url: `http://${HOST}:${port}`,
     /** Broken-path requests since the last `reset`: `{ path, mode, answer }`. */
     forwarded,
+    /** How many requests for `path` arrived since the proxy started. */
+    calls: (path) => seen.get(path) ?? 0,
     /** Sets the mode; `refuse` closes the port, any other opens it again. */
     async setMode(next) {
       if (!MODES.includes(next)) throw new Error(`no fault proxy mode "${next}"`);

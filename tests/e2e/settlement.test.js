@@ -15,6 +15,7 @@
 // at once, and many distinct payments at once. Counts bound every loop.
 
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import { after, before, describe, test } from 'node:test';
 
@@ -256,6 +257,27 @@ describe('facilitators refusing connections', () => {
     const retry = await send(payment, path);
     assertServed(retry, path);
     assert.equal((await transfersOf(payment)).length, 1);
+  });
+});
+
+describe('hostile smart-wallet payments', () => {
+  test('300 random signature bytes from an account without code: refused without a facilitator call', TEST_TIMEOUT, async () => {
+    const path = '/api/smart-wallet-probe';
+    const signed = await signFor(0, path);
+    const payload = structuredClone(signed.payload);
+    payload.payload.signature = `0x${randomBytes(300).toString('hex')}`;
+    payload.payload.authorization.from = `0x${randomBytes(20).toString('hex')}`;
+    const hostile = { name: signed.name, value: Buffer.from(JSON.stringify(payload)).toString('base64') };
+    const verifies = () => all.facilitator.calls('/verify') + all.backup.calls('/verify');
+    const before = verifies();
+    for (let i = 0; i < 2; i += 1) {
+      const reply = await send(hostile, path);
+      assert.equal(reply.status, 402, String(reply));
+      assert.equal(decodeHeader(reply.header('PAYMENT-REQUIRED')).error, 'smart_wallet_refused');
+      assertNothingServed(reply);
+    }
+    assert.equal(verifies(), before, 'no /verify for a payer without code');
+    assert.equal(all.origin.calls(path), 0);
   });
 });
 

@@ -23,6 +23,11 @@ const FAULTS = [
   { what: 'refusing connections', refuseConnections: true, status: 502, error: 'facilitator_unavailable', message: /nothing was settled/ },
   { what: 'garbage instead of JSON', behave: 'garbage', status: 502, error: 'facilitator_unavailable', message: MAY_HAVE_SETTLED },
   { what: 'success: false', behave: 'refuse', status: 402, error: REFUSAL_REASON },
+  // Not followed: the facilitator's credential would go wherever a 3xx points.
+  { what: 'redirecting to another server', behave: 'redirect', status: 502, error: 'facilitator_unavailable', message: MAY_HAVE_SETTLED },
+  // Read up to the bound and no further.
+  { what: 'an answer that never ends', behave: 'endless', status: 502, error: 'facilitator_unavailable', message: MAY_HAVE_SETTLED },
+  { what: 'declaring a 64 MiB answer', behave: 'oversized', status: 502, error: 'facilitator_unavailable', message: MAY_HAVE_SETTLED },
 ];
 
 /** The receipt keys of the payments whose settlement failed. */
@@ -48,6 +53,7 @@ for (const [index, fault] of FAULTS.entries()) {
     // The origin did run (after-origin: settlement comes after it), but its answer was held back.
     assert.deepEqual(stack.origin.paths(), [path]);
     assert.equal(facilitator.settles().length, fault.refuseConnections ? 0 : 1);
+    assert.deepEqual(facilitator.redirected, [], 'a redirect was followed');
     if (fault.status === 402) {
       // A refused settlement: a fresh challenge with the facilitator's reason, and the
       // settlement header saying it failed.

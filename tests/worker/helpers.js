@@ -37,6 +37,11 @@ const WORKER_START_TIMEOUT_MS = 45_000;
 /** The facilitator timeouts the Worker is configured with, and how long the slow double waits. */
 const FACILITATOR_TIMEOUT_MS = 1_500;
 const SLOW_ANSWER_MS = 4 * FACILITATOR_TIMEOUT_MS;
+/** Where the `endless` facilitator stops if the gateway never hangs up (far past its bound). */
+const ENDLESS_MAX_BYTES = 8 * 1024 * 1024;
+/** The ORIGIN_AUTHORIZATION secret of the suite's Worker, sent in ORIGIN_SECRET_HEADER. */
+export const ORIGIN_SECRET = 'origin-secret-0123456789';
+export const ORIGIN_SECRET_HEADER = 'edge402-origin-authorization';
 
 /** Every response of the origin double carries this, so "nothing served" can be asserted. */
 export const ORIGIN_MARKER = 'content-from-the-origin-double';
@@ -96,7 +101,8 @@ async function startStack() {
     const facilitator = await startFacilitatorDouble();
     stoppers.push(facilitator.stop);
     const [closedPort] = await freePorts(1);
-    const worker = await startWorker(gatewayConfig(origin.url, facilitator.url, `http://${HOST}:${closedPort}`));
+    const config = gatewayConfig(origin.url, facilitator.url, `http://${HOST}:${closedPort}`);
+    const worker = await startWorker(config, { vars: { ORIGIN_AUTHORIZATION: ORIGIN_SECRET } });
     stoppers.push(worker.stop);
     const reset = () => {
       origin.reset();
@@ -243,19 +249,27 @@ function closeServer(server) {
 
 /**
  * Test double of the origin API: answers every path with JSON naming the method and path it
- * received (and the marker), `/api/broken` with 500; records every request.
+ * received (and the marker), `/api/broken` with 500, `/moved/<rest>` with a 302 to its own
+ * absolute URL `/api/<rest>` (as an origin that knows only its own host redirects); records
+ * every request.
  */
 export async function startOriginDouble() {
   const requests = [];
+  let url;
   const server = http.createServer(async (request, response) => {
     const body = await readBody(request);
     requests.push({ method: request.method, path: request.url, headers: request.headers, body });
+    if (request.url.startsWith('/moved/')) {
+      response.writeHead(302, { location: `${url}/api/${request.url.slice('/moved/'.length)}` });
+      return response.end();
+    }
     const status = request.url.startsWith('/api/broken') ? 500 : 200;
     sendJson(response, status, { marker: ORIGIN_MARKER, method: request.method, path: request.url });
   });
   await listen(server, 0);
+  url = `http://${HOST}:${server.address().port}`;
   return {
-    url: `http://${HOST}:${server.address().port}`,
+    url,
     /** What reached the origin: `{ method, path, headers, body }`, oldest first. */
     requests,
     /** Just the paths (with query) that reached the origin. */
@@ -263,6 +277,18 @@ export async function startOriginDouble() {
     reset: () => requests.splice(0),
     stop: () => closeServer(server),
   };
+}
+
+/** A server that answers 200 to anything and records every request. */
+async function startRecorder() {
+  const requests = [];
+  const server = http.createServer(async (request, response) => {
+    await readBody(request);
+    requests.push({ method: request.method, path: request.url, headers: request.headers });
+    sendJson(response, 200, { recorded: true });
+  });
+  await listen(server, 0);
+  return { url: `http://${HOST}:${server.address().port}`, requests, stop: () => closeServer(server) };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -285,7 +311,12 @@ const SUPPORTED = {
  * - `error500`: HTTP 500;
  * - `hangUp`: closes the connection without answering;
  * - `garbage`: HTTP 200 with a body that is not JSON;
- * - `refuse`: `isValid: false` / `success: false` with REFUSAL_REASON.
+ * - `refuse`: `isValid: false` / `success: false` with REFUSAL_REASON;
+ * - `redirect`: a 307 to the same path on another server (`elsewhere`), which records what
+ *   reaches it (nothing should: the gateway does not follow redirects with its credentials);
+ * - `endless`: HTTP 200 with a JSON-looking body that never ends (no Content-Length), until
+ *   the reader hangs up or ENDLESS_MAX_BYTES are sent;
+ * - `oversized`: a Content-Length far above any answer's size, then a slow trickle.
  *
  * `stopListening()` / `listenAgain()` make the port refuse connections and then serve again.
  * Every `/verify` and `/settle` call is recorded (`GET /supported`, which the Worker asks once
@@ -293,6 +324,7 @@ const SUPPORTED = {
  */
 export async function startFacilitatorDouble() {
   const calls = [];
+  const elsewhere = await startRecorder();
   const pendingTimers = new Set();
   let behaviour = 'succeed';
   let transactions = 0;
@@ -330,6 +362,32 @@ export async function startFacilitatorDouble() {
     hangUp: (request) => request.socket.destroy(),
     garbage: (request, response) => sendText(response, 200, '{"success": tru<html>'),
     refuse: (request, response, path, body) => sendJson(response, 200, answer(path, body, false)),
+    redirect: (request, response, path) => {
+      response.writeHead(307, { location: `${elsewhere.url}${path}` });
+      response.end();
+    },
+    endless: (request, response) => {
+      response.writeHead(200, { 'content-type': 'application/json' });
+      let sent = 0;
+      const chunk = `${'{"success": true, "padding": "'.padEnd(16 * 1024, 'x')}`;
+      const more = () => {
+        while (sent < ENDLESS_MAX_BYTES && !response.destroyed) {
+          sent += chunk.length;
+          if (!response.write(chunk)) return response.once('drain', more);
+        }
+        response.end();
+      };
+      more();
+    },
+    oversized: (request, response) => {
+      response.writeHead(200, { 'content-type': 'application/json', 'content-length': String(64 * 1024 * 1024) });
+      response.write('{"success": true');
+      const timer = setTimeout(() => {
+        pendingTimers.delete(timer);
+        response.destroy();
+      }, SLOW_ANSWER_MS);
+      pendingTimers.add(timer);
+    },
   };
 
   const server = http.createServer(async (request, response) => {
@@ -357,6 +415,8 @@ export async function startFacilitatorDouble() {
     url: `http://${HOST}:${port}`,
     /** Every `/verify` and `/settle` call: `{ path, body, headers }`, oldest first. */
     calls,
+    /** What reached the server `redirect` points at: `{ method, path, headers }`. */
+    redirected: elsewhere.requests,
     settles: () => calls.filter((c) => c.path === '/settle'),
     supportedCalls: () => supportedCalls,
     behave(name) {
@@ -368,11 +428,13 @@ export async function startFacilitatorDouble() {
     listenAgain: () => listen(server, port),
     reset() {
       calls.splice(0);
+      elsewhere.requests.splice(0);
       behaviour = 'succeed';
     },
     async stop() {
       for (const timer of pendingTimers) clearTimeout(timer);
       await closeServer(server);
+      await elsewhere.stop();
     },
   };
 }
@@ -480,18 +542,18 @@ export async function startWorker(config, { vars = {} } = {}) {
 }
 
 /**
- * Polls with a CORS preflight (answered by the gateway itself: it reaches neither double)
- * until the Worker answers, the process exits, or time runs out.
+ * Polls with a path spelling the gateway refuses itself under any configuration (`/%00`: 400
+ * `invalid_path`, reaching neither double) until the Worker answers, the process exits, or
+ * time runs out.
  */
 async function waitUntilAnswering(url, exited, timeoutMs) {
   const deadline = Date.now() + timeoutMs;
   let gone = false;
   exited.then(() => (gone = true));
-  const probe = { headers: { 'access-control-request-method': 'GET' }, timeoutMs: 2_000 };
   while (Date.now() < deadline && !gone) {
     try {
-      const reply = await send(url, 'OPTIONS', '/', probe);
-      if (reply.status === 204) return;
+      const reply = await send(url, 'GET', '/%00', { timeoutMs: 2_000 });
+      if (reply.status === 400 && reply.text.includes('invalid_path')) return;
     } catch {
       // Not listening yet.
     }

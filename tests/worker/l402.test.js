@@ -8,8 +8,8 @@
 //     └── "pays": asks the stand-in, in this process, for the invoice's preimage
 //
 // One Worker for the whole file; every request that may create an invoice comes from its
-// own CF-Connecting-IP, so the invoice limit (3 a minute, per client) only bites where a
-// test means it to.
+// own CF-Connecting-IP, so the invoice limits (3 fresh invoices a minute per client, 60 per
+// route; a client asking again is sent its invoice again) only bite where a test means them to.
 
 import assert from 'node:assert/strict';
 import { createHmac, randomBytes } from 'node:crypto';
@@ -26,6 +26,7 @@ import { challengeOf, decodeHeader, payFor } from './x402-client.js';
 const L402_ROOT_SECRET = randomBytes(32).toString('hex');
 const LND_MACAROON = randomBytes(48).toString('hex');
 const INVOICES_PER_MINUTE = 3;
+const INVOICES_PER_ROUTE_PER_MINUTE = 60;
 /** The short-lived route's token lifetime: waited out by the expiry test. */
 const FLASH_VALID_FOR_S = 2;
 
@@ -33,6 +34,7 @@ const ROUTES = [
   { match: 'GET /ln/*', l402: { price_sats: 10, service: 'weather', valid_for_s: 600 } },
   { match: 'GET /flash/*', l402: { price_sats: 1, service: 'flash', valid_for_s: FLASH_VALID_FOR_S } },
   { match: 'GET /metered/*', l402: { price_sats: 1, service: 'metered', max_requests: 2 } },
+  { match: 'GET /capped/*', l402: { price_sats: 1, service: 'capped' } },
   {
     match: 'GET /both/*', price: '$0.001', description: 'Both protocols',
     accepts: [{ network: 'base-sepolia', pay_to: PAY_TO }],
@@ -60,7 +62,10 @@ before(async () => {
     origin: stack.origin.url,
     facilitator: { url: stack.facilitator.url, verify_timeout_ms: 2_000, settle_timeout_ms: 2_000 },
     receipt_ttl_s: 120,
-    lightning: { url: stack.lnd.url, timeout_ms: 2_000, invoices_per_minute: INVOICES_PER_MINUTE },
+    lightning: {
+      url: stack.lnd.url, timeout_ms: 2_000, invoices_per_minute: INVOICES_PER_MINUTE,
+      invoices_per_route_per_minute: INVOICES_PER_ROUTE_PER_MINUTE,
+    },
     routes: ROUTES,
   };
   stack.worker = await startWorker(config, { vars: { L402_ROOT_SECRET, LND_MACAROON } });
@@ -481,6 +486,15 @@ describe('the Lightning node failing', () => {
     l402ChallengeOf(await get('/ln/x'));
   });
 
+  test('redirecting elsewhere: not followed (the macaroon stays with the node), 502 lightning_unavailable', TEST_TIMEOUT, async () => {
+    stack.lnd.redirectElsewhere();
+    const reply = await get('/ln/x');
+    assert.equal(reply.status, 502, String(reply));
+    assert.equal(reply.json().error, 'lightning_unavailable');
+    assert.deepEqual(stack.lnd.requests.map((r) => r.status), [307]);
+    assert.deepEqual(stack.lnd.redirected, [], 'the redirect was followed');
+  });
+
   test('refusing the gateway\'s macaroon (401): 502 lightning_unavailable', TEST_TIMEOUT, async () => {
     stack.lnd.expectMacaroon(randomBytes(48).toString('hex'));
     const reply = await get('/ln/x');
@@ -491,15 +505,34 @@ describe('the Lightning node failing', () => {
   });
 });
 
-test('the invoice limit: the 4th unpaid request of one client in a minute is 429 too_many_invoices', TEST_TIMEOUT, async () => {
-  // The limit counts per calendar minute of the Worker's clock: keep the burst inside one.
+/** Waits, if needed, so that a burst of requests falls inside one minute of the Worker's clock. */
+async function intoOneMinute() {
   const intoMinute = (Date.now() / 1000) % 60;
-  if (intoMinute > 50) await sleep((60 - intoMinute) * 1000 + 250);
-  const ip = freshClientIp();
-  for (let i = 0; i < INVOICES_PER_MINUTE; i += 1) {
-    l402ChallengeOf(await get(`/ln/rate/${i}`, { 'CF-Connecting-IP': ip }));
+  if (intoMinute > 45) await sleep((60 - intoMinute) * 1000 + 250);
+}
+
+test('a client asking again is sent the same invoice, also from another address of its /64', TEST_TIMEOUT, async () => {
+  await intoOneMinute();
+  const first = l402ChallengeOf(await get('/ln/again', { 'CF-Connecting-IP': '2001:db8:402:1::1' }));
+  for (const ip of ['2001:db8:402:1::1', '2001:db8:402:1::2', '2001:db8:402:1:ffff:ffff:ffff:ffff']) {
+    const again = l402ChallengeOf(await get('/ln/again', { 'CF-Connecting-IP': ip }));
+    assert.deepEqual([again.macaroon, again.invoice], [first.macaroon, first.invoice], ip);
   }
-  const limited = await get('/ln/rate/over', { 'CF-Connecting-IP': ip });
+  assert.equal(stack.lnd.requests.length, 1, 'one invoice for the whole /64');
+  // Another /64 is another client.
+  l402ChallengeOf(await get('/ln/again', { 'CF-Connecting-IP': '2001:db8:402:2::1' }));
+  assert.equal(stack.lnd.requests.length, 2);
+});
+
+test('the invoice limit: the 4th fresh invoice of one client in a minute is 429 too_many_invoices', TEST_TIMEOUT, async () => {
+  await intoOneMinute();
+  // A client whose credential fails gets a fresh invoice each time: those count.
+  const ip = freshClientIp();
+  const bad = { 'CF-Connecting-IP': ip, Authorization: 'L402 AgEEbHNhdA:00' };
+  for (let i = 0; i < INVOICES_PER_MINUTE; i += 1) {
+    l402ChallengeOf(await get(`/ln/rate/${i}`, bad));
+  }
+  const limited = await get('/ln/rate/over', bad);
   assert.equal(limited.status, 429, String(limited));
   assert.equal(limited.json().error, 'too_many_invoices');
   assert.ok(Number(limited.header('Retry-After')) > 0, `Retry-After: ${limited.header('Retry-After')}`);
@@ -507,7 +540,7 @@ test('the invoice limit: the 4th unpaid request of one client in a minute is 429
   assert.equal(stack.lnd.requests.length, INVOICES_PER_MINUTE, 'the 4th never reached the node');
 
   // Where x402 is sold too, the same client still gets that challenge alone.
-  const both = await get('/both/x', { 'CF-Connecting-IP': ip });
+  const both = await get('/both/x', bad);
   assert.equal(both.status, 402, String(both));
   assert.ok(challengeOf(both).v2.accepts.length === 1);
   assert.deepEqual(both.headerValues('WWW-Authenticate'), []);
@@ -515,4 +548,17 @@ test('the invoice limit: the 4th unpaid request of one client in a minute is 429
   // Another client has its own allowance.
   l402ChallengeOf(await get('/ln/rate/0', { 'CF-Connecting-IP': freshClientIp() }));
   assert.deepEqual(stack.origin.paths(), []);
+});
+
+test(`a route makes at most ${INVOICES_PER_ROUTE_PER_MINUTE} invoices a minute from all clients together`, TEST_TIMEOUT, async () => {
+  await intoOneMinute();
+  for (let i = 0; i < INVOICES_PER_ROUTE_PER_MINUTE; i += 1) {
+    l402ChallengeOf(await get('/capped/x'));
+  }
+  const limited = await get('/capped/x');
+  assert.equal(limited.status, 429, String(limited));
+  assert.equal(limited.json().error, 'too_many_invoices');
+  assert.equal(stack.lnd.requests.length, INVOICES_PER_ROUTE_PER_MINUTE);
+  // Other routes have their own.
+  l402ChallengeOf(await get('/ln/x'));
 });

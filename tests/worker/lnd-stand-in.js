@@ -52,6 +52,15 @@ const lndError = (code, message) => ({ code, message, details: [] });
  */
 export async function startLndStandIn({ macaroonHex }) {
   let expectedMacaroon = macaroonHex.toLowerCase();
+  /** Where `POST /v1/invoices` is redirected to (307), when set; and what arrived there. */
+  let redirectTo;
+  const redirected = [];
+  const elsewhere = http.createServer((request, response) => {
+    request.resume();
+    redirected.push({ method: request.method, path: request.url, macaroon: request.headers['grpc-metadata-macaroon'] });
+    reply(response, 200, {});
+  });
+  await new Promise((resolve) => elsewhere.listen(0, HOST, resolve));
   /** Every invoice made: `{ memo, sats, paymentHash (hex), preimage (hex), paymentRequest }`. */
   const invoices = [];
   /** Every request received: `{ method, path, macaroon, body, status }`. */
@@ -72,6 +81,11 @@ export async function startLndStandIn({ macaroonHex }) {
       };
       if (request.method !== 'POST' || request.url !== '/v1/invoices') {
         return answer(404, lndError(5, 'Not Found'));
+      }
+      if (redirectTo) {
+        record.status = 307;
+        response.writeHead(307, { location: redirectTo });
+        return response.end();
       }
       if (typeof macaroon !== 'string' || macaroon.toLowerCase() !== expectedMacaroon) {
         return answer(401, lndError(2, 'verification failed: signature mismatch after caveat verification'));
@@ -139,6 +153,14 @@ export async function startLndStandIn({ macaroonHex }) {
       if (!invoice) throw new Error(`the LND stand-in issued no invoice with hash ${hashHex(paymentHash)}`);
       return invoice.preimage;
     },
+    /**
+     * From now on invoices are redirected (307) to another server, as a node behind a
+     * misconfigured proxy might; `redirected` records what reaches it.
+     */
+    redirectElsewhere: () => {
+      redirectTo = `http://${HOST}:${elsewhere.address().port}/v1/invoices`;
+    },
+    redirected,
     /** From now on only this macaroon is accepted (others get 401). */
     expectMacaroon: (hex) => {
       expectedMacaroon = hex.toLowerCase();
@@ -149,8 +171,13 @@ export async function startLndStandIn({ macaroonHex }) {
     /** Forgets the requests (invoices stay payable) and accepts the original macaroon again. */
     reset() {
       requests.splice(0);
+      redirected.splice(0);
+      redirectTo = undefined;
       expectedMacaroon = macaroonHex.toLowerCase();
     },
-    stop: close,
+    async stop() {
+      await close();
+      await new Promise((resolve) => elsewhere.close(() => resolve()));
+    },
   };
 }

@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
 import {
-  assertNoCalls, assertNothingServed, ORIGIN_MARKER, PAY_TO, TEST_TIMEOUT, useStack,
+  assertNoCalls, assertNothingServed, ORIGIN_MARKER, ORIGIN_SECRET, ORIGIN_SECRET_HEADER, PAY_TO,
+  TEST_TIMEOUT, useStack,
 } from './helpers.js';
 import { challengeOf } from './x402-client.js';
 
@@ -82,6 +83,47 @@ test('a CORS preflight is answered by the gateway and never charged', TEST_TIMEO
   assertNoCalls(stack);
 });
 
+test('a CORS preflight on a free or unrouted path is the origin\'s to answer', TEST_TIMEOUT, async () => {
+  const { worker, origin } = stack;
+  const headers = { Origin: 'https://app.example', 'Access-Control-Request-Method': 'PUT' };
+  for (const path of ['/health', '/unpriced/x']) {
+    const reply = await worker.request('OPTIONS', path, { headers });
+    assert.equal(reply.status, 200, `${path}: ${reply}`);
+    assert.equal(reply.json().marker, ORIGIN_MARKER, path);
+  }
+  assert.deepEqual(origin.requests.map((r) => `${r.method} ${r.path}`), ['OPTIONS /health', 'OPTIONS /unpriced/x']);
+  assert.deepEqual(stack.facilitator.calls, []);
+});
+
+test('method-override headers never reach the origin', TEST_TIMEOUT, async () => {
+  const overrides = { 'X-HTTP-Method-Override': 'DELETE', 'X-HTTP-Method': 'DELETE', 'X-Method-Override': 'PUT' };
+  const reply = await stack.worker.request('POST', '/health', { headers: overrides, body: '{}' });
+  assert.equal(reply.status, 200, String(reply));
+  const [forwarded] = stack.origin.requests;
+  assert.equal(forwarded.method, 'POST');
+  for (const name of Object.keys(overrides)) {
+    assert.equal(forwarded.headers[name.toLowerCase()], undefined, `${name} was forwarded`);
+  }
+});
+
+test('the origin gets the gateway\'s secret on every request, never a client\'s copy', TEST_TIMEOUT, async () => {
+  await stack.worker.get('/health', { [ORIGIN_SECRET_HEADER]: 'forged-by-the-client' });
+  await stack.worker.get('/unpriced/x');
+  for (const forwarded of stack.origin.requests) {
+    assert.equal(forwarded.headers[ORIGIN_SECRET_HEADER], ORIGIN_SECRET, forwarded.path);
+  }
+  assert.equal(stack.origin.requests.length, 2);
+});
+
+test('a redirect into the origin points the client at the gateway', TEST_TIMEOUT, async () => {
+  const reply = await stack.worker.get('/moved/weather?city=Oslo');
+  assert.equal(reply.status, 302, String(reply));
+  assert.equal(reply.header('Location'), `${stack.worker.url}/api/weather?city=Oslo`);
+  // The redirect's target is priced like any request for it.
+  const followed = await stack.worker.get(new URL(reply.header('Location')).pathname);
+  assert.equal(followed.status, 402, String(followed));
+});
+
 test('every spelling of a paid path is challenged, never served', TEST_TIMEOUT, async () => {
   const spellings = [
     '/api/x', '/API/x', '/Api/X', '/%61pi/x', '/%41PI/x', '/%61%70%69/x', '//api/x', '/api//x',
@@ -100,8 +142,13 @@ test('every spelling of a paid path is challenged, never served', TEST_TIMEOUT, 
   assertNoCalls(stack);
 });
 
-test('encoded slashes, backslashes and NULs in a path are refused with 400', TEST_TIMEOUT, async () => {
-  for (const path of ['/api%2Fx', '/api%2fx', '/api%5Cx', '/api%5cx', '/api%00', '/api/x%00', '/api/%zz']) {
+test('encoded slashes, backslashes, control characters and foldable segment ends are refused with 400', TEST_TIMEOUT, async () => {
+  const refused = [
+    '/api%2Fx', '/api%2fx', '/api%5Cx', '/api%5cx', '/api%00', '/api/x%00', '/api/%zz',
+    // Segments an IIS or Windows origin would strip to `/api/x`, and controls it may fold.
+    '/api/x.', '/api/x%2E', '/api/x..', '/api/x%20', '/api./x', '/api/x%09', '/api%0A/x', '/health.',
+  ];
+  for (const path of refused) {
     const reply = await stack.worker.get(path);
     assert.equal(reply.status, 400, `${path}: ${reply}`);
     assert.equal(reply.json().error, 'invalid_path', path);
