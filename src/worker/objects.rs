@@ -22,23 +22,34 @@ pub async fn call_object<B: Serialize, T: for<'de> Deserialize<'de>>(
     path: &str,
     body: &B,
 ) -> std::result::Result<T, String> {
+    let body = serde_json::to_string(body).map_err(|e| e.to_string())?;
+    let text = exchange_text(namespace, name, path, body).await?;
+    serde_json::from_str(&text).map_err(|e| e.to_string())
+}
+
+/// The exchange of [`call_object`] as text: one copy of the stub's request and response
+/// handling for every message type.
+async fn exchange_text(
+    namespace: &ObjectNamespace,
+    name: &str,
+    path: &str,
+    body: String,
+) -> std::result::Result<String, String> {
     let failed = |e: worker::Error| e.to_string();
     let stub = namespace
         .id_from_name(name)
         .and_then(|id| id.get_stub())
         .map_err(failed)?;
-    let body = serde_json::to_string(body).map_err(|e| e.to_string())?;
     let mut init = RequestInit::new();
     init.with_method(Method::Post).with_body(Some(body.into()));
     let request =
         Request::new_with_init(&format!("https://object{path}"), &init).map_err(failed)?;
     let mut response = stub.fetch_with_request(request).await.map_err(failed)?;
-    if response.status_code() != 200 {
-        let text = response.text().await.unwrap_or_default();
-        return Err(format!("HTTP {}: {text}", response.status_code()));
-    }
     let text = response.text().await.map_err(failed)?;
-    serde_json::from_str(&text).map_err(|e| e.to_string())
+    match response.status_code() {
+        200 => Ok(text),
+        status => Err(format!("HTTP {status}: {text}")),
+    }
 }
 
 /// A request body as JSON, read with `serde_json` (every message and stored value is JSON
