@@ -109,8 +109,9 @@ fn parse_origin(root: &Table<'_>) -> Result<Option<OriginConfig>, ConfigError> {
     if !is_settable_header(secret_header) {
         return Err(t.error(
             "secret_header",
-            "must be a header name (letters, digits, '-') other than Host, Authorization, \
-             Content-Length, the payment headers or a method or path override",
+            "must be a header name (letters, digits, '-') without another meaning: not Host, \
+             Authorization, Cookie, a Content- or hop-by-hop header, a cf- header, a payment \
+             header or a method or path override",
         ));
     }
     let method_override = match t.opt_str("method_override")? {
@@ -126,23 +127,35 @@ fn parse_origin(root: &Table<'_>) -> Result<Option<OriginConfig>, ConfigError> {
 }
 
 /// Whether a configured header name is a plain token the proxy may set without taking over
-/// a header with another meaning.
+/// a header with another meaning (hop-by-hop, content, cookies, Cloudflare's own, the
+/// gateway's, or an override the proxy strips).
 fn is_settable_header(name: &str) -> bool {
     let reserved = [
         "host",
         "authorization",
+        "proxy-authorization",
+        "cookie",
         "content-length",
+        "content-type",
+        "content-encoding",
         "transfer-encoding",
+        "connection",
+        "keep-alive",
+        "upgrade",
+        "te",
+        "trailer",
         crate::protocol::PAYMENT_SIGNATURE,
         crate::protocol::X_PAYMENT,
     ];
+    let same = |other: &&str| crate::gate::forward::same_header_name(name, other);
     !name.is_empty()
         && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
-        && !reserved.iter().any(|r| r.eq_ignore_ascii_case(name))
+        && !name.get(..3).is_some_and(|p| p.eq_ignore_ascii_case("cf-"))
+        && !reserved.iter().any(same)
         && !crate::gate::METHOD_OVERRIDE_HEADERS
             .iter()
             .chain(&crate::gate::PATH_OVERRIDE_HEADERS)
-            .any(|h| h.eq_ignore_ascii_case(name))
+            .any(same)
 }
 
 fn parse_network(t: &Table<'_>) -> Result<Network, ConfigError> {

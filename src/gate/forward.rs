@@ -13,7 +13,7 @@ use crate::protocol::{PAYMENT_SIGNATURE, X_PAYMENT};
 /// the one priced), and any copy of the header that carries the gateway's secret (the proxy
 /// sets that one itself).
 pub fn forwards_header(name: &str, value: &str, origin: &OriginConfig) -> bool {
-    let is = |other: &str| name.eq_ignore_ascii_case(other);
+    let is = |other: &str| same_header_name(name, other);
     !(is(PAYMENT_SIGNATURE)
         || is(X_PAYMENT)
         || is("host")
@@ -23,12 +23,25 @@ pub fn forwards_header(name: &str, value: &str, origin: &OriginConfig) -> bool {
         || (is("authorization") && is_l402_credential(value)))
 }
 
+/// Whether two header names are the same to an origin: in any letter case, and with `_`
+/// for `-` (CGI, WSGI and PHP read `X_HTTP_Method_Override` as `X-HTTP-Method-Override`).
+pub fn same_header_name(a: &str, b: &str) -> bool {
+    let fold = |c: u8| match c {
+        b'_' => b'-',
+        c => c.to_ascii_lowercase(),
+    };
+    a.len() == b.len() && a.bytes().zip(b.bytes()).all(|(x, y)| fold(x) == fold(y))
+}
+
 /// The `Location` a client should see for the origin's `location`: one that points into the
 /// origin (its host, in either scheme, on its port or with no port where the origin URL has
 /// none; or an absolute path under the origin URL's own path) is moved to the gateway's
 /// `gateway_base` (`scheme://host[:port]`); `None` leaves it as it is (elsewhere, or relative
 /// to the request).
 pub fn rewrite_location(location: &str, origin_url: &str, gateway_base: &str) -> Option<String> {
+    // Browsers read `\` as `/` in http(s) URLs: `/\api.example/x` is `//api.example/x`.
+    let location = location.replace('\\', "/");
+    let location = location.as_str();
     let (origin_scheme, origin_rest) = origin_url.split_once("://")?;
     let (origin_authority, origin_path) = split_authority(origin_rest);
     let origin = (origin_scheme, origin_authority);
@@ -125,6 +138,9 @@ mod tests {
             ("X-Method-Override", "PUT"),
             ("X-Original-URL", "/paid"),
             ("x-rewrite-url", "/paid"),
+            ("X_HTTP_Method_Override", "DELETE"),
+            ("x_original_url", "/paid"),
+            ("X_Gateway_Key", "forged"),
             ("Authorization", "L402 AgEEbHNhdA:00"),
             ("authorization", "LSAT AgEEbHNhdA:00"),
         ] {
@@ -150,6 +166,12 @@ mod tests {
             ),
             ("https://api.example", "HTTPS://API.EXAMPLE", Some("/")),
             ("https://api.example", "//api.example/x", Some("/x")),
+            ("https://api.example", "/\\api.example/x", Some("/x")),
+            (
+                "https://api.example",
+                "https:\\\\api.example\\x",
+                Some("/x"),
+            ),
             ("https://api.example", "/x", None),
             ("https://api.example", "next", None),
             ("https://api.example", "https://elsewhere.example/x", None),

@@ -3,7 +3,8 @@
 //! writes one JSON log line per request. Everything it decides is decided by the core.
 //!
 //! Bindings: `EDGE402_CONFIG` (a var: a table in `wrangler.toml`, or JSON text), `RECEIPTS`
-//! (a KV namespace), `PAYMENTS` (the payment coordinator's Durable Objects), the optional
+//! (a KV namespace), `PAYMENTS` (the payment coordinator's Durable Objects), `ALLOWANCES`
+//! (invoice and smart-wallet allowances), `TOKEN_BUDGET` (L402 request budgets), the optional
 //! secrets `FACILITATOR_AUTHORIZATION` (sent as the facilitator's `Authorization` header),
 //! `ORIGIN_AUTHORIZATION` (sent to the origin in `origin.secret_header`) and `ADMIN_TOKEN`
 //! (opens the operator's listing, [`admin`]), and for L402 routes the secrets
@@ -30,6 +31,7 @@ use worker::{
 
 use crate::config::{ConfigError, GatewayConfig};
 use crate::gate::flow::{handle, LogRecord, Outcome, ReceiptStore, Services};
+use crate::gate::forward::same_header_name;
 use crate::gate::http::{self as answers, Answer};
 use crate::gate::receipt::{revocation_key, verify_refusal_key, Receipt, VERIFY_REFUSAL_TTL_S};
 use crate::gate::{
@@ -102,9 +104,11 @@ async fn fetch(request: Request, env: Env, ctx: Context) -> Result<Response> {
     let (payment_signature, x_payment) = (header(PAYMENT_SIGNATURE), header(X_PAYMENT));
     let (authorization, client) = (header("Authorization"), header("CF-Connecting-IP"));
     let accept = header("Accept");
-    let method_override = METHOD_OVERRIDE_HEADERS
-        .into_iter()
-        .find(|name| header(name).is_some());
+    let method_override = request.headers().keys().find_map(|sent| {
+        METHOD_OVERRIDE_HEADERS
+            .into_iter()
+            .find(|name| same_header_name(&sent, name))
+    });
     let facts = RequestFacts {
         method: &method,
         path: parts.path,
@@ -133,7 +137,7 @@ async fn fetch(request: Request, env: Env, ctx: Context) -> Result<Response> {
         .as_ref()
         .map(|ln| Lnd::new(ln, lnd_macaroon));
     let allowances = ObjectAllowances::new(&env);
-    let chain = RpcChains::new(&gate.config().networks);
+    let chain = RpcChains::in_request(&gate.config().networks);
     let services = Services {
         facilitator: &facilitator,
         store: &store,
@@ -328,6 +332,11 @@ fn respond(answer: Answer) -> Result<Response> {
 /// The origin's response with our headers set (fetched headers are immutable, so they are
 /// copied into a fresh set).
 fn with_headers(response: Response, extra: &[(&'static str, String)]) -> Result<Response> {
+    if response.status_code() == 101 {
+        // A WebSocket upgrade: a rebuilt response would lose its socket (and the runtime
+        // refuses a 101 without one), so it passes as the origin sent it.
+        return Ok(response);
+    }
     let headers = Headers::new();
     for (name, value) in response.headers().entries() {
         headers.append(&name, &value)?;

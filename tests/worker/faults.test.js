@@ -26,7 +26,7 @@ const FAULTS = [
   // Not followed: the facilitator's credential would go wherever a 3xx points.
   { what: 'redirecting to another server', behave: 'redirect', status: 502, error: 'facilitator_unavailable', message: MAY_HAVE_SETTLED },
   // Read up to the bound and no further.
-  { what: 'an answer that never ends', behave: 'endless', status: 502, error: 'facilitator_unavailable', message: MAY_HAVE_SETTLED },
+  { what: 'a valid answer padded to 8 MiB', behave: 'huge', status: 502, error: 'facilitator_unavailable', message: MAY_HAVE_SETTLED },
   { what: 'declaring a 64 MiB answer', behave: 'oversized', status: 502, error: 'facilitator_unavailable', message: MAY_HAVE_SETTLED },
 ];
 

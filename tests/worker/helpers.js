@@ -37,8 +37,8 @@ const WORKER_START_TIMEOUT_MS = 45_000;
 /** The facilitator timeouts the Worker is configured with, and how long the slow double waits. */
 const FACILITATOR_TIMEOUT_MS = 1_500;
 const SLOW_ANSWER_MS = 4 * FACILITATOR_TIMEOUT_MS;
-/** Where the `endless` facilitator stops if the gateway never hangs up (far past its bound). */
-const ENDLESS_MAX_BYTES = 8 * 1024 * 1024;
+/** How large the `huge` facilitator's answer is (far past the gateway's bound). */
+const HUGE_ANSWER_BYTES = 8 * 1024 * 1024;
 /** The ORIGIN_AUTHORIZATION secret of the suite's Worker, sent in ORIGIN_SECRET_HEADER. */
 export const ORIGIN_SECRET = 'origin-secret-0123456789';
 export const ORIGIN_SECRET_HEADER = 'edge402-origin-authorization';
@@ -314,8 +314,7 @@ const SUPPORTED = {
  * - `refuse`: `isValid: false` / `success: false` with REFUSAL_REASON;
  * - `redirect`: a 307 to the same path on another server (`elsewhere`), which records what
  *   reaches it (nothing should: the gateway does not follow redirects with its credentials);
- * - `endless`: HTTP 200 with a JSON-looking body that never ends (no Content-Length), until
- *   the reader hangs up or ENDLESS_MAX_BYTES are sent;
+ * - `huge`: HTTP 200 with a valid answer padded to HUGE_ANSWER_BYTES (no Content-Length);
  * - `oversized`: a Content-Length far above any answer's size, then a slow trickle.
  *
  * `stopListening()` / `listenAgain()` make the port refuse connections and then serve again.
@@ -366,16 +365,20 @@ export async function startFacilitatorDouble() {
       response.writeHead(307, { location: `${elsewhere.url}${path}` });
       response.end();
     },
-    endless: (request, response) => {
+    huge: (request, response, path, body) => {
+      // A valid answer (a reader without a bound would believe it), padded to HUGE_ANSWER_BYTES
+      // and streamed without Content-Length.
+      const [head, tail] = JSON.stringify({ padding: '', ...answer(path, body, true) }).split('""');
       response.writeHead(200, { 'content-type': 'application/json' });
+      response.write(`${head}"`);
+      const chunk = 'x'.repeat(16 * 1024);
       let sent = 0;
-      const chunk = `${'{"success": true, "padding": "'.padEnd(16 * 1024, 'x')}`;
       const more = () => {
-        while (sent < ENDLESS_MAX_BYTES && !response.destroyed) {
+        while (sent < HUGE_ANSWER_BYTES && !response.destroyed) {
           sent += chunk.length;
           if (!response.write(chunk)) return response.once('drain', more);
         }
-        response.end();
+        response.end(`"${tail}`);
       };
       more();
     },

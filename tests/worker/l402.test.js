@@ -551,11 +551,20 @@ test('the invoice limit: the 4th fresh invoice of one client in a minute is 429 
 });
 
 test(`a route makes at most ${INVOICES_PER_ROUTE_PER_MINUTE} invoices a minute from all clients together`, TEST_TIMEOUT, async () => {
-  await intoOneMinute();
-  for (let i = 0; i < INVOICES_PER_ROUTE_PER_MINUTE; i += 1) {
-    l402ChallengeOf(await get('/capped/x'));
+  const minute = () => Math.floor(Date.now() / 60_000);
+  // The burst must fall inside one minute of the Worker's clock: if it straddled two, the
+  // count restarted midway, so it is made again in the new minute (once).
+  let limited;
+  for (let attempt = 0; attempt < 2; attempt += 1) {
+    await intoOneMinute();
+    const started = minute();
+    stack.lnd.reset();
+    for (let i = 0; i < INVOICES_PER_ROUTE_PER_MINUTE; i += 1) {
+      l402ChallengeOf(await get('/capped/x'));
+    }
+    limited = await get('/capped/x');
+    if (minute() === started) break;
   }
-  const limited = await get('/capped/x');
   assert.equal(limited.status, 429, String(limited));
   assert.equal(limited.json().error, 'too_many_invoices');
   assert.equal(stack.lnd.requests.length, INVOICES_PER_ROUTE_PER_MINUTE);

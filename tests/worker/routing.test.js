@@ -95,8 +95,13 @@ test('a CORS preflight on a free or unrouted path is the origin\'s to answer', T
   assert.deepEqual(stack.facilitator.calls, []);
 });
 
-test('method-override headers never reach the origin', TEST_TIMEOUT, async () => {
-  const overrides = { 'X-HTTP-Method-Override': 'DELETE', 'X-HTTP-Method': 'DELETE', 'X-Method-Override': 'PUT' };
+test('method- and path-override headers never reach the origin, in any spelling', TEST_TIMEOUT, async () => {
+  const overrides = {
+    'X-HTTP-Method-Override': 'DELETE', 'X-HTTP-Method': 'DELETE', 'X-Method-Override': 'PUT',
+    'X-Original-URL': '/api/x', 'X-Rewrite-URL': '/api/x',
+    // CGI-style origins read `_` as `-`.
+    X_HTTP_Method_Override: 'DELETE', x_original_url: '/api/x',
+  };
   const reply = await stack.worker.request('POST', '/health', { headers: overrides, body: '{}' });
   assert.equal(reply.status, 200, String(reply));
   const [forwarded] = stack.origin.requests;
