@@ -247,7 +247,8 @@ pub(super) async fn challenge<R, I: InvoiceSource, A: Allowances>(
     };
     let offer = &plan.seller.offer;
     // The client's book, per route: its invoice to reuse, and its fresh invoices in all; then
-    // the route's book: its fresh invoices from all clients.
+    // the route's book: its fresh invoices from all clients. (A use the client's book counted
+    // stays counted when the route's refuses: both are upper bounds.)
     let client_scope = format!("l402-client {}", plan.client);
     let from_client = Ask {
         scope: client_scope.clone(),
