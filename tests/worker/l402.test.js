@@ -59,7 +59,8 @@ before(async () => {
   stack.lnd = await startLndStandIn({ macaroonHex: LND_MACAROON });
   stoppers.push(stack.lnd.stop);
   const config = {
-    origin: stack.origin.url,
+    // This Worker also refuses method overrides (the shared suite's strips them).
+    origin: { url: stack.origin.url, method_override: 'refuse' },
     facilitator: { url: stack.facilitator.url, verify_timeout_ms: 2_000, settle_timeout_ms: 2_000 },
     receipt_ttl_s: 120,
     lightning: {
@@ -503,6 +504,16 @@ describe('the Lightning node failing', () => {
     assert.deepEqual(stack.lnd.requests.map((r) => r.status), [401]);
     assert.deepEqual(stack.origin.paths(), []);
   });
+});
+
+test('with method_override = "refuse", a request carrying an override is refused, in any spelling', TEST_TIMEOUT, async () => {
+  for (const name of ['X-HTTP-Method-Override', 'x-method-override', 'X_HTTP_Method']) {
+    const reply = await stack.worker.request('POST', '/ln/x', { headers: { [name]: 'GET' }, body: '{}' });
+    assert.equal(reply.status, 400, `${name}: ${reply}`);
+    assert.equal(reply.json().error, 'method_override_refused', name);
+  }
+  assert.deepEqual(stack.origin.paths(), []);
+  assert.equal(stack.lnd.requests.length, 0, 'no invoice for a refused request');
 });
 
 /** Waits, if needed, so that a burst of requests falls inside one minute of the Worker's clock. */
