@@ -392,6 +392,30 @@ pub fn price_class(method: &str) -> &str {
     }
 }
 
+/// A URL's authority (`host[:port]`, after `scheme://`) and what follows it (path, query,
+/// fragment).
+pub fn split_authority(after_scheme: &str) -> (&str, &str) {
+    let end = after_scheme
+        .find(['/', '?', '#'])
+        .unwrap_or(after_scheme.len());
+    after_scheme.split_at(end)
+}
+
+/// The host of an authority and its port as written, if any (`[v6]:port` too, the host
+/// without its brackets); `None` for a `[` that is never closed.
+pub fn host_and_port(authority: &str) -> Option<(&str, Option<&str>)> {
+    match authority.strip_prefix('[') {
+        Some(v6) => {
+            let (host, after) = v6.split_once(']')?;
+            Some((host, after.strip_prefix(':')))
+        }
+        None => Some(match authority.rsplit_once(':') {
+            Some((host, port)) => (host, Some(port)),
+            None => (authority, None),
+        }),
+    }
+}
+
 /// The pieces of an absolute URL the gateway needs.
 pub struct UrlParts<'a> {
     /// `scheme://authority`.
@@ -557,6 +581,25 @@ mod tests {
         assert_eq!(PathPattern::parse("/a%2Fb"), Err(PatternError::BadSegment));
         assert_eq!(PathPattern::parse("/a/../b"), Err(PatternError::BadSegment));
         assert_eq!(PathPattern::parse("/a/:"), Err(PatternError::BadSegment));
+    }
+
+    #[test]
+    fn authorities_split_into_host_and_port() {
+        assert_eq!(
+            split_authority("a.example:8443/x?y"),
+            ("a.example:8443", "/x?y")
+        );
+        assert_eq!(split_authority("a.example#f"), ("a.example", "#f"));
+        for (authority, expected) in [
+            ("a.example", Some(("a.example", None))),
+            ("a.example:8443", Some(("a.example", Some("8443")))),
+            ("a.example:", Some(("a.example", Some("")))),
+            ("[::1]:9000", Some(("::1", Some("9000")))),
+            ("[::1]", Some(("::1", None))),
+            ("[::1", None),
+        ] {
+            assert_eq!(host_and_port(authority), expected, "{authority}");
+        }
     }
 
     #[test]

@@ -280,7 +280,8 @@ impl Allowances for MemoryAllowances {
         scope: &str,
         key: &str,
         answer: String,
-        (until, now): (u64, u64),
+        until: u64,
+        now: u64,
     ) -> Result<(), String> {
         if self.down.get() {
             return Err("allowances unreachable".into());

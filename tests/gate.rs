@@ -100,9 +100,9 @@ fn v2_header_for(url: Option<&str>, nonce: u8) -> String {
     .to_header()
 }
 
-/// A v1 payment that names its network `network`.
-fn v1_header_on(network: &str, nonce: u8) -> String {
-    let v1_req = offered(1_000).to_v1(network, &v2::ResourceInfo::default());
+/// A v1 payment of `requirement` that names its network `network`.
+fn v1_header_on(requirement: &v2::PaymentRequirements, network: &str, nonce: u8) -> String {
+    let v1_req = requirement.to_v1(network, &v2::ResourceInfo::default());
     pay_v1(
         &signer(),
         &v1_req,
@@ -122,29 +122,18 @@ fn with_bad_checksum_payer() -> Value {
         .as_str()
         .unwrap()
         .to_owned();
-    let flipped: String = from
-        .char_indices()
-        .map(|(i, c)| match (i, c.is_ascii_alphabetic() && i > 1) {
-            (_, true) if c.is_ascii_uppercase() => c.to_ascii_lowercase(),
-            (_, true) => c.to_ascii_uppercase(),
-            _ => c,
-        })
-        .collect();
+    // Every letter's case flipped: the checksum's mixed case, inverted.
+    let flip = |c: char| match c.is_ascii_uppercase() {
+        true => c.to_ascii_lowercase(),
+        false => c.to_ascii_uppercase(),
+    };
+    let flipped = format!("0x{}", from[2..].chars().map(flip).collect::<String>());
     json["payload"]["authorization"]["from"] = flipped.into();
     json
 }
 
 fn v1_header(requirement: &v2::PaymentRequirements, nonce: u8) -> String {
-    let v1_req = requirement.to_v1("base-sepolia", &v2::ResourceInfo::default());
-    pay_v1(
-        &signer(),
-        &v1_req,
-        &Networks::builtin(),
-        NOW,
-        Bytes32([nonce; 32]),
-    )
-    .unwrap()
-    .to_header()
+    v1_header_on(requirement, "base-sepolia", nonce)
 }
 
 /// A v2 header whose authorisation was edited by `edit` and re-signed (so only the edited
@@ -1116,7 +1105,7 @@ fn bad_payments_are_refused_without_any_call() {
             "invalid_exact_evm_network_mismatch",
         ),
         (
-            v1_header_on("eip155:84532", 43),
+            v1_header_on(&offered(1_000), "eip155:84532", 43),
             402,
             "invalid_exact_evm_network_mismatch",
         ),

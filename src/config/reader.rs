@@ -414,11 +414,8 @@ fn check_url(key: &str, url: &str) -> Result<String, ConfigError> {
 
 /// Whether the authority at the start of `rest` (`host[:port]/…`) is a loopback host.
 fn is_loopback(rest: &str) -> bool {
-    let authority = rest.split('/').next().unwrap_or("");
-    let host = match authority.strip_prefix('[') {
-        Some(v6) => v6.split(']').next().unwrap_or(""),
-        None => authority.split(':').next().unwrap_or(""),
-    };
+    let (authority, _) = crate::routes::split_authority(rest);
+    let host = crate::routes::host_and_port(authority).map_or("", |(host, _)| host);
     host.eq_ignore_ascii_case("localhost")
         || host == "::1"
         || host.strip_prefix("127.").is_some_and(|tail| {

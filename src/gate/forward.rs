@@ -5,6 +5,7 @@ use super::l402::is_l402_credential;
 use super::{METHOD_OVERRIDE_HEADERS, PATH_OVERRIDE_HEADERS};
 use crate::config::OriginConfig;
 use crate::protocol::{PAYMENT_SIGNATURE, X_PAYMENT};
+use crate::routes::{host_and_port, split_authority};
 
 /// Whether a client's request header is passed on to the origin. Kept back: the payment
 /// headers, L402 credentials (bearer tokens, valid until they expire; any other
@@ -76,8 +77,15 @@ pub fn rewrite_location(location: &str, origin_url: &str, gateway_base: &str) ->
 /// counting a missing port as the scheme's default, or no port on either side (an origin
 /// behind a TLS-terminating proxy may name itself `http://` without a port).
 fn same_host((scheme, authority): (&str, &str), (origin_scheme, origin): (&str, &str)) -> bool {
-    let (host, port) = host_port(authority);
-    let (origin_host, origin_port) = host_port(origin);
+    // An empty port (`host:`) is the scheme's default, as no port is.
+    let written = |authority| {
+        host_and_port(authority).map(|(host, port)| (host, port.filter(|p| !p.is_empty())))
+    };
+    let (Some((host, port)), Some((origin_host, origin_port))) =
+        (written(authority), written(origin))
+    else {
+        return false;
+    };
     let effective = |port: Option<&str>, scheme: &str| match port {
         Some(port) => port.to_owned(),
         None if scheme.eq_ignore_ascii_case("http") => "80".to_owned(),
@@ -86,27 +94,6 @@ fn same_host((scheme, authority): (&str, &str), (origin_scheme, origin): (&str, 
     host.eq_ignore_ascii_case(origin_host)
         && ((port.is_none() && origin_port.is_none())
             || effective(port, scheme) == effective(origin_port, origin_scheme))
-}
-
-/// `host[:port]` and the rest (path, query, fragment) of a URL after its `scheme://`.
-fn split_authority(rest: &str) -> (&str, &str) {
-    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    rest.split_at(end)
-}
-
-/// The host and the port, if one is given, of `host[:port]` (`[v6]:port` too).
-fn host_port(authority: &str) -> (&str, Option<&str>) {
-    let (host, port) = match authority.strip_prefix('[') {
-        Some(v6) => match v6.split_once(']') {
-            Some((host, after)) => (host, after.strip_prefix(':')),
-            None => (authority, None),
-        },
-        None => match authority.rsplit_once(':') {
-            Some((host, port)) => (host, Some(port)),
-            None => (authority, None),
-        },
-    };
-    (host, port.filter(|p| !p.is_empty()))
 }
 
 #[cfg(test)]

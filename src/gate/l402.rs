@@ -91,6 +91,11 @@ pub struct L402Seller {
     pub offer: L402Route,
     /// `L402_ROOT_SECRET`.
     pub root: RootKeySecret,
+    /// Fresh invoices one client may cause per minute (`lightning.invoices_per_minute`).
+    pub invoices_per_client: u32,
+    /// Fresh invoices this route may make per minute from all clients
+    /// (`lightning.invoices_per_route_per_minute`).
+    pub invoices_per_route: u32,
 }
 
 /// A 402 that needs an invoice before it can be sent.
@@ -108,8 +113,6 @@ pub struct L402Invoice {
     pub memo: String,
     /// The client's bucket ([`client_bucket`]), for the invoice allowance.
     pub client: String,
-    /// Fresh invoices per client, and per route, per minute.
-    pub allowance: (u32, u32),
     /// Why the request did not pass, for the log.
     pub detail: Option<String>,
 }
@@ -148,9 +151,6 @@ impl Gate {
         target: &str,
         now: u64,
     ) -> Option<Decision> {
-        let allowance = self.config.lightning.as_ref().map_or((0, 0), |ln| {
-            (ln.invoices_per_minute, ln.invoices_per_route_per_minute)
-        });
         let invoice = |refusal: Refusal, detail: Option<String>| {
             Box::new(L402Invoice {
                 route: route.to_owned(),
@@ -159,7 +159,6 @@ impl Gate {
                 seller: seller.clone(),
                 memo: format!("edge402 {}", challenge.resource().url),
                 client: client_bucket(request.client),
-                allowance,
                 detail,
             })
         };
@@ -254,12 +253,13 @@ pub(super) async fn challenge<R, I: InvoiceSource, A: Allowances>(
         scope: client_scope.clone(),
         key: plan.route.clone(),
         per_key: u32::MAX,
-        overall: Some(plan.allowance.0),
+        overall: Some(plan.seller.invoices_per_client),
         reuse: plan.refusal == Refusal::PaymentRequired,
     };
     let allowed = match allowances.ask(&from_client, now).await {
         Ok(Allowance::Granted) => {
-            let for_route = Ask::one_of(format!("l402-route {}", plan.route), plan.allowance.1);
+            let route_scope = format!("l402-route {}", plan.route);
+            let for_route = Ask::one_of(route_scope, plan.seller.invoices_per_route);
             allowances.ask(&for_route, now).await
         }
         other => other,
@@ -321,7 +321,8 @@ pub(super) async fn challenge<R, I: InvoiceSource, A: Allowances>(
             &client_scope,
             &plan.route,
             refused.l402.join("\n"),
-            (reuse_until, now),
+            reuse_until,
+            now,
         )
         .await;
     // Not kept: the next request makes another invoice, within the allowance.

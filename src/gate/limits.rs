@@ -81,14 +81,15 @@ pub enum Allowance {
 pub trait Allowances {
     /// Asks for one use at unix time `now`. An error is the book's being unreachable.
     async fn ask(&self, ask: &Ask, now: u64) -> Result<Allowance, String>;
-    /// Keeps `answer` for `key` in `scope` at `times.1` (now) until `times.0` (for
+    /// Keeps `answer` for `key` in `scope` until `until`, at unix time `now` (for
     /// [`Ask::reuse`]).
     async fn keep(
         &self,
         scope: &str,
         key: &str,
         answer: String,
-        times: (u64, u64),
+        until: u64,
+        now: u64,
     ) -> Result<(), String>;
 }
 

@@ -238,9 +238,15 @@ impl Gate {
                     key: L402_ROOT_SECRET.into(),
                     problem: "is not set (routes with `l402` need it)".into(),
                 })?;
+                // Routes with `l402` require `lightning`: the configuration check says so.
+                let (per_client, per_route) = config.lightning.as_ref().map_or((0, 0), |ln| {
+                    (ln.invoices_per_minute, ln.invoices_per_route_per_minute)
+                });
                 Ok(Some(l402::L402Seller {
                     offer: offer.clone(),
                     root,
+                    invoices_per_client: per_client,
+                    invoices_per_route: per_route,
                 }))
             })
             .collect::<Result<_, ConfigError>>()?;
@@ -388,10 +394,12 @@ impl Gate {
             Err(error) => return self.rejected(&challenge, error, pattern),
         };
         let needs_facilitator_verify = verified.signature == SignatureCheck::NeedsFacilitator;
-        let erc6492 = matches!(
-            SignatureKind::from_bytes(&verified.signature_bytes),
-            Ok(SignatureKind::SmartWallet { erc6492: true })
-        );
+        // Classified again only for smart wallets: an ECDSA signature would be parsed twice.
+        let erc6492 = needs_facilitator_verify
+            && matches!(
+                SignatureKind::from_bytes(&verified.signature_bytes),
+                Ok(SignatureKind::SmartWallet { erc6492: true })
+            );
         if needs_facilitator_verify && !self.config.smart_wallets.enabled {
             let refusal = Refusal::SmartWalletRefused {
                 why: refusal::SmartWalletRefusal::Disabled,

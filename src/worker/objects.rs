@@ -140,7 +140,8 @@ impl Allowances for ObjectAllowances {
         scope: &str,
         key: &str,
         answer: String,
-        (until, now): (u64, u64),
+        until: u64,
+        now: u64,
     ) -> std::result::Result<(), String> {
         let call = KeepCall {
             key: key.to_owned(),

@@ -15,6 +15,8 @@ use worker::{
     AbortController, Delay, Fetch, Headers, Method, Request, RequestInit, RequestRedirect, Socket,
 };
 
+use crate::routes::{host_and_port, split_authority};
+
 /// Why an exchange produced no answer.
 pub enum ExchangeError {
     /// The deadline passed first (the request was aborted; its effect is unknown).
@@ -128,7 +130,7 @@ const PROBE_TIMEOUT_MS: u64 = 2_000;
 /// went down) costs nothing: the next facilitator's `/settle` of the same authorisation
 /// cannot move tokens twice, the chain refuses its nonce, and the payment becomes unknown.
 pub async fn reachable(url: &str) -> bool {
-    let Some((host, port)) = host_and_port(url) else {
+    let Some((host, port)) = socket_address(url) else {
         return true;
     };
     let Ok(mut socket) = Socket::builder().connect(host, port) else {
@@ -151,26 +153,16 @@ pub async fn reachable(url: &str) -> bool {
 }
 
 /// Host and port of an `http(s)://` URL (the default port of its scheme when none is given).
-fn host_and_port(url: &str) -> Option<(String, u16)> {
+fn socket_address(url: &str) -> Option<(String, u16)> {
     let (scheme, rest) = url.split_once("://")?;
     let default = match scheme {
         "https" => 443,
         "http" => 80,
         _ => return None,
     };
-    let authority = rest.split(['/', '?', '#']).next()?;
+    let (authority, _) = split_authority(rest);
     let authority = authority.rsplit('@').next()?;
-    let (host, port) = match authority.strip_prefix('[') {
-        // [v6]:port
-        Some(v6) => {
-            let (host, after) = v6.split_once(']')?;
-            (host, after.strip_prefix(':'))
-        }
-        None => match authority.rsplit_once(':') {
-            Some((host, port)) => (host, Some(port)),
-            None => (authority, None),
-        },
-    };
+    let (host, port) = host_and_port(authority)?;
     let port = match port {
         Some(port) => port.parse().ok()?,
         None => default,
