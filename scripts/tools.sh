@@ -244,4 +244,9 @@ build_worker() {
         worker-build --release || die "worker-build failed" "read the compiler's message above"
     # The paywall page's script and WASM, served as static assets beside the Worker.
     paywall/build.sh
+    say "building the example Worker (examples/paid-api: an axum app priced with edge402's Rust API)"
+    (cd examples/paid-api &&
+        WASM_OPT_BIN="$OLDPWD/node_modules/.bin/wasm-opt" \
+        ESBUILD_BIN="$OLDPWD/node_modules/.bin/esbuild" \
+            worker-build --release) || die "worker-build of examples/paid-api failed" "read the compiler's message above"
 }

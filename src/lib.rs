@@ -66,7 +66,7 @@
 //! let services = || Services {
 //!     facilitator: &facilitator, store: &coordinator.store, origin: &origin,
 //!     invoices: &lightning, coordinator: &coordinator, allowances: &allowances,
-//!     chain: &coordinator.chain,
+//!     chain: &coordinator.chain, pricing: &(),
 //! };
 //! let now = 1_750_000_000;
 //! let mut request = RequestFacts {
@@ -114,7 +114,9 @@
 //! - [`l402`]: Lightning's L402 — V2 macaroons, token identifiers, caveats, credentials.
 //!
 //! ## Features
-//! - `worker` (default, wasm32 only): the Cloudflare Worker entry point and its shell.
+//! - `proxy` (default, wasm32 only): the zero-code Worker's entry point; it turns on
+//!   - `worker` (wasm32 only): [`worker`], the Worker shell as a library: `Gateway::serve`
+//!     prices a workers-rs application's own handlers.
 //! - `js`: the wasm-bindgen API for JavaScript (the npm package); `js-verify`: only its
 //!   `verifyPayment` (which reads payments with [`verify::light`]), for size-sensitive builds.
 //! - `testing`: [`testing`], in-memory stand-ins for the gate's remote services.
@@ -161,7 +163,7 @@ pub mod verify;
 pub mod testing;
 
 #[cfg(all(feature = "worker", target_arch = "wasm32"))]
-mod worker;
+pub mod worker;
 
 pub use amount::{Uint256, U256};
 

@@ -79,6 +79,14 @@ impl fmt::Display for PriceError {
 impl std::error::Error for PriceError {}
 
 impl Price {
+    /// Nothing: zero atomic units.
+    pub fn zero() -> Self {
+        Self {
+            text: "0".into(),
+            amount: PriceAmount::Atomic(Uint256::ZERO),
+        }
+    }
+
     /// Parses `"$0.001"`, `"0.001"` or `"1000"` (surrounding white space is ignored).
     pub fn parse(text: &str) -> Result<Self, PriceError> {
         let value = || text.to_owned();

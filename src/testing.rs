@@ -20,6 +20,7 @@ use crate::evm::{Address, Bytes32};
 use crate::gate::coordinator::{
     check_on, claim_on, conclude_on, Coordinator, CoordinatorError, EntrySlot,
 };
+use crate::gate::dynamic_price::{DynamicPrice, PriceAsk, Pricing};
 use crate::gate::flow::{Facilitator, FacilitatorError, Origin, ReceiptStore};
 use crate::gate::l402::{Invoice, InvoiceError, InvoiceSource};
 use crate::gate::ledger::{
@@ -28,6 +29,7 @@ use crate::gate::ledger::{
 use crate::gate::limits::{Allowance, Allowances, Ask, Book};
 use crate::gate::receipt::Receipt;
 use crate::l402::{Preimage, TokenId};
+use crate::pricing::Price;
 use crate::protocol::facilitator::{FacilitatorRequest, SettleResponse, VerifyResponse};
 
 /// A facilitator that answers from a script (one answer per call, in order) and records every
@@ -178,6 +180,46 @@ impl ReceiptStore for MemoryStore {
         }
         *count += 1;
         Ok(true)
+    }
+}
+
+/// A pricing service answering what the test sets (a price, free, or a failure), recording
+/// what it was asked.
+pub struct ScriptedPricing {
+    /// The next answers' value.
+    pub answer: RefCell<Result<DynamicPrice, String>>,
+    /// What it was asked, oldest first.
+    pub asked: RefCell<Vec<PriceAsk>>,
+}
+
+impl ScriptedPricing {
+    /// One that charges `price` (written as in the configuration).
+    pub fn charging(price: &str) -> Self {
+        Self {
+            answer: RefCell::new(Ok(DynamicPrice::Charge(
+                Price::parse(price).unwrap_or_else(|e| panic!("{e}")),
+            ))),
+            asked: RefCell::default(),
+        }
+    }
+
+    /// Charges `price` from now on.
+    pub fn set(&self, price: &str) {
+        *self.answer.borrow_mut() = Ok(DynamicPrice::Charge(
+            Price::parse(price).unwrap_or_else(|e| panic!("{e}")),
+        ));
+    }
+
+    /// How many times it was asked.
+    pub fn calls(&self) -> usize {
+        self.asked.borrow().len()
+    }
+}
+
+impl Pricing for ScriptedPricing {
+    async fn price(&self, ask: &PriceAsk) -> Result<DynamicPrice, String> {
+        self.asked.borrow_mut().push(ask.clone());
+        self.answer.borrow().clone()
     }
 }
 

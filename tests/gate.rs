@@ -6,6 +6,7 @@ use edge402::evm::signer::PaymentSigner;
 use edge402::evm::{Bytes32, ExactEvmPayload, SignatureHex};
 use edge402::gate::flow::{handle, FacilitatorError, LogRecord, Outcome, Services};
 use edge402::gate::http::{self, Answer};
+use edge402::gate::quote::{QuoteKey, QUOTE_FIELD};
 use edge402::gate::{Decision, Gate, PaymentPlan, RequestFacts, Secrets};
 use edge402::l402::{Identifier, Macaroon, RootKeySecret, WwwAuthenticate};
 use edge402::networks::Networks;
@@ -14,7 +15,7 @@ use edge402::protocol::facilitator::{SettleResponse, VerifyResponse};
 use edge402::protocol::{decode_header, v1, v2, PaymentPayload, PaymentRequirements, Version};
 use edge402::testing::{
     refused_settlement as failed, settled, FakeLightning, FakeOrigin, MemoryAllowances,
-    MemoryCoordinator, ScriptedFacilitator,
+    MemoryCoordinator, ScriptedFacilitator, ScriptedPricing,
 };
 use futures_executor::block_on;
 use futures_util::future::join_all;
@@ -23,6 +24,8 @@ use serde_json::{json, Value};
 const NOW: u64 = 1_750_000_000;
 const PAY_TO: &str = "0x209693Bc6afc0C5328bA36FaF03C514EF312287C";
 const SEPOLIA_USDC: &str = "0x036CbD53842c5426634e7929541eC2318f3dCF7e";
+/// How long the fixture's quotes hold.
+const QUOTE_VALID_S: u64 = 20;
 
 // ---------------------------------------------------------------------------------------
 // Fixtures
@@ -41,12 +44,16 @@ fn gate() -> Gate {
             {"match": "GET /ln/*", "l402": {"price_sats": 10, "service": "weather", "valid_for_s": 600}},
             {"match": "GET /both/*", "price": "$0.001", "accepts": [{"network": "base-sepolia", "pay_to": PAY_TO}],
              "l402": {"price_sats": 5, "service": "both", "capabilities": ["read"]}},
-            {"match": "GET /metered/*", "l402": {"price_sats": 1, "service": "metered", "max_requests": 2}}
+            {"match": "GET /metered/*", "l402": {"price_sats": 1, "service": "metered", "max_requests": 2}},
+            {"match": "/priced/*", "price": "dynamic",
+             "accepts": [{"network": "base-sepolia", "pay_to": PAY_TO}, {"network": "eip155:8453", "pay_to": PAY_TO}]}
         ],
-        "lightning": {"url": "http://127.0.0.1:9/lnd"}
+        "lightning": {"url": "http://127.0.0.1:9/lnd"},
+        "pricing": {"quote_valid_s": QUOTE_VALID_S}
     });
     let secrets = Secrets {
         l402_root: Some(RootKeySecret::new(&[0x42; 32]).unwrap()),
+        quote_key: Some(QuoteKey::new(&[0x51; 32]).unwrap()),
     };
     Gate::from_json(&config, secrets).unwrap()
 }
@@ -263,6 +270,8 @@ struct World {
     o: FakeOrigin,
     ln: FakeLightning,
     al: MemoryAllowances,
+    /// Prices of `/priced/*` (`$0.002` unless a test sets another).
+    p: ScriptedPricing,
 }
 
 impl World {
@@ -274,6 +283,7 @@ impl World {
             o,
             ln: FakeLightning::default(),
             al: MemoryAllowances::default(),
+            p: ScriptedPricing::charging("$0.002"),
         }
     }
 
@@ -309,6 +319,7 @@ impl World {
             coordinator: &self.c,
             allowances: &self.al,
             chain: &self.c.chain,
+            pricing: &self.p,
         };
         handle(&self.gate, facts, now, services).await
     }
@@ -1634,4 +1645,236 @@ fn a_settled_payment_serves_retries_for_its_receipt_ttl_only_then_is_forgotten()
         r.reason(),
         Some("invalid_exact_evm_payload_authorization_valid_before")
     );
+}
+
+// ---------------------------------------------------------------------------------------
+// Prices decided per request, and their quotes
+
+/// The v2 challenge of an answer.
+fn challenge_of(r: &Run) -> v2::PaymentRequired {
+    decode_header(r.header("PAYMENT-REQUIRED").expect("a challenge")).unwrap()
+}
+
+/// A v2 payment of the first way a challenge offers, as the official client makes it (it
+/// echoes the requirement, `extra` and its quote included).
+fn pay_first(challenge: &v2::PaymentRequired, nonce: u8) -> String {
+    let resource = Some(challenge.resource.clone());
+    let networks = Networks::builtin();
+    let payment = pay_v2(
+        &signer(),
+        &challenge.accepts[0],
+        resource,
+        &networks,
+        NOW,
+        Bytes32([nonce; 32]),
+    );
+    payment.unwrap().to_header()
+}
+
+#[test]
+fn a_dynamic_route_asks_its_price_and_quotes_it_in_every_way_to_pay() {
+    let w = World::new(ScriptedFacilitator::default(), FakeOrigin::ok());
+    let r = w.send(&RequestFacts {
+        query: Some("size=big"),
+        ..request("GET", "/priced//report", None, None)
+    });
+    assert_eq!((r.status(), r.reason()), (402, Some("payment_required")));
+    let asked = w.p.asked.borrow().clone();
+    assert_eq!(asked.len(), 1);
+    let ask = &asked[0];
+    assert_eq!(
+        (
+            ask.route.as_str(),
+            ask.method.as_str(),
+            ask.path.as_str(),
+            ask.query.as_deref()
+        ),
+        ("/priced/*", "GET", "/priced/report", Some("size=big"))
+    );
+    let offered = challenge_of(&r);
+    assert_eq!(offered.accepts.len(), 2);
+    for way in &offered.accepts {
+        assert_eq!(way.amount, 2_000u64.into(), "$0.002 in 6-decimal USDC");
+        let quote = way.extra.as_ref().unwrap()[QUOTE_FIELD].as_str().unwrap();
+        assert!(
+            quote.starts_with(&format!("v1.{}.", NOW + QUOTE_VALID_S)),
+            "{quote}"
+        );
+    }
+    let v1: v1::PaymentRequired = serde_json::from_str(&r.answer().body).unwrap();
+    assert_eq!(v1.accepts[0].max_amount_required, 2_000u64.into());
+    assert_eq!((w.o.calls(), w.f.calls.borrow().len()), (0, 0));
+}
+
+#[test]
+fn a_quoted_payment_is_held_to_its_quote_when_the_price_changes() {
+    let w = World::new(ScriptedFacilitator::settling(), FakeOrigin::ok());
+    let first = w.send(&request("GET", "/priced/a", None, None));
+    let header = pay_first(&challenge_of(&first), 60);
+    w.p.set("$0.5");
+    let r = w.send(&request("GET", "/priced/a", Some(&header), None));
+    assert_eq!(
+        (r.status(), r.log.outcome.as_str()),
+        (200, "paid"),
+        "{:?}",
+        r.log
+    );
+    let settled = &w.f.calls.borrow()[0].1;
+    let PaymentRequirements::V2(settled) = &settled.payment_requirements else {
+        panic!("a v2 payment is settled with v2 requirements")
+    };
+    assert_eq!(settled.amount, 2_000u64.into(), "settled at the quote");
+    assert_eq!(w.p.calls(), 1, "a quoted payment is not priced again");
+    // Its retry is served from the receipt, still without a price.
+    let r = w.send(&request("GET", "/priced/a", Some(&header), None));
+    assert_eq!(r.log.outcome.as_str(), "receipt");
+    assert_eq!((w.p.calls(), w.f.calls("settle")), (1, 1));
+}
+
+#[test]
+fn an_expired_forged_or_moved_quote_is_refused_with_the_price_of_now() {
+    let w = World::new(ScriptedFacilitator::settling(), FakeOrigin::ok());
+    let first = w.send(&request("GET", "/priced/a", None, None));
+    let offered = challenge_of(&first);
+    w.p.set("$0.003");
+    let quote_of =
+        |c: &v2::PaymentRequired| c.accepts[0].extra.as_ref().unwrap()[QUOTE_FIELD].clone();
+
+    // Past its time (the payment itself is still valid).
+    let late = pay_first(&offered, 61);
+    let r = w.send_at(
+        &request("GET", "/priced/a", Some(&late), None),
+        NOW + QUOTE_VALID_S + 1,
+    );
+    assert_eq!(
+        (r.status(), r.reason()),
+        (402, Some("quote_expired")),
+        "{:?}",
+        r.log
+    );
+    let fresh = challenge_of(&r);
+    assert_eq!(fresh.accepts[0].amount, 3_000u64.into());
+    assert_ne!(quote_of(&fresh), quote_of(&offered));
+
+    // A lower amount under the quote of the higher one, signed by the buyer.
+    let mut cheaper = offered.clone();
+    cheaper.accepts[0].amount = 1u64.into();
+    let r = w.send(&request(
+        "GET",
+        "/priced/a",
+        Some(&pay_first(&cheaper, 62)),
+        None,
+    ));
+    assert_eq!((r.status(), r.reason()), (402, Some("invalid_quote")));
+
+    // A quote made up by the client.
+    let mut made_up = offered.clone();
+    made_up.accepts[0].extra.as_mut().unwrap()[QUOTE_FIELD] = "v1.9999999999.AAAA".into();
+    let r = w.send(&request(
+        "GET",
+        "/priced/a",
+        Some(&pay_first(&made_up, 63)),
+        None,
+    ));
+    assert_eq!(r.reason(), Some("invalid_quote"));
+
+    // The quote of /priced/a presented on /priced/b (its resource URL edited to match).
+    let mut moved = offered.clone();
+    moved.resource.url = "https://edge.example/priced/b".into();
+    let r = w.send(&request(
+        "GET",
+        "/priced/b",
+        Some(&pay_first(&moved, 64)),
+        None,
+    ));
+    assert_eq!(r.reason(), Some("invalid_quote"));
+
+    // Another method on the same path.
+    let r = w.send(&request(
+        "POST",
+        "/priced/a",
+        Some(&pay_first(&offered, 65)),
+        None,
+    ));
+    assert_eq!(r.reason(), Some("invalid_quote"));
+
+    // A quoted requirement whose other fields were changed is not an offer of ours.
+    let mut renamed = offered.clone();
+    renamed.accepts[0].extra.as_mut().unwrap()["name"] = "Other".into();
+    let r = w.send(&request(
+        "GET",
+        "/priced/a",
+        Some(&pay_first(&renamed, 66)),
+        None,
+    ));
+    assert_eq!(r.status(), 402);
+    assert_ne!(r.log.outcome.as_str(), "paid");
+
+    assert_eq!(
+        (w.o.calls(), w.f.calls.borrow().len()),
+        (0, 0),
+        "no call for any of them"
+    );
+}
+
+#[test]
+fn a_v1_payment_on_a_dynamic_route_pays_the_price_of_now() {
+    let w = World::new(ScriptedFacilitator::settling(), FakeOrigin::ok());
+    let at = |amount: u64| v2::PaymentRequirements {
+        amount: amount.into(),
+        ..offered(0)
+    };
+    let r = w.send(&request(
+        "GET",
+        "/priced/a",
+        None,
+        Some(&v1_header(&at(2_000), 67)),
+    ));
+    assert_eq!(
+        (r.status(), r.log.outcome.as_str()),
+        (200, "paid"),
+        "{:?}",
+        r.log
+    );
+    // The price went up between its 402 and its payment: refused, with the new price.
+    w.p.set("$0.004");
+    let r = w.send(&request(
+        "GET",
+        "/priced/a",
+        None,
+        Some(&v1_header(&at(2_000), 68)),
+    ));
+    assert_eq!(
+        (r.status(), r.reason()),
+        (402, Some("invalid_exact_evm_authorization_value"))
+    );
+    let v1: v1::PaymentRequired = serde_json::from_str(&r.answer().body).unwrap();
+    assert_eq!(v1.accepts[0].max_amount_required, 4_000u64.into());
+    assert_eq!((w.p.calls(), w.f.calls("settle")), (2, 1));
+}
+
+#[test]
+fn a_failed_or_unusable_price_serves_nothing_and_a_free_one_serves() {
+    let w = World::new(ScriptedFacilitator::settling(), FakeOrigin::ok());
+    *w.p.answer.borrow_mut() = Err("pricing endpoint timed out".into());
+    let r = w.send(&request("GET", "/priced/a", None, None));
+    assert_eq!((r.status(), r.reason()), (502, Some("pricing_unavailable")));
+    assert_eq!(r.header("Retry-After"), Some("2"));
+    assert_eq!(r.log.detail.as_deref(), Some("pricing endpoint timed out"));
+    // More decimals than USDC has: the price cannot be offered.
+    w.p.set("0.0000001");
+    let r = w.send(&request("GET", "/priced/a", None, None));
+    assert_eq!(r.reason(), Some("pricing_unavailable"));
+    assert_eq!(w.o.calls(), 0);
+    *w.p.answer.borrow_mut() = Ok(edge402::gate::DynamicPrice::Free);
+    let r = w.send(&request("GET", "/priced/a", None, None));
+    assert_eq!(r.served().0 .1, "content of /priced/a");
+}
+
+#[test]
+fn a_dynamic_route_needs_the_quote_secret() {
+    let config = json!({"routes": [{"match": "/priced/*", "price": "dynamic",
+        "accepts": [{"network": "base-sepolia", "pay_to": PAY_TO}]}]});
+    let error = Gate::from_json(&config, Secrets::default()).unwrap_err();
+    assert_eq!(error.key, "QUOTE_SECRET");
 }

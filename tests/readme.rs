@@ -8,6 +8,7 @@ use edge402::amount::Uint256;
 use edge402::config::ConfigError;
 use edge402::evm::Address;
 use edge402::gate::l402::InvoiceError;
+use edge402::gate::quote::QuoteError;
 use edge402::gate::{Next, Refusal, SmartWalletRefusal};
 use edge402::protocol::HeaderError;
 use edge402::routes::PathError;
@@ -141,6 +142,20 @@ fn catalogue() -> Vec<(&'static str, Vec<Refusal>)> {
                     x402_offered: false,
                 },
             ],
+        ),
+        (
+            "a v2 payment whose price quote (`extra.edge402Quote`) is not this gateway's for this resource and amount",
+            vec![Refusal::QuoteRefused(QuoteError::Forged)],
+        ),
+        (
+            "a v2 payment whose price quote has expired (the answer quotes the price of now)",
+            vec![Refusal::QuoteRefused(QuoteError::Expired { expires: 0 })],
+        ),
+        (
+            "a route priced per request whose pricing service failed or gave a price that cannot be offered",
+            vec![Refusal::PricingUnavailable {
+                detail: "timed out".into(),
+            }],
         ),
         ("origin unreachable", vec![Refusal::OriginUnavailable]),
         (

@@ -84,6 +84,51 @@ pub struct GatewayConfig {
     pub lightning: Option<LightningConfig>,
     /// How smart-wallet signatures are taken.
     pub smart_wallets: SmartWalletConfig,
+    /// How routes with `"price": "dynamic"` are priced and quoted.
+    pub pricing: PricingConfig,
+}
+
+/// Prices decided per request (`"price": "dynamic"` routes): where the zero-code Worker asks
+/// for them, how long an answer is reused, and how long a quoted price holds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PricingConfig {
+    /// The pricing endpoint the zero-code Worker asks (a middleware may price with its own
+    /// function instead).
+    pub endpoint: Option<PricingEndpoint>,
+    /// Seconds an endpoint's answer for one method, path and query is reused.
+    pub cache_s: u64,
+    /// Milliseconds to wait for the endpoint.
+    pub timeout_ms: u64,
+    /// Seconds a price quoted in a 402 is honoured for a payment that echoes the quote.
+    pub quote_valid_s: u64,
+}
+
+/// Where a pricing endpoint is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PricingEndpoint {
+    /// `pricing.url`: an https URL (or http to a loopback host), asked with `POST`.
+    Url(String),
+    /// `pricing.service`: the name of a service binding (another Worker), asked with `POST`.
+    Service(String),
+}
+
+/// Seconds a pricing endpoint's answer is reused, by default.
+pub const DEFAULT_PRICE_CACHE_S: u64 = 30;
+/// Milliseconds to wait for a pricing endpoint, by default.
+pub const DEFAULT_PRICING_TIMEOUT_MS: u64 = 2_000;
+/// Seconds a quoted price holds, by default: long enough for a client to sign and send its
+/// payment, short enough that a price change reaches everyone soon.
+pub const DEFAULT_QUOTE_VALID_S: u64 = 300;
+
+impl Default for PricingConfig {
+    fn default() -> Self {
+        Self {
+            endpoint: None,
+            cache_s: DEFAULT_PRICE_CACHE_S,
+            timeout_ms: DEFAULT_PRICING_TIMEOUT_MS,
+            quote_valid_s: DEFAULT_QUOTE_VALID_S,
+        }
+    }
 }
 
 /// The Lightning node's REST API (LND's `POST /v1/invoices`). Its macaroon is the secret
@@ -227,8 +272,11 @@ pub enum Access {
 pub struct PaidRoute {
     /// The ways to pay over x402, one per accepted network/asset; empty when the route sells
     /// over L402 only. They are built once, so the 402 and the paid retry see exactly the
-    /// same values.
+    /// same values. Under [`RoutePrice::PerRequest`] their amounts are zero and never
+    /// offered: each request's are made from its price ([`Accept::at_amount`]).
     pub accepts: Vec<Accept>,
+    /// Whether the price is the configuration's or decided per request.
+    pub price: RoutePrice,
     /// What is sold, for people.
     pub description: String,
     /// The media type of the content.
@@ -249,6 +297,44 @@ pub struct Accept {
     pub terms: ExactEvmTerms,
     /// The network's x402 v1 name, where it has one (then v1 clients are offered it too).
     pub v1_network: Option<String>,
+}
+
+/// Where a priced route's x402 price comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RoutePrice {
+    /// `"price": "$0.001"`: the configuration's, in `accepts`.
+    Fixed,
+    /// `"price": "dynamic"`: asked per request (a pricing endpoint, or a middleware's
+    /// function), and quoted in the 402 so that a payment is held to the price it was offered.
+    PerRequest,
+}
+
+impl Accept {
+    /// This way to pay at another amount (a price decided per request).
+    pub fn at_amount(&self, amount: crate::amount::Uint256) -> Self {
+        let mut accept = self.clone();
+        accept.requirement.amount = amount;
+        accept.terms.amount = amount;
+        accept
+    }
+
+    /// `price` in this way's token.
+    pub fn amount_of(
+        &self,
+        price: &Price,
+        networks: &Networks,
+    ) -> Result<crate::amount::Uint256, PriceError> {
+        let asset = networks
+            .by_chain_id(self.terms.domain.chain_id)
+            .and_then(|network| network.asset(&self.terms.domain.verifying_contract));
+        match asset {
+            Some(asset) => price.to_atomic(asset),
+            // Accepts are built from the same table, so their token is always in it.
+            None => Err(PriceError::Invalid {
+                value: price.to_string(),
+            }),
+        }
+    }
 }
 
 impl ResolvedOffer for Accept {

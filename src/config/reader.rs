@@ -21,6 +21,7 @@ pub(super) fn read(value: &Value) -> Result<GatewayConfig, ConfigError> {
         "routes",
         "lightning",
         "smart_wallets",
+        "pricing",
     ])?;
     let origin = parse_origin(&root)?;
     let facilitator = match root.opt_table("facilitator")? {
@@ -73,7 +74,13 @@ pub(super) fn read(value: &Value) -> Result<GatewayConfig, ConfigError> {
             }
         }
     };
+    let pricing = root
+        .opt_table("pricing")?
+        .map(|t| parse_pricing(&t))
+        .transpose()?
+        .unwrap_or_default();
     Ok(GatewayConfig {
+        pricing,
         smart_wallets,
         origin,
         facilitator,
@@ -335,11 +342,14 @@ fn parse_route(t: &Table<'_>, networks: &Networks, lightning: bool) -> Result<Ro
             "prices x402 `accepts`; an L402-only route takes `l402.price_sats`",
         ));
     }
-    let price = match accepts.is_empty() {
-        true => None,
-        false => {
-            Some(Price::parse(t.str("price")?).map_err(|e| t.error("price", price_problem(&e)))?)
-        }
+    let (price, route_price) = match accepts.is_empty() {
+        true => (None, RoutePrice::Fixed),
+        // Zero stands in for the amount of each request, which is never the configured one.
+        false if t.str("price")? == DYNAMIC_PRICE => (Some(Price::zero()), RoutePrice::PerRequest),
+        false => (
+            Some(Price::parse(t.str("price")?).map_err(|e| t.error("price", price_problem(&e)))?),
+            RoutePrice::Fixed,
+        ),
     };
     // `price` is read exactly when `accepts` is not empty, so every accept has it.
     let accepts = accepts
@@ -364,6 +374,7 @@ fn parse_route(t: &Table<'_>, networks: &Networks, lightning: bool) -> Result<Ro
         matcher,
         access: Access::Paid(PaidRoute {
             accepts,
+            price: route_price,
             description: t.opt_str("description")?.unwrap_or("").to_owned(),
             mime_type: t
                 .opt_str("mime_type")?
@@ -372,6 +383,34 @@ fn parse_route(t: &Table<'_>, networks: &Networks, lightning: bool) -> Result<Ro
             settle,
             l402,
         }),
+    })
+}
+
+/// `price` of a route whose price is decided per request.
+pub const DYNAMIC_PRICE: &str = "dynamic";
+
+/// `pricing`: where dynamic prices come from (`url` or `service`, not both), how long an
+/// answer is reused and how long a quote holds.
+fn parse_pricing(t: &Table<'_>) -> Result<PricingConfig, ConfigError> {
+    t.only(&["url", "service", "cache_s", "timeout_ms", "quote_valid_s"])?;
+    let endpoint = match (t.opt_str("url")?, t.opt_str("service")?) {
+        (Some(_), Some(_)) => return Err(t.error("service", "is set beside `url`; name one")),
+        (Some(url), None) => Some(PricingEndpoint::Url(check_url(&t.key("url"), url)?)),
+        (None, Some(name)) if !name.is_empty() => Some(PricingEndpoint::Service(name.to_owned())),
+        (None, Some(_)) => return Err(t.error("service", "must name a service binding")),
+        (None, None) => None,
+    };
+    Ok(PricingConfig {
+        endpoint,
+        cache_s: t
+            .opt_u64("cache_s", 0..=86_400)?
+            .unwrap_or(DEFAULT_PRICE_CACHE_S),
+        timeout_ms: t
+            .opt_u64("timeout_ms", 1..=60_000)?
+            .unwrap_or(DEFAULT_PRICING_TIMEOUT_MS),
+        quote_valid_s: t
+            .opt_u64("quote_valid_s", 10..=86_400)?
+            .unwrap_or(DEFAULT_QUOTE_VALID_S),
     })
 }
 

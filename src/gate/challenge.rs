@@ -2,7 +2,7 @@
 //! gate is built ([`ChallengeTemplate`]); per request only the resource URL is filled in
 //! ([`X402Challenge`]), and the `error` when it is rendered.
 
-use crate::config::PaidRoute;
+use crate::config::{Accept, PaidRoute};
 use crate::protocol::{v1, v2, Version};
 
 /// The parts of a route's challenge that do not depend on the request.
@@ -23,15 +23,20 @@ pub struct X402Challenge {
 }
 
 impl ChallengeTemplate {
-    /// The template of a priced route.
+    /// The template of a priced route at its configured price.
     pub fn new(route: &PaidRoute) -> Self {
+        Self::with_offers(route, &route.accepts)
+    }
+
+    /// The template of a priced route offering `offers` (its ways to pay at a price decided
+    /// for one request).
+    pub fn with_offers(route: &PaidRoute, offers: &[Accept]) -> Self {
         let resource = v2::ResourceInfo {
             url: String::new(),
             description: Some(route.description.clone()),
             mime_type: Some(route.mime_type.clone()),
         };
-        let v1 = route
-            .accepts
+        let v1 = offers
             .iter()
             .filter_map(|a| Some(a.requirement.to_v1(a.v1_network.as_deref()?, &resource)))
             .collect();
@@ -39,7 +44,7 @@ impl ChallengeTemplate {
             x402_version: Version,
             error: None,
             resource,
-            accepts: route.requirements().cloned().collect(),
+            accepts: offers.iter().map(|a| a.requirement.clone()).collect(),
             extensions: None,
         };
         Self { v1, v2 }

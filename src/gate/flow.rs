@@ -11,6 +11,7 @@ use futures_util::future::join;
 use serde::Serialize;
 
 use super::coordinator::{Coordinator, CoordinatorError};
+use super::dynamic_price::Pricing;
 use super::http::Release;
 use super::l402::InvoiceSource;
 use super::ledger::{
@@ -186,7 +187,7 @@ const MAX_PASSED_REASON_LEN: usize = 80;
 const MAX_LOGGED_REASON_CHARS: usize = 500;
 
 /// The remote services a request may need.
-pub struct Services<'a, F, S, O, I, C, A, H> {
+pub struct Services<'a, F, S, O, I, C, A, H, P = ()> {
     /// The x402 facilitator.
     pub facilitator: &'a F,
     /// Receipts and revocations (KV).
@@ -201,14 +202,16 @@ pub struct Services<'a, F, S, O, I, C, A, H> {
     pub allowances: &'a A,
     /// The chains' JSON-RPC endpoints (a smart-wallet payer's code).
     pub chain: &'a H,
+    /// Prices of routes priced per request (`()`: none).
+    pub pricing: &'a P,
 }
 
 /// Handles one request: decides, then performs the decision with the given services.
-pub async fn handle<F, S, O, I, C, A, H>(
+pub async fn handle<F, S, O, I, C, A, H, P>(
     gate: &Gate,
     request: &RequestFacts<'_>,
     now: u64,
-    services: Services<'_, F, S, O, I, C, A, H>,
+    services: Services<'_, F, S, O, I, C, A, H, P>,
 ) -> (Outcome<O::Response>, LogRecord)
 where
     F: Facilitator,
@@ -218,10 +221,28 @@ where
     C: Coordinator,
     A: Allowances,
     H: ChainReader,
+    P: Pricing,
 {
     let (store, origin, invoices) = (services.store, services.origin, services.invoices);
     let allowances = services.allowances;
-    match gate.decide(request, now) {
+    let decision = match gate.decide(request, now) {
+        Decision::Price(ask) => match services.pricing.price(&ask).await {
+            Ok(price) => gate.decide_priced(request, now, Some(&price)),
+            Err(detail) => {
+                let refused =
+                    Refused::bare(Refusal::PricingUnavailable { detail }, Some(ask.route));
+                return refused_with(refused, LogRecord::default());
+            }
+        },
+        decision => decision,
+    };
+    match decision {
+        // Asked with a price, the gate does not ask for one again.
+        Decision::Price(ask) => {
+            let detail = "the price given was not used".to_owned();
+            let refused = Refused::bare(Refusal::PricingUnavailable { detail }, Some(ask.route));
+            refused_with(refused, LogRecord::default())
+        }
         Decision::Preflight => {
             let log = LogRecord {
                 outcome: LogOutcome::Preflight,
@@ -251,11 +272,11 @@ where
     }
 }
 
-async fn pay<F, S, O, I, C, A, H>(
+async fn pay<F, S, O, I, C, A, H, P>(
     gate: &Gate,
     plan: &PaymentPlan,
     now: u64,
-    services: &Services<'_, F, S, O, I, C, A, H>,
+    services: &Services<'_, F, S, O, I, C, A, H, P>,
 ) -> (Outcome<O::Response>, LogRecord)
 where
     F: Facilitator,
@@ -344,11 +365,11 @@ where
 /// contract code (when the network has an `rpc_url` and the signature is not an ERC-6492
 /// wrapper, which deploys the wallet). An error is the refusal and the log's detail; a pass
 /// may have a detail too (a check that could not be made).
-async fn screen_smart_wallet<F, S, O, I, C, A, H>(
+async fn screen_smart_wallet<F, S, O, I, C, A, H, P>(
     gate: &Gate,
     plan: &PaymentPlan,
     now: u64,
-    services: &Services<'_, F, S, O, I, C, A, H>,
+    services: &Services<'_, F, S, O, I, C, A, H, P>,
 ) -> Result<Option<String>, (Refusal, Option<String>)>
 where
     S: ReceiptStore,
@@ -421,12 +442,12 @@ async fn answer_claim<O: Origin>(
 /// This request holds the payment's claim: it fetches the origin as the route's order says,
 /// calls `/settle` once, tells the coordinator how that ended, and answers from what is then
 /// known. A response already fetched is the one served (a proxied request can be sent once).
-async fn settle_claimed<F, S, O, I, C, A, H>(
+async fn settle_claimed<F, S, O, I, C, A, H, P>(
     gate: &Gate,
     plan: &PaymentPlan,
     record: &PaymentRecord,
     now: u64,
-    services: &Services<'_, F, S, O, I, C, A, H>,
+    services: &Services<'_, F, S, O, I, C, A, H, P>,
     log: LogRecord,
 ) -> (Outcome<O::Response>, LogRecord)
 where

@@ -3,7 +3,6 @@
 
 use super::l402::is_l402_credential;
 use super::{METHOD_OVERRIDE_HEADERS, PATH_OVERRIDE_HEADERS};
-use crate::config::OriginConfig;
 use crate::protocol::{PAYMENT_SIGNATURE, X_PAYMENT};
 use crate::routes::{host_and_port, split_authority};
 
@@ -11,14 +10,14 @@ use crate::routes::{host_and_port, split_authority};
 /// headers, L402 credentials (bearer tokens, valid until they expire; any other
 /// `Authorization` is the origin's own and passes), `Host`, method and path overrides (an
 /// origin framework would run the request as another method, or serve another path, than
-/// the one priced), and any copy of the header that carries the gateway's secret (the proxy
-/// sets that one itself).
-pub fn forwards_header(name: &str, value: &str, origin: &OriginConfig) -> bool {
+/// the one priced), and any copy of `secret_header`, which carries the gateway's secret (the
+/// proxy sets that one itself).
+pub fn forwards_header(name: &str, value: &str, secret_header: &str) -> bool {
     let is = |other: &str| same_header_name(name, other);
     !(is(PAYMENT_SIGNATURE)
         || is(X_PAYMENT)
         || is("host")
-        || is(&origin.secret_header)
+        || is(secret_header)
         || METHOD_OVERRIDE_HEADERS.iter().any(|h| is(h))
         || PATH_OVERRIDE_HEADERS.iter().any(|h| is(h))
         || (is("authorization") && is_l402_credential(value)))
@@ -102,7 +101,7 @@ mod tests {
     use wasm_bindgen_test::wasm_bindgen_test as test;
 
     use super::*;
-    use crate::config::MethodOverride;
+    use crate::config::{MethodOverride, OriginConfig};
 
     fn origin() -> OriginConfig {
         OriginConfig {
@@ -131,14 +130,20 @@ mod tests {
             ("Authorization", "L402 AgEEbHNhdA:00"),
             ("authorization", "LSAT AgEEbHNhdA:00"),
         ] {
-            assert!(!forwards_header(name, value, &origin), "{name}: {value}");
+            assert!(
+                !forwards_header(name, value, &origin.secret_header),
+                "{name}: {value}"
+            );
         }
         for (name, value) in [
             ("Authorization", "Bearer origin-token"),
             ("Accept", "application/json"),
             ("X-Request-Id", "1"),
         ] {
-            assert!(forwards_header(name, value, &origin), "{name}: {value}");
+            assert!(
+                forwards_header(name, value, &origin.secret_header),
+                "{name}: {value}"
+            );
         }
     }
 

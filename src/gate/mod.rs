@@ -10,6 +10,7 @@
 
 pub mod challenge;
 pub mod coordinator;
+pub mod dynamic_price;
 pub mod flow;
 pub mod forward;
 pub mod http;
@@ -17,11 +18,16 @@ pub mod l402;
 pub mod ledger;
 pub mod limits;
 pub mod presentation;
+pub mod quote;
 pub mod receipt;
 pub mod refusal;
 pub mod settlement;
 
-use crate::config::{Access, ConfigError, GatewayConfig, MethodOverride, PaidRoute, SettleOrder};
+use std::borrow::Cow;
+
+use crate::config::{
+    Accept, Access, ConfigError, GatewayConfig, MethodOverride, PaidRoute, RoutePrice, SettleOrder,
+};
 use crate::evm::{Address, Bytes32, SignatureKind};
 use crate::l402::RootKeySecret;
 use crate::protocol::facilitator::{FacilitatorRequest, SettleResponse};
@@ -29,9 +35,11 @@ use crate::protocol::{HeaderError, PaymentPayload, PaymentRequirements};
 use crate::routes::{is_safe_method, price_class, CanonicalPath};
 use crate::verify::{verify_resolved, SignatureCheck, VerifyError};
 pub use challenge::{ChallengeTemplate, X402Challenge};
+pub use dynamic_price::{DynamicPrice, PriceAsk};
 pub use http::Answer;
 use ledger::PaymentRecord;
 pub use presentation::Presentation;
+use quote::{QuoteKey, QUOTE_FIELD, QUOTE_SECRET};
 use receipt::{receipt_key, Receipt, RECEIPT_FORMAT};
 pub use refusal::{Disposition, LogOutcome, Next, Refusal, SmartWalletRefusal};
 pub use settlement::Settlement;
@@ -83,6 +91,9 @@ pub struct Secrets {
     /// `L402_ROOT_SECRET`: every L402 token's root key is derived from it. Required when a
     /// route sells over L402.
     pub l402_root: Option<RootKeySecret>,
+    /// `QUOTE_SECRET`: signs the prices quoted by routes priced per request. Required when a
+    /// route's price is `"dynamic"`.
+    pub quote_key: Option<QuoteKey>,
 }
 
 /// The name of the L402 root-key secret, for configuration errors.
@@ -108,6 +119,9 @@ pub enum Decision {
     L402Invoice(Box<l402::L402Invoice>),
     /// A verified L402 credential: serve unless revoked or over its budget.
     L402Access(Box<l402::L402Access>),
+    /// A route priced per request: ask its pricing service, then decide again with the
+    /// answer ([`Gate::decide_priced`]).
+    Price(Box<PriceAsk>),
 }
 
 /// An answer without content, with what its transport needs to render it.
@@ -206,8 +220,8 @@ pub struct PaymentPlan {
 #[derive(Clone, Debug)]
 pub struct Gate {
     config: GatewayConfig,
-    /// The prepared x402 challenge of each route (`None` for free routes), by route index.
-    challenges: Vec<Option<ChallengeTemplate>>,
+    /// How each priced route offers x402 (`None` for free routes), by route index.
+    offerings: Vec<Option<Offering>>,
     /// What each route sells over L402, with the root secret, by route index.
     l402: Vec<Option<l402::L402Seller>>,
 }
@@ -216,14 +230,23 @@ impl Gate {
     /// A gate over a validated configuration and its secrets. Fails when a secret the
     /// configuration needs is missing.
     pub fn new(config: GatewayConfig, secrets: Secrets) -> Result<Self, ConfigError> {
-        let challenges = config
+        let offerings = config
             .routes
             .iter()
             .map(|route| match &route.access {
-                Access::Paid(paid) => Some(ChallengeTemplate::new(paid)),
-                Access::Free => None,
+                Access::Paid(paid) if paid.price == RoutePrice::PerRequest => {
+                    let key = secrets.quote_key.clone().ok_or_else(|| ConfigError {
+                        key: QUOTE_SECRET.into(),
+                        problem:
+                            "is not set (routes with price \"dynamic\" sign their quotes with it)"
+                                .into(),
+                    })?;
+                    Ok(Some(Offering::PerRequest(key)))
+                }
+                Access::Paid(paid) => Ok(Some(Offering::Fixed(ChallengeTemplate::new(paid)))),
+                Access::Free => Ok(None),
             })
-            .collect();
+            .collect::<Result<_, ConfigError>>()?;
         let l402 = config
             .routes
             .iter()
@@ -252,7 +275,7 @@ impl Gate {
             .collect::<Result<_, ConfigError>>()?;
         Ok(Self {
             config,
-            challenges,
+            offerings,
             l402,
         })
     }
@@ -267,8 +290,19 @@ impl Gate {
         &self.config
     }
 
-    /// Decides what a request is, at unix time `now`.
+    /// Decides what a request is, at unix time `now`. A route priced per request answers
+    /// [`Decision::Price`] unless the payment holds a quote of ours.
     pub fn decide(&self, request: &RequestFacts<'_>, now: u64) -> Decision {
+        self.decide_priced(request, now, None)
+    }
+
+    /// [`Gate::decide`], with the price its pricing service gave for this request.
+    pub fn decide_priced(
+        &self,
+        request: &RequestFacts<'_>,
+        now: u64,
+        price: Option<&DynamicPrice>,
+    ) -> Decision {
         if let (Some(header), Some(origin)) = (request.method_override, &self.config.origin) {
             if origin.method_override == MethodOverride::Refuse {
                 return refuse(Refused::bare(Refusal::MethodOverride { header }, None));
@@ -321,14 +355,47 @@ impl Gate {
             ));
         };
         let pattern = route.matcher.pattern.to_string();
-        let (Access::Paid(paid), Some(template)) = (&route.access, &self.challenges[index]) else {
+        let (Access::Paid(paid), Some(offering)) = (&route.access, &self.offerings[index]) else {
             return Decision::Free { target };
         };
         let method = price_class(request.method).to_ascii_uppercase();
         // Receipts bind the canonical path with its letter case: matching ignores case to keep
         // every spelling priced, but an origin may serve `/a` and `/A` as different things.
-        let resource_path = path.to_string();
-        let challenge = template.for_resource(&format!("{}{}", request.base_url, path));
+        let resource = format!(
+            "{method} {path}{}",
+            request.query.map(|q| format!("?{q}")).unwrap_or_default()
+        );
+        let url = format!("{}{}", request.base_url, path);
+        let header = request.payment_signature.or(request.x_payment);
+        let payment = header.map(PaymentPayload::from_header);
+        let (offers, challenge) = match offering {
+            Offering::Fixed(template) => (
+                Cow::Borrowed(&paid.accepts[..]),
+                template.for_resource(&url),
+            ),
+            Offering::PerRequest(key) => {
+                let asked = PerRequest {
+                    paid,
+                    key,
+                    resource: &resource,
+                    url: &url,
+                    pattern: &pattern,
+                };
+                match self.offers_per_request(&asked, payment.as_ref(), price, now) {
+                    Ok(offered) => offered,
+                    Err(PricedOut::Ask) => {
+                        return Decision::Price(Box::new(PriceAsk {
+                            route: pattern,
+                            method: request.method.to_ascii_uppercase(),
+                            path: path.to_string(),
+                            query: request.query.map(str::to_owned),
+                        }))
+                    }
+                    Err(PricedOut::Free) => return Decision::Free { target },
+                    Err(PricedOut::Refused(refused)) => return Decision::Refuse(refused),
+                }
+            }
+        };
         if let Some(seller) = &self.l402[index] {
             if let Some(decision) =
                 self.decide_l402(request, seller, &challenge, &pattern, &target, now)
@@ -336,8 +403,7 @@ impl Gate {
                 return decision;
             }
         }
-        let header = request.payment_signature.or(request.x_payment);
-        let Some(header) = header else {
+        let Some(payment) = payment else {
             let mut refused =
                 Refused::with_challenge(Refusal::PaymentRequired, &pattern, &challenge);
             if presentation::wants_page(request) && paid.sells_x402() {
@@ -345,7 +411,7 @@ impl Gate {
             }
             return refuse(refused);
         };
-        let payment = match PaymentPayload::from_header(header) {
+        let payment = match payment {
             Ok(payment) => payment,
             Err(error @ HeaderError::UnsupportedVersion { .. }) => {
                 return refuse(Refused::with_challenge(
@@ -379,7 +445,7 @@ impl Gate {
             }
         }
         let networks = &self.config.networks;
-        let verify = |at: u64| verify_resolved(&payment, &paid.accepts, networks, at);
+        let verify = |at: u64| verify_resolved(&payment, &offers, networks, at);
         let (verified, time_error) = match verify(now) {
             Ok(verified) => (verified, None),
             Err(error @ (VerifyError::Expired { .. } | VerifyError::NotYetValid { .. })) => {
@@ -406,7 +472,7 @@ impl Gate {
             };
             return refuse(Refused::with_challenge(refusal, &pattern, &challenge));
         }
-        let accept = &paid.accepts[verified.requirement_index];
+        let accept = &offers[verified.requirement_index];
         let requirements = match &payment {
             PaymentPayload::V2(_) => PaymentRequirements::V2(accept.requirement.clone()),
             // Verification matched the payment's network to this offer's v1 name exactly.
@@ -419,10 +485,7 @@ impl Gate {
         let nonce = verified.authorization.nonce;
         Decision::Pay(Box::new(PaymentPlan {
             route: pattern,
-            resource: format!(
-                "{method} {resource_path}{}",
-                request.query.map(|q| format!("?{q}")).unwrap_or_default()
-            ),
+            resource,
             payment_digest: payment_digest(&payment),
             replayable: is_safe_method(&method),
             target,
@@ -455,6 +518,143 @@ impl Gate {
             &pattern,
             challenge,
         ))
+    }
+}
+
+/// How a priced route offers x402, prepared when the gate is built.
+#[derive(Clone, Debug)]
+enum Offering {
+    /// At the configured price: the challenge is ready but for its resource URL.
+    Fixed(ChallengeTemplate),
+    /// At a price decided per request, quoted under this key.
+    PerRequest(QuoteKey),
+}
+
+/// A request on a route priced per request, as its offers are made.
+struct PerRequest<'a> {
+    paid: &'a PaidRoute,
+    key: &'a QuoteKey,
+    /// `METHOD /canonical/path?query`, what a quote is bound to.
+    resource: &'a str,
+    /// The resource URL of the challenge.
+    url: &'a str,
+    pattern: &'a str,
+}
+
+/// Why a route priced per request has no offers for this request.
+enum PricedOut {
+    /// Its price is not known yet: the pricing service is to be asked.
+    Ask,
+    /// Its price is nothing.
+    Free,
+    /// A payment's quote is not honoured (with a challenge at the price of now), or the price
+    /// cannot be offered.
+    Refused(Box<Refused>),
+}
+
+impl Gate {
+    /// The offers of a route priced per request, and their challenge: the quoted way to pay
+    /// when a v2 payment echoes an unexpired quote of ours (it is not priced again), else
+    /// every way at `price`, each quoted until `quote_valid_s` from `now`.
+    fn offers_per_request(
+        &self,
+        asked: &PerRequest<'_>,
+        payment: Option<&Result<PaymentPayload, HeaderError>>,
+        price: Option<&DynamicPrice>,
+        now: u64,
+    ) -> Result<(Cow<'_, [Accept]>, X402Challenge), PricedOut> {
+        let &PerRequest {
+            paid,
+            key,
+            resource,
+            url,
+            pattern,
+        } = asked;
+        let mut refusal = None;
+        if let Some(Ok(PaymentPayload::V2(v2))) = payment {
+            match key.check(resource, &v2.accepted, now) {
+                Ok(Some(_)) => {
+                    // A quoted way that is not one of the route's is verified against the
+                    // price of now, and fails there as requirements not offered.
+                    if let Some(quoted) = paid
+                        .accepts
+                        .iter()
+                        .find(|a| same_way(&a.requirement, &v2.accepted))
+                    {
+                        let offer = quoted_offer(quoted, &v2.accepted);
+                        let challenge =
+                            ChallengeTemplate::with_offers(paid, core::slice::from_ref(&offer))
+                                .for_resource(url);
+                        return Ok((Cow::Owned(vec![offer]), challenge));
+                    }
+                }
+                Ok(None) => {}
+                Err(error) => refusal = Some(Refusal::QuoteRefused(error)),
+            }
+        }
+        let price = match price {
+            None => return Err(PricedOut::Ask),
+            Some(DynamicPrice::Free) => return Err(PricedOut::Free),
+            Some(DynamicPrice::Charge(price)) => price,
+        };
+        let expires = now.saturating_add(self.config.pricing.quote_valid_s);
+        let offers = paid
+            .accepts
+            .iter()
+            .map(|accept| {
+                let mut offer = accept.at_amount(accept.amount_of(price, &self.config.networks)?);
+                let quote = key.sign(resource, &offer.requirement, expires);
+                set_quote(&mut offer, quote);
+                Ok(offer)
+            })
+            .collect::<Result<Vec<_>, crate::pricing::PriceError>>()
+            .map_err(|error| {
+                let refusal = Refusal::PricingUnavailable {
+                    detail: format!("the price cannot be offered: {error}"),
+                };
+                PricedOut::Refused(Box::new(Refused::bare(refusal, Some(pattern.to_owned()))))
+            })?;
+        let challenge = ChallengeTemplate::with_offers(paid, &offers).for_resource(url);
+        match refusal {
+            Some(refusal) => Err(PricedOut::Refused(Box::new(Refused::with_challenge(
+                refusal, pattern, &challenge,
+            )))),
+            None => Ok((Cow::Owned(offers), challenge)),
+        }
+    }
+}
+
+/// Whether two requirements are the same way to pay, whatever their amounts and quotes.
+fn same_way(
+    ours: &crate::protocol::v2::PaymentRequirements,
+    theirs: &crate::protocol::v2::PaymentRequirements,
+) -> bool {
+    ours.scheme == theirs.scheme
+        && ours.network == theirs.network
+        && ours.asset == theirs.asset
+        && ours.pay_to == theirs.pay_to
+        && ours.max_timeout_seconds == theirs.max_timeout_seconds
+}
+
+/// Our way to pay at the amount of a quote that verified, with that quote: the rest of it
+/// (`extra` included) is ours, so a payment that changed anything else does not match it.
+fn quoted_offer(ours: &Accept, accepted: &crate::protocol::v2::PaymentRequirements) -> Accept {
+    let mut offer = ours.at_amount(accepted.amount);
+    let quote = accepted
+        .extra
+        .as_ref()
+        .and_then(|extra| extra.get(QUOTE_FIELD))
+        .cloned();
+    if let Some(serde_json::Value::String(quote)) = quote {
+        set_quote(&mut offer, quote);
+    }
+    offer
+}
+
+/// Writes a quote into a requirement's `extra` (which exact-EVM requirements always have).
+fn set_quote(offer: &mut Accept, quote: String) {
+    if let Some(serde_json::Value::Object(extra)) = offer.requirement.extra.as_mut() {
+        extra.insert(QUOTE_FIELD.into(), quote.into());
     }
 }
 

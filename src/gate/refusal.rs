@@ -12,6 +12,7 @@ use core::fmt;
 use serde::Serialize;
 
 use super::l402::InvoiceError;
+use super::quote::QuoteError;
 use crate::config::ConfigError;
 use crate::protocol::{HeaderError, Reason};
 use crate::routes::PathError;
@@ -104,6 +105,15 @@ pub enum Refusal {
     /// The allowances (Durable Objects) that bound smart-wallet verifications and L402
     /// invoices could not be asked, so neither is made (upstream).
     AllowanceUnavailable,
+    /// A v2 payment's quote is not honoured: not ours, changed, or expired (the client's). A
+    /// challenge at the price of now comes with it.
+    QuoteRefused(QuoteError),
+    /// The route's price is decided per request, and its pricing service failed or gave a
+    /// price that cannot be offered: nothing is served (upstream).
+    PricingUnavailable {
+        /// What happened, for the log.
+        detail: String,
+    },
     /// The path is configured, for other methods only (the client's).
     MethodNotAllowed {
         /// The methods the path is configured for.
@@ -276,6 +286,15 @@ impl Refusal {
                 RetrySamePayment { after_s: UPSTREAM_RETRY_AFTER_S },
                 "the gateway's allowances could not be checked; nothing was settled",
             ),
+            Self::QuoteRefused(QuoteError::Expired { .. }) => (402, Reason::QuoteExpired, O::Rejected, Pay, "the quoted price has expired; pay the price quoted now"),
+            Self::QuoteRefused(_) => (402, Reason::InvalidQuote, O::Rejected, Pay, "the payment's quote is not one this gateway made for this resource and amount"),
+            Self::PricingUnavailable { .. } => (
+                502,
+                Reason::PricingUnavailable,
+                O::PricingError,
+                RetryLater { after_s: UPSTREAM_RETRY_AFTER_S },
+                "the price of this request could not be had; nothing was charged",
+            ),
             Self::MethodNotAllowed { .. } => (
                 405,
                 Reason::MethodNotAllowed,
@@ -363,6 +382,8 @@ impl Refusal {
             Self::ResourceMismatch { paid_for } => Some(format!("the payment is for {paid_for:?}")),
             Self::MethodOverride { header } => Some(format!("{header} is refused")),
             Self::SmartWalletRefused { why } => Some(why.to_string()),
+            Self::QuoteRefused(e) => Some(e.to_string()),
+            Self::PricingUnavailable { detail } => Some(detail.clone()),
             Self::Configuration(e) => Some(e.to_string()),
             Self::InvoiceUnavailable { error, .. } => Some(error.to_string()),
             _ => None,
@@ -424,6 +445,8 @@ pub enum LogOutcome {
     LightningError,
     /// The allowances (Durable Objects) could not be asked.
     AllowanceError,
+    /// A route priced per request could not be priced.
+    PricingError,
     /// An L402 revocation could not be checked.
     RevocationError,
     /// An L402 request budget could not be checked.
@@ -452,6 +475,7 @@ impl LogOutcome {
             Self::ConfigError => "config_error",
             Self::LightningError => "lightning_error",
             Self::AllowanceError => "allowance_error",
+            Self::PricingError => "pricing_error",
             Self::RevocationError => "revocation_error",
             Self::BudgetError => "budget_error",
         }

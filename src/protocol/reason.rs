@@ -69,6 +69,13 @@ pub enum Reason {
     TooManySmartWalletPayments,
     /// edge402: the allowances (Durable Objects) could not be asked.
     AllowanceUnavailable,
+    /// edge402: the payment's quote (`extra.edge402Quote`) is not one this gateway made for
+    /// this resource and amount.
+    InvalidQuote,
+    /// edge402: the payment's quote has expired; the answer quotes the price of now.
+    QuoteExpired,
+    /// edge402: the route's price is decided per request and could not be had.
+    PricingUnavailable,
     /// edge402: the gateway's own configuration is broken.
     InvalidConfiguration,
     /// edge402: the origin could not be reached.
@@ -144,6 +151,9 @@ impl Reason {
             Self::SmartWalletRefused => "smart_wallet_refused",
             Self::TooManySmartWalletPayments => "too_many_smart_wallet_payments",
             Self::AllowanceUnavailable => "allowance_unavailable",
+            Self::InvalidQuote => "invalid_quote",
+            Self::QuoteExpired => "quote_expired",
+            Self::PricingUnavailable => "pricing_unavailable",
             Self::InvalidConfiguration => "invalid_configuration",
             Self::OriginUnavailable => "origin_unavailable",
             Self::InvalidL402Credential => "invalid_l402_credential",
@@ -203,7 +213,7 @@ mod tests {
 
     use super::*;
 
-    const ALL: [Reason; 37] = [
+    const ALL: [Reason; 40] = [
         Reason::InvalidPayload,
         Reason::InvalidPaymentRequirements,
         Reason::InvalidNetwork,
@@ -233,6 +243,9 @@ mod tests {
         Reason::SmartWalletRefused,
         Reason::TooManySmartWalletPayments,
         Reason::AllowanceUnavailable,
+        Reason::InvalidQuote,
+        Reason::QuoteExpired,
+        Reason::PricingUnavailable,
         Reason::InvalidConfiguration,
         Reason::OriginUnavailable,
         Reason::InvalidL402Credential,

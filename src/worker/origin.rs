@@ -1,80 +1,63 @@
-//! Where paid and free content comes from: a proxied origin, or built-in demo responses.
+//! Where content comes from: the application's handler ([`HandlerOrigin`]; in the zero-code
+//! Worker, `proxy::content`).
 
 use std::cell::RefCell;
+use std::future::Future;
 
-use serde_json::json;
-use worker::{Fetch, Headers, Request, RequestInit, RequestRedirect, Response};
+use worker::{Headers, Request, RequestInit, RequestRedirect, Response};
 
-use super::with_headers;
-use crate::config::OriginConfig;
+use crate::config::{GatewayConfig, DEFAULT_ORIGIN_SECRET_HEADER};
 use crate::gate::flow::Origin;
-use crate::gate::forward::{forwards_header, rewrite_location};
-use crate::gate::Gate;
+use crate::gate::forward::forwards_header;
 
-/// Forwards the client's request (method, body, the headers [`forwards_header`] passes) to
-/// the origin at the canonical path, with the gateway's secret header when
-/// `ORIGIN_AUTHORIZATION` is set, without following redirects; a `Location` into the origin
-/// is rewritten to the gateway's URL.
-pub struct ProxyOrigin<'a> {
-    config: &'a OriginConfig,
-    /// `ORIGIN_AUTHORIZATION`.
-    secret: Option<String>,
+/// The application's handler as the flow's origin: called at most once, with the client's
+/// request at its canonical path (`scheme://host` of the gateway, then the target) and only
+/// the headers [`forwards_header`] passes.
+pub struct HandlerOrigin<'a, H> {
     /// `scheme://host[:port]` of the gateway, as the client reached it.
     gateway_base: &'a str,
+    /// The header that carries the origin secret, which no client may set.
+    secret_header: &'a str,
     request: RefCell<Option<Request>>,
+    handler: RefCell<Option<H>>,
 }
 
-impl<'a> ProxyOrigin<'a> {
+impl<'a, H> HandlerOrigin<'a, H> {
     pub fn new(
-        config: &'a OriginConfig,
-        secret: Option<String>,
-        gateway_base: &'a str,
         request: &Request,
+        gateway_base: &'a str,
+        config: &'a GatewayConfig,
+        handler: H,
     ) -> Self {
+        let secret_header = config
+            .origin
+            .as_ref()
+            .map_or(DEFAULT_ORIGIN_SECRET_HEADER, |origin| &origin.secret_header);
         // A clone shares nothing mutable with the original; its body is consumed on fetch.
         Self {
-            config,
-            secret,
             gateway_base,
+            secret_header,
             request: RefCell::new(request.clone().ok()),
+            handler: RefCell::new(Some(handler)),
         }
     }
 }
 
-impl Origin for ProxyOrigin<'_> {
+impl<H, F> Origin for HandlerOrigin<'_, H>
+where
+    H: FnOnce(Request) -> F,
+    F: Future<Output = worker::Result<Response>>,
+{
     type Response = Response;
 
     async fn fetch(&self, target: &str) -> Result<Response, String> {
-        let original = self
-            .request
-            .borrow_mut()
-            .take()
-            .ok_or("the request body was already used")?;
-        let headers = Headers::new();
-        let failed = |e: worker::Error| e.to_string();
-        for (name, value) in original.headers().entries() {
-            if forwards_header(&name, &value, self.config) {
-                headers.append(&name, &value).map_err(failed)?;
-            }
-        }
-        if let Some(secret) = &self.secret {
-            headers
-                .set(&self.config.secret_header, secret)
-                .map_err(failed)?;
-        }
-        let mut init = RequestInit::new();
-        init.with_method(original.method())
-            .with_headers(headers)
-            .with_redirect(RequestRedirect::Manual);
-        init.with_body(original.inner().body().map(Into::into));
-        let request = Request::new_with_init(&format!("{}{target}", self.config.url), &init)
-            .map_err(failed)?;
-        let response = Fetch::Request(request).send().await.map_err(failed)?;
-        let location = response.headers().get("Location").ok().flatten();
-        match location.and_then(|l| rewrite_location(&l, &self.config.url, self.gateway_base)) {
-            Some(rewritten) => with_headers(response, &[("Location", rewritten)]).map_err(failed),
-            None => Ok(response),
-        }
+        let used = || "the request was already passed on".to_owned();
+        let original = self.request.borrow_mut().take().ok_or_else(used)?;
+        let handler = self.handler.borrow_mut().take().ok_or_else(used)?;
+        let url = format!("{}{target}", self.gateway_base);
+        let forwarded =
+            forwarded(&original, &url, self.secret_header, None).map_err(|e| e.to_string())?;
+        handler(forwarded).await.map_err(|e| e.to_string())
     }
 
     fn status(response: &Response) -> u16 {
@@ -82,58 +65,27 @@ impl Origin for ProxyOrigin<'_> {
     }
 }
 
-/// Built-in demo content, served when no `origin` is configured: a small JSON document that
-/// says what was bought.
-pub struct DemoOrigin<'a> {
-    method: &'a str,
-    gate: &'a Gate,
-}
-
-impl<'a> DemoOrigin<'a> {
-    pub fn new(method: &'a str, gate: &'a Gate) -> Self {
-        Self { method, gate }
-    }
-}
-
-impl Origin for DemoOrigin<'_> {
-    type Response = Response;
-
-    async fn fetch(&self, target: &str) -> Result<Response, String> {
-        let routes = self.gate.config().routes.len();
-        Response::from_json(&json!({
-            "demo": true,
-            "method": self.method,
-            "resource": target,
-            "message": "edge402 demo content: configure `origin` to proxy a real API",
-            "routes": routes,
-        }))
-        .map_err(|e| e.to_string())
-    }
-
-    fn status(response: &Response) -> u16 {
-        response.status_code()
-    }
-}
-
-/// The origin of this configuration: one type, so the flow is compiled once.
-pub enum ContentSource<'a> {
-    /// `origin` is configured.
-    Proxy(ProxyOrigin<'a>),
-    /// No `origin`: demo content.
-    Demo(DemoOrigin<'a>),
-}
-
-impl Origin for ContentSource<'_> {
-    type Response = Response;
-
-    async fn fetch(&self, target: &str) -> Result<Response, String> {
-        match self {
-            Self::Proxy(origin) => origin.fetch(target).await,
-            Self::Demo(origin) => origin.fetch(target).await,
+/// `original` sent to `url`: its method and body, the headers [`forwards_header`] passes, and
+/// `secret` in `secret_header` when given; redirects are not followed.
+pub(super) fn forwarded(
+    original: &Request,
+    url: &str,
+    secret_header: &str,
+    secret: Option<&str>,
+) -> worker::Result<Request> {
+    let headers = Headers::new();
+    for (name, value) in original.headers().entries() {
+        if forwards_header(&name, &value, secret_header) {
+            headers.append(&name, &value)?;
         }
     }
-
-    fn status(response: &Response) -> u16 {
-        response.status_code()
+    if let Some(secret) = secret {
+        headers.set(secret_header, secret)?;
     }
+    let mut init = RequestInit::new();
+    init.with_method(original.method())
+        .with_headers(headers)
+        .with_redirect(RequestRedirect::Manual);
+    init.with_body(original.inner().body().map(Into::into));
+    Request::new_with_init(url, &init)
 }

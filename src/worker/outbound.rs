@@ -11,8 +11,11 @@ use std::time::Duration;
 
 use futures_util::future::{select, Either};
 use futures_util::StreamExt;
+use worker::wasm_bindgen::JsCast;
+use worker::wasm_bindgen_futures::JsFuture;
 use worker::{
-    AbortController, Delay, Fetch, Headers, Method, Request, RequestInit, RequestRedirect, Socket,
+    AbortController, Delay, Fetch, Fetcher, Headers, Method, Request, RequestInit, RequestRedirect,
+    Socket,
 };
 
 use crate::routes::{host_and_port, split_authority};
@@ -52,6 +55,20 @@ pub async fn exchange(
     timeout_ms: u64,
     max_bytes: usize,
 ) -> Result<(u16, Vec<u8>), ExchangeError> {
+    exchange_through(None, method, url, headers, body, timeout_ms, max_bytes).await
+}
+
+/// [`exchange`], sent to a service binding (another Worker) when `service` is given; `url`
+/// is then the URL that Worker sees.
+pub async fn exchange_through(
+    service: Option<&Fetcher>,
+    method: Method,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: Option<String>,
+    timeout_ms: u64,
+    max_bytes: usize,
+) -> Result<(u16, Vec<u8>), ExchangeError> {
     let unsent = |e: worker::Error| ExchangeError::Unsent(e.to_string());
     let header_set = Headers::new();
     for (name, value) in headers {
@@ -72,12 +89,12 @@ pub async fn exchange(
     let request = Request::new_with_init(url, &init).map_err(unsent)?;
     let controller = AbortController::default();
     let signal = controller.signal();
-    let fetch = Fetch::Request(request);
     let exchange = async {
-        let mut response = fetch
-            .send_with_signal(&signal)
-            .await
-            .map_err(|e| ExchangeError::Connection(e.to_string()))?;
+        let sent = match service {
+            None => Fetch::Request(request).send_with_signal(&signal).await,
+            Some(service) => send_to_service(service, &request).await,
+        };
+        let mut response = sent.map_err(|e| ExchangeError::Connection(e.to_string()))?;
         let status = response.status_code();
         Ok((status, read_bounded(&mut response, max_bytes).await?))
     };
@@ -89,6 +106,17 @@ pub async fn exchange(
             Err(ExchangeError::Timeout)
         }
     }
+}
+
+/// Sends `request` to a service binding through its JavaScript `fetch`, whose answer is a
+/// `Response` whichever workers-rs features the application turned on (its `Fetcher`
+/// methods answer `http` types under the `http` feature).
+async fn send_to_service(service: &Fetcher, request: &Request) -> worker::Result<worker::Response> {
+    let service: worker::worker_sys::Fetcher = service.clone().into_rpc();
+    let answer = JsFuture::from(service.fetch(request.inner())?).await?;
+    Ok(worker::Response::from(
+        answer.dyn_into::<worker::web_sys::Response>()?,
+    ))
 }
 
 /// The body, refused as soon as it is known to exceed `max_bytes` (from `Content-Length`, or

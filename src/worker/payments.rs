@@ -129,13 +129,9 @@ impl PaymentCoordinator {
         Ok(())
     }
 
-    /// The networks of the gateway's configuration (for their `rpc_url`s), borrowed from the
-    /// isolate's gate; the built-in ones if the configuration is broken.
+    /// The networks of the gateway's configuration (for their `rpc_url`s).
     fn networks(&self) -> Cow<'static, Networks> {
-        match super::gate(&self.env) {
-            Ok(gate) => Cow::Borrowed(&gate.config().networks),
-            Err(_) => Cow::Owned(Networks::builtin()),
-        }
+        super::gateway::configured_networks(&self.env)
     }
 
     /// Sets the alarm for the entry's next check, if it needs one.

@@ -507,9 +507,10 @@ export function spawnGroup(command, args, { cwd = ROOT, env = process.env, stdin
  * Starts the built Worker (build/index.js, see scripts/build-worker) under `wrangler dev` with
  * `config` as EDGE402_CONFIG (JSON text) and a fresh KV directory, in its own process group,
  * and waits until it answers HTTP. `vars` are further string bindings (`--var NAME:value`),
- * which the Worker reads like secrets.
+ * which the Worker reads like secrets; `wranglerToml` names another Worker's wrangler.toml
+ * (relative to the repository root), such as the example's.
  */
-export async function startWorker(config, { vars = {} } = {}) {
+export async function startWorker(config, { vars = {}, wranglerToml } = {}) {
   const [port, inspectorPort] = await freePorts(2);
   const persistTo = await mkdtemp(join(tmpdir(), 'edge402-worker-kv-'));
   const args = [
@@ -517,6 +518,7 @@ export async function startWorker(config, { vars = {} } = {}) {
     '--persist-to', persistTo, '--show-interactive-dev-session=false',
     '--var', `EDGE402_CONFIG:${JSON.stringify(config)}`,
     ...Object.entries(vars).flatMap(([name, value]) => ['--var', `${name}:${value}`]),
+    ...(wranglerToml ? ['--config', join(ROOT, wranglerToml)] : []),
   ];
   const wrangler = spawnGroup(WRANGLER, args, { env: WRANGLER_ENV });
 

@@ -1,0 +1,494 @@
+//! The gateway as a workers-rs middleware: [`Gateway::serve`] puts the configuration's prices
+//! on the application's own handler, with the same decisions as the zero-code Worker (which
+//! is this with a handler that proxies).
+
+use std::borrow::Cow;
+use std::cell::Cell;
+use std::future::Future;
+use std::sync::OnceLock;
+
+use serde_json::json;
+use worker::{
+    console_error, console_log, Context, Date, Env, Headers, Method, Request, Response, Result,
+};
+
+use super::admin;
+use super::budget;
+use super::chain::RpcChains;
+use super::facilitator::FetchFacilitator;
+use super::lightning::Lnd;
+use super::objects::ObjectAllowances;
+use super::origin::HandlerOrigin;
+use super::payments::ObjectCoordinator;
+use super::pricing::Prices;
+use super::{
+    CONFIG_VAR, FACILITATOR_AUTH_SECRET, LND_MACAROON_SECRET, QUOTE_SECRET_NAME, RECEIPTS_KV,
+};
+use crate::config::{ConfigError, GatewayConfig, RoutePrice};
+use crate::gate::flow::{handle, LogRecord, Outcome, ReceiptStore, Services};
+use crate::gate::forward::same_header_name;
+use crate::gate::http::{self as answers, Answer};
+use crate::gate::quote::{QuoteKey, MIN_QUOTE_SECRET_LEN};
+use crate::gate::receipt::{revocation_key, verify_refusal_key, Receipt, VERIFY_REFUSAL_TTL_S};
+use crate::gate::{
+    DynamicPrice, Gate, PriceAsk, Refusal, Refused, RequestFacts, Secrets, L402_ROOT_SECRET,
+    METHOD_OVERRIDE_HEADERS,
+};
+use crate::l402::{RootKeySecret, TokenId};
+use crate::networks::Networks;
+use crate::protocol::{PAYMENT_SIGNATURE, X_PAYMENT};
+use crate::routes::UrlParts;
+
+/// A price function of the request, for routes whose `price` is `"dynamic"`: a price, or
+/// [`DynamicPrice::Free`]; an error refuses the request (502 `pricing_unavailable`).
+pub type PriceFunction =
+    dyn Fn(&PriceAsk) -> std::result::Result<DynamicPrice, String> + Send + Sync;
+
+/// edge402 over one configuration, for a Worker's own handlers: built once per isolate (a
+/// [`LazyGateway`] in a `static` does that), then [`Gateway::serve`] for every request.
+pub struct Gateway {
+    gate: Gate,
+    prices: Option<Box<PriceFunction>>,
+}
+
+impl Gateway {
+    /// The gateway of `EDGE402_CONFIG` (a `[vars.EDGE402_CONFIG]` table or JSON text) and the
+    /// secrets it needs, read from `env`.
+    pub fn from_env(env: &Env) -> std::result::Result<Self, ConfigError> {
+        Self::from_config(read_config(env)?, env)
+    }
+
+    /// The gateway of a configuration the application built (for example with
+    /// [`GatewayConfig::from_json`]), with the secrets it needs from `env`.
+    pub fn from_config(config: GatewayConfig, env: &Env) -> std::result::Result<Self, ConfigError> {
+        let secrets = read_secrets(env, &config)?;
+        // The first gateway's, for the payment coordinator objects of this isolate.
+        let _ = ISOLATE_NETWORKS.set(config.networks.clone());
+        Ok(Self {
+            gate: Gate::new(config, secrets)?,
+            prices: None,
+        })
+    }
+
+    /// Prices the routes whose `price` is `"dynamic"` with `prices` (instead of
+    /// `pricing.url` / `pricing.service`).
+    pub fn with_prices(
+        self,
+        prices: impl Fn(&PriceAsk) -> std::result::Result<DynamicPrice, String> + Send + Sync + 'static,
+    ) -> Self {
+        Self {
+            prices: Some(Box::new(prices)),
+            ..self
+        }
+    }
+
+    /// The decisions it makes.
+    pub fn gate(&self) -> &Gate {
+        &self.gate
+    }
+
+    /// Answers `request`: free routes go to `handler` at once; priced ones only once paid
+    /// (settled, or a valid receipt or L402 credential), with the settlement's headers added
+    /// to `handler`'s response; everything else gets the gateway's answer (a 402 challenge,
+    /// a refusal) without calling `handler`. `handler` runs at most once, and receives the
+    /// request at its canonical path, without payment headers, L402 credentials or
+    /// method and path overrides.
+    pub async fn serve<H, F>(
+        &'static self,
+        request: Request,
+        env: &Env,
+        ctx: &Context,
+        handler: H,
+    ) -> Result<Response>
+    where
+        H: FnOnce(Request) -> F,
+        F: Future<Output = Result<Response>>,
+    {
+        if let Some(answer) = admin::settlements(&request, env).await {
+            return answer;
+        }
+        let gate = &self.gate;
+        let now = Date::now().as_millis() / 1000;
+        // The runtime hands over a WHATWG-normalised absolute URL; splitting it by hand keeps
+        // the `url` crate's parser and its Unicode tables (about 100 KB) out of the build.
+        let url = request.inner().url();
+        let parts = UrlParts::split(&url);
+        let method = request.method().to_string();
+        self.check_once(env, ctx);
+        let store = KvReceipts {
+            kv: env.kv(RECEIPTS_KV).ok(),
+            budgets: env.durable_object(budget::BUDGET_BINDING).ok(),
+        };
+        let coordinator = ObjectCoordinator::new(env);
+        let facilitator = facilitator(gate, env);
+        let header = |name: &str| request.headers().get(name).ok().flatten();
+        let (payment_signature, x_payment) = (header(PAYMENT_SIGNATURE), header(X_PAYMENT));
+        let (authorization, client) = (header("Authorization"), header("CF-Connecting-IP"));
+        let accept = header("Accept");
+        let method_override = request.headers().keys().find_map(|sent| {
+            METHOD_OVERRIDE_HEADERS
+                .into_iter()
+                .find(|name| same_header_name(&sent, name))
+        });
+        let facts = RequestFacts {
+            method: &method,
+            path: parts.path,
+            query: parts.query,
+            base_url: parts.origin,
+            payment_signature: payment_signature.as_deref(),
+            x_payment: x_payment.as_deref(),
+            preflight: request.method() == Method::Options
+                && header("Access-Control-Request-Method").is_some(),
+            authorization: authorization.as_deref(),
+            client: client.as_deref(),
+            accept: accept.as_deref(),
+            method_override,
+        };
+        let origin = HandlerOrigin::new(&request, parts.origin, gate.config(), handler);
+        let lnd_macaroon = env.secret(LND_MACAROON_SECRET).ok().map(|s| s.to_string());
+        let invoices = gate
+            .config()
+            .lightning
+            .as_ref()
+            .map(|ln| Lnd::new(ln, lnd_macaroon));
+        let allowances = ObjectAllowances::new(env);
+        let chain = RpcChains::in_request(&gate.config().networks);
+        let pricing = Prices {
+            function: self.prices.as_deref(),
+            config: &gate.config().pricing,
+            env,
+            now,
+        };
+        let services = Services {
+            facilitator: &facilitator,
+            store: &store,
+            origin: &origin,
+            invoices: &invoices,
+            coordinator: &coordinator,
+            allowances: &allowances,
+            chain: &chain,
+            pricing: &pricing,
+        };
+        let (outcome, record) = handle(gate, &facts, now, services).await;
+        log(&record, &method, parts.path, coordinator.spent_ms());
+        match outcome {
+            Outcome::Preflight => respond(answers::preflight()),
+            Outcome::Refused(refused) => {
+                respond(answers::answer(&refused, &gate.config().networks))
+            }
+            Outcome::Origin { response, release } => {
+                with_headers(response, &answers::release_headers(&release))
+            }
+        }
+    }
+
+    /// Once per isolate, after answering: logs the configuration's warnings, and asks the
+    /// facilitator what it supports, logging any configured network it does not settle.
+    /// Never delays a request.
+    fn check_once(&'static self, env: &Env, ctx: &Context) {
+        thread_local!(static CHECKED: Cell<bool> = const { Cell::new(false) });
+        if CHECKED.with(|c| c.replace(true)) {
+            return;
+        }
+        let config = self.gate.config();
+        let mut warnings = config.warnings();
+        let dynamic = config
+            .paid_routes()
+            .any(|paid| paid.price == RoutePrice::PerRequest);
+        if dynamic && self.prices.is_none() && config.pricing.endpoint.is_none() {
+            warnings.push(
+                "routes with price \"dynamic\" have no pricing (pricing.url, pricing.service or \
+                 Gateway::with_prices): they answer 502 pricing_unavailable"
+                    .into(),
+            );
+        }
+        for warning in warnings {
+            console_error!("{}", json!({"event": "config_warning", "detail": warning}));
+        }
+        let facilitator = facilitator(&self.gate, env);
+        ctx.wait_until(async move {
+            match facilitator.supported().await {
+                Ok(supported) => {
+                    let missing = config.unsupported_offers(&supported);
+                    if !missing.is_empty() {
+                        console_error!("{}", json!({"event": "config_error", "reason": "facilitator_unsupported", "offers": missing}));
+                    }
+                }
+                Err(error) => console_error!("{}", json!({"event": "supported_check_failed", "detail": error.to_string()})),
+            }
+        });
+    }
+}
+
+/// A [`Gateway`] built on first use in each isolate, for a `static`:
+///
+/// ```ignore
+/// static GATEWAY: LazyGateway = LazyGateway::new(Gateway::from_env);
+/// ```
+pub struct LazyGateway {
+    gateway: OnceLock<std::result::Result<Gateway, ConfigError>>,
+    build: fn(&Env) -> std::result::Result<Gateway, ConfigError>,
+}
+
+impl LazyGateway {
+    /// One that `build`s its gateway from the first request's `env`.
+    pub const fn new(build: fn(&Env) -> std::result::Result<Gateway, ConfigError>) -> Self {
+        Self {
+            gateway: OnceLock::new(),
+            build,
+        }
+    }
+
+    /// The gateway, built now if it was not; a configuration error stays the answer for the
+    /// isolate's life.
+    pub fn get(
+        &'static self,
+        env: &Env,
+    ) -> std::result::Result<&'static Gateway, &'static ConfigError> {
+        self.gateway.get_or_init(|| (self.build)(env)).as_ref()
+    }
+
+    /// [`Gateway::serve`], or, when the configuration is broken, a 500
+    /// `invalid_configuration` answer (logged with the key at fault) without calling `handler`.
+    pub async fn serve<H, F>(
+        &'static self,
+        request: Request,
+        env: &Env,
+        ctx: &Context,
+        handler: H,
+    ) -> Result<Response>
+    where
+        H: FnOnce(Request) -> F,
+        F: Future<Output = Result<Response>>,
+    {
+        match self.get(env) {
+            Ok(gateway) => gateway.serve(request, env, ctx, handler).await,
+            Err(error) => configuration_error(&request, error),
+        }
+    }
+}
+
+/// The answer of a gateway whose configuration is broken.
+pub(super) fn configuration_error(request: &Request, error: &ConfigError) -> Result<Response> {
+    let refused = Refused::bare(Refusal::Configuration(error.clone()), None);
+    let disposition = refused.refusal.disposition();
+    let url = request.inner().url();
+    let record = LogRecord {
+        outcome: disposition.outcome,
+        status: disposition.status,
+        reason: Some(disposition.reason),
+        detail: Some(error.to_string()),
+        ..LogRecord::default()
+    };
+    log(
+        &record,
+        request.method().as_ref(),
+        UrlParts::split(&url).path,
+        None,
+    );
+    respond(answers::answer(
+        &refused,
+        &crate::networks::Networks::builtin(),
+    ))
+}
+
+/// The networks of the gateway built in this isolate.
+static ISOLATE_NETWORKS: OnceLock<Networks> = OnceLock::new();
+
+/// The networks of the gateway's configuration (for their `rpc_url`s), for a Durable Object:
+/// those of a gateway built in this isolate, or of `EDGE402_CONFIG`, or the built-in ones.
+pub(super) fn configured_networks(env: &Env) -> Cow<'static, Networks> {
+    if let Some(networks) = ISOLATE_NETWORKS.get() {
+        return Cow::Borrowed(networks);
+    }
+    match read_config(env) {
+        Ok(config) => Cow::Owned(config.networks),
+        Err(_) => Cow::Owned(Networks::builtin()),
+    }
+}
+
+/// The secrets the configuration uses, as `wrangler secret` bindings: one that is needed and
+/// set must be usable; whether a missing one is needed is the gate's to say.
+fn read_secrets(env: &Env, config: &GatewayConfig) -> std::result::Result<Secrets, ConfigError> {
+    let too_short = |key: &str, len: usize| ConfigError {
+        key: key.into(),
+        problem: format!("must be at least {len} bytes"),
+    };
+    let l402_root = match env.secret(L402_ROOT_SECRET) {
+        Err(_) => None,
+        Ok(_) if !config.sells_l402() => None,
+        Ok(secret) => Some(
+            RootKeySecret::new(secret.to_string().as_bytes())
+                .map_err(|_| too_short(L402_ROOT_SECRET, 32))?,
+        ),
+    };
+    let dynamic = config
+        .paid_routes()
+        .any(|paid| paid.price == RoutePrice::PerRequest);
+    let quote_key = match env.secret(QUOTE_SECRET_NAME) {
+        Err(_) => None,
+        Ok(_) if !dynamic => None,
+        Ok(secret) => Some(
+            QuoteKey::new(secret.to_string().as_bytes())
+                .map_err(|_| too_short(QUOTE_SECRET_NAME, MIN_QUOTE_SECRET_LEN))?,
+        ),
+    };
+    Ok(Secrets {
+        l402_root,
+        quote_key,
+    })
+}
+
+/// `EDGE402_CONFIG` as a table (a `[vars.EDGE402_CONFIG]` section) or as JSON text.
+fn read_config(env: &Env) -> std::result::Result<GatewayConfig, ConfigError> {
+    let missing = || ConfigError {
+        key: CONFIG_VAR.into(),
+        problem: "is not set (see README.md, Configuration)".into(),
+    };
+    // JSON text first: `object_var` accepts only a binding whose constructor is `Object`, so a
+    // string var (`--var`, `[vars]` as text, a secret) would otherwise read as missing.
+    if let Ok(text) = env.var(CONFIG_VAR) {
+        return GatewayConfig::from_json_text(&text.to_string());
+    }
+    match env.object_var::<serde_json::Value>(CONFIG_VAR) {
+        Ok(serde_json::Value::Null) | Err(_) => Err(missing()),
+        Ok(value) => GatewayConfig::from_json(&value),
+    }
+}
+
+/// The facilitator client of the configuration, with its optional credential secret.
+fn facilitator(gate: &Gate, env: &Env) -> FetchFacilitator {
+    let authorization = env
+        .secret(FACILITATOR_AUTH_SECRET)
+        .ok()
+        .map(|s| s.to_string());
+    FetchFacilitator::new(&gate.config().facilitator, authorization)
+}
+
+/// The gateway's state as the flow reads it: receipts and revocations in Workers KV (a failed
+/// read is a miss; the payment coordinator writes the receipts), L402 request budgets in
+/// Durable Objects.
+struct KvReceipts {
+    kv: Option<worker::kv::KvStore>,
+    /// L402 request budgets (Durable Objects), when bound.
+    budgets: Option<worker::ObjectNamespace>,
+}
+
+impl ReceiptStore for KvReceipts {
+    async fn get(&self, key: &str) -> Option<Receipt> {
+        let kv = self.kv.as_ref()?;
+        match kv.get(key).json::<Receipt>().await {
+            Ok(found) => found,
+            Err(error) => {
+                console_error!(
+                    "{}",
+                    json!({"event": "receipt_read_failed", "detail": error.to_string()})
+                );
+                None
+            }
+        }
+    }
+
+    async fn consume_token_request(
+        &self,
+        token_id: &TokenId,
+        limit: u32,
+    ) -> std::result::Result<bool, String> {
+        let namespace = self
+            .budgets
+            .as_ref()
+            .ok_or("no TOKEN_BUDGET Durable Object binding")?;
+        budget::consume(namespace, token_id, limit).await
+    }
+
+    async fn verify_refused(&self, verify_key: &str) -> Option<String> {
+        let kv = self.kv.as_ref()?;
+        kv.get(&verify_refusal_key(verify_key))
+            .text()
+            .await
+            .ok()
+            .flatten()
+    }
+
+    async fn remember_verify_refusal(&self, verify_key: &str, reason: &str) {
+        let Some(kv) = self.kv.as_ref() else {
+            return;
+        };
+        let put = kv
+            .put(&verify_refusal_key(verify_key), reason)
+            .map(|put| put.expiration_ttl(VERIFY_REFUSAL_TTL_S));
+        let written = match put {
+            Ok(put) => put.execute().await,
+            Err(error) => Err(error),
+        };
+        if let Err(error) = written {
+            console_error!(
+                "{}",
+                json!({"event": "verify_refusal_not_kept", "detail": error.to_string()})
+            );
+        }
+    }
+
+    async fn is_revoked(&self, token_id: &TokenId) -> std::result::Result<bool, String> {
+        let kv = self.kv.as_ref().ok_or("no RECEIPTS binding")?;
+        let entry = kv
+            .get(&revocation_key(token_id))
+            .text()
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(entry.is_some())
+    }
+}
+
+fn respond(answer: Answer) -> Result<Response> {
+    let headers = Headers::new();
+    // `append`, not `set`: an L402 challenge has two `WWW-Authenticate` values (LSAT, L402).
+    for (name, value) in &answer.headers {
+        headers.append(name, value)?;
+    }
+    let response = match answer.body.is_empty() {
+        true => Response::empty()?,
+        false => Response::ok(answer.body)?,
+    };
+    Ok(response.with_status(answer.status).with_headers(headers))
+}
+
+/// `response` with `extra` headers set (fetched headers are immutable, so they are copied
+/// into a fresh set).
+pub(super) fn with_headers(
+    response: Response,
+    extra: &[(&'static str, String)],
+) -> Result<Response> {
+    if response.status_code() == 101 || extra.is_empty() {
+        // A WebSocket upgrade: a rebuilt response would lose its socket (and the runtime
+        // refuses a 101 without one), so it passes as the origin sent it.
+        return Ok(response);
+    }
+    let headers = Headers::new();
+    for (name, value) in response.headers().entries() {
+        headers.append(&name, &value)?;
+    }
+    for (name, value) in extra {
+        headers.set(name, value)?;
+    }
+    let status = response.status_code();
+    let (_, body) = response.into_parts();
+    Ok(Response::builder()
+        .with_status(status)
+        .with_headers(headers)
+        .body(body))
+}
+
+/// The request's log line: the flow's record, with the method, the path and the time spent
+/// waiting for the payment coordinator, when it was asked.
+fn log(record: &LogRecord, method: &str, path: &str, coordinator_ms: Option<u64>) {
+    let mut line = serde_json::to_value(record).unwrap_or_default();
+    if let Some(fields) = line.as_object_mut() {
+        fields.insert("method".into(), method.into());
+        fields.insert("path".into(), path.into());
+        if let Some(ms) = coordinator_ms {
+            fields.insert("coordinator_ms".into(), ms.into());
+        }
+    }
+    console_log!("{line}");
+}
