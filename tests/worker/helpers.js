@@ -53,10 +53,11 @@ export const REFUSAL_REASON = 'invalid_exact_evm_insufficient_balance';
  * default for GET), a paid POST route (before-origin, the default for POST) and a paid GET
  * route settled in parallel with the origin.
  */
-function gatewayConfig(originUrl, facilitatorUrl, noChainUrl) {
+function gatewayConfig(originUrl, facilitatorUrl, noChainUrl, pricingUrl) {
   const accepts = [{ network: 'base-sepolia', pay_to: PAY_TO }];
   return {
     origin: originUrl,
+    pricing: { url: pricingUrl, cache_s: PRICE_CACHE_S, timeout_ms: FACILITATOR_TIMEOUT_MS },
     // No chain runs with the doubles: a settlement whose outcome is unknown stays unknown.
     networks: [{ chain_id: 84532, rpc_url: noChainUrl }],
     facilitator: {
@@ -70,6 +71,7 @@ function gatewayConfig(originUrl, facilitatorUrl, noChainUrl) {
       { match: 'GET /api/*', price: '$0.001', description: 'Test data', accepts },
       { match: 'POST /orders', price: '$0.01', accepts },
       { match: 'GET /reports/*', price: '$0.001', settle: 'parallel', accepts },
+      { match: '/priced/*', price: 'dynamic', description: 'Priced per request', accepts },
     ],
   };
 }
@@ -100,15 +102,19 @@ async function startStack() {
     stoppers.push(origin.stop);
     const facilitator = await startFacilitatorDouble();
     stoppers.push(facilitator.stop);
+    const pricing = await startPricingDouble();
+    stoppers.push(pricing.stop);
     const [closedPort] = await freePorts(1);
-    const config = gatewayConfig(origin.url, facilitator.url, `http://${HOST}:${closedPort}`);
-    const worker = await startWorker(config, { vars: { ORIGIN_AUTHORIZATION: ORIGIN_SECRET } });
+    const config = gatewayConfig(origin.url, facilitator.url, `http://${HOST}:${closedPort}`, pricing.url);
+    const vars = { ORIGIN_AUTHORIZATION: ORIGIN_SECRET, QUOTE_SECRET };
+    const worker = await startWorker(config, { vars });
     stoppers.push(worker.stop);
     const reset = () => {
       origin.reset();
       facilitator.reset();
+      pricing.reset();
     };
-    return { origin, facilitator, worker, reset, stop };
+    return { origin, facilitator, pricing, worker, reset, stop };
   } catch (error) {
     await stop();
     throw error;
@@ -275,6 +281,43 @@ export async function startOriginDouble() {
     /** Just the paths (with query) that reached the origin. */
     paths: () => requests.map((r) => r.path),
     reset: () => requests.splice(0),
+    stop: () => closeServer(server),
+  };
+}
+
+/** The price the pricing double answers unless a test sets another. */
+export const DYNAMIC_PRICE = '$0.002';
+/** Seconds the Worker keeps a pricing answer. */
+export const PRICE_CACHE_S = 2;
+/** The Worker's QUOTE_SECRET in these tests. */
+export const QUOTE_SECRET = 'quote-secret-for-the-workerd-tests-0123';
+
+/**
+ * Test double of a pricing endpoint (`POST` with `{route, method, path, query}`): answers
+ * `{"price": …}`, `{"free": true}`, an HTTP status or a body that is not JSON, as the test
+ * sets with `answer(…)`; records every request.
+ */
+async function startPricingDouble() {
+  const requests = [];
+  let answer = { price: DYNAMIC_PRICE };
+  const server = http.createServer(async (request, response) => {
+    const body = await readBody(request);
+    requests.push({ method: request.method, path: request.url, body: JSON.parse(body || 'null') });
+    if (answer.status) return sendJson(response, answer.status, { error: 'pricing failed' });
+    if (answer.garbage) return sendText(response, 200, 'not json');
+    sendJson(response, 200, answer);
+  });
+  await listen(server, 0);
+  return {
+    url: `http://${HOST}:${server.address().port}/price`,
+    /** What the Worker asked: `{ method, path, body }`, oldest first. */
+    requests,
+    /** Sets the answer: `{ price }`, `{ free: true }`, `{ status }` or `{ garbage: true }`. */
+    answer: (next) => (answer = next),
+    reset: () => {
+      requests.splice(0);
+      answer = { price: DYNAMIC_PRICE };
+    },
     stop: () => closeServer(server),
   };
 }
