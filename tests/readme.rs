@@ -308,3 +308,18 @@ fn a_402_always_invites_payment_and_upstream_faults_say_how_to_retry() {
         }
     }
 }
+
+/// The README's Rust API example is `examples/hello-paid/src/lib.rs`, which CI compiles.
+#[test]
+fn the_readme_rust_api_example_is_the_compiled_one() {
+    let readme = std::fs::read_to_string(README).unwrap();
+    let example = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/examples/hello-paid/src/lib.rs"
+    );
+    let code = std::fs::read_to_string(example).unwrap();
+    assert!(
+        readme.contains(&format!("```rust\n{code}```\n")),
+        "README.md's Rust API example differs from {example}"
+    );
+}
