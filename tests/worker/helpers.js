@@ -11,11 +11,11 @@
 
 import assert from 'node:assert/strict';
 import { spawn, execFile } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import net from 'node:net';
 import { constants, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { after, before, beforeEach } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
@@ -84,15 +84,20 @@ function gatewayConfig(originUrl, facilitatorUrl, noChainUrl, pricingUrl) {
  * and scripts before each test, and stop everything after the file (also when a test fails).
  * Returns an object that holds `origin`, `facilitator` and `worker` once started.
  */
-export function useStack() {
+export function useStack(options) {
   const stack = {};
-  before(async () => Object.assign(stack, await startStack()), { timeout: WORKER_START_TIMEOUT_MS + 5_000 });
+  before(async () => Object.assign(stack, await startStack(options)), { timeout: WORKER_START_TIMEOUT_MS + 5_000 });
   beforeEach(() => stack.reset?.());
   after(() => stack.stop?.());
   return stack;
 }
 
-async function startStack() {
+/**
+ * The doubles and the Worker. With `pricingService`, routes priced per request ask the
+ * Worker of tests/worker/pricing-service/ through a service binding (`PRICER`), run in the
+ * same `wrangler dev`.
+ */
+async function startStack({ pricingService = false } = {}) {
   const stoppers = [];
   const stop = async () => {
     for (const stopOne of stoppers.reverse()) await stopOne();
@@ -107,7 +112,14 @@ async function startStack() {
     const [closedPort] = await freePorts(1);
     const config = gatewayConfig(origin.url, facilitator.url, `http://${HOST}:${closedPort}`, pricing.url);
     const vars = { ORIGIN_AUTHORIZATION: ORIGIN_SECRET, QUOTE_SECRET };
-    const worker = await startWorker(config, { vars });
+    let configs;
+    if (pricingService) {
+      config.pricing = { service: 'PRICER', cache_s: 0 };
+      const gatewayToml = await withServiceBinding('PRICER', 'edge402-pricing-service');
+      stoppers.push(() => rm(dirname(gatewayToml), { recursive: true, force: true }));
+      configs = [gatewayToml, join(ROOT, 'tests/worker/pricing-service/wrangler.toml')];
+    }
+    const worker = await startWorker(config, { vars, configs });
     stoppers.push(worker.stop);
     const reset = () => {
       origin.reset();
@@ -283,6 +295,22 @@ export async function startOriginDouble() {
     reset: () => requests.splice(0),
     stop: () => closeServer(server),
   };
+}
+
+/**
+ * The repository's wrangler.toml with a service binding `binding` to the Worker `service`,
+ * written to a fresh directory (its paths made absolute); returns the file's path.
+ */
+async function withServiceBinding(binding, service) {
+  const text = await readFile(join(ROOT, 'wrangler.toml'), 'utf8');
+  const absolute = text
+    .replace('main = "build/index.js"', `main = ${JSON.stringify(join(ROOT, 'build/index.js'))}`)
+    .replace('directory = "./paywall/dist"', `directory = ${JSON.stringify(join(ROOT, 'paywall/dist'))}`);
+  assert.notEqual(absolute, text, 'wrangler.toml no longer has the main and assets lines this expects');
+  const dir = await mkdtemp(join(tmpdir(), 'edge402-gateway-toml-'));
+  const path = join(dir, 'wrangler.toml');
+  await writeFile(path, `${absolute}\n[[services]]\nbinding = "${binding}"\nservice = "${service}"\n`);
+  return path;
 }
 
 /** The price the pricing double answers unless a test sets another. */
@@ -551,9 +579,10 @@ export function spawnGroup(command, args, { cwd = ROOT, env = process.env, stdin
  * `config` as EDGE402_CONFIG (JSON text) and a fresh KV directory, in its own process group,
  * and waits until it answers HTTP. `vars` are further string bindings (`--var NAME:value`),
  * which the Worker reads like secrets; `wranglerToml` names another Worker's wrangler.toml
- * (relative to the repository root), such as the example's.
+ * (relative to the repository root), such as the example's; `configs` are absolute paths of
+ * several Workers' configurations run together, the gateway's first.
  */
-export async function startWorker(config, { vars = {}, wranglerToml } = {}) {
+export async function startWorker(config, { vars = {}, wranglerToml, configs = [] } = {}) {
   const [port, inspectorPort] = await freePorts(2);
   const persistTo = await mkdtemp(join(tmpdir(), 'edge402-worker-kv-'));
   const args = [
@@ -562,6 +591,7 @@ export async function startWorker(config, { vars = {}, wranglerToml } = {}) {
     '--var', `EDGE402_CONFIG:${JSON.stringify(config)}`,
     ...Object.entries(vars).flatMap(([name, value]) => ['--var', `${name}:${value}`]),
     ...(wranglerToml ? ['--config', join(ROOT, wranglerToml)] : []),
+    ...configs.flatMap((path) => ['--config', path]),
   ];
   const wrangler = spawnGroup(WRANGLER, args, { env: WRANGLER_ENV });
 
