@@ -338,6 +338,16 @@ impl fmt::Display for MatcherError {
 
 impl std::error::Error for MatcherError {}
 
+/// The canonical spelling of a `match`: `GET,POST /x`, or the pattern alone.
+impl fmt::Display for RouteMatcher {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if !self.methods.is_empty() {
+            write!(f, "{} ", self.methods.join(","))?;
+        }
+        self.pattern.fmt(f)
+    }
+}
+
 impl RouteMatcher {
     /// Parses `GET /api/*`, `GET,POST /x`, `/reports/:id`.
     pub fn parse(text: &str) -> Result<Self, MatcherError> {

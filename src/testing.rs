@@ -26,7 +26,7 @@ use crate::gate::l402::{Invoice, InvoiceError, InvoiceSource};
 use crate::gate::ledger::{
     ChainError, ChainReader, Claim, Conclusion, Entry, PaymentRecord, PaymentState,
 };
-use crate::gate::limits::{Allowance, Allowances, Ask, Book};
+use crate::gate::limits::{Allowance, Allowances, Ask, ProcessAllowances};
 use crate::gate::receipt::Receipt;
 use crate::l402::{Preimage, TokenId};
 use crate::pricing::Price;
@@ -299,22 +299,28 @@ impl InvoiceSource for FakeLightning {
     }
 }
 
-/// Allowances in memory: one [`Book`] per scope, as the Worker keeps one per Durable Object.
-/// `down` makes every call fail as an unreachable object.
+/// Allowances in memory ([`ProcessAllowances`]); `down` makes every call fail as an
+/// unreachable object.
 #[derive(Default)]
 pub struct MemoryAllowances {
-    books: RefCell<HashMap<String, Book>>,
+    books: ProcessAllowances,
     /// Whether the books are unreachable.
     pub down: Cell<bool>,
 }
 
+impl MemoryAllowances {
+    fn reachable(&self) -> Result<(), String> {
+        match self.down.get() {
+            true => Err("allowances unreachable".into()),
+            false => Ok(()),
+        }
+    }
+}
+
 impl Allowances for MemoryAllowances {
     async fn ask(&self, ask: &Ask, now: u64) -> Result<Allowance, String> {
-        if self.down.get() {
-            return Err("allowances unreachable".into());
-        }
-        let mut books = self.books.borrow_mut();
-        Ok(books.entry(ask.scope.clone()).or_default().ask(ask, now))
+        self.reachable()?;
+        self.books.ask(ask, now).await
     }
 
     async fn keep(
@@ -325,13 +331,8 @@ impl Allowances for MemoryAllowances {
         until: u64,
         now: u64,
     ) -> Result<(), String> {
-        if self.down.get() {
-            return Err("allowances unreachable".into());
-        }
-        let mut books = self.books.borrow_mut();
-        let book = books.entry(scope.to_owned()).or_default();
-        book.keep(key, answer, until, now);
-        Ok(())
+        self.reachable()?;
+        self.books.keep(scope, key, answer, until, now).await
     }
 }
 

@@ -1,8 +1,11 @@
 // Cloudflare Workers (workerd): a .wasm import is a compiled WebAssembly.Module, so the
-// binding is initialised synchronously when this module loads.
+// binding is initialised synchronously when this module loads; with it, the gateway's
+// handler wrapper and Hono middleware.
 import wasmModule from './web/edge402_bg.wasm';
-import { initSync } from './web/edge402.js';
+import * as binding from './web/edge402.js';
+import { bindMiddleware } from './middleware.mjs';
 
-initSync({ module: wasmModule });
+binding.initSync({ module: wasmModule });
 
 export * from './web/edge402.js';
+export const { paymentGateway, paymentMiddleware, memoryStore, kvStore } = bindMiddleware(binding);

@@ -13,7 +13,8 @@ use crate::pricing::{Price, PriceError};
 /// What a route priced per request asks its pricing service.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct PriceAsk {
-    /// The route's pattern, as configured (`GET /api/*`).
+    /// The route's `match`, in its canonical spelling (`GET /api/*`, `GET,POST /x`, or the
+    /// pattern alone when it has no methods).
     pub route: String,
     /// The request's method, upper case.
     pub method: String,

@@ -180,6 +180,19 @@ pub struct LogRecord {
     pub detail: Option<String>,
 }
 
+impl LogRecord {
+    /// The request's log line: this record with the request's method and path.
+    pub fn line(&self, method: &str, path: &str) -> serde_json::Value {
+        // Strings and numbers only: serialising cannot fail.
+        let mut line = serde_json::to_value(self).unwrap_or_default();
+        if let Some(fields) = line.as_object_mut() {
+            fields.insert("method".into(), method.into());
+            fields.insert("path".into(), path.into());
+        }
+        line
+    }
+}
+
 /// The longest facilitator reason passed to clients as is; longer or multi-line texts (some
 /// facilitators send a whole error dump) become `unexpected_settle_error` and go to the log.
 const MAX_PASSED_REASON_LEN: usize = 80;

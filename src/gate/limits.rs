@@ -8,6 +8,7 @@
 //! Clients are counted by [`client_bucket`]: an IPv6 client by its /64, which one subscriber
 //! holds whole, so rotating addresses inside it gains nothing.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv6Addr};
 
@@ -143,6 +144,37 @@ impl Book {
             self.counts.clear();
             self.kept.retain(|_, (until, _)| *until > now);
         }
+    }
+}
+
+/// The allowances of one process: a [`Book`] per scope, as the Worker keeps one per
+/// Durable Object. They hold across requests of the process only (a Node server; not
+/// several isolates).
+#[derive(Debug, Default)]
+pub struct ProcessAllowances {
+    books: RefCell<HashMap<String, Book>>,
+}
+
+impl Allowances for ProcessAllowances {
+    async fn ask(&self, ask: &Ask, now: u64) -> Result<Allowance, String> {
+        let mut books = self.books.borrow_mut();
+        Ok(books.entry(ask.scope.clone()).or_default().ask(ask, now))
+    }
+
+    async fn keep(
+        &self,
+        scope: &str,
+        key: &str,
+        answer: String,
+        until: u64,
+        now: u64,
+    ) -> Result<(), String> {
+        let mut books = self.books.borrow_mut();
+        books
+            .entry(scope.to_owned())
+            .or_default()
+            .keep(key, answer, until, now);
+        Ok(())
     }
 }
 

@@ -21,6 +21,7 @@ pub mod presentation;
 pub mod quote;
 pub mod receipt;
 pub mod refusal;
+pub mod remote;
 pub mod settlement;
 
 use std::borrow::Cow;
@@ -70,6 +71,70 @@ pub struct RequestFacts<'a> {
     /// The first method-override header the request carries ([`METHOD_OVERRIDE_HEADERS`]),
     /// if any.
     pub method_override: Option<&'static str>,
+}
+
+/// The request headers the gate reads, taken once from all of a request's headers (names in
+/// any case), as every shell hands them over.
+#[derive(Clone, Debug, Default)]
+pub struct RequestHeaders {
+    payment_signature: Option<String>,
+    x_payment: Option<String>,
+    authorization: Option<String>,
+    client: Option<String>,
+    accept: Option<String>,
+    cors_request_method: bool,
+    method_override: Option<&'static str>,
+}
+
+impl RequestHeaders {
+    /// Reads `(name, value)` pairs; the first of a name counts.
+    pub fn read<N: AsRef<str>, V: AsRef<str>>(headers: impl IntoIterator<Item = (N, V)>) -> Self {
+        let mut read = Self::default();
+        for (name, value) in headers {
+            let (name, value) = (name.as_ref(), value.as_ref());
+            let slot = match () {
+                _ if name.eq_ignore_ascii_case(crate::protocol::PAYMENT_SIGNATURE) => {
+                    &mut read.payment_signature
+                }
+                _ if name.eq_ignore_ascii_case(crate::protocol::X_PAYMENT) => &mut read.x_payment,
+                _ if name.eq_ignore_ascii_case("authorization") => &mut read.authorization,
+                _ if name.eq_ignore_ascii_case("cf-connecting-ip") => &mut read.client,
+                _ if name.eq_ignore_ascii_case("accept") => &mut read.accept,
+                _ => {
+                    read.cors_request_method |=
+                        name.eq_ignore_ascii_case("access-control-request-method");
+                    let found = METHOD_OVERRIDE_HEADERS
+                        .into_iter()
+                        .find(|known| forward::same_header_name(name, known));
+                    read.method_override = read.method_override.or(found);
+                    continue;
+                }
+            };
+            slot.get_or_insert_with(|| value.to_owned());
+        }
+        read
+    }
+
+    /// The facts of a request with these headers, its `method` and its URL's parts.
+    pub fn facts<'a>(
+        &'a self,
+        method: &'a str,
+        url: &crate::routes::UrlParts<'a>,
+    ) -> RequestFacts<'a> {
+        RequestFacts {
+            method,
+            path: url.path,
+            query: url.query,
+            base_url: url.origin,
+            payment_signature: self.payment_signature.as_deref(),
+            x_payment: self.x_payment.as_deref(),
+            preflight: method.eq_ignore_ascii_case("OPTIONS") && self.cors_request_method,
+            authorization: self.authorization.as_deref(),
+            client: self.client.as_deref(),
+            accept: self.accept.as_deref(),
+            method_override: self.method_override,
+        }
+    }
 }
 
 /// Headers that make some origin frameworks (Express `method-override`, Symfony, ASP.NET) run
@@ -385,7 +450,7 @@ impl Gate {
                     Ok(offered) => offered,
                     Err(PricedOut::Ask) => {
                         return Decision::Price(Box::new(PriceAsk {
-                            route: pattern,
+                            route: route.matcher.to_string(),
                             method: request.method.to_ascii_uppercase(),
                             path: path.to_string(),
                             query: request.query.map(str::to_owned),

@@ -9,6 +9,8 @@
 
 #[cfg(feature = "js")]
 mod full;
+#[cfg(all(feature = "js", target_arch = "wasm32"))]
+mod gateway;
 
 use wasm_bindgen::prelude::*;
 

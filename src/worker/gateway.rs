@@ -8,17 +8,14 @@ use std::future::Future;
 use std::sync::OnceLock;
 
 use serde_json::json;
-use worker::{
-    console_error, console_log, Context, Date, Env, Headers, Method, Request, Response, Result,
-};
+use worker::{console_error, console_log, Context, Date, Env, Headers, Request, Response, Result};
 
 use super::admin;
 use super::budget;
-use super::chain::RpcChains;
-use super::facilitator::FetchFacilitator;
 use super::lightning::Lnd;
 use super::objects::ObjectAllowances;
 use super::origin::HandlerOrigin;
+use super::outbound::FetchExchange;
 use super::payments::ObjectCoordinator;
 use super::pricing::Prices;
 use super::{
@@ -26,17 +23,15 @@ use super::{
 };
 use crate::config::{ConfigError, GatewayConfig, RoutePrice};
 use crate::gate::flow::{handle, LogRecord, Outcome, ReceiptStore, Services};
-use crate::gate::forward::same_header_name;
 use crate::gate::http::{self as answers, Answer};
 use crate::gate::quote::{QuoteKey, MIN_QUOTE_SECRET_LEN};
 use crate::gate::receipt::{revocation_key, verify_refusal_key, Receipt, VERIFY_REFUSAL_TTL_S};
+use crate::gate::remote::{HttpFacilitator, RpcChains, REQUEST_RPC_TIMEOUT_MS};
 use crate::gate::{
-    DynamicPrice, Gate, PriceAsk, Refusal, Refused, RequestFacts, Secrets, L402_ROOT_SECRET,
-    METHOD_OVERRIDE_HEADERS,
+    DynamicPrice, Gate, PriceAsk, Refusal, Refused, RequestHeaders, Secrets, L402_ROOT_SECRET,
 };
 use crate::l402::{RootKeySecret, TokenId};
 use crate::networks::Networks;
-use crate::protocol::{PAYMENT_SIGNATURE, X_PAYMENT};
 use crate::routes::UrlParts;
 
 /// A price function of the request, for routes whose `price` is `"dynamic"`: a price, or
@@ -121,29 +116,8 @@ impl Gateway {
         };
         let coordinator = ObjectCoordinator::new(env);
         let facilitator = facilitator(gate, env);
-        let header = |name: &str| request.headers().get(name).ok().flatten();
-        let (payment_signature, x_payment) = (header(PAYMENT_SIGNATURE), header(X_PAYMENT));
-        let (authorization, client) = (header("Authorization"), header("CF-Connecting-IP"));
-        let accept = header("Accept");
-        let method_override = request.headers().keys().find_map(|sent| {
-            METHOD_OVERRIDE_HEADERS
-                .into_iter()
-                .find(|name| same_header_name(&sent, name))
-        });
-        let facts = RequestFacts {
-            method: &method,
-            path: parts.path,
-            query: parts.query,
-            base_url: parts.origin,
-            payment_signature: payment_signature.as_deref(),
-            x_payment: x_payment.as_deref(),
-            preflight: request.method() == Method::Options
-                && header("Access-Control-Request-Method").is_some(),
-            authorization: authorization.as_deref(),
-            client: client.as_deref(),
-            accept: accept.as_deref(),
-            method_override,
-        };
+        let headers = RequestHeaders::read(request.headers().entries());
+        let facts = headers.facts(&method, &parts);
         let origin = HandlerOrigin::new(&request, parts.origin, gate.config(), handler);
         let lnd_macaroon = env.secret(LND_MACAROON_SECRET).ok().map(|s| s.to_string());
         let invoices = gate
@@ -152,7 +126,11 @@ impl Gateway {
             .as_ref()
             .map(|ln| Lnd::new(ln, lnd_macaroon));
         let allowances = ObjectAllowances::new(env);
-        let chain = RpcChains::in_request(&gate.config().networks);
+        let chain = RpcChains::new(
+            FetchExchange,
+            &gate.config().networks,
+            REQUEST_RPC_TIMEOUT_MS,
+        );
         let pricing = Prices {
             function: self.prices.as_deref(),
             config: &gate.config().pricing,
@@ -357,12 +335,12 @@ fn read_config(env: &Env) -> std::result::Result<GatewayConfig, ConfigError> {
 }
 
 /// The facilitator client of the configuration, with its optional credential secret.
-fn facilitator(gate: &Gate, env: &Env) -> FetchFacilitator {
+fn facilitator(gate: &Gate, env: &Env) -> HttpFacilitator<FetchExchange> {
     let authorization = env
         .secret(FACILITATOR_AUTH_SECRET)
         .ok()
         .map(|s| s.to_string());
-    FetchFacilitator::new(&gate.config().facilitator, authorization)
+    HttpFacilitator::new(FetchExchange, &gate.config().facilitator, authorization)
 }
 
 /// The gateway's state as the flow reads it: receipts and revocations in Workers KV (a failed
@@ -482,13 +460,9 @@ pub(super) fn with_headers(
 /// The request's log line: the flow's record, with the method, the path and the time spent
 /// waiting for the payment coordinator, when it was asked.
 fn log(record: &LogRecord, method: &str, path: &str, coordinator_ms: Option<u64>) {
-    let mut line = serde_json::to_value(record).unwrap_or_default();
-    if let Some(fields) = line.as_object_mut() {
-        fields.insert("method".into(), method.into());
-        fields.insert("path".into(), path.into());
-        if let Some(ms) = coordinator_ms {
-            fields.insert("coordinator_ms".into(), ms.into());
-        }
+    let mut line = record.line(method, path);
+    if let (Some(fields), Some(ms)) = (line.as_object_mut(), coordinator_ms) {
+        fields.insert("coordinator_ms".into(), ms.into());
     }
     console_log!("{line}");
 }

@@ -36,8 +36,6 @@
 
 mod admin;
 mod budget;
-mod chain;
-mod facilitator;
 mod gateway;
 mod lightning;
 mod objects;

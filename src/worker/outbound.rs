@@ -18,30 +18,34 @@ use worker::{
     Socket,
 };
 
+use crate::gate::remote::{Exchange, Outbound};
 use crate::routes::{host_and_port, split_authority};
 
-/// Why an exchange produced no answer.
-pub enum ExchangeError {
-    /// The deadline passed first (the request was aborted; its effect is unknown).
-    Timeout,
-    /// The request could not be built: it was not sent.
-    Unsent(String),
-    /// The connection failed before an answer began: the request may or may not have left.
-    Connection(String),
-    /// An answer began but could not be read whole, or is larger than allowed: the request
-    /// arrived.
-    Broken(String),
-}
+pub use crate::gate::remote::ExchangeError;
 
-impl ExchangeError {
-    /// What happened, for the log.
-    pub fn detail(&self) -> String {
-        match self {
-            Self::Timeout => "timed out".into(),
-            Self::Unsent(detail) | Self::Connection(detail) | Self::Broken(detail) => {
-                detail.clone()
-            }
-        }
+/// The core's HTTP clients' [`Exchange`] in the Worker: [`exchange`] and [`reachable`].
+#[derive(Clone, Copy)]
+pub struct FetchExchange;
+
+impl Exchange for FetchExchange {
+    async fn exchange(&self, request: Outbound<'_>) -> Result<(u16, Vec<u8>), ExchangeError> {
+        let method = match request.method {
+            "GET" => Method::Get,
+            _ => Method::Post,
+        };
+        let Outbound {
+            url,
+            headers,
+            body,
+            timeout_ms,
+            max_bytes,
+            ..
+        } = request;
+        exchange(method, url, headers, body, timeout_ms, max_bytes).await
+    }
+
+    async fn reachable(&self, url: &str) -> bool {
+        reachable(url).await
     }
 }
 

@@ -19,8 +19,8 @@ use worker::{
     Result, State,
 };
 
-use super::chain::RpcChains;
 use super::objects::{call_object, read_json};
+use super::outbound::FetchExchange;
 use super::RECEIPTS_KV;
 use crate::config::MIN_RECEIPT_TTL_S;
 use crate::gate::coordinator::{
@@ -30,6 +30,7 @@ use crate::gate::ledger::{
     next_check, serves_until, Claim, Conclusion, Entry, PaymentRecord, PaymentState,
 };
 use crate::gate::receipt::payment_index_key;
+use crate::gate::remote::{RpcChains, RPC_TIMEOUT_MS};
 use crate::networks::Networks;
 
 /// The Durable Object binding (`wrangler.toml`, class `PaymentCoordinator`).
@@ -83,7 +84,7 @@ impl DurableObject for PaymentCoordinator {
     async fn fetch(&self, mut request: Request) -> Result<Response> {
         self.load().await?;
         let networks = self.networks();
-        let chain = RpcChains::new(&networks);
+        let chain = RpcChains::new(FetchExchange, &networks, RPC_TIMEOUT_MS);
         let path = request.path();
         let answer = match path.as_str() {
             "/claim" => {
@@ -106,7 +107,8 @@ impl DurableObject for PaymentCoordinator {
     async fn alarm(&self) -> Result<Response> {
         self.load().await?;
         let networks = self.networks();
-        check_on(self, &RpcChains::new(&networks), unix_now()).await;
+        let chain = RpcChains::new(FetchExchange, &networks, RPC_TIMEOUT_MS);
+        check_on(self, &chain, unix_now()).await;
         self.schedule().await;
         Response::ok("checked")
     }

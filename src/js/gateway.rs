@@ -1,0 +1,590 @@
+//! The gateway for JavaScript runtimes (feature `js`, wasm32): `new Gateway(config, secrets)`
+//! once, then `gateway.handle(request, io)` per request. Every decision is the core's, made by
+//! the same flow as the Worker's ([`crate::gate::flow::handle`]); the JavaScript side only
+//! performs what it is asked through `io`: outbound HTTP (the facilitator, the chains'
+//! JSON-RPC), the application's content, a key-value store for receipts, prices of routes
+//! priced per request, and timers.
+//!
+//! Payments are coordinated in this instance's memory ([`ProcessCoordinator`]): one writer per
+//! payment within one process (a Node server). It does not coordinate several processes or
+//! isolates; L402 routes are not served here (the Worker serves them).
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use futures_channel::oneshot;
+use futures_util::future::{select, Either};
+use js_sys::{Array, Function, Object, Promise, Reflect};
+use serde::Deserialize;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::{future_to_promise, JsFuture};
+
+use super::{error, from_js};
+use crate::config::MIN_RECEIPT_TTL_S;
+use crate::gate::coordinator::{claim_on, conclude_on, Coordinator, CoordinatorError, EntrySlot};
+use crate::gate::dynamic_price::Pricing;
+use crate::gate::flow::{handle, LogRecord, Origin, Outcome, ReceiptStore, Services};
+use crate::gate::http::{self as answers, Answer};
+use crate::gate::l402::{Invoice, InvoiceError, InvoiceSource};
+use crate::gate::ledger::{serves_until, Claim, Conclusion, Entry, PaymentRecord, PaymentState};
+use crate::gate::limits::ProcessAllowances;
+use crate::gate::quote::QuoteKey;
+use crate::gate::receipt::{verify_refusal_key, Receipt, VERIFY_REFUSAL_TTL_S};
+use crate::gate::remote::{
+    Exchange, ExchangeError, HttpFacilitator, Outbound, RpcChains, REQUEST_RPC_TIMEOUT_MS,
+    RPC_TIMEOUT_MS,
+};
+use crate::gate::{DynamicPrice, Gate, PriceAsk, RequestHeaders, Secrets};
+use crate::l402::TokenId;
+use crate::protocol::Reason;
+use crate::routes::UrlParts;
+
+#[wasm_bindgen(typescript_custom_section)]
+const TYPES: &str = r#"
+/** The secrets of a gateway. */
+export interface GatewaySecrets {
+  /** Signs the quotes of routes priced per request (at least 32 bytes); required by them. */
+  quoteSecret?: string;
+  /** Sent as the facilitator's `Authorization` header. */
+  facilitatorAuthorization?: string;
+}
+/** A request as the gateway reads it. */
+export interface GatewayRequest { method: string; url: string; headers: [string, string][] }
+/** One outbound request the gateway asks `io.exchange` to send (no redirects followed). */
+export interface OutboundRequest {
+  method: 'GET' | 'POST'; url: string; headers: [string, string][]; body?: string;
+  timeoutMs: number; maxBytes: number;
+}
+/** What the gateway asks its host to do. */
+export interface GatewayIo {
+  /** Sends `request`: resolves `{status, body}` (text), or rejects with `{kind, detail}`:
+   *  `timeout`, `unsent` (never left), `connection` (may have arrived), `broken` (an answer
+   *  that could not be read whole or was larger than `maxBytes`). */
+  exchange(request: OutboundRequest): Promise<{ status: number; body: string }>;
+  /** The application's content for `target` (canonical path and query): any value with a
+   *  numeric `status` (a `Response`), handed back as `content.response`. Called at most once. */
+  content(target: string): Promise<{ status: number }>;
+  /** Receipts and remembered refusals: `put` keeps `value` for `ttlSeconds`. */
+  store: { get(key: string): Promise<string | null>; put(key: string, value: string, ttlSeconds: number): Promise<void> };
+  /** The price of a request on a route whose price is `"dynamic"`. */
+  price?(ask: { route: string; method: string; path: string; query?: string }): Promise<{ price: string } | { free: true }>;
+  /** Resolves after `ms` milliseconds. */
+  sleep(ms: number): Promise<void>;
+}
+/** The gateway's answer: its own (a challenge, a refusal, a preflight), or the content with
+ *  headers to set on it. `log` is the request's log line. */
+export type GatewayAnswer =
+  | { kind: 'answer'; status: number; headers: [string, string][]; body: string; log: Record<string, unknown> }
+  | { kind: 'content'; response: any; headers: [string, string][]; log: Record<string, unknown> };
+"#;
+
+/// The gateway over one configuration, for JavaScript hosts.
+#[wasm_bindgen(js_name = Gateway)]
+pub struct JsGateway {
+    inner: Rc<Inner>,
+}
+
+struct Inner {
+    gate: Gate,
+    authorization: Option<String>,
+    coordinator: ProcessCoordinator,
+    allowances: ProcessAllowances,
+}
+
+/// The secrets as JavaScript passes them.
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct JsSecrets {
+    quote_secret: Option<String>,
+    facilitator_authorization: Option<String>,
+}
+
+#[wasm_bindgen(js_class = Gateway)]
+impl JsGateway {
+    /// A gateway over `config` (the configuration document of the README, as an object) and
+    /// `secrets`. Throws with reason `invalid_configuration`, naming the key at fault.
+    #[wasm_bindgen(constructor)]
+    pub fn new(
+        config: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "GatewaySecrets | undefined")] secrets: JsValue,
+    ) -> Result<JsGateway, JsValue> {
+        let invalid = |message: &str| error(Reason::InvalidConfiguration, message);
+        let config: serde_json::Value = from_js(config, Reason::InvalidConfiguration)?;
+        let secrets: JsSecrets = match secrets.is_undefined() || secrets.is_null() {
+            true => JsSecrets::default(),
+            false => from_js(secrets, Reason::InvalidConfiguration)?,
+        };
+        let quote_key = secrets
+            .quote_secret
+            .map(|secret| QuoteKey::new(secret.as_bytes()))
+            .transpose()
+            .map_err(|_| invalid("quoteSecret must be at least 32 bytes"))?;
+        let secrets_of_gate = Secrets {
+            l402_root: None,
+            quote_key,
+        };
+        let gate =
+            Gate::from_json(&config, secrets_of_gate).map_err(|e| invalid(&e.to_string()))?;
+        if gate.config().sells_l402() {
+            return Err(invalid(
+                "routes with `l402` are served by the Worker, not by the JavaScript gateway",
+            ));
+        }
+        Ok(Self {
+            inner: Rc::new(Inner {
+                gate,
+                authorization: secrets.facilitator_authorization,
+                coordinator: ProcessCoordinator::default(),
+                allowances: ProcessAllowances::default(),
+            }),
+        })
+    }
+
+    /// Each route's `match` in its canonical spelling, in order: what `io.price` is asked
+    /// with as `route`.
+    #[wasm_bindgen(js_name = routeMatches)]
+    pub fn route_matches(&self) -> Vec<String> {
+        let routes = &self.inner.gate.config().routes;
+        routes
+            .iter()
+            .map(|route| route.matcher.to_string())
+            .collect()
+    }
+
+    /// Handles one request with `io`; resolves to a [`GatewayAnswer`]. Rejects only when
+    /// `request` is not a request.
+    #[wasm_bindgen(unchecked_return_type = "Promise<GatewayAnswer>")]
+    pub fn handle(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "GatewayRequest")] request: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "GatewayIo")] io: JsValue,
+    ) -> Promise {
+        let inner = Rc::clone(&self.inner);
+        future_to_promise(async move { inner.handle(request, Io(io)).await })
+    }
+}
+
+/// A request as JavaScript passes it.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct JsRequest {
+    method: String,
+    url: String,
+    headers: Vec<(String, String)>,
+}
+
+impl Inner {
+    async fn handle(&self, request: JsValue, io: Io) -> Result<JsValue, JsValue> {
+        let request: JsRequest = from_js(request, Reason::InvalidPayload)?;
+        let now = unix_now();
+        let gate = &self.gate;
+        let parts = UrlParts::split(&request.url);
+        let headers = RequestHeaders::read(request.headers.iter().map(|(n, v)| (n, v)));
+        let facts = headers.facts(&request.method, &parts);
+        let exchange = JsExchange(&io);
+        let facilitator = HttpFacilitator::new(
+            JsExchange(&io),
+            &gate.config().facilitator,
+            self.authorization.clone(),
+        );
+        let networks = &gate.config().networks;
+        let coordinator = JsCoordinator {
+            process: &self.coordinator,
+            io: &io,
+            chain: RpcChains::new(JsExchange(&io), networks, RPC_TIMEOUT_MS),
+        };
+        let services = Services {
+            facilitator: &facilitator,
+            store: &JsStore(&io),
+            origin: &JsContent(&io),
+            invoices: &None::<NoLightning>,
+            coordinator: &coordinator,
+            allowances: &self.allowances,
+            chain: &RpcChains::new(exchange, networks, REQUEST_RPC_TIMEOUT_MS),
+            pricing: &JsPricing(&io),
+        };
+        let (outcome, log) = handle(gate, &facts, now, services).await;
+        let log = log_line(&log, &request.method, parts.path);
+        let answer = match outcome {
+            Outcome::Preflight => own_answer(answers::preflight(), log),
+            Outcome::Refused(refused) => own_answer(answers::answer(&refused, networks), log),
+            Outcome::Origin { response, release } => {
+                let answer = Object::new();
+                set(&answer, "kind", &"content".into());
+                set(&answer, "response", &response);
+                set(
+                    &answer,
+                    "headers",
+                    &header_pairs(&answers::release_headers(&release)),
+                );
+                set(&answer, "log", &log);
+                answer.into()
+            }
+        };
+        Ok(answer)
+    }
+}
+
+/// The host's `io` object.
+struct Io(JsValue);
+
+impl Io {
+    /// Calls `io.<path>(args…)` and awaits the promise it returns.
+    async fn call(&self, path: &[&str], args: &[JsValue]) -> Result<JsValue, JsValue> {
+        let mut this = self.0.clone();
+        for name in &path[..path.len() - 1] {
+            this = Reflect::get(&this, &(*name).into())?;
+        }
+        let function: Function = Reflect::get(&this, &path[path.len() - 1].into())?
+            .dyn_into()
+            .map_err(|_| JsValue::from_str(&format!("io.{} is not a function", path.join("."))))?;
+        let list = Array::new();
+        for arg in args {
+            list.push(arg);
+        }
+        let returned = function.apply(&this, &list)?;
+        JsFuture::from(Promise::resolve(&returned)).await
+    }
+
+    /// Whether `io.<name>` is given.
+    fn has(&self, name: &str) -> bool {
+        Reflect::get(&self.0, &name.into()).is_ok_and(|f| f.is_function())
+    }
+}
+
+/// Outbound HTTP through `io.exchange`.
+struct JsExchange<'a>(&'a Io);
+
+impl Exchange for JsExchange<'_> {
+    async fn exchange(&self, request: Outbound<'_>) -> Result<(u16, Vec<u8>), ExchangeError> {
+        let object = Object::new();
+        set(&object, "method", &request.method.into());
+        set(&object, "url", &request.url.into());
+        let pairs: Array = request
+            .headers
+            .iter()
+            .map(|(name, value)| Array::of2(&(*name).into(), &(*value).into()))
+            .collect();
+        set(&object, "headers", &pairs);
+        if let Some(body) = &request.body {
+            set(&object, "body", &body.as_str().into());
+        }
+        set(&object, "timeoutMs", &(request.timeout_ms as f64).into());
+        set(&object, "maxBytes", &(request.max_bytes as f64).into());
+        match self.0.call(&["exchange"], &[object.into()]).await {
+            Ok(answer) => {
+                let status = Reflect::get(&answer, &"status".into())
+                    .ok()
+                    .and_then(|s| s.as_f64())
+                    .and_then(|s| u16::try_from(s as u64).ok())
+                    .ok_or_else(|| {
+                        ExchangeError::Broken("io.exchange answered no status".into())
+                    })?;
+                let body = Reflect::get(&answer, &"body".into())
+                    .ok()
+                    .and_then(|b| b.as_string())
+                    .unwrap_or_default();
+                if body.len() > request.max_bytes {
+                    return Err(ExchangeError::Broken(format!(
+                        "answer larger than {} bytes",
+                        request.max_bytes
+                    )));
+                }
+                Ok((status, body.into_bytes()))
+            }
+            Err(thrown) => {
+                let text = |key: &str| {
+                    Reflect::get(&thrown, &key.into())
+                        .ok()
+                        .and_then(|v| v.as_string())
+                };
+                let detail = text("detail").unwrap_or_else(|| format!("{thrown:?}"));
+                Err(match text("kind").as_deref() {
+                    Some("timeout") => ExchangeError::Timeout,
+                    Some("unsent") => ExchangeError::Unsent(detail),
+                    Some("broken") => ExchangeError::Broken(detail),
+                    // Anything else may have reached the other side.
+                    _ => ExchangeError::Connection(detail),
+                })
+            }
+        }
+    }
+
+    /// A failed connection is taken as one that may have arrived: the payment becomes
+    /// unknown, and the chain decides (safe; only the failover to another URL is lost).
+    async fn reachable(&self, _url: &str) -> bool {
+        true
+    }
+}
+
+/// The application's content through `io.content`.
+struct JsContent<'a>(&'a Io);
+
+impl Origin for JsContent<'_> {
+    type Response = JsValue;
+
+    async fn fetch(&self, target: &str) -> Result<JsValue, String> {
+        self.0
+            .call(&["content"], &[target.into()])
+            .await
+            .map_err(|thrown| format!("the application failed: {thrown:?}"))
+    }
+
+    fn status(response: &JsValue) -> u16 {
+        Reflect::get(response, &"status".into())
+            .ok()
+            .and_then(|s| s.as_f64())
+            .and_then(|s| u16::try_from(s as u64).ok())
+            // No status is not an answer to charge for.
+            .unwrap_or(500)
+    }
+}
+
+/// Receipts and remembered refusals in `io.store`.
+struct JsStore<'a>(&'a Io);
+
+impl JsStore<'_> {
+    async fn get(&self, key: &str) -> Option<String> {
+        self.0
+            .call(&["store", "get"], &[key.into()])
+            .await
+            .ok()?
+            .as_string()
+    }
+
+    async fn put(&self, key: &str, value: &str, ttl_s: u64) -> Result<(), String> {
+        let args = [key.into(), value.into(), (ttl_s as f64).into()];
+        self.0
+            .call(&["store", "put"], &args)
+            .await
+            .map(drop)
+            .map_err(|thrown| format!("io.store.put failed: {thrown:?}"))
+    }
+}
+
+impl ReceiptStore for JsStore<'_> {
+    async fn get(&self, key: &str) -> Option<Receipt> {
+        serde_json::from_str(&JsStore::get(self, key).await?).ok()
+    }
+
+    async fn is_revoked(&self, _: &TokenId) -> Result<bool, String> {
+        Err("L402 is not served by the JavaScript gateway".into())
+    }
+
+    async fn verify_refused(&self, verify_key: &str) -> Option<String> {
+        JsStore::get(self, &verify_refusal_key(verify_key)).await
+    }
+
+    async fn remember_verify_refusal(&self, verify_key: &str, reason: &str) {
+        let key = verify_refusal_key(verify_key);
+        // Best effort: a lost write costs a `/verify` next time.
+        let _ = self.put(&key, reason, VERIFY_REFUSAL_TTL_S).await;
+    }
+
+    async fn consume_token_request(&self, _: &TokenId, _: u32) -> Result<bool, String> {
+        Err("L402 is not served by the JavaScript gateway".into())
+    }
+}
+
+/// Prices through `io.price`.
+struct JsPricing<'a>(&'a Io);
+
+impl Pricing for JsPricing<'_> {
+    async fn price(&self, ask: &PriceAsk) -> Result<DynamicPrice, String> {
+        if !self.0.has("price") {
+            return ().price(ask).await;
+        }
+        let ask_js = Object::new();
+        set(&ask_js, "route", &ask.route.as_str().into());
+        set(&ask_js, "method", &ask.method.as_str().into());
+        set(&ask_js, "path", &ask.path.as_str().into());
+        if let Some(query) = &ask.query {
+            set(&ask_js, "query", &query.as_str().into());
+        }
+        let answer = self
+            .0
+            .call(&["price"], &[ask_js.into()])
+            .await
+            .map_err(|thrown| format!("the price function failed: {thrown:?}"))?;
+        let text = js_sys::JSON::stringify(&answer)
+            .ok()
+            .and_then(|t| t.as_string())
+            .ok_or("the price function answered something that is not JSON")?;
+        DynamicPrice::from_answer(text.as_bytes())
+    }
+}
+
+/// No Lightning node: L402 routes are refused when the gateway is made.
+enum NoLightning {}
+
+impl InvoiceSource for NoLightning {
+    async fn create_invoice(&self, _: u64, _: &str) -> Result<Invoice, InvoiceError> {
+        match *self {}
+    }
+}
+
+/// The payments of this instance: the ledger's state machine over entries in memory, run by
+/// the same functions as the Worker's Durable Object ([`claim_on`], [`conclude_on`]); copies
+/// of a payment wait for a change of its entry.
+#[derive(Default)]
+struct ProcessCoordinator {
+    entries: RefCell<HashMap<String, Entry>>,
+    waiters: RefCell<HashMap<String, Vec<oneshot::Sender<()>>>>,
+    /// Entries kept, at most; decided ones past their time are dropped first.
+    size: Cell<usize>,
+}
+
+/// The most entries kept in memory.
+const MAX_ENTRIES: usize = 100_000;
+
+/// [`ProcessCoordinator`] as one request calls it, with its `io`.
+struct JsCoordinator<'a, 'io> {
+    process: &'a ProcessCoordinator,
+    io: &'a Io,
+    chain: RpcChains<'a, JsExchange<'io>>,
+}
+
+impl JsCoordinator<'_, '_> {
+    fn slot(&self, key: &str) -> ProcessSlot<'_> {
+        ProcessSlot {
+            process: self.process,
+            io: self.io,
+            key: key.to_owned(),
+        }
+    }
+}
+
+impl Coordinator for JsCoordinator<'_, '_> {
+    async fn claim(
+        &self,
+        record: &PaymentRecord,
+        lease_s: Option<u64>,
+        now: u64,
+    ) -> Result<Claim, CoordinatorError> {
+        self.process.trim(now);
+        claim_on(&self.slot(&record.key), &self.chain, record, lease_s, now).await
+    }
+
+    async fn conclude(
+        &self,
+        record: &PaymentRecord,
+        conclusion: Conclusion,
+        now: u64,
+    ) -> Result<Option<PaymentState>, CoordinatorError> {
+        let slot = self.slot(&record.key);
+        conclude_on(&slot, &self.chain, record, conclusion, now).await
+    }
+}
+
+impl ProcessCoordinator {
+    /// Keeps memory bounded: past [`MAX_ENTRIES`], entries that can no longer be settled or
+    /// served are dropped.
+    fn trim(&self, now: u64) {
+        if self.size.get() < MAX_ENTRIES {
+            return;
+        }
+        let mut entries = self.entries.borrow_mut();
+        entries.retain(|_, entry| {
+            crate::gate::ledger::forget_at(entry).is_none_or(|forget| now < forget)
+        });
+        self.size.set(entries.len());
+    }
+}
+
+struct ProcessSlot<'a> {
+    process: &'a ProcessCoordinator,
+    io: &'a Io,
+    key: String,
+}
+
+impl EntrySlot for ProcessSlot<'_> {
+    fn current(&self) -> Option<Entry> {
+        self.process.entries.borrow().get(&self.key).cloned()
+    }
+
+    fn replace(&self, entry: Option<Entry>) {
+        {
+            let mut entries = self.process.entries.borrow_mut();
+            match entry {
+                Some(entry) => entries.insert(self.key.clone(), entry),
+                None => entries.remove(&self.key),
+            };
+            self.process.size.set(entries.len());
+        }
+        let waiters = self.process.waiters.borrow_mut().remove(&self.key);
+        for waiter in waiters.into_iter().flatten() {
+            let _ = waiter.send(());
+        }
+    }
+
+    /// The receipt of a settled payment goes to the store, for as long as it serves retries.
+    async fn persist(&self) -> Result<(), String> {
+        let Some(Entry {
+            record,
+            state: PaymentState::Settled { receipt },
+        }) = self.current()
+        else {
+            return Ok(());
+        };
+        let remaining = serves_until(&record, &receipt).saturating_sub(unix_now());
+        if remaining == 0 {
+            return Ok(());
+        }
+        let text = serde_json::to_string(&receipt).map_err(|e| e.to_string())?;
+        JsStore(self.io)
+            .put(&self.key, &text, remaining.max(MIN_RECEIPT_TTL_S))
+            .await
+    }
+
+    async fn changed(&self, until: u64) -> u64 {
+        let (sender, receiver) = oneshot::channel();
+        self.process
+            .waiters
+            .borrow_mut()
+            .entry(self.key.clone())
+            .or_default()
+            .push(sender);
+        let wait_ms = until.saturating_sub(unix_now()).saturating_mul(1000) as f64;
+        let args = [JsValue::from(wait_ms)];
+        let sleep = self.io.call(&["sleep"], &args);
+        futures_util::pin_mut!(sleep);
+        if let Either::Right((Err(_), _)) = select(receiver, sleep).await {
+            // No timer: waiting ends now rather than never.
+        }
+        unix_now()
+    }
+}
+
+fn unix_now() -> u64 {
+    (js_sys::Date::now() / 1000.0) as u64
+}
+
+fn set(object: &Object, key: &str, value: &JsValue) {
+    // Setting a property of a plain object cannot fail.
+    let _ = Reflect::set(object, &key.into(), value);
+}
+
+/// Headers as `[name, value]` pairs.
+fn header_pairs(headers: &[(&'static str, String)]) -> Array {
+    headers
+        .iter()
+        .map(|(name, value)| Array::of2(&(*name).into(), &value.as_str().into()))
+        .collect()
+}
+
+/// The gateway's own answer.
+fn own_answer(answer: Answer, log: JsValue) -> JsValue {
+    let object = Object::new();
+    set(&object, "kind", &"answer".into());
+    set(&object, "status", &answer.status.into());
+    set(&object, "headers", &header_pairs(&answer.headers));
+    set(&object, "body", &answer.body.as_str().into());
+    set(&object, "log", &log);
+    object.into()
+}
+
+/// The request's log line, as the Worker writes it (without `coordinator_ms`).
+fn log_line(record: &LogRecord, method: &str, path: &str) -> JsValue {
+    js_sys::JSON::parse(&record.line(method, path).to_string()).unwrap_or(JsValue::NULL)
+}
