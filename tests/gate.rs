@@ -1807,8 +1807,22 @@ fn an_expired_forged_or_moved_quote_is_refused_with_the_price_of_now() {
         Some(&pay_first(&renamed, 66)),
         None,
     ));
-    assert_eq!(r.status(), 402);
-    assert_ne!(r.log.outcome.as_str(), "paid");
+    assert_eq!(
+        (r.status(), r.reason()),
+        (402, Some("invalid_payment_requirements"))
+    );
+
+    // The quote of one query presented with another.
+    let first = w.send(&RequestFacts {
+        query: Some("x=1"),
+        ..request("GET", "/priced/q", None, None)
+    });
+    let other_query = pay_first(&challenge_of(&first), 67);
+    let r = w.send(&RequestFacts {
+        query: Some("x=2"),
+        ..request("GET", "/priced/q", Some(&other_query), None)
+    });
+    assert_eq!(r.reason(), Some("invalid_quote"));
 
     assert_eq!(
         (w.o.calls(), w.f.calls.borrow().len()),
@@ -1877,4 +1891,80 @@ fn a_dynamic_route_needs_the_quote_secret() {
         "accepts": [{"network": "base-sepolia", "pay_to": PAY_TO}]}]});
     let error = Gate::from_json(&config, Secrets::default()).unwrap_err();
     assert_eq!(error.key, "QUOTE_SECRET");
+}
+
+#[test]
+fn a_paid_retry_is_served_from_its_receipt_after_its_quote_expired_or_the_price_changed() {
+    let w = World::new(ScriptedFacilitator::settling(), FakeOrigin::ok());
+    let first = w.send(&request("GET", "/priced/r", None, None));
+    let v2 = pay_first(&challenge_of(&first), 70);
+    assert_eq!(
+        w.send(&request("GET", "/priced/r", Some(&v2), None))
+            .status(),
+        200
+    );
+    let at = |amount: u64| v2::PaymentRequirements {
+        amount: amount.into(),
+        ..offered(0)
+    };
+    let v1 = v1_header(&at(2_000), 71);
+    w.f.will_settle(Ok(edge402::testing::settled()));
+    assert_eq!(
+        w.send(&request("GET", "/priced/r", None, Some(&v1)))
+            .status(),
+        200
+    );
+    w.p.set("$0.009");
+    // Past the quote's time (the payments themselves are still valid), and at another price.
+    let later = NOW + QUOTE_VALID_S + 1;
+    for (v2_header, v1_header) in [(Some(v2.as_str()), None), (None, Some(v1.as_str()))] {
+        let r = w.send_at(&request("GET", "/priced/r", v2_header, v1_header), later);
+        assert_eq!(
+            (r.status(), r.log.outcome.as_str()),
+            (200, "receipt"),
+            "{:?}",
+            r.log
+        );
+    }
+    assert_eq!(w.f.calls("settle"), 2);
+    // Never settled: the same late payments of another resource are refused, with the price
+    // of now, and nothing is settled.
+    let late = pay_first(
+        &challenge_of(&w.send(&request("GET", "/priced/s", None, None))),
+        72,
+    );
+    let r = w.send_at(&request("GET", "/priced/s", Some(&late), None), later);
+    assert_eq!((r.status(), r.reason()), (402, Some("quote_expired")));
+    assert_eq!(challenge_of(&r).accepts[0].amount, 9_000u64.into());
+    let r = w.send(&request(
+        "GET",
+        "/priced/s",
+        None,
+        Some(&v1_header(&at(2_000), 73)),
+    ));
+    assert_eq!(
+        (r.status(), r.reason()),
+        (402, Some("invalid_exact_evm_authorization_value"))
+    );
+    assert_eq!(w.f.calls("settle"), 2);
+}
+
+#[test]
+fn head_is_priced_and_quoted_as_get() {
+    let w = World::new(ScriptedFacilitator::settling(), FakeOrigin::ok());
+    let r = w.send(&request("HEAD", "/priced/h", None, None));
+    assert_eq!(r.status(), 402);
+    assert_eq!(w.p.asked.borrow()[0].method, "GET");
+    let header = pay_first(&challenge_of(&r), 74);
+    let r = w.send(&request("GET", "/priced/h", Some(&header), None));
+    assert_eq!(r.status(), 200, "{:?}", r.log);
+}
+
+#[test]
+fn a_zero_price_is_not_offered() {
+    let w = World::new(ScriptedFacilitator::settling(), FakeOrigin::ok());
+    w.p.set("0");
+    let r = w.send(&request("GET", "/priced/z", None, None));
+    assert_eq!((r.status(), r.reason()), (502, Some("pricing_unavailable")));
+    assert_eq!(w.o.calls(), 0);
 }

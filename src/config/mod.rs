@@ -272,7 +272,7 @@ pub enum Access {
 pub struct PaidRoute {
     /// The ways to pay over x402, one per accepted network/asset; empty when the route sells
     /// over L402 only. They are built once, so the 402 and the paid retry see exactly the
-    /// same values. Under [`RoutePrice::PerRequest`] their amounts are zero and never
+    /// same values. Under [`RoutePrice::Dynamic`] their amounts are zero and never
     /// offered: each request's are made from its price ([`Accept::at_amount`]).
     pub accepts: Vec<Accept>,
     /// Whether the price is the configuration's or decided per request.
@@ -306,7 +306,7 @@ pub enum RoutePrice {
     Fixed,
     /// `"price": "dynamic"`: asked per request (a pricing endpoint, or a middleware's
     /// function), and quoted in the 402 so that a payment is held to the price it was offered.
-    PerRequest,
+    Dynamic,
 }
 
 impl Accept {
@@ -348,11 +348,6 @@ impl ResolvedOffer for Accept {
 }
 
 impl PaidRoute {
-    /// The offered requirements, in order.
-    pub fn requirements(&self) -> impl Iterator<Item = &v2::PaymentRequirements> {
-        self.accepts.iter().map(|accept| &accept.requirement)
-    }
-
     /// Whether the route sells over x402 (it may sell over L402 only).
     pub fn sells_x402(&self) -> bool {
         !self.accepts.is_empty()
@@ -441,6 +436,13 @@ impl GatewayConfig {
     /// Whether some route sells over L402 (and so needs the root secret and a Lightning node).
     pub fn sells_l402(&self) -> bool {
         self.paid_routes().any(|paid| paid.l402.is_some())
+    }
+
+    /// Whether some route's price is `"dynamic"` (and so needs `QUOTE_SECRET` and a source
+    /// of prices).
+    pub fn has_dynamic_prices(&self) -> bool {
+        self.paid_routes()
+            .any(|paid| paid.price == RoutePrice::Dynamic)
     }
 
     /// The priced routes, in order.

@@ -342,10 +342,15 @@ fn parse_route(t: &Table<'_>, networks: &Networks, lightning: bool) -> Result<Ro
             "prices x402 `accepts`; an L402-only route takes `l402.price_sats`",
         ));
     }
+    if l402.is_some() && t.opt_str("price")? == Some(DYNAMIC_PRICE) {
+        // A token bought at `price_sats` would open every request of the route, whatever
+        // its price per request.
+        return Err(t.error("l402", "cannot be sold beside price \"dynamic\" (a token would open every request at one price)"));
+    }
     let (price, route_price) = match accepts.is_empty() {
         true => (None, RoutePrice::Fixed),
         // Zero stands in for the amount of each request, which is never the configured one.
-        false if t.str("price")? == DYNAMIC_PRICE => (Some(Price::zero()), RoutePrice::PerRequest),
+        false if t.str("price")? == DYNAMIC_PRICE => (Some(Price::zero()), RoutePrice::Dynamic),
         false => (
             Some(Price::parse(t.str("price")?).map_err(|e| t.error("price", price_problem(&e)))?),
             RoutePrice::Fixed,

@@ -419,3 +419,40 @@ fn a_priced_chain_without_an_rpc_url_is_warned_about() {
         "{warnings:?}"
     );
 }
+
+#[test]
+fn dynamic_prices_and_their_pricing_table() {
+    let dynamic = route(json!({"price": "dynamic"}));
+    let config = GatewayConfig::from_json(&json!({"routes": [dynamic.clone()]})).unwrap();
+    assert!(config.has_dynamic_prices());
+    assert_eq!(config.pricing, PricingConfig::default());
+    let with_url = json!({"pricing": {"url": "https://prices.example/p", "cache_s": 0, "quote_valid_s": 60},
+                          "routes": [dynamic.clone()]});
+    let config = GatewayConfig::from_json(&with_url).unwrap();
+    assert_eq!(
+        config.pricing.endpoint,
+        Some(PricingEndpoint::Url("https://prices.example/p".into()))
+    );
+    assert_eq!(
+        (config.pricing.cache_s, config.pricing.quote_valid_s),
+        (0, 60)
+    );
+    for (pricing, key) in [
+        (json!({"url": "http://prices.example"}), "pricing.url"),
+        (
+            json!({"url": "https://a.example", "service": "P"}),
+            "pricing.service",
+        ),
+        (json!({"service": ""}), "pricing.service"),
+        (json!({"quote_valid_s": 1}), "pricing.quote_valid_s"),
+        (json!({"cost": 1}), "pricing.cost"),
+    ] {
+        let error = error_of(json!({"pricing": pricing, "routes": [dynamic.clone()]}));
+        assert_eq!(error.key, key, "{pricing}");
+    }
+    // A token bought at one price would open every request of a dynamic route.
+    let ln = json!({"url": "https://lnd.example"});
+    let both = route(json!({"price": "dynamic", "l402": {"price_sats": 10, "service": "s"}}));
+    let error = error_of(json!({"lightning": ln, "routes": [both]}));
+    assert_eq!(error.key, "routes[0].l402");
+}

@@ -23,7 +23,8 @@ pub struct X402Challenge {
 }
 
 impl ChallengeTemplate {
-    /// The template of a priced route at its configured price.
+    /// The template of a route at its configured price (a fixed-price route: a dynamic one's
+    /// configured amounts are placeholders, and its offers are made per request).
     pub fn new(route: &PaidRoute) -> Self {
         Self::with_offers(route, &route.accepts)
     }

@@ -20,7 +20,8 @@ pub struct PriceAsk {
     pub method: String,
     /// The canonical path.
     pub path: String,
-    /// The query, without `?`.
+    /// The query, without `?`, as sent (not percent-decoded: decode it before reading
+    /// values, as the application does).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub query: Option<String>,
 }
@@ -46,15 +47,6 @@ pub trait Pricing {
 impl Pricing for () {
     async fn price(&self, _: &PriceAsk) -> Result<DynamicPrice, String> {
         Err("no pricing service is configured (pricing.url or pricing.service)".into())
-    }
-}
-
-/// A price function of the request, as a middleware's caller writes it.
-pub struct PriceFn<F>(pub F);
-
-impl<F: Fn(&PriceAsk) -> Result<DynamicPrice, String>> Pricing for PriceFn<F> {
-    async fn price(&self, ask: &PriceAsk) -> Result<DynamicPrice, String> {
-        (self.0)(ask)
     }
 }
 

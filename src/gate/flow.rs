@@ -321,11 +321,12 @@ where
             let receipt = Box::new(receipt);
             break 'claim (Ok(Claim::Settled { receipt }), unclaimed());
         }
-        if let Some(error) = &plan.time_error {
-            // Too late (or early) to settle; but it may have been settled before, and a buyer
-            // whose transfer was mined gets the content.
+        if let Some(refusal) = &plan.receipt_only {
+            // Not to be settled now (too late, too early, a price no longer offered); but it
+            // may have been settled before, and a buyer whose transfer was mined gets the
+            // content.
             let looked = coordinator.claim(&record, None, now).await;
-            break 'claim (looked, plan.refused(Refusal::PaymentInvalid(error.clone())));
+            break 'claim (looked, plan.refused(refusal.clone()));
         }
         if plan.needs_facilitator_verify {
             // A settled (or settling) payment is answered from the coordinator before

@@ -40,7 +40,7 @@ pub use dynamic_price::{DynamicPrice, PriceAsk};
 pub use http::Answer;
 use ledger::PaymentRecord;
 pub use presentation::Presentation;
-use quote::{QuoteKey, QUOTE_FIELD, QUOTE_SECRET};
+use quote::{QuoteError, QuoteKey, QUOTE_FIELD, QUOTE_SECRET};
 use receipt::{receipt_key, Receipt, RECEIPT_FORMAT};
 pub use refusal::{Disposition, LogOutcome, Next, Refusal, SmartWalletRefusal};
 pub use settlement::Settlement;
@@ -267,8 +267,10 @@ pub struct PaymentPlan {
     pub signature: Vec<u8>,
     /// Where the receipt of this payment lives.
     pub receipt_key: String,
-    /// `Some` when the payment is outside its time window: only a receipt can serve it.
-    pub time_error: Option<VerifyError>,
+    /// `Some` when the payment cannot be settled now but may have been before (outside its
+    /// time window; a dynamic route's expired quote or earlier price): only a receipt, or
+    /// the coordinator's settled state, can serve it, and this is the answer otherwise.
+    pub receipt_only: Option<Refusal>,
     /// A smart-wallet signature: the facilitator's `/verify` must accept it first.
     pub needs_facilitator_verify: bool,
     /// A smart-wallet signature in an ERC-6492 wrapper (its wallet may not be deployed yet).
@@ -299,14 +301,14 @@ impl Gate {
             .routes
             .iter()
             .map(|route| match &route.access {
-                Access::Paid(paid) if paid.price == RoutePrice::PerRequest => {
+                Access::Paid(paid) if paid.price == RoutePrice::Dynamic => {
                     let key = secrets.quote_key.clone().ok_or_else(|| ConfigError {
                         key: QUOTE_SECRET.into(),
                         problem:
                             "is not set (routes with price \"dynamic\" sign their quotes with it)"
                                 .into(),
                     })?;
-                    Ok(Some(Offering::PerRequest(key)))
+                    Ok(Some(Offering::Dynamic(key)))
                 }
                 Access::Paid(paid) => Ok(Some(Offering::Fixed(ChallengeTemplate::new(paid)))),
                 Access::Free => Ok(None),
@@ -433,28 +435,36 @@ impl Gate {
         let url = format!("{}{}", request.base_url, path);
         let header = request.payment_signature.or(request.x_payment);
         let payment = header.map(PaymentPayload::from_header);
-        let (offers, challenge) = match offering {
+        let (offers, challenge, mut receipt_only) = match offering {
             Offering::Fixed(template) => (
                 Cow::Borrowed(&paid.accepts[..]),
                 template.for_resource(&url),
+                None,
             ),
-            Offering::PerRequest(key) => {
-                let asked = PerRequest {
+            Offering::Dynamic(key) => {
+                // Bound to the gateway's own URL too: another deployment under the same
+                // secret does not take this one's quotes.
+                let quoted_resource = format!(
+                    "{method} {url}{}",
+                    request.query.map(|q| format!("?{q}")).unwrap_or_default()
+                );
+                let asked = DynamicRequest {
                     paid,
                     key,
-                    resource: &resource,
+                    resource: &quoted_resource,
                     url: &url,
                     pattern: &pattern,
                 };
-                match self.offers_per_request(&asked, payment.as_ref(), price, now) {
-                    Ok(offered) => offered,
+                match self.dynamic_offers(&asked, payment.as_ref(), price, now) {
+                    Ok(made) => (Cow::Owned(made.offers), made.challenge, made.receipt_only),
                     Err(PricedOut::Ask) => {
+                        // HEAD is priced as GET, as everywhere else.
                         return Decision::Price(Box::new(PriceAsk {
                             route: route.matcher.to_string(),
-                            method: request.method.to_ascii_uppercase(),
+                            method,
                             path: path.to_string(),
                             query: request.query.map(str::to_owned),
-                        }))
+                        }));
                     }
                     Err(PricedOut::Free) => return Decision::Free { target },
                     Err(PricedOut::Refused(refused)) => return Decision::Refuse(refused),
@@ -510,18 +520,37 @@ impl Gate {
             }
         }
         let networks = &self.config.networks;
-        let verify = |at: u64| verify_resolved(&payment, &offers, networks, at);
-        let (verified, time_error) = match verify(now) {
-            Ok(verified) => (verified, None),
+        let mut offers = offers;
+        let verified = match verify_resolved(&payment, &offers, networks, now) {
+            // A v1 payment at a dynamic route's earlier price (it carries no quote): only the
+            // receipt of its settlement then can serve it.
+            Err(error @ VerifyError::ValueMismatch { got, .. })
+                if matches!(offering, Offering::Dynamic(_)) && payment.version() == 1 =>
+            {
+                let at_its_amount: Vec<Accept> = offers.iter().map(|a| a.at_amount(got)).collect();
+                let verified = verify_resolved(&payment, &at_its_amount, networks, now);
+                if verified.is_ok() {
+                    receipt_only = Some(Refusal::PaymentInvalid(error.clone()));
+                    offers = Cow::Owned(at_its_amount);
+                }
+                verified.map_err(|_| error)
+            }
             Err(error @ (VerifyError::Expired { .. } | VerifyError::NotYetValid { .. })) => {
                 // Signature, recipient and network passed (they are checked first); only a
                 // receipt of an earlier settlement can still serve this payment.
-                match verify(time_inside_window(&error)) {
-                    Ok(verified) => (verified, Some(error)),
-                    // Failing something else too: the time window is still the first failure.
-                    Err(_) => return self.rejected(&challenge, error, pattern),
+                let verified =
+                    verify_resolved(&payment, &offers, networks, time_inside_window(&error));
+                if verified.is_ok() {
+                    // Its time window is the first reason it cannot be settled.
+                    receipt_only = Some(Refusal::PaymentInvalid(error.clone()));
                 }
+                // Failing something else too: the time window is still the first failure.
+                verified.map_err(|_| error)
             }
+            other => other,
+        };
+        let verified = match verified {
+            Ok(verified) => verified,
             Err(error) => return self.rejected(&challenge, error, pattern),
         };
         let needs_facilitator_verify = verified.signature == SignatureCheck::NeedsFacilitator;
@@ -566,7 +595,7 @@ impl Gate {
             signature: verified.signature_bytes,
             requirements,
             payment,
-            time_error,
+            receipt_only,
             needs_facilitator_verify,
             erc6492,
             client: limits::client_bucket(request.client),
@@ -592,11 +621,11 @@ enum Offering {
     /// At the configured price: the challenge is ready but for its resource URL.
     Fixed(ChallengeTemplate),
     /// At a price decided per request, quoted under this key.
-    PerRequest(QuoteKey),
+    Dynamic(QuoteKey),
 }
 
 /// A request on a route priced per request, as its offers are made.
-struct PerRequest<'a> {
+struct DynamicRequest<'a> {
     paid: &'a PaidRoute,
     key: &'a QuoteKey,
     /// `METHOD /canonical/path?query`, what a quote is bound to.
@@ -617,43 +646,65 @@ enum PricedOut {
     Refused(Box<Refused>),
 }
 
+/// The offers a dynamic route makes one request.
+struct DynamicOffers {
+    /// What the payment is verified against.
+    offers: Vec<Accept>,
+    /// The challenge of a refusal.
+    challenge: X402Challenge,
+    /// Set when the payment's quote of ours has expired: it is verified at its quoted amount,
+    /// and only a receipt of its earlier settlement can serve it; the refusal otherwise.
+    receipt_only: Option<Refusal>,
+}
+
 impl Gate {
-    /// The offers of a route priced per request, and their challenge: the quoted way to pay
-    /// when a v2 payment echoes an unexpired quote of ours (it is not priced again), else
-    /// every way at `price`, each quoted until `quote_valid_s` from `now`.
-    fn offers_per_request(
+    /// The offers of a dynamic route for one request. A v2 payment echoing an unexpired
+    /// quote of ours is verified against the quoted way to pay alone (it is not priced
+    /// again); one whose authentic quote expired, against the quoted way too, but only a
+    /// receipt can serve it. Otherwise every way at `price`, each quoted until
+    /// `quote_valid_s` from `now`, which is also the challenge of any refusal.
+    fn dynamic_offers(
         &self,
-        asked: &PerRequest<'_>,
+        asked: &DynamicRequest<'_>,
         payment: Option<&Result<PaymentPayload, HeaderError>>,
         price: Option<&DynamicPrice>,
         now: u64,
-    ) -> Result<(Cow<'_, [Accept]>, X402Challenge), PricedOut> {
-        let &PerRequest {
+    ) -> Result<DynamicOffers, PricedOut> {
+        let &DynamicRequest {
             paid,
             key,
             resource,
             url,
             pattern,
         } = asked;
-        let mut refusal = None;
+        let (mut quoted, mut refusal) = (None, None);
         if let Some(Ok(PaymentPayload::V2(v2))) = payment {
+            // A quoted way that is not one of the route's is verified against the price of
+            // now, and fails there as requirements not offered.
+            let ours = || {
+                paid.accepts
+                    .iter()
+                    .find(|a| same_way(&a.requirement, &v2.accepted))
+            };
             match key.check(resource, &v2.accepted, now) {
                 Ok(Some(_)) => {
-                    // A quoted way that is not one of the route's is verified against the
-                    // price of now, and fails there as requirements not offered.
-                    if let Some(quoted) = paid
-                        .accepts
-                        .iter()
-                        .find(|a| same_way(&a.requirement, &v2.accepted))
-                    {
-                        let offer = quoted_offer(quoted, &v2.accepted);
+                    if let Some(ours) = ours() {
+                        let offer = quoted_offer(ours, &v2.accepted);
                         let challenge =
                             ChallengeTemplate::with_offers(paid, core::slice::from_ref(&offer))
                                 .for_resource(url);
-                        return Ok((Cow::Owned(vec![offer]), challenge));
+                        return Ok(DynamicOffers {
+                            offers: vec![offer],
+                            challenge,
+                            receipt_only: None,
+                        });
                     }
                 }
                 Ok(None) => {}
+                Err(error @ QuoteError::Expired { .. }) => {
+                    quoted = ours().map(|ours| quoted_offer(ours, &v2.accepted));
+                    refusal = Some(Refusal::QuoteRefused(error));
+                }
                 Err(error) => refusal = Some(Refusal::QuoteRefused(error)),
             }
         }
@@ -662,29 +713,41 @@ impl Gate {
             Some(DynamicPrice::Free) => return Err(PricedOut::Free),
             Some(DynamicPrice::Charge(price)) => price,
         };
+        let cannot_offer = |detail: String| {
+            let refusal = Refusal::PricingUnavailable { detail };
+            PricedOut::Refused(Box::new(Refused::bare(refusal, Some(pattern.to_owned()))))
+        };
         let expires = now.saturating_add(self.config.pricing.quote_valid_s);
-        let offers = paid
-            .accepts
-            .iter()
-            .map(|accept| {
-                let mut offer = accept.at_amount(accept.amount_of(price, &self.config.networks)?);
-                let quote = key.sign(resource, &offer.requirement, expires);
-                set_quote(&mut offer, quote);
-                Ok(offer)
-            })
-            .collect::<Result<Vec<_>, crate::pricing::PriceError>>()
-            .map_err(|error| {
-                let refusal = Refusal::PricingUnavailable {
-                    detail: format!("the price cannot be offered: {error}"),
-                };
-                PricedOut::Refused(Box::new(Refused::bare(refusal, Some(pattern.to_owned()))))
-            })?;
+        let mut offers = Vec::with_capacity(paid.accepts.len());
+        for accept in &paid.accepts {
+            let amount = accept
+                .amount_of(price, &self.config.networks)
+                .map_err(|error| cannot_offer(format!("the price cannot be offered: {error}")))?;
+            if amount == crate::amount::Uint256::ZERO {
+                return Err(cannot_offer(
+                    "a price of zero (answer {\"free\": true} to serve without payment)".into(),
+                ));
+            }
+            let mut offer = accept.at_amount(amount);
+            let quote = key.sign(resource, &offer.requirement, expires);
+            set_quote(&mut offer, quote);
+            offers.push(offer);
+        }
         let challenge = ChallengeTemplate::with_offers(paid, &offers).for_resource(url);
-        match refusal {
-            Some(refusal) => Err(PricedOut::Refused(Box::new(Refused::with_challenge(
+        match (quoted, refusal) {
+            (Some(quoted), receipt_only) => Ok(DynamicOffers {
+                offers: vec![quoted],
+                challenge,
+                receipt_only,
+            }),
+            (None, Some(refusal)) => Err(PricedOut::Refused(Box::new(Refused::with_challenge(
                 refusal, pattern, &challenge,
             )))),
-            None => Ok((Cow::Owned(offers), challenge)),
+            (None, None) => Ok(DynamicOffers {
+                offers,
+                challenge,
+                receipt_only: None,
+            }),
         }
     }
 }

@@ -2,7 +2,6 @@
 //! on the application's own handler, with the same decisions as the zero-code Worker (which
 //! is this with a handler that proxies).
 
-use std::borrow::Cow;
 use std::cell::Cell;
 use std::future::Future;
 use std::sync::OnceLock;
@@ -18,13 +17,11 @@ use super::origin::HandlerOrigin;
 use super::outbound::FetchExchange;
 use super::payments::ObjectCoordinator;
 use super::pricing::Prices;
-use super::{
-    CONFIG_VAR, FACILITATOR_AUTH_SECRET, LND_MACAROON_SECRET, QUOTE_SECRET_NAME, RECEIPTS_KV,
-};
-use crate::config::{ConfigError, GatewayConfig, RoutePrice};
+use super::{CONFIG_VAR, FACILITATOR_AUTH_SECRET, LND_MACAROON_SECRET, RECEIPTS_KV};
+use crate::config::{ConfigError, GatewayConfig};
 use crate::gate::flow::{handle, LogRecord, Outcome, ReceiptStore, Services};
 use crate::gate::http::{self as answers, Answer};
-use crate::gate::quote::{QuoteKey, MIN_QUOTE_SECRET_LEN};
+use crate::gate::quote::{QuoteKey, MIN_QUOTE_SECRET_LEN, QUOTE_SECRET};
 use crate::gate::receipt::{revocation_key, verify_refusal_key, Receipt, VERIFY_REFUSAL_TTL_S};
 use crate::gate::remote::{HttpFacilitator, RpcChains, REQUEST_RPC_TIMEOUT_MS};
 use crate::gate::{
@@ -57,12 +54,10 @@ impl Gateway {
     /// [`GatewayConfig::from_json`]), with the secrets it needs from `env`.
     pub fn from_config(config: GatewayConfig, env: &Env) -> std::result::Result<Self, ConfigError> {
         let secrets = read_secrets(env, &config)?;
+        let gate = Gate::new(config, secrets)?;
         // The first gateway's, for the payment coordinator objects of this isolate.
-        let _ = ISOLATE_NETWORKS.set(config.networks.clone());
-        Ok(Self {
-            gate: Gate::new(config, secrets)?,
-            prices: None,
-        })
+        let _ = ISOLATE_NETWORKS.set(gate.config().networks.clone());
+        Ok(Self { gate, prices: None })
     }
 
     /// Prices the routes whose `price` is `"dynamic"` with `prices` (instead of
@@ -170,9 +165,7 @@ impl Gateway {
         }
         let config = self.gate.config();
         let mut warnings = config.warnings();
-        let dynamic = config
-            .paid_routes()
-            .any(|paid| paid.price == RoutePrice::PerRequest);
+        let dynamic = config.has_dynamic_prices();
         if dynamic && self.prices.is_none() && config.pricing.endpoint.is_none() {
             warnings.push(
                 "routes with price \"dynamic\" have no pricing (pricing.url, pricing.service or \
@@ -241,13 +234,21 @@ impl LazyGateway {
     {
         match self.get(env) {
             Ok(gateway) => gateway.serve(request, env, ctx, handler).await,
-            Err(error) => configuration_error(&request, error),
+            Err(error) => configuration_error(&request, env, error).await,
         }
     }
 }
 
-/// The answer of a gateway whose configuration is broken.
-pub(super) fn configuration_error(request: &Request, error: &ConfigError) -> Result<Response> {
+/// The answer of a gateway whose configuration is broken; the operator's listing still
+/// answers (it needs only KV and its secret).
+pub(super) async fn configuration_error(
+    request: &Request,
+    env: &Env,
+    error: &ConfigError,
+) -> Result<Response> {
+    if let Some(answer) = admin::settlements(request, env).await {
+        return answer;
+    }
     let refused = Refused::bare(Refusal::Configuration(error.clone()), None);
     let disposition = refused.refusal.disposition();
     let url = request.inner().url();
@@ -274,15 +275,17 @@ pub(super) fn configuration_error(request: &Request, error: &ConfigError) -> Res
 static ISOLATE_NETWORKS: OnceLock<Networks> = OnceLock::new();
 
 /// The networks of the gateway's configuration (for their `rpc_url`s), for a Durable Object:
-/// those of a gateway built in this isolate, or of `EDGE402_CONFIG`, or the built-in ones.
-pub(super) fn configured_networks(env: &Env) -> Cow<'static, Networks> {
+/// those of a gateway built in this isolate, or else of `EDGE402_CONFIG` (read once), or the
+/// built-in ones. (An application that builds its configuration in code and adds a network's
+/// `rpc_url` there should also put its `networks` in `EDGE402_CONFIG`: an object may live in
+/// an isolate where no request built the gateway.)
+pub(super) fn configured_networks(env: &Env) -> &'static Networks {
     if let Some(networks) = ISOLATE_NETWORKS.get() {
-        return Cow::Borrowed(networks);
+        return networks;
     }
-    match read_config(env) {
-        Ok(config) => Cow::Owned(config.networks),
-        Err(_) => Cow::Owned(Networks::builtin()),
-    }
+    static FROM_CONFIG: OnceLock<Networks> = OnceLock::new();
+    FROM_CONFIG
+        .get_or_init(|| read_config(env).map_or_else(|_| Networks::builtin(), |c| c.networks))
 }
 
 /// The secrets the configuration uses, as `wrangler secret` bindings: one that is needed and
@@ -300,15 +303,13 @@ fn read_secrets(env: &Env, config: &GatewayConfig) -> std::result::Result<Secret
                 .map_err(|_| too_short(L402_ROOT_SECRET, 32))?,
         ),
     };
-    let dynamic = config
-        .paid_routes()
-        .any(|paid| paid.price == RoutePrice::PerRequest);
-    let quote_key = match env.secret(QUOTE_SECRET_NAME) {
+    let dynamic = config.has_dynamic_prices();
+    let quote_key = match env.secret(QUOTE_SECRET) {
         Err(_) => None,
         Ok(_) if !dynamic => None,
         Ok(secret) => Some(
             QuoteKey::new(secret.to_string().as_bytes())
-                .map_err(|_| too_short(QUOTE_SECRET_NAME, MIN_QUOTE_SECRET_LEN))?,
+                .map_err(|_| too_short(QUOTE_SECRET, MIN_QUOTE_SECRET_LEN))?,
         ),
     };
     Ok(Secrets {

@@ -59,5 +59,3 @@ const RECEIPTS_KV: &str = "RECEIPTS";
 const FACILITATOR_AUTH_SECRET: &str = "FACILITATOR_AUTHORIZATION";
 /// LND's invoice macaroon, hex.
 const LND_MACAROON_SECRET: &str = "LND_MACAROON";
-/// The secret quotes of routes priced per request are signed with.
-const QUOTE_SECRET_NAME: &str = crate::gate::quote::QUOTE_SECRET;

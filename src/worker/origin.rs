@@ -1,5 +1,5 @@
 //! Where content comes from: the application's handler ([`HandlerOrigin`]; in the zero-code
-//! Worker, `proxy::content`).
+//! Worker, the proxy to `origin` or the demo content of `proxy.rs`).
 
 use std::cell::RefCell;
 use std::future::Future;

@@ -6,7 +6,6 @@
 //! waiting for a settlement, writes the receipt into KV once settled, keeps the operator's
 //! index, and sets the alarm that reconciles an unknown payment from the chain.
 
-use std::borrow::Cow;
 use std::cell::{Cell, RefCell};
 use std::time::Duration;
 
@@ -84,7 +83,7 @@ impl DurableObject for PaymentCoordinator {
     async fn fetch(&self, mut request: Request) -> Result<Response> {
         self.load().await?;
         let networks = self.networks();
-        let chain = RpcChains::new(FetchExchange, &networks, RPC_TIMEOUT_MS);
+        let chain = RpcChains::new(FetchExchange, networks, RPC_TIMEOUT_MS);
         let path = request.path();
         let answer = match path.as_str() {
             "/claim" => {
@@ -107,7 +106,7 @@ impl DurableObject for PaymentCoordinator {
     async fn alarm(&self) -> Result<Response> {
         self.load().await?;
         let networks = self.networks();
-        let chain = RpcChains::new(FetchExchange, &networks, RPC_TIMEOUT_MS);
+        let chain = RpcChains::new(FetchExchange, networks, RPC_TIMEOUT_MS);
         check_on(self, &chain, unix_now()).await;
         self.schedule().await;
         Response::ok("checked")
@@ -132,7 +131,7 @@ impl PaymentCoordinator {
     }
 
     /// The networks of the gateway's configuration (for their `rpc_url`s).
-    fn networks(&self) -> Cow<'static, Networks> {
+    fn networks(&self) -> &'static Networks {
         super::gateway::configured_networks(&self.env)
     }
 

@@ -20,7 +20,7 @@ static GATEWAY: LazyGateway = LazyGateway::new(Gateway::from_env);
 async fn fetch(request: Request, env: Env, ctx: Context) -> Result<Response> {
     let gateway = match GATEWAY.get(&env) {
         Ok(gateway) => gateway,
-        Err(error) => return configuration_error(&request, error),
+        Err(error) => return configuration_error(&request, &env, error).await,
     };
     let config = gateway.gate().config();
     let secret = env.secret(ORIGIN_AUTH_SECRET).ok().map(|s| s.to_string());

@@ -1,4 +1,5 @@
 use edge402::worker::{DynamicPrice, Gateway, LazyGateway, Price, PriceAsk};
+use worker::url::form_urlencoded;
 use worker::{event, Context, Env, Request, Response, Result};
 
 // Built on the isolate's first request; a broken configuration answers 500 invalid_configuration.
@@ -7,7 +8,10 @@ static GATEWAY: LazyGateway =
 
 /// Routes with `price = "dynamic"`: a bulk export costs more.
 fn price(ask: &PriceAsk) -> std::result::Result<DynamicPrice, String> {
-    let bulk = ask.query.as_deref().is_some_and(|q| q.contains("bulk=1"));
+    // The query as sent: decode it, as the handler would, before reading a value.
+    let bulk = ask.query.as_deref().is_some_and(|query| {
+        form_urlencoded::parse(query.as_bytes()).any(|(key, value)| key == "bulk" && value == "1")
+    });
     let text = if bulk { "$0.05" } else { "$0.001" };
     Price::parse(text)
         .map(DynamicPrice::Charge)

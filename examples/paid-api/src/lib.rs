@@ -10,6 +10,7 @@ use edge402::worker::{DynamicPrice, Gateway, LazyGateway, Price, PriceAsk};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use tower_service::Service;
+use worker::url::form_urlencoded;
 use worker::{event, Context, Env, HttpRequest, Request, Response, Result};
 
 /// The gateway of `EDGE402_CONFIG` (wrangler.toml), pricing its `"dynamic"` routes with
@@ -22,12 +23,13 @@ async fn fetch(request: Request, env: Env, ctx: Context) -> Result<Response> {
     GATEWAY.serve(request, &env, &ctx, app).await
 }
 
-/// The price of a report: `?detail=full` costs $0.01, a summary $0.002.
+/// The price of a report: `?detail=full` costs $0.01, a summary $0.002. The query is read
+/// as axum's `Query` reads it (percent-decoded), so that what is priced is what is served.
 fn price(ask: &PriceAsk) -> std::result::Result<DynamicPrice, String> {
-    let full = ask
-        .query
-        .as_deref()
-        .is_some_and(|query| query.split('&').any(|pair| pair == "detail=full"));
+    let full = ask.query.as_deref().is_some_and(|query| {
+        form_urlencoded::parse(query.as_bytes())
+            .any(|(key, value)| key == "detail" && value == "full")
+    });
     let text = if full { "$0.01" } else { "$0.002" };
     Price::parse(text)
         .map(DynamicPrice::Charge)
