@@ -21,7 +21,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::{future_to_promise, JsFuture};
 
 use super::{error, from_js};
-use crate::config::MIN_RECEIPT_TTL_S;
+use crate::config::{GatewayConfig, MIN_RECEIPT_TTL_S};
 use crate::gate::coordinator::{claim_on, conclude_on, Coordinator, CoordinatorError, EntrySlot};
 use crate::gate::dynamic_price::Pricing;
 use crate::gate::flow::{handle, LogRecord, Origin, Outcome, ReceiptStore, Services};
@@ -124,13 +124,13 @@ impl JsGateway {
             l402_root: None,
             quote_key,
         };
-        let gate =
-            Gate::from_json(&config, secrets_of_gate).map_err(|e| invalid(&e.to_string()))?;
-        if gate.config().sells_l402() {
+        let config = GatewayConfig::from_json(&config).map_err(|e| invalid(&e.to_string()))?;
+        if config.sells_l402() {
             return Err(invalid(
                 "routes with `l402` are served by the Worker, not by the JavaScript gateway",
             ));
         }
+        let gate = Gate::new(config, secrets_of_gate).map_err(|e| invalid(&e.to_string()))?;
         Ok(Self {
             inner: Rc::new(Inner {
                 gate,
