@@ -1,5 +1,7 @@
 // Types of every entry point (node, workerd, browser): the same functions and shapes
-// everywhere. The doc comments are in ./web/edge402.d.ts, generated from the Rust sources.
+// everywhere, except the middleware (`paymentGateway`, `paymentMiddleware`, `memoryStore`,
+// `kvStore`), which the Node ES module and the Workers build export, not the browser build
+// nor the CommonJS entry. The doc comments are in ./web/edge402.d.ts, generated from the Rust sources.
 export type {
   Edge402Error,
   ResourceInfo,
@@ -43,16 +45,19 @@ export {
 /** A way to pay a route, as the official SDK writes it. */
 export interface RouteAccept {
   scheme?: 'exact';
-  /** `"$0.001"`, `"0.001"` (whole tokens), `"1000"` (atomic), `{ amount, asset }`, or a function
-   *  of the request returning one of those, or `null` / `"free"` for free. */
-  price: string | { amount: string; asset: string } | PriceFunction;
+  /** Money as the official SDK reads it (`"$0.001"`, `"0.001"`, `0.001`: US dollars),
+   *  `{ amount, asset }` (atomic units of `asset`), or a function of the request returning
+   *  money, `{ amount }`, or `null` / `"free"` for free. */
+  price: string | number | { amount: string; asset: string } | PriceFunction;
   network: string;
   payTo: string;
   asset?: string;
 }
 /** What a price function is asked. */
 export interface PriceAsk { route: string; method: string; path: string; query?: string; request: Request }
-export type PriceFunction = (ask: PriceAsk) => string | { amount: string; asset?: string } | null | 'free' | Promise<string | { amount: string; asset?: string } | null | 'free'>;
+type Price = string | number | { amount: string } | null | 'free';
+/** Asked with the request's route, method (HEAD as GET), canonical path and query as sent. */
+export type PriceFunction = (ask: PriceAsk) => Price | Promise<Price>;
 /** The official SDK's route configuration: `{ "GET /weather": { accepts, description } }`. */
 export type RoutesConfig = Record<string, { accepts: RouteAccept | RouteAccept[]; description?: string; mimeType?: string }>;
 /** Receipts and remembered refusals. */
@@ -69,16 +74,19 @@ export interface GatewayOptions {
   /** Extra networks and tokens, as the configuration's `networks`. */
   networks?: unknown[];
   receiptTtlS?: number;
+  /** `quote_valid_s` and the rest of the configuration's `pricing` table. */
+  pricing?: { quote_valid_s?: number };
   /** Receives each request's log line. */
   log?: (line: Record<string, unknown>) => void;
 }
 /** A gateway for fetch-style handlers. `options` may be a function of the Worker's `env`. */
 export declare function paymentGateway(routes: RoutesConfig, options: GatewayOptions | ((env: unknown) => GatewayOptions)): {
-  fetch(request: Request, next: (request: Request) => Promise<Response>, env?: unknown): Promise<Response>;
+  /** `client`: the address the connection came from (Workers: `CF-Connecting-IP` by default). */
+  fetch(request: Request, next: (request: Request) => Promise<Response>, env?: unknown, client?: string): Promise<Response>;
 };
 /** A Hono middleware: `app.use(paymentMiddleware(routes, options))`. */
 export declare function paymentMiddleware(routes: RoutesConfig, options: GatewayOptions | ((env: unknown) => GatewayOptions)): (c: any, next: () => Promise<void>) => Promise<Response>;
 /** A store in this process's memory: one Node server only. */
-export declare function memoryStore(): GatewayStore;
+export declare function memoryStore(options?: { maxEntries?: number }): GatewayStore;
 /** A store in a Workers KV namespace. */
 export declare function kvStore(namespace: { get(key: string): Promise<string | null>; put(key: string, value: string, options: { expirationTtl: number }): Promise<void> }): GatewayStore;

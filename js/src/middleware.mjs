@@ -24,8 +24,13 @@ export function bindMiddleware({ Gateway }) {
       return built;
     };
     return {
-      /** Answers `request`: `next(request)` gives the application's response. */
-      fetch: (request, next, env) => build(env).serve(request, next),
+      /**
+       * Answers `request`: `next(request)` gives the application's response. `client` is the
+       * address the connection came from (in Workers, Cloudflare's `CF-Connecting-IP` by
+       * default), for the per-client allowances.
+       */
+      fetch: (request, next, env, client = cloudflareClient(request)) =>
+        build(env).serve(request, next, client),
     };
   }
 
@@ -43,7 +48,7 @@ export function bindMiddleware({ Gateway }) {
       throw Object.assign(new Error('options.store must have get(key) and put(key, value, ttlSeconds): memoryStore(), or kvStore(env.KV)'), { reason: 'invalid_configuration' });
     }
     return {
-      async serve(request, next) {
+      async serve(request, next, client) {
         const io = {
           exchange,
           content: async () => next(request),
@@ -52,8 +57,12 @@ export function bindMiddleware({ Gateway }) {
           price: prices.size ? (ask) => priceOf(prices, ask, request) : undefined,
         };
         const answer = await gateway.handle(
-          { method: request.method, url: request.url, headers: [...request.headers] }, io);
-        options.log?.(answer.log);
+          { method: request.method, url: request.url, headers: [...request.headers], client }, io);
+        try {
+          options.log?.(answer.log);
+        } catch {
+          // A failing logger does not change the answer (a paid request stays served).
+        }
         if (answer.kind === 'answer') {
           return new Response(answer.body === '' ? null : answer.body, { status: answer.status, headers: answer.headers });
         }
@@ -69,14 +78,20 @@ export function bindMiddleware({ Gateway }) {
   function paymentMiddleware(routes, options) {
     const gateway = paymentGateway(routes, options);
     return async (c, next) => {
+      let ran = false;
+      // Node's server (@hono/node-server) hands over the socket; in Workers, Cloudflare's header.
+      const client = c.env?.incoming?.socket?.remoteAddress ?? cloudflareClient(c.req.raw);
       const response = await gateway.fetch(c.req.raw, async () => {
+        ran = true;
         await next();
         return c.res;
-      }, c.env);
-      // Hono keeps the response it is handed; a rebuilt one replaces the handlers'.
-      c.res = undefined;
+      }, c.env, client);
+      // Hono merges the headers of the response it holds into one it is handed: the
+      // handlers' must not reach a refusal (their cookies, their content headers), and are in
+      // the content's already; headers set before (CORS) stay on the gateway's own answers.
+      if (ran) c.res = undefined;
       c.res = response;
-      return response;
+      return c.res;
     };
   }
 
@@ -85,9 +100,11 @@ export function bindMiddleware({ Gateway }) {
 
 /**
  * A store in this process's memory. It holds for one process only (a single Node server):
- * several processes, or Workers isolates, each see their own.
+ * several processes, or Workers isolates, each see their own. At most `maxEntries`: expired
+ * ones are swept first, then the oldest go (a lost receipt costs the coordinator a lookup,
+ * never a second charge).
  */
-export function memoryStore() {
+export function memoryStore({ maxEntries = 100_000 } = {}) {
   const entries = new Map();
   return {
     async get(key) {
@@ -100,9 +117,24 @@ export function memoryStore() {
       return entry.value;
     },
     async put(key, value, ttlSeconds) {
-      entries.set(key, { value, until: Date.now() + ttlSeconds * 1000 });
+      const now = Date.now();
+      if (entries.size >= maxEntries) {
+        for (const [k, entry] of entries) if (now >= entry.until) entries.delete(k);
+        for (const k of entries.keys()) {
+          if (entries.size < maxEntries) break;
+          entries.delete(k);
+        }
+      }
+      entries.delete(key);
+      entries.set(key, { value, until: now + ttlSeconds * 1000 });
     },
   };
+}
+
+/** Cloudflare's `CF-Connecting-IP` in Workers (where only Cloudflare sets it); elsewhere none. */
+function cloudflareClient(request) {
+  const inWorkers = globalThis.navigator?.userAgent === 'Cloudflare-Workers';
+  return (inWorkers && request.headers.get('cf-connecting-ip')) || undefined;
 }
 
 /** A store in a Workers KV namespace (eventually consistent: a fast path, never the guard). */
@@ -121,20 +153,23 @@ export function kvStore(namespace) {
  */
 function translateRoutes(routes, options) {
   const priceFunctions = [];
-  const translated = Object.entries(routes).map(([pattern, route], index) => {
-    const accepts = Array.isArray(route.accepts) ? route.accepts : [route.accepts];
-    const priceOfWays = [...new Set(accepts.map((way) => way.price))];
-    if (priceOfWays.length !== 1) {
-      throw Object.assign(new Error(`route ${pattern}: every way to pay must have the same price (edge402 prices a route once)`), { reason: 'invalid_configuration' });
+  // One route configuration for every path, as the official SDK allows.
+  const table = routes && typeof routes === 'object' && 'accepts' in routes ? { '/*': routes } : routes ?? {};
+  const translated = Object.entries(table).map(([pattern, route], index) => {
+    const accepts = Array.isArray(route?.accepts) ? route.accepts : [route?.accepts];
+    if (accepts.some((way) => !way || typeof way !== 'object')) throw invalid(`route ${pattern}: accepts must be ways to pay`);
+    const prices = accepts.map((way) => edge402Price(way.price, pattern));
+    if (new Set(prices).size !== 1) {
+      throw invalid(`route ${pattern}: every way to pay must have the same price, or one price function (edge402 prices a route once)`);
     }
-    const [price] = priceOfWays;
+    const [price] = prices;
     const match = pattern.replace(/\[([^\]]+)\]/g, ':$1');
     const entry = {
       match,
       description: route.description ?? '',
       accepts: accepts.map((way) => {
         if (way.scheme !== undefined && way.scheme !== 'exact') {
-          throw Object.assign(new Error(`route ${pattern}: scheme ${way.scheme} is not served (exact only)`), { reason: 'invalid_configuration' });
+          throw invalid(`route ${pattern}: scheme ${way.scheme} is not served (exact only)`);
         }
         const asset = typeof way.price === 'object' && way.price !== null ? way.price.asset : way.asset;
         return { network: way.network, pay_to: way.payTo, ...(asset ? { asset } : {}) };
@@ -143,9 +178,7 @@ function translateRoutes(routes, options) {
     if (route.mimeType) entry.mime_type = route.mimeType;
     if (typeof price === 'function') {
       entry.price = 'dynamic';
-      priceFunctions.push([index, price]);
-    } else if (typeof price === 'object' && price !== null) {
-      entry.price = String(price.amount);
+      priceFunctions.push([index, (ask) => price(ask)]);
     } else {
       entry.price = price;
     }
@@ -166,8 +199,32 @@ function translateRoutes(routes, options) {
 async function priceOf(prices, ask, request) {
   const price = await prices.get(ask.route)({ ...ask, request });
   if (price === null || price === undefined || price === 'free') return { free: true };
-  if (typeof price === 'object') return { price: String(price.amount) };
-  return { price: String(price) };
+  return { price: edge402Price(price, ask.route) };
+}
+
+/**
+ * A price as the official SDK writes it, in edge402's spelling: money (`"$0.01"`, `"0.01"`,
+ * `"1"`, `0.01`: US dollars, as the SDK reads them) becomes `"$0.01"`; `{ amount }` is in
+ * atomic units of the way's asset. A function stays a function.
+ */
+function edge402Price(price, route) {
+  if (typeof price === 'function') return price;
+  if (price && typeof price === 'object' && price.amount !== undefined) {
+    const amount = String(price.amount);
+    if (!/^\d+$/.test(amount)) throw invalid(`route ${route}: { amount } must be whole atomic units`);
+    return amount;
+  }
+  const text = typeof price === 'number' && Number.isFinite(price)
+    ? price.toLocaleString('en-US', { useGrouping: false, maximumFractionDigits: 20 })
+    : typeof price === 'string' ? price.trim().replace(/^\$/, '').trim() : undefined;
+  if (text === undefined || !/^\d+(\.\d+)?$/.test(text)) {
+    throw invalid(`route ${route}: price ${JSON.stringify(price)} is not a dollar amount like "$0.01", nor { amount, asset }`);
+  }
+  return `$${text}`;
+}
+
+function invalid(message) {
+  return Object.assign(new Error(message), { reason: 'invalid_configuration' });
 }
 
 /**
@@ -183,6 +240,11 @@ async function exchange({ method, url, headers, body, timeoutMs, maxBytes }) {
     response = await fetch(url, { method, headers: sent, body, redirect: 'manual', signal });
   } catch (error) {
     throw failure(error, signal);
+  }
+  const declared = Number(response.headers.get('content-length'));
+  if (declared > maxBytes) {
+    await response.body?.cancel();
+    throw { kind: 'broken', detail: `answer larger than ${maxBytes} bytes` };
   }
   try {
     const reader = response.body?.getReader();
@@ -214,14 +276,31 @@ async function exchange({ method, url, headers, body, timeoutMs, maxBytes }) {
 function failure(error, signal) {
   if (signal.aborted) return { kind: 'timeout', detail: 'timed out' };
   const code = error?.cause?.code;
-  const refused = code === 'ECONNREFUSED' || code === 'ENOTFOUND';
-  return { kind: refused ? 'unsent' : 'connection', detail: String(error?.cause?.message ?? error?.message ?? error) };
+  // Refused or unresolvable (Node says so); a TypeError without a cause is a request that
+  // could not be made at all (a bad URL or header).
+  const unsent = code === 'ECONNREFUSED' || code === 'ENOTFOUND' || (error instanceof TypeError && !error.cause);
+  return { kind: unsent ? 'unsent' : 'connection', detail: String(error?.cause?.message ?? error?.message ?? error) };
 }
 
-/** The application's response with `headers` set (a fetched response's are immutable). */
+/**
+ * The application's response with the gateway's `headers` (a fetched response's are
+ * immutable, so a copy); the application's own CORS policy stands, the payment headers are
+ * added to what it exposes. If the response cannot be copied, it is served as it is: a paid
+ * request is never left without its content.
+ */
 function withHeaders(response, headers) {
   if (headers.length === 0 || response.status === 101) return response;
-  const copy = new Response(response.body, response);
-  for (const [name, value] of headers) copy.headers.set(name, value);
-  return copy;
+  try {
+    const copy = new Response(response.body, response);
+    for (const [name, value] of headers) {
+      const own = copy.headers.get(name);
+      const lower = name.toLowerCase();
+      if (lower === 'access-control-expose-headers' && own) copy.headers.set(name, `${own}, ${value}`);
+      else if (lower.startsWith('access-control-') && own) continue;
+      else copy.headers.set(name, value);
+    }
+    return copy;
+  } catch {
+    return response;
+  }
 }

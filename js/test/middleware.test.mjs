@@ -97,3 +97,33 @@ test('a price function that throws serves nothing', async () => {
   assert.equal(JSON.parse(text).error, 'pricing_unavailable');
   assert.deepEqual(seen, []);
 });
+
+test('prices are read as the official SDK reads them', async () => {
+  const amountOf = async (price, extra = {}) => {
+    const gw = gateway({ 'GET /x': { accepts: [{ ...way, ...extra, price }] } });
+    const { response } = await send(gw, 'https://api.example/x');
+    return JSON.parse(Buffer.from(response.headers.get('PAYMENT-REQUIRED'), 'base64')).accepts[0].amount;
+  };
+  assert.equal(await amountOf('1'), '1000000', '"1" is one dollar, not one atomic unit');
+  assert.equal(await amountOf('$0.01'), '10000');
+  assert.equal(await amountOf(0.01), '10000');
+  assert.equal(await amountOf({ amount: '1234', asset: '0x036CbD53842c5426634e7929541eC2318f3dCF7e' }), '1234');
+  for (const bad of ['1.50 USDT', '-1', {}, true]) {
+    await assert.rejects(amountOf(bad), (error) => error.reason === 'invalid_configuration', JSON.stringify(bad));
+  }
+});
+
+test('an answer without a status is not content', async () => {
+  const gw = gateway({});
+  const response = await gw.fetch(new Request('https://api.example/free'), async () => ({ body: 'x' }));
+  assert.equal(response.status, 502);
+  assert.equal((await response.json()).error, 'origin_unavailable');
+});
+
+test('the memory store stays within its bound', async () => {
+  const store = memoryStore({ maxEntries: 3 });
+  for (const key of ['a', 'b', 'c', 'd']) await store.put(key, key, 60);
+  assert.deepEqual(await Promise.all(['a', 'b', 'c', 'd'].map((k) => store.get(k))), [null, 'b', 'c', 'd']);
+  await store.put('e', 'e', 0);
+  assert.equal(await store.get('e'), null, 'expired at once');
+});

@@ -43,7 +43,8 @@ pub struct Outbound<'a> {
 pub enum ExchangeError {
     /// The deadline passed first (the request was aborted; its effect is unknown).
     Timeout,
-    /// The request could not be built: it was not sent.
+    /// The request was not sent (it could not be built, or its connection was refused):
+    /// nothing can have arrived.
     Unsent(String),
     /// The connection failed before an answer began: the request may or may not have left.
     Connection(String),

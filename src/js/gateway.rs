@@ -9,7 +9,7 @@
 //! payment within one process (a Node server). It does not coordinate several processes or
 //! isolates; L402 routes are not served here (the Worker serves them).
 
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
 
@@ -35,7 +35,7 @@ use crate::gate::remote::{
     Exchange, ExchangeError, HttpFacilitator, Outbound, RpcChains, REQUEST_RPC_TIMEOUT_MS,
     RPC_TIMEOUT_MS,
 };
-use crate::gate::{DynamicPrice, Gate, PriceAsk, RequestHeaders, Secrets};
+use crate::gate::{DynamicPrice, Gate, PriceAsk, RequestFacts, RequestHeaders, Secrets};
 use crate::l402::TokenId;
 use crate::protocol::Reason;
 use crate::routes::UrlParts;
@@ -49,8 +49,10 @@ export interface GatewaySecrets {
   /** Sent as the facilitator's `Authorization` header. */
   facilitatorAuthorization?: string;
 }
-/** A request as the gateway reads it. */
-export interface GatewayRequest { method: string; url: string; headers: [string, string][] }
+/** A request as the gateway reads it. `client` is the address the connection came from
+ *  (the socket's, or Cloudflare's `CF-Connecting-IP` in Workers), for the per-client
+ *  allowances; a header the client sets is never taken for it. */
+export interface GatewayRequest { method: string; url: string; headers: [string, string][]; client?: string }
 /** One outbound request the gateway asks `io.exchange` to send (no redirects followed). */
 export interface OutboundRequest {
   method: 'GET' | 'POST'; url: string; headers: [string, string][]; body?: string;
@@ -172,6 +174,8 @@ struct JsRequest {
     method: String,
     url: String,
     headers: Vec<(String, String)>,
+    /// Where the connection came from, as the host knows it.
+    client: Option<String>,
 }
 
 impl Inner {
@@ -180,8 +184,16 @@ impl Inner {
         let now = unix_now();
         let gate = &self.gate;
         let parts = UrlParts::split(&request.url);
-        let headers = RequestHeaders::read(request.headers.iter().map(|(n, v)| (n, v)));
-        let facts = headers.facts(&request.method, &parts);
+        // `CF-Connecting-IP` is Cloudflare's to set; elsewhere any client can send it.
+        let sent = request
+            .headers
+            .iter()
+            .filter(|(name, _)| !name.eq_ignore_ascii_case("cf-connecting-ip"));
+        let headers = RequestHeaders::read(sent.map(|(n, v)| (n, v)));
+        let facts = RequestFacts {
+            client: request.client.as_deref(),
+            ..headers.facts(&request.method, &parts)
+        };
         let exchange = JsExchange(&io);
         let facilitator = HttpFacilitator::new(
             JsExchange(&io),
@@ -274,17 +286,15 @@ impl Exchange for JsExchange<'_> {
         set(&object, "maxBytes", &(request.max_bytes as f64).into());
         match self.0.call(&["exchange"], &[object.into()]).await {
             Ok(answer) => {
-                let status = Reflect::get(&answer, &"status".into())
-                    .ok()
-                    .and_then(|s| s.as_f64())
-                    .and_then(|s| u16::try_from(s as u64).ok())
-                    .ok_or_else(|| {
-                        ExchangeError::Broken("io.exchange answered no status".into())
-                    })?;
+                let status = status_of(&answer).ok_or_else(|| {
+                    ExchangeError::Broken("io.exchange answered no status".into())
+                })?;
                 let body = Reflect::get(&answer, &"body".into())
                     .ok()
                     .and_then(|b| b.as_string())
-                    .unwrap_or_default();
+                    .ok_or_else(|| {
+                        ExchangeError::Broken("io.exchange answered no text body".into())
+                    })?;
                 if body.len() > request.max_bytes {
                     return Err(ExchangeError::Broken(format!(
                         "answer larger than {} bytes",
@@ -325,19 +335,21 @@ impl Origin for JsContent<'_> {
     type Response = JsValue;
 
     async fn fetch(&self, target: &str) -> Result<JsValue, String> {
-        self.0
+        let content = self
+            .0
             .call(&["content"], &[target.into()])
             .await
-            .map_err(|thrown| format!("the application failed: {thrown:?}"))
+            .map_err(|thrown| format!("the application failed: {thrown:?}"))?;
+        // Not an answer: nothing to serve, nothing to charge for.
+        match status_of(&content) {
+            Some(_) => Ok(content),
+            None => Err("the application answered something without a numeric status".into()),
+        }
     }
 
     fn status(response: &JsValue) -> u16 {
-        Reflect::get(response, &"status".into())
-            .ok()
-            .and_then(|s| s.as_f64())
-            .and_then(|s| u16::try_from(s as u64).ok())
-            // No status is not an answer to charge for.
-            .unwrap_or(500)
+        // `fetch` passes only values with a status.
+        status_of(response).unwrap_or(500)
     }
 }
 
@@ -431,11 +443,11 @@ impl InvoiceSource for NoLightning {
 struct ProcessCoordinator {
     entries: RefCell<HashMap<String, Entry>>,
     waiters: RefCell<HashMap<String, Vec<oneshot::Sender<()>>>>,
-    /// Entries kept, at most; decided ones past their time are dropped first.
-    size: Cell<usize>,
 }
 
-/// The most entries kept in memory.
+/// The most payments kept in memory: past it, those that may be forgotten go first (refused
+/// ones may be sent again; settled ones past their receipt's time), and a new payment is
+/// refused (fail closed) while none can.
 const MAX_ENTRIES: usize = 100_000;
 
 /// [`ProcessCoordinator`] as one request calls it, with its `io`.
@@ -462,7 +474,7 @@ impl Coordinator for JsCoordinator<'_, '_> {
         lease_s: Option<u64>,
         now: u64,
     ) -> Result<Claim, CoordinatorError> {
-        self.process.trim(now);
+        self.process.make_room(&record.key, now)?;
         claim_on(&self.slot(&record.key), &self.chain, record, lease_s, now).await
     }
 
@@ -478,17 +490,23 @@ impl Coordinator for JsCoordinator<'_, '_> {
 }
 
 impl ProcessCoordinator {
-    /// Keeps memory bounded: past [`MAX_ENTRIES`], entries that can no longer be settled or
-    /// served are dropped.
-    fn trim(&self, now: u64) {
-        if self.size.get() < MAX_ENTRIES {
-            return;
-        }
+    /// Keeps memory bounded ([`MAX_ENTRIES`]) before a payment not yet kept is claimed.
+    fn make_room(&self, key: &str, now: u64) -> Result<(), CoordinatorError> {
         let mut entries = self.entries.borrow_mut();
+        if entries.len() < MAX_ENTRIES || entries.contains_key(key) {
+            return Ok(());
+        }
         entries.retain(|_, entry| {
-            crate::gate::ledger::forget_at(entry).is_none_or(|forget| now < forget)
+            let forgettable = matches!(entry.state, PaymentState::Refused { .. })
+                || crate::gate::ledger::forget_at(entry).is_some_and(|forget| now >= forget);
+            !forgettable
         });
-        self.size.set(entries.len());
+        match entries.len() < MAX_ENTRIES {
+            true => Ok(()),
+            false => Err(CoordinatorError {
+                detail: format!("{MAX_ENTRIES} payments in settlement in this process"),
+            }),
+        }
     }
 }
 
@@ -510,7 +528,6 @@ impl EntrySlot for ProcessSlot<'_> {
                 Some(entry) => entries.insert(self.key.clone(), entry),
                 None => entries.remove(&self.key),
             };
-            self.process.size.set(entries.len());
         }
         let waiters = self.process.waiters.borrow_mut().remove(&self.key);
         for waiter in waiters.into_iter().flatten() {
@@ -539,12 +556,13 @@ impl EntrySlot for ProcessSlot<'_> {
 
     async fn changed(&self, until: u64) -> u64 {
         let (sender, receiver) = oneshot::channel();
-        self.process
-            .waiters
-            .borrow_mut()
-            .entry(self.key.clone())
-            .or_default()
-            .push(sender);
+        {
+            let mut waiters = self.process.waiters.borrow_mut();
+            let waiting = waiters.entry(self.key.clone()).or_default();
+            // Waits that ended by their timer left their senders behind.
+            waiting.retain(|sender| !sender.is_canceled());
+            waiting.push(sender);
+        }
         let wait_ms = until.saturating_sub(unix_now()).saturating_mul(1000) as f64;
         let args = [JsValue::from(wait_ms)];
         let sleep = self.io.call(&["sleep"], &args);
@@ -554,6 +572,13 @@ impl EntrySlot for ProcessSlot<'_> {
         }
         unix_now()
     }
+}
+
+/// A value's `status`, when it is a whole number from 100 to 599.
+fn status_of(value: &JsValue) -> Option<u16> {
+    let status = Reflect::get(value, &"status".into()).ok()?.as_f64()?;
+    let whole = status.fract() == 0.0 && (100.0..600.0).contains(&status);
+    whole.then_some(status as u16)
 }
 
 fn unix_now() -> u64 {
