@@ -1,7 +1,7 @@
 // Types of every entry point (node, workerd, browser): the same functions and shapes
 // everywhere, except the middleware (`paymentGateway`, `paymentMiddleware`, `memoryStore`,
-// `kvStore`), which the Node ES module and the Workers build export, not the browser build
-// nor the CommonJS entry. The doc comments are in ./web/edge402.d.ts, generated from the Rust sources.
+// `kvStore`, `durableObjects`, `paymentCoordinatorClass`), which the Node ES module and the
+// Workers build export, not the browser build nor the CommonJS entry. The doc comments are in ./web/edge402.d.ts, generated from the Rust sources.
 export type {
   Edge402Error,
   ResourceInfo,
@@ -40,6 +40,7 @@ export {
   recoverPaymentSigner,
   createPayment,
   Gateway,
+  PaymentObject,
 } from './web/edge402.js';
 
 /** A way to pay a route, as the official SDK writes it. */
@@ -69,6 +70,9 @@ export interface GatewayOptions {
   facilitator?: { url: string | string[]; verify_timeout_ms?: number; settle_timeout_ms?: number };
   facilitatorUrl?: string;
   store: GatewayStore;
+  /** Payments coordinated by one Durable Object each (`durableObjects(env.PAYMENTS)`);
+   *  without it, in this process's memory only. */
+  coordinator?: PaymentCoordinators;
   quoteSecret?: string;
   facilitatorAuthorization?: string;
   /** Extra networks and tokens, as the configuration's `networks`. */
@@ -90,3 +94,13 @@ export declare function paymentMiddleware(routes: RoutesConfig, options: Gateway
 export declare function memoryStore(options?: { maxEntries?: number }): GatewayStore;
 /** A store in a Workers KV namespace. */
 export declare function kvStore(namespace: { get(key: string): Promise<string | null>; put(key: string, value: string, options: { expirationTtl: number }): Promise<void> }): GatewayStore;
+
+/** The gateway's coordinator over Durable Objects. */
+export interface PaymentCoordinators { call(key: string, path: string, body: string): Promise<string> }
+/** The `coordinator` over a namespace of `PaymentCoordinator` objects. */
+export declare function durableObjects(namespace: { idFromName(name: string): unknown; get(id: unknown): { fetch(url: string, init: RequestInit): Promise<Response> } }): PaymentCoordinators;
+/** The Durable Object class to export as `PaymentCoordinator` (one object per payment). */
+export declare function paymentCoordinatorClass(options: (env: any) => { networks?: unknown[]; store: GatewayStore }): new (state: any, env: any) => {
+  fetch(request: Request): Promise<Response>;
+  alarm(): Promise<void>;
+};

@@ -8,7 +8,7 @@
 /** Workers KV refuses expirations shorter than a minute. */
 const MIN_KV_TTL_S = 60;
 
-export function bindMiddleware({ Gateway }) {
+export function bindMiddleware({ Gateway, PaymentObject }) {
   /**
    * A gateway over `routes` (the official SDK's route configuration:
    * `{ "GET /weather": { accepts: [{ scheme, price, network, payTo }], description } }`, or
@@ -53,6 +53,7 @@ export function bindMiddleware({ Gateway }) {
           exchange,
           content: async () => next(request),
           store,
+          coordinator: options.coordinator,
           sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
           price: prices.size ? (ask) => priceOf(prices, ask, request) : undefined,
         };
@@ -95,7 +96,68 @@ export function bindMiddleware({ Gateway }) {
     };
   }
 
-  return { paymentGateway, paymentMiddleware, memoryStore, kvStore };
+  /**
+   * The Durable Object class that coordinates payments across isolates (one object per
+   * payment): export it from the Worker, bind it (`[[durable_objects.bindings]]`), and give
+   * the gateway `coordinator: durableObjects(env.PAYMENTS)`. `options(env)` gives its
+   * `networks` (for their `rpc_url`s) and the `store` its receipts go to.
+   */
+  function paymentCoordinatorClass(options) {
+    return class PaymentCoordinator {
+      constructor(state, env) {
+        const { networks, store } = options(env);
+        this.state = state;
+        this.object = new PaymentObject(networks ?? []);
+        this.io = {
+          storage: {
+            get: async (key) => (await state.storage.get(key)) ?? null,
+            put: (key, value) => state.storage.put(key, value),
+            delete: (key) => state.storage.delete(key),
+          },
+          store,
+          exchange,
+          sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+        };
+      }
+
+      async fetch(request) {
+        const path = new URL(request.url).pathname.slice(1);
+        try {
+          const { answer, nextCheck } = await this.object.call(path, await request.text(), this.io);
+          await this.schedule(nextCheck);
+          return new Response(answer, { headers: { 'content-type': 'application/json' } });
+        } catch (error) {
+          return new Response(String(error?.message ?? error), { status: 503 });
+        }
+      }
+
+      async alarm() {
+        await this.schedule(await this.object.alarm(this.io));
+      }
+
+      async schedule(nextCheck) {
+        if (nextCheck !== null) await this.state.storage.setAlarm(nextCheck * 1000);
+      }
+    };
+  }
+
+  return { paymentGateway, paymentMiddleware, memoryStore, kvStore, durableObjects, paymentCoordinatorClass };
+}
+
+/** The gateway's `coordinator` over a Durable Object namespace of `PaymentCoordinator`s. */
+export function durableObjects(namespace) {
+  if (!namespace || typeof namespace.idFromName !== 'function') {
+    throw invalid('durableObjects needs a Durable Object namespace binding (env.PAYMENTS)');
+  }
+  return {
+    async call(key, path, body) {
+      const stub = namespace.get(namespace.idFromName(key));
+      const response = await stub.fetch(`https://payment.internal/${path}`, { method: 'POST', body });
+      const text = await response.text();
+      if (!response.ok) throw new Error(`${response.status} ${text}`);
+      return text;
+    },
+  };
 }
 
 /**

@@ -4,4 +4,6 @@ import * as binding from './node/edge402.js';
 import { bindMiddleware } from './middleware.mjs';
 
 export * from './node/edge402.js';
-export const { paymentGateway, paymentMiddleware, memoryStore, kvStore } = bindMiddleware(binding);
+export const {
+  paymentGateway, paymentMiddleware, memoryStore, kvStore, durableObjects, paymentCoordinatorClass,
+} = bindMiddleware(binding);

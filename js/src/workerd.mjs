@@ -8,4 +8,6 @@ import { bindMiddleware } from './middleware.mjs';
 binding.initSync({ module: wasmModule });
 
 export * from './web/edge402.js';
-export const { paymentGateway, paymentMiddleware, memoryStore, kvStore } = bindMiddleware(binding);
+export const {
+  paymentGateway, paymentMiddleware, memoryStore, kvStore, durableObjects, paymentCoordinatorClass,
+} = bindMiddleware(binding);

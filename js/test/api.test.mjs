@@ -30,9 +30,9 @@ function throwsReason(fn, reason) {
 }
 
 test('both module formats expose the binding; the ES module adds the middleware', () => {
-  const middleware = ['kvStore', 'memoryStore', 'paymentGateway', 'paymentMiddleware'];
+  const middleware = ['durableObjects', 'kvStore', 'memoryStore', 'paymentCoordinatorClass', 'paymentGateway', 'paymentMiddleware'];
   const names = Object.keys(edge402).filter((name) => !middleware.includes(name)).sort();
-  assert.equal(names.length, 12, names.join());
+  assert.equal(names.length, 13, names.join());
   for (const name of names) assert.equal(typeof cjs[name], 'function', name);
   for (const name of middleware) assert.equal(typeof edge402[name], 'function', name);
 });

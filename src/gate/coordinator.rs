@@ -6,6 +6,8 @@
 
 use core::fmt;
 
+use serde::{Deserialize, Serialize};
+
 use super::ledger::{
     self, claim, conclude, expire_lease, find_evidence, forget_at, next_check, ChainReader, Claim,
     Conclusion, Entry, PaymentRecord, PaymentState,
@@ -40,6 +42,30 @@ pub trait Coordinator {
         conclusion: Conclusion,
         now: u64,
     ) -> Result<Option<PaymentState>, CoordinatorError>;
+}
+
+/// The body of a coordinator object's `POST /claim` (a payment's Durable Object, in the
+/// Worker and in the JavaScript gateway alike); it answers the [`Claim`] as JSON.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ClaimCall {
+    /// The payment.
+    pub record: PaymentRecord,
+    /// The claim's lease (`None`: only look).
+    pub lease_s: Option<u64>,
+    /// The caller's time.
+    pub now: u64,
+}
+
+/// The body of a coordinator object's `POST /conclude`; it answers the payment's state
+/// (`Option<PaymentState>`) as JSON.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ConcludeCall {
+    /// The payment.
+    pub record: PaymentRecord,
+    /// How the claimed attempt ended.
+    pub conclusion: Conclusion,
+    /// The caller's time.
+    pub now: u64,
 }
 
 /// The coordinator could not be reached or answered something else than its API: nothing is

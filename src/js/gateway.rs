@@ -5,29 +5,24 @@
 //! JSON-RPC), the application's content, a key-value store for receipts, prices of routes
 //! priced per request, and timers.
 //!
-//! Payments are coordinated in this instance's memory ([`ProcessCoordinator`]): one writer per
-//! payment within one process (a Node server). It does not coordinate several processes or
-//! isolates; L402 routes are not served here (the Worker serves them).
+//! Payments are coordinated in this instance's memory (one process: a Node server), or, when
+//! `io.coordinator` is given, by one Durable Object per payment ([`super::coordinator`]).
+//! L402 routes are not served here (the Worker serves them).
 
-use std::cell::RefCell;
-use std::collections::HashMap;
 use std::rc::Rc;
 
-use futures_channel::oneshot;
-use futures_util::future::{select, Either};
 use js_sys::{Array, Function, Object, Promise, Reflect};
 use serde::Deserialize;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::{future_to_promise, JsFuture};
 
+use super::coordinator::{JsCoordinator, ProcessCoordinator};
 use super::{error, from_js};
-use crate::config::{GatewayConfig, MIN_RECEIPT_TTL_S};
-use crate::gate::coordinator::{claim_on, conclude_on, Coordinator, CoordinatorError, EntrySlot};
+use crate::config::GatewayConfig;
 use crate::gate::dynamic_price::Pricing;
 use crate::gate::flow::{handle, LogRecord, Origin, Outcome, ReceiptStore, Services};
 use crate::gate::http::{self as answers, Answer};
 use crate::gate::l402::{Invoice, InvoiceError, InvoiceSource};
-use crate::gate::ledger::{serves_until, Claim, Conclusion, Entry, PaymentRecord, PaymentState};
 use crate::gate::limits::ProcessAllowances;
 use crate::gate::quote::QuoteKey;
 use crate::gate::receipt::{verify_refusal_key, Receipt, VERIFY_REFUSAL_TTL_S};
@@ -201,10 +196,13 @@ impl Inner {
             self.authorization.clone(),
         );
         let networks = &gate.config().networks;
-        let coordinator = JsCoordinator {
-            process: &self.coordinator,
-            io: &io,
-            chain: RpcChains::new(JsExchange(&io), networks, RPC_TIMEOUT_MS),
+        let coordinator = match io.has_member("coordinator") {
+            true => JsCoordinator::Objects { io: &io },
+            false => JsCoordinator::Process {
+                process: &self.coordinator,
+                io: &io,
+                chain: RpcChains::new(JsExchange(&io), networks, RPC_TIMEOUT_MS),
+            },
         };
         let services = Services {
             facilitator: &facilitator,
@@ -239,11 +237,11 @@ impl Inner {
 }
 
 /// The host's `io` object.
-struct Io(JsValue);
+pub(super) struct Io(pub(super) JsValue);
 
 impl Io {
     /// Calls `io.<path>(args…)` and awaits the promise it returns.
-    async fn call(&self, path: &[&str], args: &[JsValue]) -> Result<JsValue, JsValue> {
+    pub(super) async fn call(&self, path: &[&str], args: &[JsValue]) -> Result<JsValue, JsValue> {
         let mut this = self.0.clone();
         for name in &path[..path.len() - 1] {
             this = Reflect::get(&this, &(*name).into())?;
@@ -259,14 +257,19 @@ impl Io {
         JsFuture::from(Promise::resolve(&returned)).await
     }
 
-    /// Whether `io.<name>` is given.
+    /// Whether `io.<name>` is a function.
     fn has(&self, name: &str) -> bool {
         Reflect::get(&self.0, &name.into()).is_ok_and(|f| f.is_function())
+    }
+
+    /// Whether `io.<name>` is given at all.
+    fn has_member(&self, name: &str) -> bool {
+        Reflect::get(&self.0, &name.into()).is_ok_and(|v| !v.is_undefined() && !v.is_null())
     }
 }
 
 /// Outbound HTTP through `io.exchange`.
-struct JsExchange<'a>(&'a Io);
+pub(super) struct JsExchange<'a>(pub(super) &'a Io);
 
 impl Exchange for JsExchange<'_> {
     async fn exchange(&self, request: Outbound<'_>) -> Result<(u16, Vec<u8>), ExchangeError> {
@@ -354,7 +357,7 @@ impl Origin for JsContent<'_> {
 }
 
 /// Receipts and remembered refusals in `io.store`.
-struct JsStore<'a>(&'a Io);
+pub(super) struct JsStore<'a>(pub(super) &'a Io);
 
 impl JsStore<'_> {
     async fn get(&self, key: &str) -> Option<String> {
@@ -365,7 +368,7 @@ impl JsStore<'_> {
             .as_string()
     }
 
-    async fn put(&self, key: &str, value: &str, ttl_s: u64) -> Result<(), String> {
+    pub(super) async fn put(&self, key: &str, value: &str, ttl_s: u64) -> Result<(), String> {
         let args = [key.into(), value.into(), (ttl_s as f64).into()];
         self.0
             .call(&["store", "put"], &args)
@@ -436,144 +439,6 @@ impl InvoiceSource for NoLightning {
     }
 }
 
-/// The payments of this instance: the ledger's state machine over entries in memory, run by
-/// the same functions as the Worker's Durable Object ([`claim_on`], [`conclude_on`]); copies
-/// of a payment wait for a change of its entry.
-#[derive(Default)]
-struct ProcessCoordinator {
-    entries: RefCell<HashMap<String, Entry>>,
-    waiters: RefCell<HashMap<String, Vec<oneshot::Sender<()>>>>,
-}
-
-/// The most payments kept in memory: past it, those that may be forgotten go first (refused
-/// ones may be sent again; settled ones past their receipt's time), and a new payment is
-/// refused (fail closed) while none can.
-const MAX_ENTRIES: usize = 100_000;
-
-/// [`ProcessCoordinator`] as one request calls it, with its `io`.
-struct JsCoordinator<'a, 'io> {
-    process: &'a ProcessCoordinator,
-    io: &'a Io,
-    chain: RpcChains<'a, JsExchange<'io>>,
-}
-
-impl JsCoordinator<'_, '_> {
-    fn slot(&self, key: &str) -> ProcessSlot<'_> {
-        ProcessSlot {
-            process: self.process,
-            io: self.io,
-            key: key.to_owned(),
-        }
-    }
-}
-
-impl Coordinator for JsCoordinator<'_, '_> {
-    async fn claim(
-        &self,
-        record: &PaymentRecord,
-        lease_s: Option<u64>,
-        now: u64,
-    ) -> Result<Claim, CoordinatorError> {
-        self.process.make_room(&record.key, now)?;
-        claim_on(&self.slot(&record.key), &self.chain, record, lease_s, now).await
-    }
-
-    async fn conclude(
-        &self,
-        record: &PaymentRecord,
-        conclusion: Conclusion,
-        now: u64,
-    ) -> Result<Option<PaymentState>, CoordinatorError> {
-        let slot = self.slot(&record.key);
-        conclude_on(&slot, &self.chain, record, conclusion, now).await
-    }
-}
-
-impl ProcessCoordinator {
-    /// Keeps memory bounded ([`MAX_ENTRIES`]) before a payment not yet kept is claimed.
-    fn make_room(&self, key: &str, now: u64) -> Result<(), CoordinatorError> {
-        let mut entries = self.entries.borrow_mut();
-        if entries.len() < MAX_ENTRIES || entries.contains_key(key) {
-            return Ok(());
-        }
-        entries.retain(|_, entry| {
-            let forgettable = matches!(entry.state, PaymentState::Refused { .. })
-                || crate::gate::ledger::forget_at(entry).is_some_and(|forget| now >= forget);
-            !forgettable
-        });
-        match entries.len() < MAX_ENTRIES {
-            true => Ok(()),
-            false => Err(CoordinatorError {
-                detail: format!("{MAX_ENTRIES} payments in settlement in this process"),
-            }),
-        }
-    }
-}
-
-struct ProcessSlot<'a> {
-    process: &'a ProcessCoordinator,
-    io: &'a Io,
-    key: String,
-}
-
-impl EntrySlot for ProcessSlot<'_> {
-    fn current(&self) -> Option<Entry> {
-        self.process.entries.borrow().get(&self.key).cloned()
-    }
-
-    fn replace(&self, entry: Option<Entry>) {
-        {
-            let mut entries = self.process.entries.borrow_mut();
-            match entry {
-                Some(entry) => entries.insert(self.key.clone(), entry),
-                None => entries.remove(&self.key),
-            };
-        }
-        let waiters = self.process.waiters.borrow_mut().remove(&self.key);
-        for waiter in waiters.into_iter().flatten() {
-            let _ = waiter.send(());
-        }
-    }
-
-    /// The receipt of a settled payment goes to the store, for as long as it serves retries.
-    async fn persist(&self) -> Result<(), String> {
-        let Some(Entry {
-            record,
-            state: PaymentState::Settled { receipt },
-        }) = self.current()
-        else {
-            return Ok(());
-        };
-        let remaining = serves_until(&record, &receipt).saturating_sub(unix_now());
-        if remaining == 0 {
-            return Ok(());
-        }
-        let text = serde_json::to_string(&receipt).map_err(|e| e.to_string())?;
-        JsStore(self.io)
-            .put(&self.key, &text, remaining.max(MIN_RECEIPT_TTL_S))
-            .await
-    }
-
-    async fn changed(&self, until: u64) -> u64 {
-        let (sender, receiver) = oneshot::channel();
-        {
-            let mut waiters = self.process.waiters.borrow_mut();
-            let waiting = waiters.entry(self.key.clone()).or_default();
-            // Waits that ended by their timer left their senders behind.
-            waiting.retain(|sender| !sender.is_canceled());
-            waiting.push(sender);
-        }
-        let wait_ms = until.saturating_sub(unix_now()).saturating_mul(1000) as f64;
-        let args = [JsValue::from(wait_ms)];
-        let sleep = self.io.call(&["sleep"], &args);
-        futures_util::pin_mut!(sleep);
-        if let Either::Right((Err(_), _)) = select(receiver, sleep).await {
-            // No timer: waiting ends now rather than never.
-        }
-        unix_now()
-    }
-}
-
 /// A value's `status`, when it is a whole number from 100 to 599.
 fn status_of(value: &JsValue) -> Option<u16> {
     let status = Reflect::get(value, &"status".into()).ok()?.as_f64()?;
@@ -581,11 +446,11 @@ fn status_of(value: &JsValue) -> Option<u16> {
     whole.then_some(status as u16)
 }
 
-fn unix_now() -> u64 {
+pub(super) fn unix_now() -> u64 {
     (js_sys::Date::now() / 1000.0) as u64
 }
 
-fn set(object: &Object, key: &str, value: &JsValue) {
+pub(super) fn set(object: &Object, key: &str, value: &JsValue) {
     // Setting a property of a plain object cannot fail.
     let _ = Reflect::set(object, &key.into(), value);
 }

@@ -7,6 +7,8 @@
 //! Feature `js-verify` builds `verifyPayment` alone (for size-sensitive pages); feature `js`
 //! adds the rest of the API ([`full`]).
 
+#[cfg(all(feature = "js", target_arch = "wasm32"))]
+mod coordinator;
 #[cfg(feature = "js")]
 mod full;
 #[cfg(all(feature = "js", target_arch = "wasm32"))]

@@ -23,7 +23,8 @@ use super::outbound::FetchExchange;
 use super::RECEIPTS_KV;
 use crate::config::MIN_RECEIPT_TTL_S;
 use crate::gate::coordinator::{
-    check_on, claim_on, conclude_on, Coordinator, CoordinatorError, EntrySlot,
+    check_on, claim_on, conclude_on, ClaimCall, ConcludeCall, Coordinator, CoordinatorError,
+    EntrySlot,
 };
 use crate::gate::ledger::{
     next_check, serves_until, Claim, Conclusion, Entry, PaymentRecord, PaymentState,
@@ -39,22 +40,6 @@ const ENTRY: &str = "entry";
 /// How long the operator's index keeps a payment the chain refused (an unknown one is kept
 /// until it is decided).
 const REFUSED_INDEX_TTL_S: u64 = 30 * 24 * 3600;
-
-/// `POST /claim`.
-#[derive(Serialize, Deserialize)]
-struct ClaimCall {
-    record: PaymentRecord,
-    lease_s: Option<u64>,
-    now: u64,
-}
-
-/// `POST /conclude`.
-#[derive(Serialize, Deserialize)]
-struct ConcludeCall {
-    record: PaymentRecord,
-    conclusion: Conclusion,
-    now: u64,
-}
 
 /// One payment.
 #[durable_object]

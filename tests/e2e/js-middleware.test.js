@@ -12,6 +12,8 @@
 //      bad signature is refused without any facilitator call.
 
 import assert from 'node:assert/strict';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
 import { serve } from '@hono/node-server';
@@ -131,3 +133,18 @@ for (const [host, base] of [['on Node', () => all.node], ['in workerd', () => al
     });
   });
 }
+
+test('in workerd, copies of one payment sent at once settle it once, in its Durable Object', TEST_TIMEOUT, async () => {
+  const { stack } = all;
+  const client = buyer(2, 1);
+  client.recorder.hold = true;
+  await client.pay(`${all.worker.url}/reports/9`);
+  const payment = client.recorder.last();
+  const settles = stack.settleCalls();
+  const replies = await Promise.all(Array.from({ length: 10 }, () =>
+    fetch(`${all.worker.url}/reports/9`, { headers: { [payment.name]: payment.value } }).then(read)));
+  assert.deepEqual(replies.map((r) => r.status), Array(10).fill(200), replies.map((r) => r.text).join('\n'));
+  assert.equal(stack.settleCalls(), settles + 1, 'one /settle for ten copies');
+  const objects = readdirSync(join(all.worker.persistTo, 'v3', 'do'));
+  assert.ok(objects.some((name) => name.includes('PaymentCoordinator')), objects.join());
+});

@@ -615,6 +615,8 @@ export async function startWorker(config, { vars = {}, wranglerToml, configs = [
     receipts: kvNamespace(persistTo, 'RECEIPTS'),
     /** What wrangler and the Worker printed (the Worker logs one JSON line per request). */
     output: wrangler.output,
+    /** The directory of the Worker's local KV and Durable Object storage. */
+    persistTo,
     stop,
   };
 }

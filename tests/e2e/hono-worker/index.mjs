@@ -2,10 +2,16 @@
 // middleware (the WASM gateway), receipts in Workers KV: what tests/e2e/js-middleware.test.js
 // pays in workerd with the official clients, beside the same app on Node.
 //
+// Payments are coordinated across isolates by the package's Durable Object class, exported
+// here and bound as PAYMENTS.
+//
 // Vars: FACILITATOR_URL, PAY_TO, TOKEN (the local stack's token), NETWORKS (JSON: the
-// configuration's `networks`), QUOTE_SECRET. Bindings: RECEIPTS (KV).
+// configuration's `networks`), QUOTE_SECRET. Bindings: RECEIPTS (KV), PAYMENTS (Durable
+// Objects).
 import { Hono } from 'hono';
-import { kvStore, paymentMiddleware } from '../../../js/dist/workerd.mjs';
+import {
+  durableObjects, kvStore, paymentCoordinatorClass, paymentMiddleware,
+} from '../../../js/dist/workerd.mjs';
 
 import { priced, routes } from '../hono-app.js';
 
@@ -17,10 +23,16 @@ function build(env) {
     facilitatorUrl: env.FACILITATOR_URL,
     networks: JSON.parse(env.NETWORKS),
     store: kvStore(env.RECEIPTS),
+    coordinator: durableObjects(env.PAYMENTS),
     quoteSecret: env.QUOTE_SECRET,
   }));
   return priced(hono);
 }
+
+export const PaymentCoordinator = paymentCoordinatorClass((env) => ({
+  networks: JSON.parse(env.NETWORKS),
+  store: kvStore(env.RECEIPTS),
+}));
 
 export default {
   fetch(request, env, ctx) {
