@@ -9,7 +9,8 @@
 # 2. Requests per second and p50/p99 latency from autocannon on loopback against
 #    `wrangler dev --local`: (a) the 402 path, (b) a paid retry served from its KV receipt after
 #    one settlement, (c) a free route passed through to the origin (the baseline the others
-#    are divided by), and (d) the peer's 402 path under wrangler dev.
+#    are divided by), (d) the peer's 402 path under wrangler dev, and (f) the 402 path of a
+#    JavaScript Worker with the npm package's Hono middleware (tests/e2e/hono-worker).
 #    The origin and the facilitator are test doubles on 127.0.0.1 (benches/worker-load/doubles.mjs).
 # 3. A table, then one JSON line with every figure.
 #
@@ -61,5 +62,9 @@ ensure_node_modules
 
 # autocannon, the peer's packages and viem, pinned in benches/worker-load/package-lock.json.
 ensure_node_modules_in "$BENCH"
+
+# The npm package's middleware Worker (f): the built package and hono (tests/e2e's packages).
+[[ -f js/dist/workerd.mjs ]] || js/build.sh >&2
+ensure_node_modules_in tests/e2e
 
 exec node "$BENCH/bench.mjs" "$ROOT"

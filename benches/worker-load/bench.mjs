@@ -11,6 +11,8 @@
 //      (b) receipt GET /api/bench with a payment already settled once: served from its KV
 //                  receipt (signature verified again, no facilitator call) and the origin;
 //      (d) peer    GET /api/bench without payment against the peer under wrangler dev;
+//      (f) js      GET /weather without payment against a JavaScript Worker with the npm
+//                  package's Hono middleware (tests/e2e/hono-worker), the peer's like;
 //      (e) fresh   GET /api/bench with a new payment each request: claimed in its payment
 //                  coordinator (a Durable Object), settled once by the double, concluded; the
 //                  coordinator hop's own p50/p99 from the Worker's `coordinator_ms` log field.
@@ -322,6 +324,9 @@ if (!peerSize.measured) {
   notes.push(`peer bundle not measured (wrangler failed: ${peerSize.error.split("\n").pop()}); its size is the quoted ${PEER_QUOTED_GZIP_KB} kB gzip`);
   peerSize = { measured: false, quoted: true, gzip_kib: (PEER_QUOTED_GZIP_KB * 1000) / KIB, raw_kib: null };
 }
+step("upload size: wrangler deploy --dry-run (edge402's npm middleware in a Hono Worker)");
+const jsSize = await uploadSize("js-middleware", ROOT, ["-c", "tests/e2e/hono-worker/wrangler.toml"]);
+if (!jsSize.measured) notes.push(`js middleware Worker not measured: ${jsSize.error.split("\n").pop()}`);
 summary.size = {
   edge402: { raw_kib: edgeSize.raw_kib, gzip_kib: edgeSize.gzip_kib, gzip_kb: +kb(edgeSize.gzip_kib).toFixed(1) },
   peer: {
@@ -331,6 +336,15 @@ summary.size = {
     gzip_kib: +peerSize.gzip_kib.toFixed(2),
     gzip_kb: +kb(peerSize.gzip_kib).toFixed(1),
   },
+  js_middleware: jsSize.measured
+    ? {
+        what: "edge402 npm package (WASM gateway) + hono, as a plain JS Worker (tests/e2e/hono-worker)",
+        raw_kib: jsSize.raw_kib,
+        gzip_kib: jsSize.gzip_kib,
+        gzip_ratio_vs_peer: +(jsSize.gzip_kib / peerSize.gzip_kib).toFixed(2),
+        raw_ratio_vs_peer: peerSize.raw_kib ? +(jsSize.raw_kib / peerSize.raw_kib).toFixed(2) : null,
+      }
+    : null,
   budget_gzip_kb: BUDGET_GZIP_KB,
   within_budget: kb(edgeSize.gzip_kib) <= BUDGET_GZIP_KB,
   gzip_ratio_vs_peer: +(edgeSize.gzip_kib / peerSize.gzip_kib).toFixed(2),
@@ -419,12 +433,32 @@ if (PEER_LOAD) {
   }
 }
 
+// The npm middleware in a JS Worker, on the same facilitator double (the 402 path calls none).
+let js = null;
+if (PEER_LOAD && jsSize.measured) {
+  try {
+    step("starting the JS Worker with edge402's npm middleware under wrangler dev --local");
+    const vars = {
+      FACILITATOR_URL: facilitatorUrl,
+      PAY_TO,
+      TOKEN: "0x036CbD53842c5426634e7929541eC2318f3dCF7e",
+      NETWORKS: "[]",
+      QUOTE_SECRET: "bench-quote-secret-of-at-least-32-bytes",
+    };
+    const varArgs = Object.entries(vars).flatMap(([name, value]) => ["--var", `${name}:${value}`]);
+    js = await wranglerDev("js-middleware", ROOT, ["-c", "tests/e2e/hono-worker/wrangler.toml", ...varArgs], "/weather", 402);
+  } catch (error) {
+    notes.push(`js middleware 402 path not measured: ${String(error.message).split("\n")[0]}`);
+  }
+}
+
 const plan = [
   { name: "free", label: "(c) free path, through to the origin", url: freeUrl, headers: {}, expect: 200 },
   { name: "challenge", label: "(a) 402 path", url: paidUrl, headers: {}, expect: 402 },
   { name: "receipt", label: "(b) receipt-cached paid retry", url: paidUrl, headers: paymentHeader, expect: 200 },
 ];
 if (peer) plan.push({ name: "peer_challenge", label: "(d) peer 402 path", url: `${peer.base}/api/bench`, headers: {}, expect: 402 });
+if (js) plan.push({ name: "js_challenge", label: "(f) npm middleware 402 path", url: `${js.base}/weather`, headers: {}, expect: 402 });
 const scenarios = await measure(plan);
 const afterLoad = await counts();
 summary.settle_calls = afterLoad.settle;
@@ -460,6 +494,7 @@ summary.coordinator_hop = {
 };
 await stop(edge.entry);
 if (peer) await stop(peer.entry);
+if (js) await stop(js.entry);
 await stop(doubles);
 
 for (const [name, s] of Object.entries(scenarios)) {
@@ -487,6 +522,10 @@ if (scenarios.peer_challenge) {
   const [ours, theirs] = [scenarios.challenge, scenarios.peer_challenge];
   summary.challenge_vs_peer = { rps: round(ours.rps / theirs.rps), p50: round(ours.p50_ms / theirs.p50_ms), p99: round(ours.p99_ms / theirs.p99_ms) };
 }
+if (scenarios.peer_challenge && scenarios.js_challenge) {
+  const [ours, theirs] = [scenarios.js_challenge, scenarios.peer_challenge];
+  summary.js_challenge_vs_peer = { rps: round(ours.rps / theirs.rps), p50: round(ours.p50_ms / theirs.p50_ms), p99: round(ours.p99_ms / theirs.p99_ms) };
+}
 summary.loadavg_1m_at_end = +loadavg()[0].toFixed(2);
 summary.notes = notes;
 summary.run_seconds = Math.round((Date.now() - started) / 1000);
@@ -499,6 +538,9 @@ console.log("");
 console.log("Upload size (wrangler deploy --dry-run)        raw KiB   gzip KiB   gzip kB");
 console.log(`  edge402 (build/)                             ${lpad(s.edge402.raw_kib.toFixed(2), 7)}   ${lpad(s.edge402.gzip_kib.toFixed(2), 8)}   ${lpad(s.edge402.gzip_kb.toFixed(1), 7)}`);
 console.log(`  peer: @x402/hono 2.27.0 Worker, no paywall   ${lpad(s.peer.raw_kib ? s.peer.raw_kib.toFixed(2) : "-", 7)}   ${lpad(s.peer.gzip_kib.toFixed(2), 8)}   ${lpad(s.peer.gzip_kb.toFixed(1), 7)}   (${peerMark})`);
+if (s.js_middleware) {
+  console.log(`  edge402 npm middleware in a Hono JS Worker   ${lpad(s.js_middleware.raw_kib.toFixed(2), 7)}   ${lpad(s.js_middleware.gzip_kib.toFixed(2), 8)}   ${lpad(kb(s.js_middleware.gzip_kib).toFixed(1), 7)}   (vs peer: gzip ${s.js_middleware.gzip_ratio_vs_peer}x, raw ${s.js_middleware.raw_ratio_vs_peer}x)`);
+}
 console.log(`  budget                                                              ${lpad(BUDGET_GZIP_KB.toFixed(1), 7)}`);
 console.log(`  edge402 / peer: gzip ${s.gzip_ratio_vs_peer}x, raw ${s.raw_ratio_vs_peer ?? "-"}x; ${s.within_budget ? "within" : "OVER"} the gzip budget`);
 console.log("");
@@ -509,6 +551,7 @@ const names = {
   challenge: "(a) 402 challenge",
   receipt: "(b) receipt-cached paid retry",
   peer_challenge: "(d) peer @x402/hono 402 challenge",
+  js_challenge: "(f) npm middleware 402 challenge",
   fresh: "(e) new payment each request",
 };
 for (const [name, l] of Object.entries(summary.load)) {
@@ -520,6 +563,10 @@ if (summary.challenge_vs_peer) {
   const c = summary.challenge_vs_peer;
   console.log(`  edge402 402 path vs peer 402 path: req/s ${c.rps}x, p50 ${c.p50}x, p99 ${c.p99}x`);
 }
+if (summary.js_challenge_vs_peer) {
+  const c = summary.js_challenge_vs_peer;
+  console.log(`  npm middleware 402 path vs peer 402 path: req/s ${c.rps}x, p50 ${c.p50}x, p99 ${c.p99}x`);
+}
 console.log(`  /settle calls seen by the facilitator double in (a)-(d): ${summary.settle_calls} (1 = every retry served from the receipt)`);
 const hop = summary.coordinator_hop;
 console.log(`  (e) payment coordinator hop (claim + conclude, from the Worker's log): p50 ${hop.p50_ms} ms, p99 ${hop.p99_ms} ms = ${hop.share_of_paid_p50}x / ${hop.share_of_paid_p99}x of (e)'s p50 / p99`);
@@ -529,4 +576,4 @@ console.log(`  load average (1 min) ${summary.loadavg_1m_at_start} at start, ${s
 console.log(`  run time ${summary.run_seconds} s (this script; the build is before it)`);
 console.log("");
 console.log(JSON.stringify(summary));
-process.exitCode = notes.some((n) => !n.startsWith("peer")) ? 1 : 0;
+process.exitCode = notes.some((n) => !n.startsWith("peer") && !n.startsWith("js middleware")) ? 1 : 0;

@@ -127,3 +127,15 @@ test('the memory store stays within its bound', async () => {
   await store.put('e', 'e', 0);
   assert.equal(await store.get('e'), null, 'expired at once');
 });
+
+test('a method-override header is refused on every path, before the app', async () => {
+  const gw = gateway({ 'GET /weather': { accepts: [way] } });
+  for (const path of ['/weather', '/free']) {
+    const { response, seen, text } = await send(gw, `https://api.example${path}`, {
+      method: 'POST', headers: { 'X-HTTP-Method-Override': 'GET' },
+    });
+    assert.equal(response.status, 400, text);
+    assert.equal(JSON.parse(text).error, 'method_override_refused');
+    assert.deepEqual(seen, []);
+  }
+});

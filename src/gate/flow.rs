@@ -765,7 +765,7 @@ pub(super) fn release<O: Origin>(
 }
 
 /// Answers without content, logging the refusal's outcome, status and reason.
-pub(super) fn refused_with<R>(refused: Refused, log: LogRecord) -> (Outcome<R>, LogRecord) {
+pub fn refused_with<R>(refused: Refused, log: LogRecord) -> (Outcome<R>, LogRecord) {
     let disposition = refused.refusal.disposition();
     let log = LogRecord {
         route: log.route.or_else(|| refused.route.clone()),

@@ -20,7 +20,7 @@ use super::coordinator::{JsCoordinator, ProcessCoordinator};
 use super::{error, from_js};
 use crate::config::GatewayConfig;
 use crate::gate::dynamic_price::Pricing;
-use crate::gate::flow::{handle, LogRecord, Origin, Outcome, ReceiptStore, Services};
+use crate::gate::flow::{handle, refused_with, LogRecord, Origin, Outcome, ReceiptStore, Services};
 use crate::gate::http::{self as answers, Answer};
 use crate::gate::l402::{Invoice, InvoiceError, InvoiceSource};
 use crate::gate::limits::ProcessAllowances;
@@ -30,7 +30,9 @@ use crate::gate::remote::{
     Exchange, ExchangeError, HttpFacilitator, Outbound, RpcChains, REQUEST_RPC_TIMEOUT_MS,
     RPC_TIMEOUT_MS,
 };
-use crate::gate::{DynamicPrice, Gate, PriceAsk, RequestFacts, RequestHeaders, Secrets};
+use crate::gate::{
+    DynamicPrice, Gate, PriceAsk, Refusal, Refused, RequestFacts, RequestHeaders, Secrets,
+};
 use crate::l402::TokenId;
 use crate::protocol::Reason;
 use crate::routes::UrlParts;
@@ -214,7 +216,16 @@ impl Inner {
             chain: &RpcChains::new(exchange, networks, REQUEST_RPC_TIMEOUT_MS),
             pricing: &JsPricing(&io),
         };
-        let (outcome, log) = handle(gate, &facts, now, services).await;
+        // The application sees the request as sent, so a method-override header would let
+        // its framework run another method than the one priced: refused on every path, as
+        // the Worker does with `origin.method_override = "refuse"`.
+        let (outcome, log) = match facts.method_override {
+            Some(header) => {
+                let refused = Refused::bare(Refusal::MethodOverride { header }, None);
+                refused_with(refused, LogRecord::default())
+            }
+            None => handle(gate, &facts, now, services).await,
+        };
         let log = log_line(&log, &request.method, parts.path);
         let answer = match outcome {
             Outcome::Preflight => own_answer(answers::preflight(), log),
