@@ -54,6 +54,7 @@ const KEEP = process.env.EDGE402_BENCH_KEEP === "1"; // keep the work directory 
 const work = mkdtempSync(path.join(tmpdir(), "edge402-worker-load-"));
 const step = (text) => process.stderr.write(`==> ${text}\n`);
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+const round = (x, digits = 2) => (Number.isFinite(x) ? +x.toFixed(digits) : null);
 
 // ---- processes: every child is tracked and ended, on success, failure and Ctrl-C -------------
 
@@ -384,8 +385,10 @@ const required = unb64json(challenge.headers.get("payment-required"));
 const accepted = required.accepts[0];
 const account = privateKeyToAccount(generatePrivateKey()); // a throwaway key: the facilitator is a double
 
-/** A v2 payment header for exactly what `accepted` offers, with a fresh nonce. */
-async function signPayment() {
+/** A v2 payment header for exactly what `offer` offers (edge402's own by default), with a
+ * fresh nonce; `spoil` breaks its signature. */
+async function signPayment(offer = accepted, { spoil = false } = {}) {
+  const accepted = offer;
   const now = Math.floor(Date.now() / 1000);
   const authorization = {
     from: account.address,
@@ -406,7 +409,15 @@ async function signPayment() {
       validBefore: BigInt(authorization.validBefore),
     },
   });
-  return { "PAYMENT-SIGNATURE": b64json({ x402Version: 2, accepted, payload: { signature, authorization } }) };
+  const sent = spoil ? `${signature.slice(0, 10)}${signature[10] === "0" ? "1" : "0"}${signature.slice(11)}` : signature;
+  return { "PAYMENT-SIGNATURE": b64json({ x402Version: 2, accepted, payload: { signature: sent, authorization } }) };
+}
+
+/** The first requirement a Worker's 402 at `url` offers. */
+async function offerOf(url) {
+  const response = await fetch(url);
+  await response.arrayBuffer();
+  return unb64json(response.headers.get("payment-required")).accepts[0];
 }
 const paymentHeader = await signPayment();
 
@@ -492,6 +503,42 @@ summary.coordinator_hop = {
   share_of_paid_p50: +(percentile(hops, 50) / scenarios.fresh.p50_ms).toFixed(2),
   share_of_paid_p99: +(percentile(hops, 99) / scenarios.fresh.p99_ms).toFixed(2),
 };
+
+// (g) the npm middleware and (h) the peer, paid the same way: a new payment per request,
+// each Worker's own offer, the instant facilitator double; then bad signatures. What each
+// costs in facilitator calls is counted by the double.
+const PEER_PAYMENTS = Math.min(FRESH_PAYMENTS, 200);
+const BAD_PAYMENTS = 20;
+summary.calls = {};
+for (const [name, worker, url] of [["js", js, js && `${js.base}/weather`], ["peer", peer, peer && `${peer.base}/api/bench`], ["edge402", edge, paidUrl]]) {
+  if (!worker) continue;
+  const offer = name === "edge402" ? accepted : await offerOf(url);
+  const before = await counts();
+  if (name !== "edge402") {
+    const headers = [];
+    for (let i = 0; i < PEER_PAYMENTS; i += 1) headers.push(await signPayment(offer));
+    step(`(${name === "js" ? "g" : "h"}) ${name}: new payment per request, ${PEER_PAYMENTS} requests, ${CONNECTIONS} connections`);
+    scenarios[`${name}_fresh`] = figuresOf(await loadEach(url, headers), 200);
+  }
+  const paid = await counts();
+  const bad = [];
+  for (let i = 0; i < BAD_PAYMENTS; i += 1) bad.push(await signPayment(offer, { spoil: true }));
+  const badRun = figuresOf(await loadEach(url, bad), 402);
+  const after = await counts();
+  const calls = (from, to) => to.verify - from.verify + to.settle - from.settle;
+  summary.calls[name] = {
+    per_paid: name === "edge402"
+      ? +((afterFresh.verify - afterLoad.verify + afterFresh.settle - afterLoad.settle) / FRESH_PAYMENTS).toFixed(2)
+      : +(calls(before, paid) / PEER_PAYMENTS).toFixed(2),
+    per_bad: +(calls(paid, after) / BAD_PAYMENTS).toFixed(2),
+    bad_answered_402: badRun.requests - badRun.unexpected,
+  };
+}
+if (scenarios.js_fresh && scenarios.peer_fresh) {
+  const [ours, theirs] = [scenarios.js_fresh, scenarios.peer_fresh];
+  summary.js_paid_vs_peer = { rps: round(ours.rps / theirs.rps), p50: round(ours.p50_ms / theirs.p50_ms), p99: round(ours.p99_ms / theirs.p99_ms) };
+}
+
 await stop(edge.entry);
 if (peer) await stop(peer.entry);
 if (js) await stop(js.entry);
@@ -503,7 +550,6 @@ for (const [name, s] of Object.entries(scenarios)) {
 
 // ---- 3. report -----------------------------------------------------------------------------------
 
-const round = (x, digits = 2) => (Number.isFinite(x) ? +x.toFixed(digits) : null);
 const base = scenarios.free;
 summary.load = {};
 for (const [name, s] of Object.entries(scenarios)) {
@@ -553,6 +599,8 @@ const names = {
   peer_challenge: "(d) peer @x402/hono 402 challenge",
   js_challenge: "(f) npm middleware 402 challenge",
   fresh: "(e) new payment each request",
+  js_fresh: "(g) npm middleware, new payment each",
+  peer_fresh: "(h) peer, new payment each request",
 };
 for (const [name, l] of Object.entries(summary.load)) {
   console.log(
@@ -566,6 +614,13 @@ if (summary.challenge_vs_peer) {
 if (summary.js_challenge_vs_peer) {
   const c = summary.js_challenge_vs_peer;
   console.log(`  npm middleware 402 path vs peer 402 path: req/s ${c.rps}x, p50 ${c.p50}x, p99 ${c.p99}x`);
+}
+if (summary.js_paid_vs_peer) {
+  const c = summary.js_paid_vs_peer;
+  console.log(`  npm middleware paid path vs peer paid path (instant facilitator): req/s ${c.rps}x, p50 ${c.p50}x, p99 ${c.p99}x`);
+}
+for (const [name, c] of Object.entries(summary.calls)) {
+  console.log(`  facilitator calls, ${name}: ${c.per_paid} per paid request, ${c.per_bad} per bad signature (${c.bad_answered_402}/${BAD_PAYMENTS} answered 402)`);
 }
 console.log(`  /settle calls seen by the facilitator double in (a)-(d): ${summary.settle_calls} (1 = every retry served from the receipt)`);
 const hop = summary.coordinator_hop;

@@ -2,14 +2,20 @@
 // CPU-bound event loop with the load generator. Neither is a real service:
 //
 //   origin double       any path: 200 with a small JSON body.
-//   facilitator double  POST /settle: success with a fake transaction hash, echoing the payer
-//                       (it checks nothing and moves no money); POST /verify: valid;
+//   facilitator double  POST /verify and /settle: the payment's EIP-3009 signature is checked
+//                       (viem) against its payer, as any facilitator does, and nothing else;
+//                       /settle then answers success with a fake transaction hash (it moves
+//                       no money), /verify valid; a bad signature is refused by both;
 //                       GET /supported: exact on eip155:84532 (v2) and base-sepolia (v1);
 //                       GET /_count: how many /settle and /verify calls it has answered.
 //
 // Both listen on 127.0.0.1, on ports the OS picks; the process prints one JSON line
 // {"origin": port, "facilitator": port} when both are listening.
 import http from "node:http";
+
+import { verifyTypedData } from "viem";
+
+import { TRANSFER_WITH_AUTHORIZATION } from "../../tests/worker/x402-client.js";
 
 const ORIGIN_BODY = JSON.stringify({ ok: true, data: "origin double: a small JSON document" });
 
@@ -53,27 +59,66 @@ const facilitator = http.createServer((request, response) => {
       return json(response, 200, counts);
     }
     if (request.method === "POST" && (path === "/settle" || path === "/verify")) {
-      let payer;
+      let body;
       try {
-        payer = JSON.parse(Buffer.concat(chunks).toString()).paymentPayload.payload.authorization.from;
+        body = JSON.parse(Buffer.concat(chunks).toString());
       } catch {
         return json(response, 400, { error: "facilitator double: unreadable request" });
       }
-      if (path === "/verify") {
-        counts.verify += 1;
-        return json(response, 200, { isValid: true, payer });
-      }
-      counts.settle += 1;
-      return json(response, 200, {
-        success: true,
-        transaction: `0x${counts.settle.toString(16).padStart(64, "0")}`,
-        network: "eip155:84532",
-        payer,
-      });
+      return answer(path, body, response);
     }
     json(response, 404, { error: "facilitator double: no such endpoint" });
   });
 });
+
+/** `/verify` or `/settle` of `body`, after its signature check. */
+async function answer(path, body, response) {
+  const { authorization, signature } = body.paymentPayload?.payload ?? {};
+  const payer = authorization?.from;
+  const valid = await signedByPayer(body.paymentRequirements ?? {}, authorization, signature);
+  const reason = "invalid_exact_evm_signature";
+  if (path === "/verify") {
+    counts.verify += 1;
+    return json(response, 200, valid ? { isValid: true, payer } : { isValid: false, invalidReason: reason, payer });
+  }
+  if (!valid) {
+    counts.settle += 1;
+    return json(response, 200, { success: false, errorReason: reason, transaction: "", network: "eip155:84532", payer });
+  }
+  counts.settle += 1;
+  return json(response, 200, {
+    success: true,
+    transaction: `0x${counts.settle.toString(16).padStart(64, "0")}`,
+    network: "eip155:84532",
+    payer,
+  });
+}
+
+/** Whether `signature` is `authorization`'s, by its `from`, under the requirement's domain. */
+async function signedByPayer(requirements, authorization, signature) {
+  try {
+    return await verifyTypedData({
+      address: authorization.from,
+      domain: {
+        name: requirements.extra?.name ?? "USDC",
+        version: requirements.extra?.version ?? "2",
+        chainId: 84532,
+        verifyingContract: requirements.asset,
+      },
+      types: TRANSFER_WITH_AUTHORIZATION,
+      primaryType: "TransferWithAuthorization",
+      message: {
+        ...authorization,
+        value: BigInt(authorization.value),
+        validAfter: BigInt(authorization.validAfter),
+        validBefore: BigInt(authorization.validBefore),
+      },
+      signature,
+    });
+  } catch {
+    return false;
+  }
+}
 
 const listen = (server) =>
   new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve(server.address().port)));
