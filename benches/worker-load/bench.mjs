@@ -31,7 +31,7 @@ import { fileURLToPath } from "node:url";
 
 import autocannon from "autocannon";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
-import { TRANSFER_WITH_AUTHORIZATION } from "../../tests/worker/x402-client.js";
+import { authorizationTypedData } from "../../tests/worker/x402-client.js";
 
 const ROOT = path.resolve(process.argv[2] ?? path.join(path.dirname(fileURLToPath(import.meta.url)), "../.."));
 const BENCH = path.join(ROOT, "benches/worker-load");
@@ -398,17 +398,7 @@ async function signPayment(offer = accepted, { spoil = false } = {}) {
     validBefore: String(now + 3600),
     nonce: `0x${Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("hex")}`,
   };
-  const signature = await account.signTypedData({
-    domain: { name: accepted.extra?.name ?? "USDC", version: accepted.extra?.version ?? "2", chainId: 84532, verifyingContract: accepted.asset },
-    types: TRANSFER_WITH_AUTHORIZATION,
-    primaryType: "TransferWithAuthorization",
-    message: {
-      ...authorization,
-      value: BigInt(authorization.value),
-      validAfter: BigInt(authorization.validAfter),
-      validBefore: BigInt(authorization.validBefore),
-    },
-  });
+    const signature = await account.signTypedData(authorizationTypedData(accepted, authorization));
   const sent = spoil ? `${signature.slice(0, 10)}${signature[10] === "0" ? "1" : "0"}${signature.slice(11)}` : signature;
   return { "PAYMENT-SIGNATURE": b64json({ x402Version: 2, accepted, payload: { signature: sent, authorization } }) };
 }

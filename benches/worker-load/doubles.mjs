@@ -15,7 +15,7 @@ import http from "node:http";
 
 import { verifyTypedData } from "viem";
 
-import { TRANSFER_WITH_AUTHORIZATION } from "../../tests/worker/x402-client.js";
+import { authorizationTypedData } from "../../tests/worker/x402-client.js";
 
 const ORIGIN_BODY = JSON.stringify({ ok: true, data: "origin double: a small JSON document" });
 
@@ -97,24 +97,8 @@ async function answer(path, body, response) {
 /** Whether `signature` is `authorization`'s, by its `from`, under the requirement's domain. */
 async function signedByPayer(requirements, authorization, signature) {
   try {
-    return await verifyTypedData({
-      address: authorization.from,
-      domain: {
-        name: requirements.extra?.name ?? "USDC",
-        version: requirements.extra?.version ?? "2",
-        chainId: 84532,
-        verifyingContract: requirements.asset,
-      },
-      types: TRANSFER_WITH_AUTHORIZATION,
-      primaryType: "TransferWithAuthorization",
-      message: {
-        ...authorization,
-        value: BigInt(authorization.value),
-        validAfter: BigInt(authorization.validAfter),
-        validBefore: BigInt(authorization.validBefore),
-      },
-      signature,
-    });
+        // A requirement without its token's domain cannot verify (the typed data throws).
+    return await verifyTypedData({ address: authorization.from, ...authorizationTypedData(requirements, authorization), signature });
   } catch {
     return false;
   }

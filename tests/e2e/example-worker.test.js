@@ -16,8 +16,7 @@ import { after, before, test } from 'node:test';
 
 import { startWorker } from '../worker/helpers.js';
 import {
-  PRICE, START_TIMEOUT, TEST_TIMEOUT, TX_HASH, decodeHeader, gatewayConfig, settlementOf,
-  startStack, v1Buyer, v2Buyer,
+  PRICE, START_TIMEOUT, TEST_TIMEOUT, buyExactly, decodeHeader, gatewayConfig, stackBuyer, startStack,
 } from './harness.js';
 
 /** The example's QUOTE_SECRET in these tests. */
@@ -52,35 +51,8 @@ after(async () => {
   await all.stack?.stop();
 });
 
-/** A buyer of the stack with an official client of `version`. */
-function buyer(version, index) {
-  const { privateKey, address } = all.stack.info.buyers[index];
-  const client = (version === 2 ? v2Buyer : v1Buyer)(all.stack.info, privateKey);
-  return { ...client, address };
-}
-
-/** Pays `path` with `client`; the answer, read whole. */
-async function buy(client, path) {
-  const response = await client.pay(`${all.worker.url}${path}`);
-  const text = await response.text();
-  return { status: response.status, text, headers: response.headers, json: () => JSON.parse(text) };
-}
-
-/** Buys `path` and checks the chain moved exactly `amount` from the buyer to the seller. */
-async function buyFor(client, path, amount) {
-  const { stack } = all;
-  const named = { buyer: client.address, payTo: stack.info.payTo };
-  const before = await stack.balances(named);
-  const reply = await buy(client, path);
-  assert.equal(reply.status, 200, reply.text);
-  const settlement = settlementOf(client.version, reply);
-  assert.equal(settlement?.success, true, JSON.stringify(settlement));
-  assert.match(settlement.transaction, TX_HASH);
-  const now = await stack.balances(named);
-  assert.equal(now.buyer, before.buyer - amount);
-  assert.equal(now.payTo, before.payTo + amount);
-  return reply;
-}
+const buyer = (version, index) => stackBuyer(all.stack.info, version, index);
+const buyFor = (client, path, amount) => buyExactly(all.stack, client, `${all.worker.url}${path}`, amount);
 
 test('a free route is the app\'s own answer, with no facilitator call', TEST_TIMEOUT, async () => {
   const reply = await all.worker.get('/');

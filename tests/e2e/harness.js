@@ -10,6 +10,7 @@
 // The Worker side (wrangler start-up, process groups, KV inspection) is tests/worker/helpers.js.
 // Everything listens on 127.0.0.1; every wait is bounded; everything started is stopped.
 
+import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 
 import { x402Client } from '@x402/core/client';
@@ -290,4 +291,45 @@ export const decodeHeader = (text) => JSON.parse(Buffer.from(text, 'base64').toS
 export function receiptKey(info, payload) {
   const { from, nonce } = payload.payload.authorization;
   return ['v1:receipt', info.network, info.token.toLowerCase(), from.toLowerCase(), nonce.toLowerCase()].join(':');
+}
+
+// ---------------------------------------------------------------------------------------------
+// Buying, as the test files do
+
+/** A fetch `Response` read whole, shaped like helpers.js's replies (`header(name)`, `text`). */
+export async function readReply(response) {
+  const text = await response.text();
+  return {
+    status: response.status,
+    text,
+    headers: response.headers,
+    header: (name) => response.headers.get(name) ?? undefined,
+    json: () => JSON.parse(text),
+    toString: () => `HTTP ${response.status} ${text.slice(0, 300)}`,
+  };
+}
+
+/** The stack's funded buyer `index` with the official client of `version`, and its address. */
+export function stackBuyer(info, version, index) {
+  const { privateKey, address } = info.buyers[index];
+  return { ...(version === 2 ? v2Buyer : v1Buyer)(info, privateKey), address };
+}
+
+/**
+ * Pays `url` with `client` (a `stackBuyer`) and checks the answer: 200, a successful
+ * settlement naming a transaction, and exactly `amount` moved from the buyer to the seller.
+ * Returns the reply, read whole.
+ */
+export async function buyExactly(stack, client, url, amount) {
+  const named = { buyer: client.address, payTo: stack.info.payTo };
+  const before = await stack.balances(named);
+  const reply = await readReply(await client.pay(url));
+  assert.equal(reply.status, 200, reply.text);
+  const settlement = settlementOf(client.version, reply);
+  assert.equal(settlement?.success, true, JSON.stringify(settlement));
+  assert.match(settlement.transaction, TX_HASH);
+  const now = await stack.balances(named);
+  assert.equal(now.buyer, before.buyer - amount);
+  assert.equal(now.payTo, before.payTo + amount);
+  return reply;
 }

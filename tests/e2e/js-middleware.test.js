@@ -23,8 +23,8 @@ import { memoryStore, paymentMiddleware } from '../../js/dist/node.mjs';
 import { startWorker } from '../worker/helpers.js';
 import { priced, routes } from './hono-app.js';
 import {
-  PRICE, START_TIMEOUT, TEST_TIMEOUT, TX_HASH, decodeHeader, gatewayConfig, settlementOf,
-  startStack, v1Buyer, v2Buyer,
+  PRICE, START_TIMEOUT, TEST_TIMEOUT, buyExactly, decodeHeader, gatewayConfig, readReply, stackBuyer,
+  startStack,
 } from './harness.js';
 
 const QUOTE_SECRET = 'js-middleware-quote-secret-0123456789';
@@ -56,31 +56,9 @@ after(async () => {
   await all.stack?.stop();
 });
 
-function buyer(version, index) {
-  const { privateKey, address } = all.stack.info.buyers[index];
-  return { ...(version === 2 ? v2Buyer : v1Buyer)(all.stack.info, privateKey), address };
-}
-
-async function read(response) {
-  const text = await response.text();
-  return { status: response.status, text, headers: response.headers, json: () => JSON.parse(text) };
-}
-
-/** Buys `url` and checks that exactly `amount` moved from the buyer to the seller. */
-async function buyFor(client, url, amount) {
-  const { stack } = all;
-  const named = { buyer: client.address, payTo: stack.info.payTo };
-  const before = await stack.balances(named);
-  const reply = await read(await client.pay(url));
-  assert.equal(reply.status, 200, reply.text);
-  const settlement = settlementOf(client.version, reply);
-  assert.equal(settlement?.success, true, JSON.stringify(settlement));
-  assert.match(settlement.transaction, TX_HASH);
-  const now = await stack.balances(named);
-  assert.equal(now.buyer, before.buyer - amount);
-  assert.equal(now.payTo, before.payTo + amount);
-  return reply;
-}
+const buyer = (version, index) => stackBuyer(all.stack.info, version, index);
+const buyFor = (client, url, amount) => buyExactly(all.stack, client, url, amount);
+const read = readReply;
 
 for (const [host, base] of [['on Node', () => all.node], ['in workerd', () => all.worker.url]]) {
   describe(`the Hono app ${host}`, () => {

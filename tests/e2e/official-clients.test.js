@@ -23,7 +23,7 @@ import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 
 import {
   DEMO_MARKER, PRICE, SETTLEMENT_HEADER, START_TIMEOUT, TEST_TIMEOUT, TX_HASH,
-  decodeHeader, receiptKey, settlementOf, startAll, v1Buyer, v2Buyer,
+  decodeHeader, readReply, receiptKey, settlementOf, startAll, v1Buyer, v2Buyer,
 } from './harness.js';
 
 const all = {};
@@ -48,22 +48,11 @@ const SPARE_BUYER = 2;
 // ---------------------------------------------------------------------------------------------
 // Reading answers
 
-/** A fetch `Response` read whole, shaped like helpers.js's replies (`header(name)`, `text`). */
-async function read(response) {
-  const text = await response.text();
-  return {
-    status: response.status,
-    text,
-    headers: response.headers,
-    header: (name) => response.headers.get(name) ?? undefined,
-    json: () => JSON.parse(text),
-    toString: () => `HTTP ${response.status} ${text.slice(0, 300)}`,
-  };
-}
+
 
 /** Pays `path` with an official client; the Worker's final answer, read. */
 async function buy(client, path) {
-  return read(await client.pay(`${all.worker.url}${path}`));
+  return readReply(await client.pay(`${all.worker.url}${path}`));
 }
 
 /** Sends a recorded payment header again, with a plain request. */
