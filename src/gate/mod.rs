@@ -426,12 +426,6 @@ impl Gate {
             return Decision::Free { target };
         };
         let method = price_class(request.method).to_ascii_uppercase();
-        // Receipts bind the canonical path with its letter case: matching ignores case to keep
-        // every spelling priced, but an origin may serve `/a` and `/A` as different things.
-        let resource = format!(
-            "{method} {path}{}",
-            request.query.map(|q| format!("?{q}")).unwrap_or_default()
-        );
         let url = format!("{}{}", request.base_url, path);
         let header = request.payment_signature.or(request.x_payment);
         let payment = header.map(PaymentPayload::from_header);
@@ -577,6 +571,12 @@ impl Gate {
         };
         let asset = accept.terms.domain.verifying_contract;
         let nonce = verified.authorization.nonce;
+        // Receipts bind the canonical path with its letter case: matching ignores case to keep
+        // every spelling priced, but an origin may serve `/a` and `/A` as different things.
+        let resource = format!(
+            "{method} {path}{}",
+            request.query.map(|q| format!("?{q}")).unwrap_or_default()
+        );
         Decision::Pay(Box::new(PaymentPlan {
             route: pattern,
             resource,

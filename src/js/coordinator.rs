@@ -55,14 +55,15 @@ pub(super) enum JsCoordinator<'a> {
 }
 
 impl JsCoordinator<'_> {
-    /// Calls the payment's object.
-    async fn call<T: serde::de::DeserializeOwned>(
+    /// Calls the payment's object with `body` as JSON.
+    async fn call<B: serde::Serialize, T: serde::de::DeserializeOwned>(
         io: &Io,
         key: &str,
         path: &str,
-        body: String,
+        body: &B,
     ) -> Result<T, CoordinatorError> {
         let failed = |detail: String| CoordinatorError { detail };
+        let body = serde_json::to_string(body).map_err(|e| failed(e.to_string()))?;
         let args = [key.into(), path.into(), body.into()];
         let answer = io
             .call(&["coordinator", "call"], &args)
@@ -95,8 +96,7 @@ impl Coordinator for JsCoordinator<'_> {
                     lease_s,
                     now,
                 };
-                let body = serde_json::to_string(&call).unwrap_or_default();
-                Self::call(io, &record.key, "claim", body).await
+                Self::call(io, &record.key, "claim", &call).await
             }
         }
     }
@@ -118,8 +118,7 @@ impl Coordinator for JsCoordinator<'_> {
                     conclusion,
                     now,
                 };
-                let body = serde_json::to_string(&call).unwrap_or_default();
-                Self::call(io, &record.key, "conclude", body).await
+                Self::call(io, &record.key, "conclude", &call).await
             }
         }
     }
