@@ -54,6 +54,7 @@ fn gate() -> Gate {
     let secrets = Secrets {
         l402_root: Some(RootKeySecret::new(&[0x42; 32]).unwrap()),
         quote_key: Some(QuoteKey::new(&[0x51; 32]).unwrap()),
+        offer_signer: None,
     };
     Gate::from_json(&config, secrets).unwrap()
 }
@@ -198,7 +199,7 @@ impl Run {
     fn new(outcome: Outcome<(u16, String)>, log: LogRecord, gate: &Gate) -> Self {
         let answer = match &outcome {
             Outcome::Refused(refused) => Some(http::answer(refused, &gate.config().networks)),
-            Outcome::Preflight => Some(http::preflight()),
+            Outcome::Answered(answer) => Some(answer.clone()),
             Outcome::Origin { .. } => None,
         };
         let headers = match (&outcome, &answer) {

@@ -86,7 +86,86 @@ pub struct GatewayConfig {
     pub smart_wallets: SmartWalletConfig,
     /// How routes with `"price": "dynamic"` are priced and quoted.
     pub pricing: PricingConfig,
+    /// The discovery document of the priced routes (`discovery`); `None`: not served.
+    pub discovery: Option<DiscoveryDocument>,
+    /// Signed offers and receipts (`offer_receipt`, the x402 `offer-receipt` extension);
+    /// `None`: not signed.
+    pub offer_receipt: Option<OfferReceiptConfig>,
 }
+
+/// `discovery`: the OpenAPI 3.1 document of every priced route, with its payment terms,
+/// served at [`crate::gate::extensions::DISCOVERY_PATH`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DiscoveryDocument {
+    /// `info.title`.
+    pub title: String,
+    /// `info.version`.
+    pub version: String,
+    /// `info.description`.
+    pub description: Option<String>,
+}
+
+/// `offer_receipt`: every 402 carries the gateway's EIP-712 signature over each way to pay,
+/// and every paid answer a signed receipt, under the secret `OFFER_RECEIPT_KEY`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OfferReceiptConfig {
+    /// Seconds a signed offer holds (`validUntil`); `None`: the way to pay's
+    /// `maxTimeoutSeconds`, as the extension's reference server does.
+    pub offer_valid_s: Option<u64>,
+}
+
+/// What a priced route tells discovery services about itself (`discovery`), published as the
+/// x402 `bazaar` extension of its 402 and in the discovery document.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RouteDiscovery {
+    /// How the input is sent: in the query (`None`), or as a body of this type.
+    pub body_type: Option<BodyType>,
+    /// An example input: query parameters, or the body.
+    pub input: serde_json::Map<String, Value>,
+    /// JSON Schema of the input (`properties`, `required`, …).
+    pub input_schema: serde_json::Map<String, Value>,
+    /// An example output.
+    pub output_example: Option<Value>,
+    /// JSON Schema of the output.
+    pub output_schema: Option<serde_json::Map<String, Value>>,
+}
+
+/// How a route's input body is encoded, as the `bazaar` extension names it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BodyType {
+    /// `json`.
+    Json,
+    /// `form-data`.
+    FormData,
+    /// `text`.
+    Text,
+}
+
+impl BodyType {
+    /// Its name on the wire and in the configuration.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Json => "json",
+            Self::FormData => "form-data",
+            Self::Text => "text",
+        }
+    }
+
+    /// The media type of such a body.
+    pub fn media_type(self) -> &'static str {
+        match self {
+            Self::Json => "application/json",
+            Self::FormData => "multipart/form-data",
+            Self::Text => "text/plain",
+        }
+    }
+}
+
+/// The methods whose input is the query, and those whose input is a body, as the `bazaar`
+/// extension divides them.
+pub const QUERY_METHODS: [&str; 3] = ["GET", "HEAD", "DELETE"];
+/// See [`QUERY_METHODS`].
+pub const BODY_METHODS: [&str; 3] = ["POST", "PUT", "PATCH"];
 
 /// Prices decided per request (`"price": "dynamic"` routes): where the zero-code Worker asks
 /// for them, how long an answer is reused, and how long a quoted price holds.
@@ -285,6 +364,8 @@ pub struct PaidRoute {
     pub settle: Option<SettleOrder>,
     /// The route's L402 price, when it also (or only) sells over Lightning.
     pub l402: Option<L402Route>,
+    /// Its description for discovery services (the `bazaar` extension).
+    pub discovery: Option<Box<RouteDiscovery>>,
 }
 
 /// One way to pay a route over x402, resolved once.

@@ -22,6 +22,8 @@ pub(super) fn read(value: &Value) -> Result<GatewayConfig, ConfigError> {
         "lightning",
         "smart_wallets",
         "pricing",
+        "discovery",
+        "offer_receipt",
     ])?;
     let origin = parse_origin(&root)?;
     let facilitator = match root.opt_table("facilitator")? {
@@ -79,7 +81,29 @@ pub(super) fn read(value: &Value) -> Result<GatewayConfig, ConfigError> {
         .map(|t| parse_pricing(&t))
         .transpose()?
         .unwrap_or_default();
+    let discovery = root
+        .opt_table("discovery")?
+        .map(|t| {
+            t.only(&["title", "version", "description"])?;
+            Ok::<_, ConfigError>(DiscoveryDocument {
+                title: t.opt_str("title")?.unwrap_or("edge402 paid API").to_owned(),
+                version: t.opt_str("version")?.unwrap_or("1").to_owned(),
+                description: t.opt_str("description")?.map(str::to_owned),
+            })
+        })
+        .transpose()?;
+    let offer_receipt = root
+        .opt_table("offer_receipt")?
+        .map(|t| {
+            t.only(&["offer_valid_s"])?;
+            Ok::<_, ConfigError>(OfferReceiptConfig {
+                offer_valid_s: t.opt_u64("offer_valid_s", 1..=86_400)?,
+            })
+        })
+        .transpose()?;
     Ok(GatewayConfig {
+        discovery,
+        offer_receipt,
         pricing,
         smart_wallets,
         origin,
@@ -315,7 +339,12 @@ fn parse_route(t: &Table<'_>, networks: &Networks, lightning: bool) -> Result<Ro
         "max_timeout_s",
         "settle",
         "l402",
+        "discovery",
     ])?;
+    let discovery = t
+        .opt_table("discovery")?
+        .map(|d| parse_discovery(&d, &matcher).map(Box::new))
+        .transpose()?;
     let l402 = t.opt_table("l402")?.map(|l| parse_l402(&l)).transpose()?;
     if l402.is_some() && !lightning {
         return Err(t.error("l402", "needs a `lightning` node configured"));
@@ -387,7 +416,58 @@ fn parse_route(t: &Table<'_>, networks: &Networks, lightning: bool) -> Result<Ro
                 .to_owned(),
             settle,
             l402,
+            discovery,
         }),
+    })
+}
+
+/// A route's `discovery`: its input (query parameters, or a body of `body_type`) and output,
+/// by example and JSON Schema. The route's `match` must name its methods, all of one kind
+/// (the query's, or the body's), since that is what the description says.
+fn parse_discovery(t: &Table<'_>, matcher: &RouteMatcher) -> Result<RouteDiscovery, ConfigError> {
+    t.only(&["body_type", "input", "input_schema", "output"])?;
+    let body_type = t
+        .opt_str("body_type")?
+        .map(|name| match name {
+            "json" => Ok(BodyType::Json),
+            "form-data" => Ok(BodyType::FormData),
+            "text" => Ok(BodyType::Text),
+            _ => Err(t.error("body_type", "must be json, form-data or text")),
+        })
+        .transpose()?;
+    let kind: &[&str] = match body_type {
+        None => &QUERY_METHODS,
+        Some(_) => &BODY_METHODS,
+    };
+    if matcher.methods.is_empty() || matcher.methods.iter().any(|m| !kind.contains(&m.as_str())) {
+        let problem = match body_type {
+            None => "describes query input: the route's `match` must name its methods, among GET, HEAD and DELETE (or set `body_type`)",
+            Some(_) => "describes a body: the route's `match` must name its methods, among POST, PUT and PATCH",
+        };
+        return Err(t.error("body_type", problem));
+    }
+    let object = |table: &Table<'_>,
+                  name: &str|
+     -> Result<Option<serde_json::Map<String, Value>>, ConfigError> {
+        match table.opt(name) {
+            None => Ok(None),
+            Some(Value::Object(map)) => Ok(Some(map.clone())),
+            Some(_) => Err(table.error(name, "must be a table")),
+        }
+    };
+    let (output_example, output_schema) = match t.opt_table("output")? {
+        None => (None, None),
+        Some(output) => {
+            output.only(&["example", "schema"])?;
+            (output.opt("example").cloned(), object(&output, "schema")?)
+        }
+    };
+    Ok(RouteDiscovery {
+        body_type,
+        input: object(t, "input")?.unwrap_or_default(),
+        input_schema: object(t, "input_schema")?.unwrap_or_default(),
+        output_example,
+        output_schema,
     })
 }
 

@@ -2,6 +2,9 @@
 //! gate is built ([`ChallengeTemplate`]); per request only the resource URL is filled in
 //! ([`X402Challenge`]), and the `error` when it is rendered.
 
+use serde_json::{Map, Value};
+
+use super::extensions::{OfferSigner, OFFER_RECEIPT};
 use crate::config::{Accept, PaidRoute};
 use crate::protocol::{v1, v2, Version};
 
@@ -20,6 +23,20 @@ pub struct ChallengeTemplate {
 pub struct X402Challenge {
     v1: Vec<v1::PaymentRequirements>,
     v2: v2::PaymentRequired,
+    /// Set when the offers are signed (`offer-receipt`): signed when the challenge is
+    /// rendered, so a request that pays costs no signature.
+    signed_offers: Option<OfferSigning>,
+}
+
+/// How a challenge's offers are signed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OfferSigning {
+    /// The gateway's key.
+    pub signer: OfferSigner,
+    /// The time of the request (unix seconds).
+    pub now: u64,
+    /// How long an offer holds (`None`: its `maxTimeoutSeconds`).
+    pub valid_s: Option<u64>,
 }
 
 impl ChallengeTemplate {
@@ -63,7 +80,11 @@ impl ChallengeTemplate {
                 ..r.clone()
             })
             .collect();
-        X402Challenge { v1, v2 }
+        X402Challenge {
+            v1,
+            v2,
+            signed_offers: None,
+        }
     }
 }
 
@@ -87,11 +108,46 @@ impl X402Challenge {
         }
     }
 
-    /// The v2 `PaymentRequired` (the `PAYMENT-REQUIRED` header), with `error`.
+    /// This challenge with a v2 extension (`key` to `value`).
+    pub fn with_extension(mut self, key: &str, value: Value) -> Self {
+        let extensions = self
+            .v2
+            .extensions
+            .get_or_insert_with(|| Value::Object(Map::new()));
+        if let Value::Object(extensions) = extensions {
+            extensions.insert(key.to_owned(), value);
+        }
+        self
+    }
+
+    /// This challenge with its offers signed when rendered.
+    pub fn with_signed_offers(mut self, signing: OfferSigning) -> Self {
+        self.signed_offers = Some(signing);
+        self
+    }
+
+    /// The v2 `PaymentRequired` (the `PAYMENT-REQUIRED` header), with `error`, and its
+    /// offers signed if they are to be.
     pub fn v2_required(&self, error: &str) -> v2::PaymentRequired {
-        v2::PaymentRequired {
+        let required = v2::PaymentRequired {
             error: Some(error.to_owned()),
             ..self.v2.clone()
+        };
+        let Some(signing) = self.signed_offers.as_ref().filter(|_| self.offers_x402()) else {
+            return required;
+        };
+        let offers = signing.signer.offers(
+            &required.accepts,
+            &required.resource.url,
+            signing.now,
+            signing.valid_s,
+        );
+        X402Challenge {
+            v2: required,
+            v1: Vec::new(),
+            signed_offers: None,
         }
+        .with_extension(OFFER_RECEIPT, offers)
+        .v2
     }
 }

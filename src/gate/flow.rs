@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use super::coordinator::{Coordinator, CoordinatorError};
 use super::dynamic_price::Pricing;
-use super::http::Release;
+use super::http::{Answer, Release};
 use super::l402::InvoiceSource;
 use super::ledger::{
     has_code, ChainError, ChainReader, Claim, Conclusion, PaymentRecord, PaymentState,
@@ -139,8 +139,8 @@ pub trait Origin {
 /// What the shell sends back.
 #[derive(Debug)]
 pub enum Outcome<R> {
-    /// A CORS preflight, answered by the gateway.
-    Preflight,
+    /// An answer of the gateway's own: a CORS preflight, the discovery document.
+    Answered(Answer),
     /// The origin's response, released as `release` says.
     Origin {
         /// The origin's response.
@@ -262,7 +262,15 @@ where
                 status: super::refusal::PREFLIGHT_STATUS,
                 ..LogRecord::default()
             };
-            (Outcome::Preflight, log)
+            (Outcome::Answered(super::http::preflight()), log)
+        }
+        Decision::Discovery(document) => {
+            let log = LogRecord {
+                outcome: LogOutcome::Discovery,
+                status: 200,
+                ..LogRecord::default()
+            };
+            (Outcome::Answered(super::http::document(&document)), log)
         }
         Decision::Free { target } => match origin.fetch(&target).await {
             Ok(response) => release::<O>(
@@ -515,9 +523,11 @@ where
     let settlement = match (attempt, state) {
         // A settlement the facilitator reports and we believe is served even if the
         // coordinator did not hear of it: its lease then runs out, and the chain proves it.
-        (Attempt::Settled(settlement), _) => plan.settlement(settlement),
+        (Attempt::Settled(settlement), _) => plan.settled(settlement, now),
         // The chain proved what the facilitator left open.
-        (_, Some(PaymentState::Settled { receipt })) => plan.settlement(receipt.settlement),
+        (_, Some(PaymentState::Settled { receipt })) => {
+            plan.settled(receipt.settlement, receipt.settled_at)
+        }
         (
             Attempt::Refused {
                 response,
@@ -701,7 +711,7 @@ async fn from_receipt<O: Origin>(
         };
         return refused_with(plan.refused(Refusal::PaymentAlreadyUsed), log);
     }
-    let settlement = plan.settlement(receipt.settlement.clone());
+    let settlement = plan.settled(receipt.settlement.clone(), receipt.settled_at);
     serve_paid(plan, settlement, None, origin, LogOutcome::Receipt, log).await
 }
 

@@ -136,6 +136,18 @@ pub fn preflight() -> Answer {
     }
 }
 
+/// A JSON document of the gateway's own (the discovery document), readable from any origin.
+pub fn document(document: &serde_json::Value) -> Answer {
+    let mut headers = common_headers();
+    headers.push(("Content-Type", "application/json".into()));
+    Answer {
+        status: 200,
+        // A JSON value always serialises.
+        body: serde_json::to_string_pretty(document).unwrap_or_default(),
+        headers,
+    }
+}
+
 /// `Cache-Control: no-store` and the CORS headers every gateway answer carries.
 pub fn common_headers() -> Vec<(&'static str, String)> {
     vec![

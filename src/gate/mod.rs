@@ -11,6 +11,7 @@
 pub mod challenge;
 pub mod coordinator;
 pub mod dynamic_price;
+pub mod extensions;
 pub mod flow;
 pub mod forward;
 pub mod http;
@@ -37,6 +38,7 @@ use crate::routes::{is_safe_method, price_class, CanonicalPath};
 use crate::verify::{verify_resolved, SignatureCheck, VerifyError};
 pub use challenge::{ChallengeTemplate, X402Challenge};
 pub use dynamic_price::{DynamicPrice, PriceAsk};
+use extensions::{OfferSigner, OFFER_RECEIPT, OFFER_RECEIPT_KEY};
 pub use http::Answer;
 use ledger::PaymentRecord;
 pub use presentation::Presentation;
@@ -159,6 +161,8 @@ pub struct Secrets {
     /// `QUOTE_SECRET`: signs the prices quoted by routes priced per request. Required when a
     /// route's price is `"dynamic"`.
     pub quote_key: Option<QuoteKey>,
+    /// `OFFER_RECEIPT_KEY`: signs offers and receipts. Required with `offer_receipt`.
+    pub offer_signer: Option<OfferSigner>,
 }
 
 /// The name of the L402 root-key secret, for configuration errors.
@@ -187,6 +191,8 @@ pub enum Decision {
     /// A route priced per request: ask its pricing service, then decide again with the
     /// answer ([`Gate::decide_priced`]).
     Price(Box<PriceAsk>),
+    /// `GET` of the discovery document ([`extensions::DISCOVERY_PATH`]), when configured.
+    Discovery(Box<serde_json::Value>),
 }
 
 /// An answer without content, with what its transport needs to render it.
@@ -281,6 +287,8 @@ pub struct PaymentPlan {
     pub order: SettleOrder,
     /// The challenge to answer with when settlement fails.
     pub challenge: X402Challenge,
+    /// Signs the receipt of a settled payment (`offer_receipt`).
+    pub receipt_signer: Option<OfferSigner>,
 }
 
 /// The gateway's decision logic over one configuration, built once.
@@ -291,6 +299,8 @@ pub struct Gate {
     offerings: Vec<Option<Offering>>,
     /// What each route sells over L402, with the root secret, by route index.
     l402: Vec<Option<l402::L402Seller>>,
+    /// The key of signed offers and receipts, with `offer_receipt`.
+    offer_signer: Option<OfferSigner>,
 }
 
 impl Gate {
@@ -340,10 +350,18 @@ impl Gate {
                 }))
             })
             .collect::<Result<_, ConfigError>>()?;
+        let offer_signer = match config.offer_receipt {
+            None => None,
+            Some(_) => Some(secrets.offer_signer.clone().ok_or_else(|| ConfigError {
+                key: OFFER_RECEIPT_KEY.into(),
+                problem: "is not set (`offer_receipt` signs offers and receipts with it)".into(),
+            })?),
+        };
         Ok(Self {
             config,
             offerings,
             l402,
+            offer_signer,
         })
     }
 
@@ -379,6 +397,11 @@ impl Gate {
             Ok(path) => path,
             Err(e) => return refuse(Refused::bare(Refusal::InvalidPath(e), None)),
         };
+        if path.as_str() == extensions::DISCOVERY_PATH && matches!(request.method, "GET" | "HEAD") {
+            if let Some(document) = self.discovery_document(request.base_url) {
+                return Decision::Discovery(Box::new(document));
+            }
+        }
         let target = match request.query {
             Some(query) => format!("{path}?{query}"),
             None => path.to_string(),
@@ -465,6 +488,7 @@ impl Gate {
                 }
             }
         };
+        let challenge = self.extended(challenge, paid, request.method, now);
         if let Some(seller) = &self.l402[index] {
             if let Some(decision) =
                 self.decide_l402(request, seller, &challenge, &pattern, &target, now)
@@ -603,7 +627,45 @@ impl Gate {
                 .settle
                 .unwrap_or_else(|| SettleOrder::default_for(request.method)),
             challenge,
+            receipt_signer: self.offer_signer.clone(),
         }))
+    }
+
+    /// A route's challenge with the extensions the configuration sets: its `bazaar`
+    /// description for this request's method, and signed offers.
+    fn extended(
+        &self,
+        challenge: X402Challenge,
+        paid: &PaidRoute,
+        method: &str,
+        now: u64,
+    ) -> X402Challenge {
+        let mut challenge = challenge;
+        if let Some(discovery) = &paid.discovery {
+            let method = method.to_ascii_uppercase();
+            challenge = challenge
+                .with_extension(extensions::BAZAAR, extensions::bazaar(discovery, &method));
+        }
+        if let (Some(signer), Some(config)) = (&self.offer_signer, &self.config.offer_receipt) {
+            challenge = challenge.with_signed_offers(challenge::OfferSigning {
+                signer: signer.clone(),
+                now,
+                valid_s: config.offer_valid_s,
+            });
+        }
+        challenge
+    }
+
+    /// The discovery document served at `base_url` ([`extensions::DISCOVERY_PATH`]), when
+    /// `discovery` is configured.
+    pub fn discovery_document(&self, base_url: &str) -> Option<serde_json::Value> {
+        self.config.discovery.as_ref()?;
+        let signer = self.offer_signer.as_ref().map(OfferSigner::address);
+        Some(extensions::discovery_document(
+            &self.config,
+            base_url,
+            signer.as_ref(),
+        ))
     }
 
     fn rejected(&self, challenge: &X402Challenge, error: VerifyError, pattern: String) -> Decision {
@@ -859,6 +921,29 @@ impl PaymentPlan {
             version: self.payment.version(),
             response,
         }
+    }
+
+    /// The answer of this payment's successful settlement at `settled_at`, with the
+    /// gateway's signed receipt for a v2 client when receipts are signed (`offer_receipt`):
+    /// bound to the resource offered, the payer, the network, the transaction and the time.
+    pub fn settled(&self, response: SettleResponse, settled_at: u64) -> Settlement {
+        let mut settlement = self.settlement(response);
+        if let (Some(signer), 2) = (&self.receipt_signer, settlement.version) {
+            let receipt = signer.receipt(
+                &self.challenge.resource().url,
+                &self.payer,
+                &self.network,
+                &settlement.response.transaction,
+                settled_at,
+            );
+            let mut extensions = match settlement.response.extensions.take() {
+                Some(serde_json::Value::Object(map)) => map,
+                _ => serde_json::Map::new(),
+            };
+            extensions.insert(OFFER_RECEIPT.into(), receipt);
+            settlement.response.extensions = Some(serde_json::Value::Object(extensions));
+        }
+        settlement
     }
 
     /// The receipt of a successful settlement at `now`.

@@ -411,6 +411,8 @@ pub enum LogOutcome {
     Free,
     /// A CORS preflight, answered here.
     Preflight,
+    /// The discovery document, served here.
+    Discovery,
     /// A 402 challenge (x402, L402 or both).
     Challenge,
     /// A 402 with the x402 challenge alone, because no L402 invoice could be made.
@@ -459,6 +461,7 @@ impl LogOutcome {
         match self {
             Self::Free => "free",
             Self::Preflight => "preflight",
+            Self::Discovery => "discovery",
             Self::Challenge => "challenge",
             Self::ChallengeX402Only => "challenge_x402_only",
             Self::Rejected => "rejected",

@@ -20,6 +20,7 @@ use super::coordinator::{JsCoordinator, ProcessCoordinator};
 use super::{error, from_js};
 use crate::config::GatewayConfig;
 use crate::gate::dynamic_price::Pricing;
+use crate::gate::extensions::OfferSigner;
 use crate::gate::flow::{handle, refused_with, LogRecord, Origin, Outcome, ReceiptStore, Services};
 use crate::gate::http::{self as answers, Answer};
 use crate::gate::l402::{Invoice, InvoiceError, InvoiceSource};
@@ -43,6 +44,8 @@ const TYPES: &str = r#"
 export interface GatewaySecrets {
   /** Signs the quotes of routes priced per request (at least 32 bytes); required by them. */
   quoteSecret?: string;
+  /** Signs offers and receipts (`offer_receipt`): a secp256k1 key, `0x` + 64 hex digits. */
+  offerReceiptKey?: string;
   /** Sent as the facilitator's `Authorization` header. */
   facilitatorAuthorization?: string;
 }
@@ -96,6 +99,7 @@ struct Inner {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct JsSecrets {
     quote_secret: Option<String>,
+    offer_receipt_key: Option<String>,
     facilitator_authorization: Option<String>,
 }
 
@@ -119,9 +123,15 @@ impl JsGateway {
             .map(|secret| QuoteKey::new(secret.as_bytes()))
             .transpose()
             .map_err(|_| invalid("quoteSecret must be at least 32 bytes"))?;
+        let offer_signer = secrets
+            .offer_receipt_key
+            .map(|key| OfferSigner::from_hex(&key))
+            .transpose()
+            .map_err(|e| invalid(&format!("offerReceiptKey: {e}")))?;
         let secrets_of_gate = Secrets {
             l402_root: None,
             quote_key,
+            offer_signer,
         };
         let config = GatewayConfig::from_json(&config).map_err(|e| invalid(&e.to_string()))?;
         if config.sells_l402() {
@@ -228,7 +238,7 @@ impl Inner {
         };
         let log = log_line(&log, &request.method, parts.path);
         let answer = match outcome {
-            Outcome::Preflight => own_answer(answers::preflight(), log),
+            Outcome::Answered(answer) => own_answer(answer, log),
             Outcome::Refused(refused) => own_answer(answers::answer(&refused, networks), log),
             Outcome::Origin { response, release } => {
                 let answer = Object::new();

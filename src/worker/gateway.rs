@@ -19,6 +19,7 @@ use super::payments::ObjectCoordinator;
 use super::pricing::Prices;
 use super::{CONFIG_VAR, FACILITATOR_AUTH_SECRET, LND_MACAROON_SECRET, RECEIPTS_KV};
 use crate::config::{ConfigError, GatewayConfig};
+use crate::gate::extensions::{OfferSigner, OFFER_RECEIPT_KEY};
 use crate::gate::flow::{handle, LogRecord, Outcome, ReceiptStore, Services};
 use crate::gate::http::{self as answers, Answer};
 use crate::gate::quote::{QuoteKey, MIN_QUOTE_SECRET_LEN, QUOTE_SECRET};
@@ -145,7 +146,7 @@ impl Gateway {
         let (outcome, record) = handle(gate, &facts, now, services).await;
         log(&record, &method, parts.path, coordinator.spent_ms());
         match outcome {
-            Outcome::Preflight => respond(answers::preflight()),
+            Outcome::Answered(answer) => respond(answer),
             Outcome::Refused(refused) => {
                 respond(answers::answer(&refused, &gate.config().networks))
             }
@@ -312,9 +313,22 @@ fn read_secrets(env: &Env, config: &GatewayConfig) -> std::result::Result<Secret
                 .map_err(|_| too_short(QUOTE_SECRET, MIN_QUOTE_SECRET_LEN))?,
         ),
     };
+    let offer_signer = match env.secret(OFFER_RECEIPT_KEY) {
+        Err(_) => None,
+        Ok(_) if config.offer_receipt.is_none() => None,
+        Ok(secret) => {
+            Some(
+                OfferSigner::from_hex(&secret.to_string()).map_err(|e| ConfigError {
+                    key: OFFER_RECEIPT_KEY.into(),
+                    problem: e.to_string(),
+                })?,
+            )
+        }
+    };
     Ok(Secrets {
         l402_root,
         quote_key,
+        offer_signer,
     })
 }
 
