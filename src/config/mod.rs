@@ -91,6 +91,18 @@ pub struct GatewayConfig {
     /// Signed offers and receipts (`offer_receipt`, the x402 `offer-receipt` extension);
     /// `None`: not signed.
     pub offer_receipt: Option<OfferReceiptConfig>,
+    /// Idempotent payments (`payment_identifier`, the x402 `payment-identifier` extension);
+    /// `None`: not offered, and clients' ids are ignored.
+    pub payment_identifier: Option<PaymentIdentifierConfig>,
+}
+
+/// `payment_identifier`: a v2 payment naming an id gets, for every later payment by the same
+/// payer for the same resource under that id, the first one's settlement instead of a
+/// second charge.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PaymentIdentifierConfig {
+    /// Whether every v2 payment must carry an id.
+    pub required: bool,
 }
 
 /// `discovery`: the OpenAPI 3.1 document of every priced route, with its payment terms,

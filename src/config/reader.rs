@@ -24,6 +24,7 @@ pub(super) fn read(value: &Value) -> Result<GatewayConfig, ConfigError> {
         "pricing",
         "discovery",
         "offer_receipt",
+        "payment_identifier",
     ])?;
     let origin = parse_origin(&root)?;
     let facilitator = match root.opt_table("facilitator")? {
@@ -101,7 +102,17 @@ pub(super) fn read(value: &Value) -> Result<GatewayConfig, ConfigError> {
             })
         })
         .transpose()?;
+    let payment_identifier = root
+        .opt_table("payment_identifier")?
+        .map(|t| {
+            t.only(&["required"])?;
+            Ok::<_, ConfigError>(PaymentIdentifierConfig {
+                required: t.opt_bool("required")?.unwrap_or(false),
+            })
+        })
+        .transpose()?;
     Ok(GatewayConfig {
+        payment_identifier,
         discovery,
         offer_receipt,
         pricing,

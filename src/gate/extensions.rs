@@ -20,6 +20,10 @@ use crate::routes::RouteMatcher;
 
 /// The `bazaar` extension's key.
 pub const BAZAAR: &str = "bazaar";
+/// The `payment-identifier` extension's key.
+pub const PAYMENT_IDENTIFIER: &str = "payment-identifier";
+/// The bounds of a payment identifier's length, as the extension sets them.
+pub const PAYMENT_ID_LEN: core::ops::RangeInclusive<usize> = 16..=128;
 /// The `offer-receipt` extension's key.
 pub const OFFER_RECEIPT: &str = "offer-receipt";
 /// Where the discovery document is served (`GET`), when `discovery` is configured: under
@@ -104,6 +108,60 @@ fn is_truthy(value: &Value) -> bool {
         Value::String(s) => !s.is_empty(),
         _ => true,
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// payment-identifier
+
+/// The `payment-identifier` extension of a 402: whether an id is required, and its schema.
+pub fn payment_identifier(required: bool) -> Value {
+    json!({
+        "info": { "required": required },
+        "schema": {
+            "$schema": SCHEMA_DIALECT,
+            "type": "object",
+            "properties": {
+                "required": { "type": "boolean" },
+                "id": {
+                    "type": "string",
+                    "minLength": PAYMENT_ID_LEN.start(),
+                    "maxLength": PAYMENT_ID_LEN.end(),
+                    "pattern": "^[a-zA-Z0-9_-]+$",
+                },
+            },
+            "required": ["required"],
+        },
+    })
+}
+
+/// The id a v2 payment's `extensions` name (`payment-identifier.info.id`): `None` without
+/// one (an echo of the 402's declaration has none); an error, saying why, for an extension
+/// or an id that is not of the extension's shape.
+pub fn payment_id_of(extensions: Option<&Value>) -> Result<Option<String>, String> {
+    let Some(extension) = extensions.and_then(|e| e.get(PAYMENT_IDENTIFIER)) else {
+        return Ok(None);
+    };
+    let Some(info) = extension.get("info").filter(|i| i.is_object()) else {
+        return Err("the payment-identifier extension has no `info` object".into());
+    };
+    let id = match info.get("id") {
+        None | Some(Value::Null) => return Ok(None),
+        Some(Value::String(id)) => id,
+        Some(_) => return Err("the payment-identifier's id is not a string".into()),
+    };
+    let allowed = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_';
+    if !PAYMENT_ID_LEN.contains(&id.len()) {
+        return Err(format!(
+            "the payment-identifier's id is {} characters long",
+            id.len()
+        ));
+    }
+    if !id.chars().all(allowed) {
+        return Err(
+            "the payment-identifier's id has characters other than letters, digits, - and _".into(),
+        );
+    }
+    Ok(Some(id.clone()))
 }
 
 // ---------------------------------------------------------------------------------------------

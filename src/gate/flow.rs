@@ -293,7 +293,124 @@ where
     }
 }
 
+/// A payment: on its own, or under its `payment-identifier`.
 async fn pay<F, S, O, I, C, A, H, P>(
+    gate: &Gate,
+    plan: &PaymentPlan,
+    now: u64,
+    services: &Services<'_, F, S, O, I, C, A, H, P>,
+) -> (Outcome<O::Response>, LogRecord)
+where
+    F: Facilitator,
+    S: ReceiptStore,
+    O: Origin,
+    C: Coordinator,
+    A: Allowances,
+    H: ChainReader,
+{
+    match &plan.payment_id {
+        None => pay_once(gate, plan, now, services).await,
+        Some(id) => pay_under_id(gate, plan, id, now, services).await,
+    }
+}
+
+/// A payment under a `payment-identifier`. The id is coordinated as a payment of its own
+/// (its entry holds the record of the payment attempting under it, and the receipt of the one
+/// that settled): the first payment to claim it settles as usual, and the id's entry
+/// concludes as that payment did; a later payment under the id by the same payer for the same
+/// resource, whatever its signature, is served with the settled one's receipt, or waits for
+/// it, and is never settled itself. Another payer's or resource's payment under a settled
+/// id is refused. A payment under an id whose payment was refused may settle.
+async fn pay_under_id<F, S, O, I, C, A, H, P>(
+    gate: &Gate,
+    plan: &PaymentPlan,
+    id: &str,
+    now: u64,
+    services: &Services<'_, F, S, O, I, C, A, H, P>,
+) -> (Outcome<O::Response>, LogRecord)
+where
+    F: Facilitator,
+    S: ReceiptStore,
+    O: Origin,
+    C: Coordinator,
+    A: Allowances,
+    H: ChainReader,
+{
+    let Services {
+        store,
+        origin,
+        coordinator,
+        ..
+    } = *services;
+    let log = LogRecord {
+        route: Some(plan.route.clone()),
+        payer: Some(plan.payer.to_string()),
+        nonce: Some(plan.nonce.to_hex()),
+        ..LogRecord::default()
+    };
+    let record = plan.record(gate.config().receipt_ttl_s);
+    let id_record = PaymentRecord {
+        key: super::receipt::payment_id_key(id),
+        ..record.clone()
+    };
+    let claim = match store.get(&id_record.key).await {
+        Some(receipt) => Ok(Claim::Settled {
+            receipt: Box::new(receipt),
+        }),
+        None => {
+            let lease_s = gate.config().facilitator.claim_lease_s();
+            coordinator.claim(&id_record, Some(lease_s), now).await
+        }
+    };
+    match claim {
+        Ok(Claim::Settle { .. }) => {
+            let answer = pay_once(gate, plan, now, services).await;
+            // The id's claim ends as this payment's attempt did.
+            let conclusion = match coordinator.claim(&record, None, now).await {
+                Ok(Claim::Settled { receipt }) => Conclusion::Settled { receipt },
+                Ok(Claim::Refused { reason }) => Conclusion::Refused { reason },
+                Ok(Claim::Unclaimed) => Conclusion::Released,
+                other => Conclusion::Unknown {
+                    detail: format!("the payment under the id was left {other:?}"),
+                    transaction: None,
+                },
+            };
+            if let Err(error) = coordinator.conclude(&id_record, conclusion, now).await {
+                // The id's lease runs out, and the chain decides it as it does the payment.
+                let (outcome, log) = answer;
+                return (outcome, noting(log, Some(error)));
+            }
+            answer
+        }
+        Ok(Claim::Settled { receipt })
+            if receipt.payer != plan.payer || receipt.resource != plan.resource =>
+        {
+            let log = LogRecord {
+                detail: Some(format!(
+                    "payment-identifier first used by {} for {}",
+                    receipt.payer, receipt.resource
+                )),
+                ..log
+            };
+            refused_with(plan.refused_bare(Refusal::PaymentIdentifierConflict), log)
+        }
+        Ok(Claim::Settled { receipt }) => {
+            let settlement = plan.settled(receipt.settlement.clone(), receipt.settled_at);
+            let log = LogRecord {
+                detail: Some("served under its payment-identifier's settled payment".into()),
+                ..log
+            };
+            serve_paid(plan, settlement, None, origin, LogOutcome::Receipt, log).await
+        }
+        other => {
+            let unclaimed = plan.refused_bare(Refusal::CoordinatorUnavailable);
+            answer_claim(plan, other, unclaimed, origin, log).await
+        }
+    }
+}
+
+/// A payment on its own.
+async fn pay_once<F, S, O, I, C, A, H, P>(
     gate: &Gate,
     plan: &PaymentPlan,
     now: u64,

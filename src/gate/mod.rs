@@ -289,6 +289,9 @@ pub struct PaymentPlan {
     pub challenge: X402Challenge,
     /// Signs the receipt of a settled payment (`offer_receipt`).
     pub receipt_signer: Option<OfferSigner>,
+    /// The payment's `payment-identifier` (with `payment_identifier` configured): every
+    /// payment under it by the same payer for the same resource settles at most once.
+    pub payment_id: Option<String>,
 }
 
 /// The gateway's decision logic over one configuration, built once.
@@ -537,6 +540,22 @@ impl Gate {
                 }
             }
         }
+        let payment_id = match (&payment, &self.config.payment_identifier) {
+            (PaymentPayload::V2(v2), Some(config)) => {
+                match extensions::payment_id_of(v2.extensions.as_ref()) {
+                    Ok(None) if config.required => {
+                        let refusal = Refusal::PaymentIdentifierRequired;
+                        return refuse(Refused::with_challenge(refusal, &pattern, &challenge));
+                    }
+                    Ok(id) => id,
+                    Err(detail) => {
+                        let refusal = Refusal::InvalidPaymentIdentifier { detail };
+                        return refuse(Refused::with_challenge(refusal, &pattern, &challenge));
+                    }
+                }
+            }
+            _ => None,
+        };
         let networks = &self.config.networks;
         let mut offers = offers;
         let verified = match verify_resolved(&payment, &offers, networks, now) {
@@ -628,6 +647,7 @@ impl Gate {
                 .unwrap_or_else(|| SettleOrder::default_for(request.method)),
             challenge,
             receipt_signer: self.offer_signer.clone(),
+            payment_id,
         }))
     }
 
@@ -645,6 +665,12 @@ impl Gate {
             let method = method.to_ascii_uppercase();
             challenge = challenge
                 .with_extension(extensions::BAZAAR, extensions::bazaar(discovery, &method));
+        }
+        if let Some(config) = &self.config.payment_identifier {
+            challenge = challenge.with_extension(
+                extensions::PAYMENT_IDENTIFIER,
+                extensions::payment_identifier(config.required),
+            );
         }
         if let (Some(signer), Some(config)) = (&self.offer_signer, &self.config.offer_receipt) {
             challenge = challenge.with_signed_offers(challenge::OfferSigning {

@@ -48,6 +48,12 @@ pub fn receipt_key(network: &str, asset: &Address, payer: &Address, nonce: &Byte
     payment_key("receipt", network, asset, payer, nonce)
 }
 
+/// Where the payments under one `payment-identifier` are coordinated, and the receipt of
+/// the one that settled is kept: `v1:payment-id:{id}` (ids are letters, digits, `-`, `_`).
+pub fn payment_id_key(id: &str) -> String {
+    format!("v1:payment-id:{id}")
+}
+
 /// Where the operator's index of payments the coordinator could not settle or prove lives.
 pub const PAYMENT_INDEX_PREFIX: &str = "v1:payment:";
 

@@ -108,6 +108,17 @@ pub enum Refusal {
     /// A v2 payment's quote is not honoured: not ours, changed, or expired (the client's). A
     /// challenge at the price of now comes with it.
     QuoteRefused(QuoteError),
+    /// A v2 payment's `payment-identifier` is malformed (the client's).
+    InvalidPaymentIdentifier {
+        /// What is wrong with it.
+        detail: String,
+    },
+    /// Payment identifiers are required (`payment_identifier.required`), and the payment has
+    /// none (the client's).
+    PaymentIdentifierRequired,
+    /// The payment's identifier was first used by another payer or for another resource (the
+    /// client's: another id is to be chosen). Nothing was charged.
+    PaymentIdentifierConflict,
     /// The route's price is decided per request, and its pricing service failed or gave a
     /// price that cannot be offered: nothing is served (upstream).
     PricingUnavailable {
@@ -288,6 +299,9 @@ impl Refusal {
             ),
             Self::QuoteRefused(QuoteError::Expired { .. }) => (402, Reason::QuoteExpired, O::Rejected, Pay, "the quoted price has expired; pay the price quoted now"),
             Self::QuoteRefused(_) => (402, Reason::InvalidQuote, O::Rejected, Pay, "the payment's quote is not one this gateway made for this resource and amount"),
+            Self::InvalidPaymentIdentifier { .. } => (402, Reason::InvalidPaymentIdentifier, O::Rejected, Pay, "the payment-identifier must be 16 to 128 letters, digits, - and _"),
+            Self::PaymentIdentifierRequired => (402, Reason::PaymentIdentifierRequired, O::Rejected, Pay, "this gateway requires a payment-identifier in every payment"),
+            Self::PaymentIdentifierConflict => (409, Reason::PaymentIdentifierConflict, O::Rejected, ChangeRequest, "this payment-identifier belongs to another payer's or another resource's payment; choose a new one"),
             Self::PricingUnavailable { .. } => (
                 502,
                 Reason::PricingUnavailable,
@@ -383,6 +397,7 @@ impl Refusal {
             Self::MethodOverride { header } => Some(format!("{header} is refused")),
             Self::SmartWalletRefused { why } => Some(why.to_string()),
             Self::QuoteRefused(e) => Some(e.to_string()),
+            Self::InvalidPaymentIdentifier { detail } => Some(detail.clone()),
             Self::PricingUnavailable { detail } => Some(detail.clone()),
             Self::Configuration(e) => Some(e.to_string()),
             Self::InvoiceUnavailable { error, .. } => Some(error.to_string()),

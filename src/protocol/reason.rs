@@ -74,6 +74,14 @@ pub enum Reason {
     InvalidQuote,
     /// edge402: the payment's quote has expired; the answer quotes the price of now.
     QuoteExpired,
+    /// edge402: the payment's `payment-identifier` is not an id of 16 to 128 letters, digits,
+    /// `-` and `_`.
+    InvalidPaymentIdentifier,
+    /// edge402: the route requires a `payment-identifier`, and the payment has none.
+    PaymentIdentifierRequired,
+    /// edge402: the `payment-identifier` names an earlier payment by another payer or for
+    /// another resource.
+    PaymentIdentifierConflict,
     /// edge402: the route's price is decided per request and could not be had.
     PricingUnavailable,
     /// edge402: the gateway's own configuration is broken.
@@ -153,6 +161,9 @@ impl Reason {
             Self::AllowanceUnavailable => "allowance_unavailable",
             Self::InvalidQuote => "invalid_quote",
             Self::QuoteExpired => "quote_expired",
+            Self::InvalidPaymentIdentifier => "invalid_payment_identifier",
+            Self::PaymentIdentifierRequired => "payment_identifier_required",
+            Self::PaymentIdentifierConflict => "payment_identifier_conflict",
             Self::PricingUnavailable => "pricing_unavailable",
             Self::InvalidConfiguration => "invalid_configuration",
             Self::OriginUnavailable => "origin_unavailable",
@@ -213,7 +224,7 @@ mod tests {
 
     use super::*;
 
-    const ALL: [Reason; 40] = [
+    const ALL: [Reason; 43] = [
         Reason::InvalidPayload,
         Reason::InvalidPaymentRequirements,
         Reason::InvalidNetwork,
@@ -245,6 +256,9 @@ mod tests {
         Reason::AllowanceUnavailable,
         Reason::InvalidQuote,
         Reason::QuoteExpired,
+        Reason::InvalidPaymentIdentifier,
+        Reason::PaymentIdentifierRequired,
+        Reason::PaymentIdentifierConflict,
         Reason::PricingUnavailable,
         Reason::InvalidConfiguration,
         Reason::OriginUnavailable,

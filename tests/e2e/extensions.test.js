@@ -11,7 +11,10 @@
 //      OFFER_RECEIPT_KEY and name the requirements offered; the receipt of a purchase
 //      recovers to it too, matches the offer, the payer and the transaction mined on chain,
 //      and is the same receipt when the payment is served again; a changed byte of an offer
-//      or a receipt recovers to another address.
+//      or a receipt recovers to another address;
+//   4. payment-identifier: a retry under the same id with a new signature gets the first
+//      payment's settlement (one transfer, one /settle), also when both are sent at once; the
+//      id with another payer or resource is refused, as is a malformed id, with nothing moved.
 
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -19,6 +22,9 @@ import { after, before, describe, test } from 'node:test';
 import {
   extractDiscoveryInfo, validateDiscoveryExtension,
 } from '@x402/extensions/bazaar';
+import {
+  PAYMENT_IDENTIFIER, appendPaymentIdentifierToExtensions, generatePaymentId, validatePaymentIdentifier,
+} from '@x402/extensions/payment-identifier';
 import {
   decodeSignedOffers, extractOffersFromPaymentRequired, extractReceiptFromResponse,
   findAcceptsObjectFromSignedOffer, verifyOfferSignatureEIP712, verifyReceiptMatchesOffer,
@@ -60,6 +66,7 @@ before(async () => {
     ...gatewayConfig(info),
     discovery: { title: 'e2e paid API', version: '2026.12' },
     offer_receipt: { offer_valid_s: OFFER_VALID_S },
+    payment_identifier: {},
     routes: [
       { match: '/', free: true },
       { match: 'GET /weather', price: '$0.001', description: 'weather by city', accepts, discovery: WEATHER },
@@ -234,6 +241,91 @@ describe('offer-receipt', () => {
       const forged = { ...bought.receipt, payload: { ...bought.receipt.payload, [field]: value } };
       const { signer } = await verifyReceiptSignatureEIP712(forged);
       assert.notEqual(signer, OFFER_SIGNER, field);
+    }
+  });
+});
+
+describe('payment-identifier', () => {
+  /** Buyer `index` with the official v2 client, naming `id` in every payment it makes. */
+  const buyerWithId = (index, id) => stackBuyer(all.stack.info, 2, index, (client) => client.onBeforePaymentCreation(
+    async ({ paymentRequired }) => { appendPaymentIdentifierToExtensions(paymentRequired.extensions, id); },
+  ));
+  /** Buyer `index` naming `id` as given, unchecked (a hostile client). */
+  const buyerWithRawId = (index, id) => stackBuyer(all.stack.info, 2, index, (client) => client.onBeforePaymentCreation(
+    async ({ paymentRequired }) => { paymentRequired.extensions[PAYMENT_IDENTIFIER].info.id = id; },
+  ));
+  const balancesOf = (client) => all.stack.balances({ buyer: client.address, payTo: all.stack.info.payTo });
+
+  test('the 402 declares the extension, optional', TEST_TIMEOUT, async () => {
+    const declared = (await challengeOf('/weather')).extensions[PAYMENT_IDENTIFIER];
+    assert.deepEqual(declared.info, { required: false });
+    assert.deepEqual(validatePaymentIdentifier(declared), { valid: true });
+  });
+
+  test('a retry with a new signature under the same id gets the first settlement, not a second charge', TEST_TIMEOUT, async () => {
+    const id = generatePaymentId();
+    const url = `${all.worker.url}/weather?city=Braga`;
+    const firstBuyer = buyerWithId(2, id);
+    const first = await buyExactly(all.stack, firstBuyer, url, PRICE);
+    const settled = settlementOf(2, first);
+
+    const retry = buyerWithId(2, id);
+    const before = await balancesOf(retry);
+    const settles = all.stack.settleCalls();
+    const again = await readReply(await retry.pay(url));
+    assert.equal(again.status, 200, String(again));
+    assert.equal(again.json().demo, true);
+    assert.equal(settlementOf(2, again).transaction, settled.transaction);
+    // It was a new payment: another nonce, another signature, the same id.
+    const [one, two] = [firstBuyer, retry].map((client) => decodeHeader(client.recorder.last().value));
+    assert.notEqual(one.payload.authorization.nonce, two.payload.authorization.nonce);
+    assert.notEqual(one.payload.signature, two.payload.signature);
+    assert.equal(two.extensions[PAYMENT_IDENTIFIER].info.id, id);
+    assert.deepEqual(await balancesOf(retry), before, 'nothing moved');
+    assert.equal(all.stack.settleCalls(), settles, 'no /settle');
+  });
+
+  test('two payments under one id at once: one transfer, both served with it', TEST_TIMEOUT, async () => {
+    const id = generatePaymentId('both_');
+    const url = `${all.worker.url}/weather?city=Faro`;
+    const [a, b] = [buyerWithId(2, id), buyerWithId(2, id)];
+    const before = await balancesOf(a);
+    const settles = all.stack.settleCalls();
+    const replies = await Promise.all([a, b].map(async (client) => readReply(await client.pay(url))));
+    for (const reply of replies) assert.equal(reply.status, 200, String(reply));
+    const [ta, tb] = replies.map((reply) => settlementOf(2, reply).transaction);
+    assert.match(ta, TX_HASH);
+    assert.equal(ta, tb);
+    assert.notEqual(a.recorder.last().value, b.recorder.last().value, 'two different payments');
+    const now = await balancesOf(a);
+    assert.equal(now.buyer, before.buyer - PRICE);
+    assert.equal(all.stack.settleCalls(), settles + 1);
+  });
+
+  test('the id with another payer or another resource is refused, nothing moved', TEST_TIMEOUT, async () => {
+    const id = generatePaymentId('taken_');
+    const url = `${all.worker.url}/weather?city=Evora`;
+    await buyExactly(all.stack, buyerWithId(2, id), url, PRICE);
+    for (const [client, target] of [[buyerWithId(0, id), url], [buyerWithId(2, id), `${url}x`]]) {
+      const before = await balancesOf(client);
+      const reply = await readReply(await client.pay(target));
+      assert.equal(reply.status, 409, String(reply));
+      assert.equal(reply.json().error, 'payment_identifier_conflict');
+      assert.doesNotMatch(reply.text, /"demo"/);
+      assert.deepEqual(await balancesOf(client), before);
+    }
+  });
+
+  test('a malformed id is refused with its reason, nothing settled', TEST_TIMEOUT, async () => {
+    for (const id of ['short', 'has spaces in it!!', 'x'.repeat(129), 12345678901234567]) {
+      const client = buyerWithRawId(0, id);
+      const before = await balancesOf(client);
+      const settles = all.stack.settleCalls();
+      const reply = await readReply(await client.pay(`${all.worker.url}/weather?city=Beja`));
+      assert.equal(reply.status, 402, String(reply));
+      assert.equal(decodeHeader(reply.header('PAYMENT-REQUIRED')).error, 'invalid_payment_identifier', String(id));
+      assert.deepEqual(await balancesOf(client), before);
+      assert.equal(all.stack.settleCalls(), settles);
     }
   });
 });

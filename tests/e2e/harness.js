@@ -247,13 +247,14 @@ export function recordingFetch() {
 
 /**
  * The official v2 client, @x402/fetch, paying with a viem local account for eip155:84532 and
- * allowed to spend the local token (it refuses non-default assets otherwise).
+ * allowed to spend the local token (it refuses non-default assets otherwise). `configure`
+ * may register hooks on its `x402Client` (the extensions' client side).
  */
-export function v2Buyer(info, privateKey) {
+export function v2Buyer(info, privateKey, configure = (client) => client) {
   const account = privateKeyToAccount(privateKey);
-  const client = new x402Client()
+  const client = configure(new x402Client()
     .register(info.network, new ExactEvmScheme(account))
-    .setSpendControls({ allowedAssets: [{ network: info.network, asset: info.token }] });
+    .setSpendControls({ allowedAssets: [{ network: info.network, asset: info.token }] }));
   const recorder = recordingFetch();
   return { version: 2, account, recorder, pay: wrapFetchV2(recorder.fetch, client) };
 }
@@ -309,10 +310,13 @@ export async function readReply(response) {
   };
 }
 
-/** The stack's funded buyer `index` with the official client of `version`, and its address. */
-export function stackBuyer(info, version, index) {
+/**
+ * The stack's funded buyer `index` with the official client of `version`, and its address
+ * (`configure`: see v2Buyer).
+ */
+export function stackBuyer(info, version, index, configure) {
   const { privateKey, address } = info.buyers[index];
-  return { ...(version === 2 ? v2Buyer : v1Buyer)(info, privateKey), address };
+  return { ...(version === 2 ? v2Buyer(info, privateKey, configure) : v1Buyer(info, privateKey)), address };
 }
 
 /**
