@@ -1969,3 +1969,31 @@ fn a_zero_price_is_not_offered() {
     assert_eq!((r.status(), r.reason()), (502, Some("pricing_unavailable")));
     assert_eq!(w.o.calls(), 0);
 }
+
+#[test]
+fn signed_offers_need_their_key_and_are_signed_only_in_a_rendered_402() {
+    let config = json!({
+        "offer_receipt": {},
+        "routes": [{"match": "GET /api/*", "price": "$0.001", "accepts": [{"network": "base-sepolia", "pay_to": PAY_TO}]}],
+    });
+    let error = Gate::from_json(&config, Secrets::default()).unwrap_err();
+    assert_eq!(error.key, "OFFER_RECEIPT_KEY");
+    let signer = edge402::gate::extensions::OfferSigner::from_hex(&"42".repeat(32)).unwrap();
+    let secrets = Secrets {
+        offer_signer: Some(signer),
+        ..Secrets::default()
+    };
+    let gate = Gate::from_json(&config, secrets).unwrap();
+    let Decision::Refuse(refused) = gate.decide(&request("GET", "/api/x", None, None), 1_000)
+    else {
+        panic!("a challenge")
+    };
+    let required = refused.challenge.unwrap().v2_required("payment_required");
+    let offers = &required.extensions.unwrap()["offer-receipt"]["info"]["offers"];
+    assert_eq!(offers.as_array().map(Vec::len), Some(1));
+    assert_eq!(offers[0]["payload"]["validUntil"], json!(1_000 + 60));
+    assert_eq!(
+        offers[0]["payload"]["resourceUrl"],
+        json!(required.resource.url)
+    );
+}

@@ -152,6 +152,20 @@ fn catalogue() -> Vec<(&'static str, Vec<Refusal>)> {
             vec![Refusal::QuoteRefused(QuoteError::Expired { expires: 0 })],
         ),
         (
+            "a v2 payment whose `payment-identifier` is not 16 to 128 letters, digits, `-` and `_` (with `payment_identifier`)",
+            vec![Refusal::InvalidPaymentIdentifier {
+                detail: "too short".into(),
+            }],
+        ),
+        (
+            "a v2 payment without a `payment-identifier` where `payment_identifier.required`",
+            vec![Refusal::PaymentIdentifierRequired],
+        ),
+        (
+            "a `payment-identifier` whose settled payment was another payer's or for another resource",
+            vec![Refusal::PaymentIdentifierConflict],
+        ),
+        (
             "a route priced per request whose pricing service failed or gave a price that cannot be offered",
             vec![Refusal::PricingUnavailable {
                 detail: "timed out".into(),

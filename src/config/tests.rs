@@ -456,3 +456,89 @@ fn dynamic_prices_and_their_pricing_table() {
     let error = error_of(json!({"lightning": ln, "routes": [both]}));
     assert_eq!(error.key, "routes[0].l402");
 }
+
+#[test]
+fn extensions_are_off_unless_configured_and_discovery_fits_the_route() {
+    let plain = GatewayConfig::from_json(&json!({"routes": [route(json!({}))]})).unwrap();
+    assert_eq!(
+        (
+            plain.discovery,
+            plain.offer_receipt,
+            plain.payment_identifier
+        ),
+        (None, None, None)
+    );
+    let described = json!({"input": {"city": "Lisbon"}, "output": {"example": {"celsius": 21}}});
+    let config = GatewayConfig::from_json(&json!({
+        "discovery": {"title": "API"},
+        "offer_receipt": {},
+        "payment_identifier": {"required": true},
+        "routes": [route(json!({"discovery": described}))],
+    }))
+    .unwrap();
+    assert_eq!(config.discovery.unwrap().title, "API");
+    assert_eq!(
+        config.offer_receipt,
+        Some(OfferReceiptConfig {
+            offer_valid_s: None
+        })
+    );
+    assert_eq!(
+        config.payment_identifier,
+        Some(PaymentIdentifierConfig { required: true })
+    );
+    let Access::Paid(paid) = &config.routes[0].access else {
+        panic!("a priced route")
+    };
+    let discovery = paid.discovery.as_ref().unwrap();
+    assert_eq!(
+        (discovery.body_type, discovery.input["city"].as_str()),
+        (None, Some("Lisbon"))
+    );
+
+    // A description must say what the route's methods take.
+    let on = |matcher: &str, discovery: Value| {
+        error_of(json!({"routes": [route(json!({"match": matcher, "discovery": discovery}))]}))
+    };
+    for (matcher, discovery) in [
+        ("/api/*", json!({})),
+        ("POST /api/*", json!({})),
+        ("GET /api/*", json!({"body_type": "json"})),
+        ("GET,POST /api/*", json!({"body_type": "json"})),
+    ] {
+        assert_eq!(
+            on(matcher, discovery).key,
+            "routes[0].discovery.body_type",
+            "{matcher}"
+        );
+    }
+    assert_eq!(
+        on("POST /api/*", json!({"body_type": "xml"})).key,
+        "routes[0].discovery.body_type"
+    );
+    assert_eq!(
+        on("GET /api/*", json!({"input": [1]})).key,
+        "routes[0].discovery.input"
+    );
+    assert_eq!(
+        on("GET /api/*", json!({"extra": 1})).key,
+        "routes[0].discovery.extra"
+    );
+    let top = |extra: Value| {
+        let mut config = json!({"routes": [route(json!({}))]});
+        config
+            .as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        error_of(config).key
+    };
+    assert_eq!(
+        top(json!({"offer_receipt": {"offer_valid_s": 0}})),
+        "offer_receipt.offer_valid_s"
+    );
+    assert_eq!(
+        top(json!({"payment_identifier": {"required": "yes"}})),
+        "payment_identifier.required"
+    );
+    assert_eq!(top(json!({"discovery": {"path": "/x"}})), "discovery.path");
+}

@@ -613,4 +613,67 @@ mod tests {
         changed["amount"] = "1001".into();
         assert_ne!(offer_digest(&changed), digest);
     }
+
+    #[test]
+    fn payment_ids_are_read_as_the_extension_bounds_them() {
+        let with = |info: Value| Some(json!({ PAYMENT_IDENTIFIER: { "info": info } }));
+        let id = "pay_0123456789abcdef";
+        assert_eq!(payment_id_of(None), Ok(None));
+        assert_eq!(payment_id_of(Some(&json!({"other": 1}))), Ok(None));
+        assert_eq!(
+            payment_id_of(with(json!({"required": false})).as_ref()),
+            Ok(None)
+        );
+        assert_eq!(
+            payment_id_of(with(json!({ "id": id })).as_ref()),
+            Ok(Some(id.into()))
+        );
+        let at_bounds = ["a".repeat(16), "Z".repeat(128)];
+        for id in &at_bounds {
+            assert_eq!(
+                payment_id_of(with(json!({ "id": id })).as_ref()),
+                Ok(Some(id.clone()))
+            );
+        }
+        for bad in [
+            json!("a".repeat(15)),
+            json!("a".repeat(129)),
+            json!("has space 0123456"),
+            json!("ümlaut_0123456789"),
+            json!(12),
+        ] {
+            assert!(
+                payment_id_of(with(json!({ "id": bad })).as_ref()).is_err(),
+                "{bad}"
+            );
+        }
+        assert!(payment_id_of(Some(&json!({ PAYMENT_IDENTIFIER: "id" }))).is_err());
+    }
+
+    #[test]
+    fn a_body_route_is_described_with_its_body_and_method() {
+        let discovery = RouteDiscovery {
+            body_type: Some(BodyType::Json),
+            input: Map::from_iter([("q".to_owned(), json!("x"))]),
+            input_schema: Map::from_iter([(
+                "properties".to_owned(),
+                json!({"q": {"type": "string"}}),
+            )]),
+            output_example: Some(json!(0)),
+            output_schema: None,
+        };
+        let bazaar = bazaar(&discovery, "POST");
+        assert_eq!(
+            bazaar["info"]["input"],
+            json!({"type": "http", "method": "POST", "bodyType": "json", "body": {"q": "x"}})
+        );
+        let input = &bazaar["schema"]["properties"]["input"];
+        assert_eq!(
+            input["required"],
+            json!(["type", "method", "bodyType", "body"])
+        );
+        assert_eq!(input["properties"]["method"]["enum"], json!(["POST"]));
+        // A falsy example is not an output, as the extension's clients read it.
+        assert!(bazaar["info"].get("output").is_none());
+    }
 }
