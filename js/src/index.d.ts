@@ -60,7 +60,12 @@ type Price = string | number | { amount: string } | null | 'free';
 /** Asked with the request's route, method (HEAD as GET), canonical path and query as sent. */
 export type PriceFunction = (ask: PriceAsk) => Price | Promise<Price>;
 /** The official SDK's route configuration: `{ "GET /weather": { accepts, description } }`. */
-export type RoutesConfig = Record<string, { accepts: RouteAccept | RouteAccept[]; description?: string; mimeType?: string }>;
+export type RoutesConfig = Record<string, {
+  accepts: RouteAccept | RouteAccept[]; description?: string; mimeType?: string;
+  /** As `@x402/extensions` declares them: `bazaar` (`declareDiscoveryExtension`),
+   *  `payment-identifier`, `offer-receipt` (signed with `offerReceiptKey`). */
+  extensions?: Record<string, unknown>;
+}>;
 /** Receipts and remembered refusals. */
 export interface GatewayStore {
   get(key: string): Promise<string | null>;
@@ -74,6 +79,8 @@ export interface GatewayOptions {
    *  without it, in this process's memory only. */
   coordinator?: PaymentCoordinators;
   quoteSecret?: string;
+  /** Signs offers and receipts (`offer-receipt`): a secp256k1 key, `0x` + 64 hex digits. */
+  offerReceiptKey?: string;
   facilitatorAuthorization?: string;
   /** Extra networks and tokens, as the configuration's `networks`. */
   networks?: unknown[];

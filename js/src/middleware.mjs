@@ -13,8 +13,11 @@ export function bindMiddleware({ Gateway, PaymentObject }) {
    * A gateway over `routes` (the official SDK's route configuration:
    * `{ "GET /weather": { accepts: [{ scheme, price, network, payTo }], description } }`, or
    * `{ accepts: {...} }` with one way to pay) and `options`:
-   * `{ facilitator: { url } | facilitatorUrl, store, quoteSecret?, facilitatorAuthorization?,
-   *    networks?, receiptTtlS? }`. `options` may be a function of the Worker's `env`,
+   * `{ facilitator: { url } | facilitatorUrl, store, quoteSecret?, offerReceiptKey?,
+   *    facilitatorAuthorization?, networks?, receiptTtlS? }`. A route's `extensions`, as the
+   * official `@x402/extensions` declare them, become edge402's: `bazaar` its `discovery`,
+   * `payment-identifier` and `offer-receipt` the gateway's (`offer-receipt` signs with
+   * `offerReceiptKey`). `options` may be a function of the Worker's `env`,
    * called once, on the first request, synchronously.
    */
   function paymentGateway(routes, options = {}) {
@@ -38,6 +41,7 @@ export function bindMiddleware({ Gateway, PaymentObject }) {
     const { config, priceFunctions } = translateRoutes(routes, options);
     const gateway = new Gateway(config, {
       quoteSecret: options.quoteSecret,
+      offerReceiptKey: options.offerReceiptKey,
       facilitatorAuthorization: options.facilitatorAuthorization,
     });
     // The core names a route by its canonical `match`, in the order given.
@@ -215,6 +219,8 @@ export function kvStore(namespace) {
  */
 function translateRoutes(routes, options) {
   const priceFunctions = [];
+  // Extensions the official SDK declares per route, which edge402 sets for the gateway.
+  const gatewayWide = {};
   // One route configuration for every path, as the official SDK allows.
   const table = routes && typeof routes === 'object' && 'accepts' in routes ? { '/*': routes } : routes ?? {};
   const translated = Object.entries(table).map(([pattern, route], index) => {
@@ -238,6 +244,15 @@ function translateRoutes(routes, options) {
       }),
     };
     if (route.mimeType) entry.mime_type = route.mimeType;
+    const declared = route.extensions ?? {};
+    if (declared.bazaar) entry.discovery = discoveryOf(declared.bazaar, pattern);
+    if (declared['payment-identifier']) {
+      gatewayWide.payment_identifier = { required: gatewayWide.payment_identifier?.required || declared['payment-identifier'].info?.required === true };
+    }
+    if (declared['offer-receipt']) {
+      const valid = declared['offer-receipt'].offerValiditySeconds;
+      gatewayWide.offer_receipt = valid === undefined ? {} : { offer_valid_s: valid };
+    }
     if (typeof price === 'function') {
       entry.price = 'dynamic';
       priceFunctions.push([index, (ask) => price(ask)]);
@@ -253,8 +268,29 @@ function translateRoutes(routes, options) {
     ...(options.networks ? { networks: options.networks } : {}),
     ...(options.receiptTtlS ? { receipt_ttl_s: options.receiptTtlS } : {}),
     ...(options.pricing ? { pricing: options.pricing } : {}),
+    ...gatewayWide,
   };
   return { config, priceFunctions };
+}
+
+/**
+ * A route's `bazaar` declaration (`declareDiscoveryExtension`'s output) as edge402's route
+ * `discovery`: the query or body example and schema, and the output.
+ */
+function discoveryOf(bazaar, pattern) {
+  const input = bazaar?.info?.input;
+  if (!input || input.type !== 'http') throw invalid(`route ${pattern}: extensions.bazaar must describe an http input`);
+  const inputSchema = bazaar.schema?.properties?.input?.properties ?? {};
+  const withoutType = ({ type, ...rest } = {}) => rest;
+  const discovery = input.bodyType
+    ? { body_type: input.bodyType, input: input.body ?? {}, input_schema: inputSchema.body ?? {} }
+    : { input: input.queryParams ?? {}, input_schema: withoutType(inputSchema.queryParams) };
+  const output = bazaar.info.output;
+  if (output?.example !== undefined) {
+    const schema = withoutType(bazaar.schema?.properties?.output?.properties?.example);
+    discovery.output = { example: output.example, ...(Object.keys(schema).length ? { schema } : {}) };
+  }
+  return discovery;
 }
 
 /** A route's price function asked for one request: a price, or free. */

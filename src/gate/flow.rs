@@ -293,7 +293,13 @@ where
     }
 }
 
-/// A payment: on its own, or under its `payment-identifier`.
+/// A payment, on its own or under its `payment-identifier`. The id is coordinated as a payment of its own
+/// (its entry holds the record of the payment attempting under it, and the receipt of the one
+/// that settled): the first payment to claim it settles as usual, and the id's entry
+/// concludes as that payment did; a later payment under the id by the same payer for the same
+/// resource, whatever its signature, is served with the settled one's receipt, or waits for
+/// it, and is never settled itself. Another payer's or resource's payment under a settled
+/// id is refused. A payment under an id whose payment was refused may settle.
 async fn pay<F, S, O, I, C, A, H, P>(
     gate: &Gate,
     plan: &PaymentPlan,
@@ -308,46 +314,16 @@ where
     A: Allowances,
     H: ChainReader,
 {
-    match &plan.payment_id {
-        None => pay_once(gate, plan, now, services).await,
-        Some(id) => pay_under_id(gate, plan, id, now, services).await,
-    }
-}
-
-/// A payment under a `payment-identifier`. The id is coordinated as a payment of its own
-/// (its entry holds the record of the payment attempting under it, and the receipt of the one
-/// that settled): the first payment to claim it settles as usual, and the id's entry
-/// concludes as that payment did; a later payment under the id by the same payer for the same
-/// resource, whatever its signature, is served with the settled one's receipt, or waits for
-/// it, and is never settled itself. Another payer's or resource's payment under a settled
-/// id is refused. A payment under an id whose payment was refused may settle.
-async fn pay_under_id<F, S, O, I, C, A, H, P>(
-    gate: &Gate,
-    plan: &PaymentPlan,
-    id: &str,
-    now: u64,
-    services: &Services<'_, F, S, O, I, C, A, H, P>,
-) -> (Outcome<O::Response>, LogRecord)
-where
-    F: Facilitator,
-    S: ReceiptStore,
-    O: Origin,
-    C: Coordinator,
-    A: Allowances,
-    H: ChainReader,
-{
+    let Some(id) = &plan.payment_id else {
+        return pay_once(gate, plan, now, services).await;
+    };
     let Services {
         store,
         origin,
         coordinator,
         ..
     } = *services;
-    let log = LogRecord {
-        route: Some(plan.route.clone()),
-        payer: Some(plan.payer.to_string()),
-        nonce: Some(plan.nonce.to_hex()),
-        ..LogRecord::default()
-    };
+    let log = payment_log(plan);
     let record = plan.record(gate.config().receipt_ttl_s);
     let id_record = PaymentRecord {
         key: super::receipt::payment_id_key(id),
@@ -409,6 +385,16 @@ where
     }
 }
 
+/// The log line of a payment, before anything happened to it.
+fn payment_log(plan: &PaymentPlan) -> LogRecord {
+    LogRecord {
+        route: Some(plan.route.clone()),
+        payer: Some(plan.payer.to_string()),
+        nonce: Some(plan.nonce.to_hex()),
+        ..LogRecord::default()
+    }
+}
+
 /// A payment on its own.
 async fn pay_once<F, S, O, I, C, A, H, P>(
     gate: &Gate,
@@ -431,12 +417,7 @@ where
         coordinator,
         ..
     } = *services;
-    let mut log = LogRecord {
-        route: Some(plan.route.clone()),
-        payer: Some(plan.payer.to_string()),
-        nonce: Some(plan.nonce.to_hex()),
-        ..LogRecord::default()
-    };
+    let mut log = payment_log(plan);
     let record = plan.record(gate.config().receipt_ttl_s);
     let unclaimed = || plan.refused_bare(Refusal::CoordinatorUnavailable);
     // Every way this request does not get to settle ends in one `answer_claim`.

@@ -14,9 +14,8 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 
-import { startWorker } from '../worker/helpers.js';
 import {
-  PRICE, START_TIMEOUT, TEST_TIMEOUT, buyExactly, decodeHeader, gatewayConfig, stackBuyer, startStack,
+  PRICE, START_TIMEOUT, TEST_TIMEOUT, buyExactly, decodeHeader, stackBuyer, startWith, stopAll,
 } from './harness.js';
 
 /** The example's QUOTE_SECRET in these tests. */
@@ -27,29 +26,13 @@ const FULL = 10_000n;
 
 const all = {};
 before(async () => {
-  all.stack = await startStack();
-  const { info } = all.stack;
-  const accepts = [{ network: info.networkV1, pay_to: info.payTo, asset: info.token }];
-  const config = {
-    ...gatewayConfig(info),
-    routes: [
-      { match: '/', free: true },
-      { match: 'GET /weather', price: '$0.001', description: 'weather', accepts },
-      { match: 'GET /reports/:id', price: 'dynamic', description: 'a report', accepts },
-    ],
-  };
-  all.worker = await startWorker(config, {
-    vars: { QUOTE_SECRET },
-    wranglerToml: 'examples/paid-api/wrangler.toml',
-  });
+  Object.assign(all, await startWith((accepts) => [
+    { match: '/', free: true },
+    { match: 'GET /weather', price: '$0.001', description: 'weather', accepts },
+    { match: 'GET /reports/:id', price: 'dynamic', description: 'a report', accepts },
+  ], {}, { vars: { QUOTE_SECRET }, wranglerToml: 'examples/paid-api/wrangler.toml' }));
 }, START_TIMEOUT);
-after(async () => {
-  if (process.env.EDGE402_E2E_LOGS) {
-    process.stderr.write(`--- stack ---\n${all.stack?.output()}\n--- wrangler ---\n${all.worker?.output()}\n`);
-  }
-  await all.worker?.stop();
-  await all.stack?.stop();
-});
+after(() => stopAll(all));
 
 const buyer = (version, index) => stackBuyer(all.stack.info, version, index);
 const buyFor = (client, path, amount) => buyExactly(all.stack, client, `${all.worker.url}${path}`, amount);

@@ -32,10 +32,9 @@ import {
 } from '@x402/extensions/offer-receipt';
 import { privateKeyToAccount } from 'viem/accounts';
 
-import { startWorker } from '../worker/helpers.js';
 import {
-  PRICE, START_TIMEOUT, TEST_TIMEOUT, TX_HASH, buyExactly, decodeHeader, gatewayConfig, readReply,
-  settlementOf, stackBuyer, startStack,
+  PRICE, START_TIMEOUT, TEST_TIMEOUT, TX_HASH, buyExactly, decodeHeader, readReply, settlementOf,
+  stackBuyer, startWith, stopAll,
 } from './harness.js';
 
 /** The Worker's OFFER_RECEIPT_KEY in these tests, and the address its signatures recover to. */
@@ -59,37 +58,24 @@ const ORDER = {
 
 const all = {};
 before(async () => {
-  all.stack = await startStack();
-  const { info } = all.stack;
-  const accepts = [{ network: info.networkV1, pay_to: info.payTo, asset: info.token }];
-  const config = {
-    ...gatewayConfig(info),
+  Object.assign(all, await startWith((accepts) => [
+    { match: '/', free: true },
+    { match: 'GET /weather', price: '$0.001', description: 'weather by city', accepts, discovery: WEATHER },
+    { match: 'POST /orders', price: '$0.001', description: 'an order', accepts, discovery: ORDER },
+    { match: 'GET /plain/:id', price: '$0.001', description: 'not described', accepts },
+  ], {
     discovery: { title: 'e2e paid API', version: '2026.12' },
     offer_receipt: { offer_valid_s: OFFER_VALID_S },
     payment_identifier: {},
-    routes: [
-      { match: '/', free: true },
-      { match: 'GET /weather', price: '$0.001', description: 'weather by city', accepts, discovery: WEATHER },
-      { match: 'POST /orders', price: '$0.001', description: 'an order', accepts, discovery: ORDER },
-      { match: 'GET /plain/:id', price: '$0.001', description: 'not described', accepts },
-    ],
-  };
-  all.worker = await startWorker(config, { vars: { OFFER_RECEIPT_KEY } });
+  }, { vars: { OFFER_RECEIPT_KEY } }));
 }, START_TIMEOUT);
-after(async () => {
-  if (process.env.EDGE402_E2E_LOGS) {
-    process.stderr.write(`--- stack ---\n${all.stack?.output()}\n--- wrangler ---\n${all.worker?.output()}\n`);
-  }
-  await all.worker?.stop();
-  await all.stack?.stop();
-});
+after(() => stopAll(all));
 
 /** The decoded PAYMENT-REQUIRED of an unpaid request. */
 async function challengeOf(path, init = {}) {
-  const reply = readReply(await fetch(`${all.worker.url}${path}`, { ...init, signal: AbortSignal.timeout(10_000) }));
-  const read = await reply;
-  assert.equal(read.status, 402, String(read));
-  return decodeHeader(read.header('PAYMENT-REQUIRED'));
+  const reply = await readReply(await fetch(`${all.worker.url}${path}`, { ...init, signal: AbortSignal.timeout(10_000) }));
+  assert.equal(reply.status, 402, String(reply));
+  return decodeHeader(reply.header('PAYMENT-REQUIRED'));
 }
 
 /** The payment the official v2 client of buyer `index` makes for `path`, held (not sent). */

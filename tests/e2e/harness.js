@@ -92,6 +92,33 @@ export async function startAll() {
   }
 }
 
+/**
+ * Starts the stack, then a Worker with `gatewayConfig`'s set-up and the routes `routes(accepts)`
+ * gives (`accepts`: the local token on the stack's network, paid to its seller), plus `extra`
+ * configuration; `options` as startWorker's. Returns `{stack, worker}`.
+ */
+export async function startWith(routes, extra = {}, options = {}) {
+  const stack = await startStack();
+  try {
+    const { info } = stack;
+    const accepts = [{ network: info.networkV1, pay_to: info.payTo, asset: info.token }];
+    const config = { ...gatewayConfig(info), ...extra, routes: routes(accepts) };
+    return { stack, worker: await startWorker(config, options) };
+  } catch (error) {
+    await stack.stop();
+    throw error;
+  }
+}
+
+/** Stops what startWith started; with EDGE402_E2E_LOGS=1, prints the stack's and wrangler's output first. */
+export async function stopAll({ stack, worker }) {
+  if (process.env.EDGE402_E2E_LOGS) {
+    process.stderr.write(`--- stack ---\n${stack?.output()}\n--- wrangler ---\n${worker?.output()}\n`);
+  }
+  await worker?.stop();
+  await stack?.stop();
+}
+
 // ---------------------------------------------------------------------------------------------
 // The settlement stack
 

@@ -9,7 +9,9 @@
 //      content, the settlement header, the price moved on chain once;
 //   3. a route whose price is a function of the request: the price of that request moves;
 //   4. the same payment again is served from its receipt without a second transfer, and a
-//      bad signature is refused without any facilitator call.
+//      bad signature is refused without any facilitator call;
+//   5. (Node) a route's extensions declared with the official @x402/extensions helpers are the
+//      gateway's: its 402 carries them as the package's validators and verifiers accept.
 
 import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
@@ -17,7 +19,11 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
 import { serve } from '@hono/node-server';
+import { declareDiscoveryExtension, validateDiscoveryExtension } from '@x402/extensions/bazaar';
+import { declareOfferReceiptExtension, verifyOfferSignatureEIP712 } from '@x402/extensions/offer-receipt';
+import { PAYMENT_IDENTIFIER, declarePaymentIdentifierExtension } from '@x402/extensions/payment-identifier';
 import { Hono } from 'hono';
+import { privateKeyToAccount } from 'viem/accounts';
 
 import { memoryStore, paymentMiddleware } from '../../js/dist/node.mjs';
 import { startWorker } from '../worker/helpers.js';
@@ -125,4 +131,30 @@ test('in workerd, copies of one payment sent at once settle it once, in its Dura
   assert.equal(stack.settleCalls(), settles + 1, 'one /settle for ten copies');
   const objects = readdirSync(join(all.worker.persistTo, 'v3', 'do'));
   assert.ok(objects.some((name) => name.includes('PaymentCoordinator')), objects.join());
+});
+
+test('the official extension declarations of a route become the gateway\'s: bazaar, payment-identifier, offer-receipt', TEST_TIMEOUT, async () => {
+  const { info } = all.stack;
+  const offerKey = `0x${'6f'.repeat(32)}`;
+  const way = { scheme: 'exact', network: info.network, payTo: info.payTo, price: { amount: '1000', asset: info.token } };
+  const extensions = {
+    ...declareDiscoveryExtension({
+      input: { city: 'Lisbon' }, inputSchema: { properties: { city: { type: 'string' } }, required: ['city'] },
+      output: { example: { forecast: 'sunny' } },
+    }),
+    [PAYMENT_IDENTIFIER]: declarePaymentIdentifierExtension(true),
+    ...declareOfferReceiptExtension({ offerValiditySeconds: 90 }),
+  };
+  const app = priced(new Hono().use(paymentMiddleware({ 'GET /weather': { accepts: [way], description: 'weather', extensions } }, {
+    facilitatorUrl: info.facilitatorUrl, networks: gatewayConfig(info).networks, store: memoryStore(), offerReceiptKey: offerKey,
+  })));
+  const unpaid = await app.fetch(new Request('http://127.0.0.1/weather'));
+  assert.equal(unpaid.status, 402);
+  const declared = decodeHeader(unpaid.headers.get('PAYMENT-REQUIRED')).extensions;
+  assert.deepEqual(validateDiscoveryExtension(declared.bazaar), { valid: true });
+  assert.deepEqual(declared.bazaar.info.input, { type: 'http', method: 'GET', queryParams: { city: 'Lisbon' } });
+  assert.deepEqual(declared[PAYMENT_IDENTIFIER].info, { required: true });
+  const [offer] = declared['offer-receipt'].info.offers;
+  assert.equal((await verifyOfferSignatureEIP712(offer)).signer, privateKeyToAccount(offerKey).address);
+  assert.ok(offer.payload.validUntil <= Math.floor(Date.now() / 1000) + 90);
 });
