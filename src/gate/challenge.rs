@@ -2,6 +2,8 @@
 //! gate is built ([`ChallengeTemplate`]); per request only the resource URL is filled in
 //! ([`X402Challenge`]), and the `error` when it is rendered.
 
+use std::sync::Arc;
+
 use serde_json::{Map, Value};
 
 use super::extensions::{OfferSigner, OFFER_RECEIPT};
@@ -23,6 +25,8 @@ pub struct ChallengeTemplate {
 pub struct X402Challenge {
     v1: Vec<v1::PaymentRequirements>,
     v2: v2::PaymentRequired,
+    /// The route's extensions for this request's method, built with the gate.
+    extensions: Option<Arc<Map<String, Value>>>,
     /// Set when the offers are signed (`offer-receipt`): signed when the challenge is
     /// rendered, so a request that pays costs no signature.
     signed_offers: Option<OfferSigning>,
@@ -83,6 +87,7 @@ impl ChallengeTemplate {
         X402Challenge {
             v1,
             v2,
+            extensions: None,
             signed_offers: None,
         }
     }
@@ -108,46 +113,39 @@ impl X402Challenge {
         }
     }
 
-    /// This challenge with a v2 extension (`key` to `value`).
-    pub fn with_extension(mut self, key: &str, value: Value) -> Self {
-        let extensions = self
-            .v2
-            .extensions
-            .get_or_insert_with(|| Value::Object(Map::new()));
-        if let Value::Object(extensions) = extensions {
-            extensions.insert(key.to_owned(), value);
-        }
+    /// This challenge with the route's extensions for the request (see
+    /// [`super::extensions::RouteExtensions`]), and its offers signed when rendered if
+    /// `signing` says so.
+    pub fn with_extensions(
+        mut self,
+        extensions: Option<Arc<Map<String, Value>>>,
+        signing: Option<OfferSigning>,
+    ) -> Self {
+        self.extensions = extensions;
+        self.signed_offers = signing;
         self
     }
 
-    /// This challenge with its offers signed when rendered.
-    pub fn with_signed_offers(mut self, signing: OfferSigning) -> Self {
-        self.signed_offers = Some(signing);
-        self
-    }
-
-    /// The v2 `PaymentRequired` (the `PAYMENT-REQUIRED` header), with `error`, and its
-    /// offers signed if they are to be.
+    /// The v2 `PaymentRequired` (the `PAYMENT-REQUIRED` header), with `error`, its
+    /// extensions, and its offers signed if they are to be.
     pub fn v2_required(&self, error: &str) -> v2::PaymentRequired {
-        let required = v2::PaymentRequired {
+        let mut required = v2::PaymentRequired {
             error: Some(error.to_owned()),
             ..self.v2.clone()
         };
-        let Some(signing) = self.signed_offers.as_ref().filter(|_| self.offers_x402()) else {
-            return required;
-        };
-        let offers = signing.signer.offers(
-            &required.accepts,
-            &required.resource.url,
-            signing.now,
-            signing.valid_s,
-        );
-        X402Challenge {
-            v2: required,
-            v1: Vec::new(),
-            signed_offers: None,
+        let mut extensions = self.extensions.as_deref().cloned().unwrap_or_default();
+        if let Some(signing) = self.signed_offers.as_ref().filter(|_| self.offers_x402()) {
+            let offers = signing.signer.offers(
+                &required.accepts,
+                &required.resource.url,
+                signing.now,
+                signing.valid_s,
+            );
+            extensions.insert(OFFER_RECEIPT.into(), offers);
         }
-        .with_extension(OFFER_RECEIPT, offers)
-        .v2
+        if !extensions.is_empty() {
+            required.extensions = Some(Value::Object(extensions));
+        }
+        required
     }
 }

@@ -37,6 +37,58 @@ const OFFER_RECEIPT_VERSION: u64 = 1;
 /// The JSON Schema dialect of every schema an extension carries.
 const SCHEMA_DIALECT: &str = "https://json-schema.org/draft/2020-12/schema";
 
+/// The extensions of a route's 402 that are the same for every request of one method (its
+/// `bazaar` description, the `payment-identifier` declaration), built once with the gate so
+/// that a request, paid or not, builds no JSON for them.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RouteExtensions(Vec<(String, Arc<Map<String, Value>>)>);
+
+impl RouteExtensions {
+    /// A priced route's, under `config`: one set per method the route names (and `HEAD`,
+    /// priced as `GET`), or one for every method when none differs by method.
+    pub fn new(
+        config: &GatewayConfig,
+        paid: &crate::config::PaidRoute,
+        matcher: &RouteMatcher,
+    ) -> Self {
+        let mut common = Map::new();
+        if let Some(declared) = &config.payment_identifier {
+            common.insert(
+                PAYMENT_IDENTIFIER.into(),
+                payment_identifier(declared.required),
+            );
+        }
+        let Some(discovery) = &paid.discovery else {
+            return match common.is_empty() {
+                true => Self::default(),
+                false => Self(vec![(String::new(), Arc::new(common))]),
+            };
+        };
+        // A description names its methods (the configuration check says so).
+        let mut methods = matcher.methods.clone();
+        if methods.iter().any(|m| m == "GET") && !methods.iter().any(|m| m == "HEAD") {
+            methods.push("HEAD".into());
+        }
+        let by_method = methods
+            .into_iter()
+            .map(|method| {
+                let mut set = common.clone();
+                set.insert(BAZAAR.into(), bazaar(discovery, &method));
+                (method, Arc::new(set))
+            })
+            .collect();
+        Self(by_method)
+    }
+
+    /// The set for a request's `method` (any letter case), if the route has one.
+    pub fn for_method(&self, method: &str) -> Option<Arc<Map<String, Value>>> {
+        self.0
+            .iter()
+            .find(|(named, _)| named.is_empty() || named.eq_ignore_ascii_case(method))
+            .map(|(_, set)| Arc::clone(set))
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // bazaar
 

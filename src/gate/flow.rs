@@ -314,8 +314,9 @@ where
     A: Allowances,
     H: ChainReader,
 {
+    let record = plan.record(gate.config().receipt_ttl_s);
     let Some(id) = &plan.payment_id else {
-        return pay_once(gate, plan, now, services).await;
+        return pay_once(gate, plan, &record, now, services).await;
     };
     let Services {
         store,
@@ -324,7 +325,6 @@ where
         ..
     } = *services;
     let log = payment_log(plan);
-    let record = plan.record(gate.config().receipt_ttl_s);
     let id_record = PaymentRecord {
         key: super::receipt::payment_id_key(id),
         ..record.clone()
@@ -340,7 +340,7 @@ where
     };
     match claim {
         Ok(Claim::Settle { .. }) => {
-            let answer = pay_once(gate, plan, now, services).await;
+            let answer = pay_once(gate, plan, &record, now, services).await;
             // The id's claim ends as this payment's attempt did.
             let conclusion = match coordinator.claim(&record, None, now).await {
                 Ok(Claim::Settled { receipt }) => Conclusion::Settled { receipt },
@@ -395,10 +395,11 @@ fn payment_log(plan: &PaymentPlan) -> LogRecord {
     }
 }
 
-/// A payment on its own.
+/// A payment on its own (`record`: its coordinator record).
 async fn pay_once<F, S, O, I, C, A, H, P>(
     gate: &Gate,
     plan: &PaymentPlan,
+    record: &PaymentRecord,
     now: u64,
     services: &Services<'_, F, S, O, I, C, A, H, P>,
 ) -> (Outcome<O::Response>, LogRecord)
@@ -418,7 +419,6 @@ where
         ..
     } = *services;
     let mut log = payment_log(plan);
-    let record = plan.record(gate.config().receipt_ttl_s);
     let unclaimed = || plan.refused_bare(Refusal::CoordinatorUnavailable);
     // Every way this request does not get to settle ends in one `answer_claim`.
     let (claim, otherwise) = 'claim: {
@@ -431,13 +431,13 @@ where
             // Not to be settled now (too late, too early, a price no longer offered); but it
             // may have been settled before, and a buyer whose transfer was mined gets the
             // content.
-            let looked = coordinator.claim(&record, None, now).await;
+            let looked = coordinator.claim(record, None, now).await;
             break 'claim (looked, plan.refused(refusal.clone()));
         }
         if plan.needs_facilitator_verify {
             // A settled (or settling) payment is answered from the coordinator before
             // `/verify`, which would refuse its used nonce.
-            match coordinator.claim(&record, None, now).await {
+            match coordinator.claim(record, None, now).await {
                 Ok(Claim::Unclaimed) => {}
                 looked => break 'claim (looked, unclaimed()),
             }
@@ -469,9 +469,9 @@ where
             }
         }
         let lease_s = gate.config().facilitator.claim_lease_s();
-        match coordinator.claim(&record, Some(lease_s), now).await {
+        match coordinator.claim(record, Some(lease_s), now).await {
             Ok(Claim::Settle { .. }) => {
-                return settle_claimed(gate, plan, &record, now, services, log).await
+                return settle_claimed(gate, plan, record, now, services, log).await
             }
             other => (other, unclaimed()),
         }

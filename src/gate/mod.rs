@@ -304,6 +304,8 @@ pub struct Gate {
     l402: Vec<Option<l402::L402Seller>>,
     /// The key of signed offers and receipts, with `offer_receipt`.
     offer_signer: Option<OfferSigner>,
+    /// Each route's extensions of its 402 that do not change per request, by route index.
+    extensions: Vec<extensions::RouteExtensions>,
 }
 
 impl Gate {
@@ -360,11 +362,22 @@ impl Gate {
                 problem: "is not set (`offer_receipt` signs offers and receipts with it)".into(),
             })?),
         };
+        let extensions = config
+            .routes
+            .iter()
+            .map(|route| match &route.access {
+                Access::Paid(paid) => {
+                    extensions::RouteExtensions::new(&config, paid, &route.matcher)
+                }
+                Access::Free => extensions::RouteExtensions::default(),
+            })
+            .collect();
         Ok(Self {
             config,
             offerings,
             l402,
             offer_signer,
+            extensions,
         })
     }
 
@@ -491,7 +504,17 @@ impl Gate {
                 }
             }
         };
-        let challenge = self.extended(challenge, paid, request.method, now);
+        let signing = self
+            .offer_signer
+            .as_ref()
+            .zip(self.config.offer_receipt)
+            .map(|(signer, config)| challenge::OfferSigning {
+                signer: signer.clone(),
+                now,
+                valid_s: config.offer_valid_s,
+            });
+        let challenge =
+            challenge.with_extensions(self.extensions[index].for_method(request.method), signing);
         if let Some(seller) = &self.l402[index] {
             if let Some(decision) =
                 self.decide_l402(request, seller, &challenge, &pattern, &target, now)
@@ -649,37 +672,6 @@ impl Gate {
             receipt_signer: self.offer_signer.clone(),
             payment_id,
         }))
-    }
-
-    /// A route's challenge with the extensions the configuration sets: its `bazaar`
-    /// description for this request's method, and signed offers.
-    fn extended(
-        &self,
-        challenge: X402Challenge,
-        paid: &PaidRoute,
-        method: &str,
-        now: u64,
-    ) -> X402Challenge {
-        let mut challenge = challenge;
-        if let Some(discovery) = &paid.discovery {
-            let method = method.to_ascii_uppercase();
-            challenge = challenge
-                .with_extension(extensions::BAZAAR, extensions::bazaar(discovery, &method));
-        }
-        if let Some(config) = &self.config.payment_identifier {
-            challenge = challenge.with_extension(
-                extensions::PAYMENT_IDENTIFIER,
-                extensions::payment_identifier(config.required),
-            );
-        }
-        if let (Some(signer), Some(config)) = (&self.offer_signer, &self.config.offer_receipt) {
-            challenge = challenge.with_signed_offers(challenge::OfferSigning {
-                signer: signer.clone(),
-                now,
-                valid_s: config.offer_valid_s,
-            });
-        }
-        challenge
     }
 
     /// The discovery document served at `base_url` ([`extensions::DISCOVERY_PATH`]), when
