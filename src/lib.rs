@@ -112,6 +112,8 @@
 //!   decisions over facilitator, receipt-store and origin traits; [`paywall`]: the page a
 //!   browser gets.
 //! - [`l402`]: Lightning's L402 — V2 macaroons, token identifiers, caveats, credentials.
+//! - [`siwx`]: Sign-In-With-X (x402's `sign-in-with-x`): EIP-4361 messages, EIP-191
+//!   signatures, the checks a wallet's sign-in passes.
 //!
 //! ## Features
 //! - `proxy` (default, wasm32 only): the zero-code Worker's entry point; it turns on
@@ -156,6 +158,7 @@ pub mod paywall;
 pub mod pricing;
 pub mod protocol;
 pub mod routes;
+pub mod siwx;
 pub mod terms;
 pub mod verify;
 

@@ -17,6 +17,7 @@ use serde_json::{json, Value};
 use crate::amount::Uint256;
 use crate::evm::proof::{authorization_canceled_topic, authorization_used_topic, transfer_topic};
 use crate::evm::{Address, Bytes32};
+use crate::gate::access::{self, AccessEntry, GrantCall, SignInAnswer, SignInCall};
 use crate::gate::coordinator::{
     check_on, claim_on, conclude_on, Coordinator, CoordinatorError, EntrySlot,
 };
@@ -354,6 +355,11 @@ pub struct FakeChain {
     pub calls: Cell<usize>,
     /// Accounts with contract code (lower-case hex).
     pub contracts: RefCell<Vec<String>>,
+    /// Smart wallets (ERC-1271) and their owners: a wallet accepts its owner's ECDSA
+    /// signature over a hash, as `stack/contracts/TestWallet.sol` does. A wallet listed here
+    /// without being in `contracts` is counterfactual: it accepts only through the factory
+    /// call of an ERC-6492 wrapper.
+    pub wallets: RefCell<Vec<(Address, Address)>>,
 }
 
 impl FakeChain {
@@ -407,6 +413,52 @@ impl FakeChain {
     }
 }
 
+impl FakeChain {
+    /// What the gateway's `SignInCheck` creation code answers when run by `eth_call` with
+    /// `data` (its code, then `(wallet, hash, factory, factoryCall, signature)`): `0x01` when
+    /// the wallet (deployed, or deployed by a factory call) accepts the signature. Other
+    /// code reverts, as a node answers a call it cannot run.
+    fn sign_in_check(&self, data: &str) -> Result<Value, ChainError> {
+        let reverted = || ChainError::Failed {
+            detail: "execution reverted".into(),
+        };
+        let code = crate::gate::sign_in::SIGN_IN_CHECK.trim();
+        let args = data
+            .strip_prefix("0x")
+            .and_then(|d| d.strip_prefix(code))
+            .and_then(|args| hex::decode(args).ok())
+            .ok_or_else(reverted)?;
+        let word = |i: usize| args.get(32 * i..32 * (i + 1));
+        let wallet = word(0).map(|w| Address(w[12..].try_into().unwrap_or_default()));
+        let hash: Option<[u8; 32]> = word(1).and_then(|w| w.try_into().ok());
+        let factory = word(2).is_some_and(|w| w.iter().any(|b| *b != 0));
+        let bytes_at = |i: usize| {
+            let offset = crate::evm::abi::usize_of(word(i)?)?;
+            let len = crate::evm::abi::usize_of(args.get(offset..offset.checked_add(32)?)?)?;
+            args.get(offset + 32..(offset + 32).checked_add(len)?)
+        };
+        let (Some(wallet), Some(hash), Some(signature)) = (wallet, hash, bytes_at(4)) else {
+            return Err(reverted());
+        };
+        let deployed = self
+            .contracts
+            .borrow()
+            .contains(&wallet.to_string().to_ascii_lowercase());
+        let owner = self
+            .wallets
+            .borrow()
+            .iter()
+            .find(|(known, _)| *known == wallet)
+            .map(|(_, owner)| *owner);
+        let signed_by_owner = crate::evm::RecoverableSignature::from_rsv(signature)
+            .ok()
+            .and_then(|s| crate::evm::recover_address_from_prehash(&hash, &s).ok())
+            .is_some_and(|signer| Some(signer) == owner);
+        let accepted = owner.is_some() && (deployed || factory) && signed_by_owner;
+        Ok(json!(if accepted { "0x01" } else { "0x00" }))
+    }
+}
+
 fn log(token: Address, topics: [[u8; 32]; 3], data: &[u8]) -> Value {
     json!({
         "address": token.to_string(),
@@ -451,6 +503,7 @@ impl ChainReader for FakeChain {
                 Value::Null,
                 |(hash, input, _)| json!({"hash": hash, "input": input}),
             )),
+            "eth_call" => self.sign_in_check(params[0]["data"].as_str().unwrap_or_default()),
             other => Err(ChainError::Failed {
                 detail: format!("{other} is not served by the fake chain"),
             }),
@@ -470,13 +523,15 @@ pub struct MemoryCoordinator {
     pub chain: FakeChain,
     receipt_ttl_s: u64,
     entries: RefCell<HashMap<String, Entry>>,
+    /// Payers' access entries, by name.
+    access: RefCell<HashMap<String, AccessEntry>>,
     /// Bumped on every change; wakes the waiters.
     version: Cell<u64>,
     waiters: RefCell<Vec<Waker>>,
     now: Cell<u64>,
     /// Whether it is unreachable.
     pub down: Cell<bool>,
-    /// Every call made: `("claim" | "conclude", key)`, oldest first.
+    /// Every call made: `("claim" | "conclude" | "grant" | "sign-in", key)`, oldest first.
     pub calls: RefCell<Vec<(&'static str, String)>>,
 }
 
@@ -488,6 +543,7 @@ impl MemoryCoordinator {
             chain: FakeChain::default(),
             receipt_ttl_s,
             entries: RefCell::default(),
+            access: RefCell::default(),
             version: Cell::new(0),
             waiters: RefCell::default(),
             now: Cell::new(0),
@@ -520,13 +576,13 @@ impl MemoryCoordinator {
         }
     }
 
-    fn call(
-        &self,
-        what: &'static str,
-        record: &PaymentRecord,
-        now: u64,
-    ) -> Result<(), CoordinatorError> {
-        self.calls.borrow_mut().push((what, record.key.clone()));
+    /// The access entry named `key` (a payer's in a scope).
+    pub fn access(&self, key: &str) -> Option<AccessEntry> {
+        self.access.borrow().get(key).cloned()
+    }
+
+    fn call(&self, what: &'static str, key: &str, now: u64) -> Result<(), CoordinatorError> {
+        self.calls.borrow_mut().push((what, key.to_owned()));
         self.now.set(self.now.get().max(now));
         match self.down.get() {
             true => Err(CoordinatorError {
@@ -544,7 +600,7 @@ impl Coordinator for MemoryCoordinator {
         lease_s: Option<u64>,
         now: u64,
     ) -> Result<Claim, CoordinatorError> {
-        self.call("claim", record, now)?;
+        self.call("claim", &record.key, now)?;
         claim_on(&self.slot(&record.key), &self.chain, record, lease_s, now).await
     }
 
@@ -554,7 +610,7 @@ impl Coordinator for MemoryCoordinator {
         conclusion: Conclusion,
         now: u64,
     ) -> Result<Option<PaymentState>, CoordinatorError> {
-        self.call("conclude", record, now)?;
+        self.call("conclude", &record.key, now)?;
         conclude_on(
             &self.slot(&record.key),
             &self.chain,
@@ -563,6 +619,24 @@ impl Coordinator for MemoryCoordinator {
             now,
         )
         .await
+    }
+
+    async fn grant_access(&self, call: &GrantCall) -> Result<(), CoordinatorError> {
+        self.call("grant", &call.key, call.now)?;
+        let mut entries = self.access.borrow_mut();
+        let mut entry = entries.remove(&call.key);
+        access::grant(&mut entry, call.until, call.now);
+        entries.extend(entry.map(|entry| (call.key.clone(), entry)));
+        Ok(())
+    }
+
+    async fn sign_in(&self, call: &SignInCall) -> Result<SignInAnswer, CoordinatorError> {
+        self.call("sign-in", &call.key, call.now)?;
+        let mut entries = self.access.borrow_mut();
+        let mut entry = entries.remove(&call.key);
+        let answer = access::sign_in(&mut entry, call);
+        entries.extend(entry.map(|entry| (call.key.clone(), entry)));
+        Ok(answer)
     }
 }
 

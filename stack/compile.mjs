@@ -1,4 +1,4 @@
-// Compiles contracts/*.sol with solc-js (npm solc, pinned in package.json) into
+// Compiles contracts/*.sol (and the gateway's own SignInCheck.sol) with solc-js (npm solc, pinned in package.json) into
 // build/contracts.json: {solcVersion, inputHash, contracts: {Name: {abi, bytecode, deployedBytecode}}}.
 //
 //   node compile.mjs          compile now (what `npm run setup` does)
@@ -15,6 +15,9 @@ import { createRequire } from "node:module";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const CONTRACTS_DIR = path.join(here, "contracts");
+/** Contracts of the gateway itself, compiled here so that a test can hold its committed
+ * bytecode to its source (src/gate/SignInCheck.bin). */
+const GATEWAY_CONTRACTS = [path.join(here, "..", "src", "gate", "SignInCheck.sol")];
 const BUILD_FILE = path.join(here, "build", "contracts.json");
 
 const SETTINGS = {
@@ -41,6 +44,9 @@ function standardJsonInput() {
   const sources = {};
   for (const file of readdirSync(CONTRACTS_DIR).filter((f) => f.endsWith(".sol")).sort()) {
     sources[file] = { content: readFileSync(path.join(CONTRACTS_DIR, file), "utf8") };
+  }
+  for (const file of GATEWAY_CONTRACTS) {
+    sources[path.basename(file)] = { content: readFileSync(file, "utf8") };
   }
   const json = { language: "Solidity", sources, settings: SETTINGS };
   // The compiler version is hashed with the input so that upgrading solc invalidates the cache.

@@ -12,6 +12,7 @@ use edge402::gate::quote::QuoteError;
 use edge402::gate::{Next, Refusal, SmartWalletRefusal};
 use edge402::protocol::HeaderError;
 use edge402::routes::PathError;
+use edge402::siwx::SignInError;
 use edge402::verify::VerifyError;
 
 const README: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/README.md");
@@ -164,6 +165,38 @@ fn catalogue() -> Vec<(&'static str, Vec<Refusal>)> {
         (
             "a `payment-identifier` whose settled payment was another payer's or for another resource",
             vec![Refusal::PaymentIdentifierConflict],
+        ),
+        (
+            "a `SIGN-IN-WITH-X` sign-in that is malformed, for another domain or resource, outside its time, on a chain the route is not paid on, or whose signature is not the address's (a smart wallet's contract refused it, or could not be asked)",
+            vec![
+                Refusal::SignIn(SignInError::Malformed { detail: "x".into() }),
+                Refusal::SignIn(SignInError::DomainMismatch { got: "x".into() }),
+                Refusal::SignIn(SignInError::UriMismatch { got: "x".into() }),
+                Refusal::SignIn(SignInError::IssuedAt),
+                Refusal::SignIn(SignInError::IssuedAtTooOld { age_s: 301 }),
+                Refusal::SignIn(SignInError::IssuedAtInFuture),
+                Refusal::SignIn(SignInError::ExpirationTime),
+                Refusal::SignIn(SignInError::Expired),
+                Refusal::SignIn(SignInError::NotBefore),
+                Refusal::SignIn(SignInError::NotYetValid),
+                Refusal::SignIn(SignInError::UnsupportedChain { chain_id: "x".into() }),
+                Refusal::SignIn(SignInError::ChainId),
+                Refusal::SignIn(SignInError::MalformedSignature { detail: "x".into() }),
+                Refusal::SignIn(SignInError::Signature),
+                Refusal::SignIn(SignInError::Verifier { detail: "x".into() }),
+            ],
+        ),
+        (
+            "a sign-in whose nonce was used before (a replay)",
+            vec![Refusal::SignIn(SignInError::NonceUsed)],
+        ),
+        (
+            "a valid sign-in by a wallet without a payment giving it access now",
+            vec![Refusal::SignIn(SignInError::NotEntitled)],
+        ),
+        (
+            "a wallet that signed in more than 512 times in five minutes (per route or group)",
+            vec![Refusal::SignIn(SignInError::TooMany)],
         ),
         (
             "a route priced per request whose pricing service failed or gave a price that cannot be offered",

@@ -94,7 +94,36 @@ pub struct GatewayConfig {
     /// Idempotent payments (`payment_identifier`, the x402 `payment-identifier` extension);
     /// `None`: not offered, and clients' ids are ignored.
     pub payment_identifier: Option<PaymentIdentifierConfig>,
+    /// Signing in instead of paying again (`sign_in_with_x`, the x402 `sign-in-with-x`
+    /// extension), for routes with `access_s`; required by them.
+    pub sign_in_with_x: Option<SignInConfig>,
 }
+
+/// `sign_in_with_x`: how routes with `access_s` offer signing in.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SignInConfig {
+    /// The gateway's public origin, `https://host[:port]` (the URL browsers and agents
+    /// reach it at): sign-in messages must name it, whatever `Host` a request carries.
+    pub origin: String,
+    /// Its host and port, as the messages' `domain`.
+    pub domain: String,
+    /// The statement a wallet shows when signing.
+    pub statement: Option<String>,
+}
+
+/// How long, and where, a payment gives its payer access (`access_s`, `access_group`): the
+/// payer may then sign in (x402's `sign-in-with-x`) instead of paying again.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RouteAccess {
+    /// Seconds after the payment settled.
+    pub seconds: u64,
+    /// What a payment opens: the routes of its `access_group`, or the route alone (its
+    /// `match`).
+    pub scope: String,
+}
+
+/// The longest access a payment may give (a year).
+pub const MAX_ACCESS_S: u64 = 366 * 24 * 3600;
 
 /// `payment_identifier`: a v2 payment naming an id gets, for every later payment by the same
 /// payer for the same resource under that id, the first one's settlement instead of a
@@ -378,6 +407,8 @@ pub struct PaidRoute {
     pub l402: Option<L402Route>,
     /// Its description for discovery services (the `bazaar` extension).
     pub discovery: Option<Box<RouteDiscovery>>,
+    /// The access a payment gives its payer, who may then sign in instead of paying again.
+    pub access: Option<RouteAccess>,
 }
 
 /// One way to pay a route over x402, resolved once.

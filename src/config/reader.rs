@@ -25,6 +25,7 @@ pub(super) fn read(value: &Value) -> Result<GatewayConfig, ConfigError> {
         "discovery",
         "offer_receipt",
         "payment_identifier",
+        "sign_in_with_x",
     ])?;
     let origin = parse_origin(&root)?;
     let facilitator = match root.opt_table("facilitator")? {
@@ -111,7 +112,28 @@ pub(super) fn read(value: &Value) -> Result<GatewayConfig, ConfigError> {
             })
         })
         .transpose()?;
+    let sign_in_with_x = root
+        .opt_table("sign_in_with_x")?
+        .map(|t| parse_sign_in(&t))
+        .transpose()?;
+    if sign_in_with_x.is_none() {
+        if let Some(index) = routes.iter().position(|route| {
+            matches!(
+                &route.access,
+                Access::Paid(PaidRoute {
+                    access: Some(_),
+                    ..
+                })
+            )
+        }) {
+            return Err(root.error(
+                &format!("routes[{index}].access_s"),
+                "needs `sign_in_with_x.origin`: the gateway's public origin that sign-ins name",
+            ));
+        }
+    }
     Ok(GatewayConfig {
+        sign_in_with_x,
         payment_identifier,
         discovery,
         offer_receipt,
@@ -351,6 +373,8 @@ fn parse_route(t: &Table<'_>, networks: &Networks, lightning: bool) -> Result<Ro
         "settle",
         "l402",
         "discovery",
+        "access_s",
+        "access_group",
     ])?;
     let discovery = t
         .opt_table("discovery")?
@@ -415,9 +439,11 @@ fn parse_route(t: &Table<'_>, networks: &Networks, lightning: bool) -> Result<Ro
                 .map_err(|e| t.error("price", price_problem(&e)))
         })
         .collect::<Result<Vec<_>, _>>()?;
+    let access = parse_access(t, &matcher, accepts.is_empty())?;
     Ok(Route {
         matcher,
         access: Access::Paid(PaidRoute {
+            access,
             accepts,
             price: route_price,
             description: t.opt_str("description")?.unwrap_or("").to_owned(),
@@ -430,6 +456,65 @@ fn parse_route(t: &Table<'_>, networks: &Networks, lightning: bool) -> Result<Ro
             discovery,
         }),
     })
+}
+
+/// `sign_in_with_x`: the public origin sign-ins name, and the statement wallets show.
+fn parse_sign_in(t: &Table<'_>) -> Result<SignInConfig, ConfigError> {
+    t.only(&["origin", "statement"])?;
+    let origin = check_url(&t.key("origin"), t.str("origin")?)?;
+    // `check_url` leaves `scheme://authority`, with any path refused below.
+    let domain = origin.split_once("://").map_or("", |(_, rest)| rest);
+    if domain.contains('/') {
+        return Err(t.error(
+            "origin",
+            "must be an origin (scheme://host[:port]) without a path",
+        ));
+    }
+    let statement = t.opt_str("statement")?;
+    if statement.is_some_and(|s| s.chars().any(char::is_control)) {
+        return Err(t.error("statement", "must be one line"));
+    }
+    Ok(SignInConfig {
+        domain: domain.to_owned(),
+        origin,
+        statement: statement.map(str::to_owned),
+    })
+}
+
+/// A route's `access_s` and `access_group`: how long a payment opens the route (or its
+/// group) to its payer. Only x402 payments have a payer to sign in.
+fn parse_access(
+    t: &Table<'_>,
+    matcher: &RouteMatcher,
+    l402_only: bool,
+) -> Result<Option<RouteAccess>, ConfigError> {
+    let group = t.opt_str("access_group")?;
+    let Some(seconds) = t.opt_u64("access_s", 1..=MAX_ACCESS_S)? else {
+        return match group {
+            Some(_) => Err(t.error("access_group", "needs `access_s`")),
+            None => Ok(None),
+        };
+    };
+    if l402_only {
+        return Err(t.error(
+            "access_s",
+            "needs x402 `accepts`: an L402 token is already reusable until it expires",
+        ));
+    }
+    let scope = match group {
+        Some(group) => {
+            let valid = (1..=64).contains(&group.len())
+                && group
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+            if !valid {
+                return Err(t.error("access_group", "must be 1 to 64 letters, digits, - and _"));
+            }
+            format!("group:{group}")
+        }
+        None => format!("route:{matcher}"),
+    };
+    Ok(Some(RouteAccess { seconds, scope }))
 }
 
 /// A route's `discovery`: its input (query parameters, or a body of `body_type`) and output,

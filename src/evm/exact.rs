@@ -34,19 +34,26 @@ impl Serialize for SignatureHex {
     }
 }
 
-impl<'de> Deserialize<'de> for SignatureHex {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        use serde::de::Error;
-        let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+impl SignatureHex {
+    /// Reads `0x` and hex digits, at most [`MAX_SIGNATURE_BYTES`]; the error says what is
+    /// wrong.
+    pub fn from_hex(text: &str) -> Result<Self, &'static str> {
         let digits = text
             .strip_prefix("0x")
             .or_else(|| text.strip_prefix("0X"))
-            .ok_or_else(|| D::Error::custom("signature must start with 0x"))?;
+            .ok_or("signature must start with 0x")?;
         if digits.len() > 2 * MAX_SIGNATURE_BYTES {
-            return Err(D::Error::custom("signature is too long"));
+            return Err("signature is too long");
         }
         hex::decode(digits)
             .map(Self)
-            .map_err(|_| D::Error::custom("signature is not hexadecimal"))
+            .map_err(|_| "signature is not hexadecimal")
+    }
+}
+
+impl<'de> Deserialize<'de> for SignatureHex {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+        Self::from_hex(&text).map_err(serde::de::Error::custom)
     }
 }

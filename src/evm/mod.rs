@@ -1,6 +1,7 @@
 //! The EVM side of the `exact` scheme: addresses, EIP-712 hashing of EIP-3009's
 //! `TransferWithAuthorization`, signature recovery and the payment signer.
 
+pub mod abi;
 mod address;
 pub mod eip712;
 mod exact;
@@ -25,4 +26,16 @@ pub fn keccak256(parts: &[&[u8]]) -> [u8; 32] {
         hasher.update(part);
     }
     hasher.finalize().into()
+}
+
+/// EIP-191's hash of a personal message (version `0x45`, what `personal_sign` and viem's
+/// `signMessage` sign): `keccak256("\x19Ethereum Signed Message:\n" ‖ len(message) ‖ message)`,
+/// the length in decimal.
+pub fn eip191_hash(message: &[u8]) -> [u8; 32] {
+    let length = message.len().to_string();
+    keccak256(&[
+        b"\x19Ethereum Signed Message:\n",
+        length.as_bytes(),
+        message,
+    ])
 }

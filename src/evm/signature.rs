@@ -12,7 +12,7 @@ use k256::elliptic_curve::scalar::IsHigh;
 pub const REJECT_HIGH_S: bool = true;
 
 /// The suffix of an ERC-6492 signature (a smart wallet that is not deployed yet).
-const ERC6492_MAGIC: [u8; 32] =
+pub(crate) const ERC6492_MAGIC: [u8; 32] =
     hex_literal::hex!("6492649264926492649264926492649264926492649264926492649264926492");
 
 /// Length of an ECDSA signature as `r || s || v`.

@@ -7,8 +7,10 @@ use std::sync::Arc;
 use serde_json::{Map, Value};
 
 use super::extensions::{OfferSigner, OFFER_RECEIPT};
+use super::sign_in::SignInChallenge;
 use crate::config::{Accept, PaidRoute};
 use crate::protocol::{v1, v2, Version};
+use crate::siwx::SIGN_IN_WITH_X;
 
 /// The parts of a route's challenge that do not depend on the request.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -30,6 +32,9 @@ pub struct X402Challenge {
     /// Set when the offers are signed (`offer-receipt`): signed when the challenge is
     /// rendered, so a request that pays costs no signature.
     signed_offers: Option<OfferSigning>,
+    /// Set on routes with `access_s`: the `sign-in-with-x` extension, made (with a fresh
+    /// nonce) when the challenge is rendered.
+    sign_in: Option<SignInChallenge>,
 }
 
 /// How a challenge's offers are signed.
@@ -89,6 +94,7 @@ impl ChallengeTemplate {
             v2,
             extensions: None,
             signed_offers: None,
+            sign_in: None,
         }
     }
 }
@@ -126,6 +132,12 @@ impl X402Challenge {
         self
     }
 
+    /// This challenge offering to sign in instead of paying (a route with `access_s`).
+    pub fn with_sign_in(mut self, sign_in: SignInChallenge) -> Self {
+        self.sign_in = Some(sign_in);
+        self
+    }
+
     /// The v2 `PaymentRequired` (the `PAYMENT-REQUIRED` header), with `error`, its
     /// extensions, and its offers signed if they are to be.
     pub fn v2_required(&self, error: &str) -> v2::PaymentRequired {
@@ -142,6 +154,9 @@ impl X402Challenge {
                 signing.valid_s,
             );
             extensions.insert(OFFER_RECEIPT.into(), offers);
+        }
+        if let Some(extension) = self.sign_in.as_ref().and_then(SignInChallenge::extension) {
+            extensions.insert(SIGN_IN_WITH_X.into(), extension);
         }
         if !extensions.is_empty() {
             required.extensions = Some(Value::Object(extensions));

@@ -2,12 +2,14 @@
 //! implementations run the [`super::ledger`] state machine over a payment's entry
 //! ([`EntrySlot`]): the Worker's Durable Object (one object per payment, which makes every
 //! payment's state single-writer across isolates) and the in-memory coordinator of a single
-//! process both call [`claim_on`], [`conclude_on`] and [`check_on`].
+//! process both call [`claim_on`], [`conclude_on`] and [`check_on`]. It also holds payers'
+//! access after a payment ([`super::access`]), one entry per payer and scope.
 
 use core::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use super::access::{GrantCall, SignInAnswer, SignInCall};
 use super::ledger::{
     self, claim, conclude, expire_lease, find_evidence, forget_at, next_check, ChainReader, Claim,
     Conclusion, Entry, PaymentRecord, PaymentState,
@@ -42,6 +44,14 @@ pub trait Coordinator {
         conclusion: Conclusion,
         now: u64,
     ) -> Result<Option<PaymentState>, CoordinatorError>;
+
+    /// Records that a payment gives its payer access in a scope until `call.until` (see
+    /// [`super::access::grant`]): one entry per payer and scope, named by `call.key`.
+    async fn grant_access(&self, call: &GrantCall) -> Result<(), CoordinatorError>;
+
+    /// Spends a checked sign-in's nonce in its payer's entry, and answers whether the payer
+    /// has access (see [`super::access::sign_in`]).
+    async fn sign_in(&self, call: &SignInCall) -> Result<SignInAnswer, CoordinatorError>;
 }
 
 /// The body of a coordinator object's `POST /claim` (a payment's Durable Object, in the

@@ -637,6 +637,10 @@ fn operation(
         "200": ok,
         "402": { "description": "Payment required: the terms are in the PAYMENT-REQUIRED header (x402 v2) and the body (v1)" },
     });
+    if let Some(access) = &paid.access {
+        // Signing in (sign-in-with-x) instead of paying again, after a payment.
+        payment["access"] = json!({ "seconds": access.seconds, "scope": access.scope });
+    }
     op["x-payment-info"] = payment;
     op
 }

@@ -21,7 +21,7 @@ use super::limits::{Allowance, Allowances, Ask};
 use super::receipt::Receipt;
 use super::refusal::SmartWalletRefusal;
 use super::refusal::{is_error_status, LogOutcome};
-use super::settlement::{check_settlement, Expected, Settlement};
+use super::settlement::{check_settlement, Expected};
 use super::{Decision, Gate, PaymentPlan, Refusal, Refused, RequestFacts};
 use crate::config::SettleOrder;
 use crate::protocol::facilitator::{FacilitatorRequest, SettleResponse, VerifyResponse};
@@ -290,6 +290,10 @@ where
             let services = (store, origin, invoices, allowances);
             super::l402::access(&plan, now, services).await
         }
+        Decision::SignIn(plan) => {
+            let services = (origin, services.coordinator, allowances, services.chain);
+            super::sign_in::sign_in(gate, &plan, now, services).await
+        }
     }
 }
 
@@ -324,6 +328,11 @@ where
         coordinator,
         ..
     } = *services;
+    let serving = Serving {
+        origin,
+        coordinator,
+        now,
+    };
     let log = payment_log(plan);
     let id_record = PaymentRecord {
         key: super::receipt::payment_id_key(id),
@@ -371,16 +380,16 @@ where
             refused_with(plan.refused_bare(Refusal::PaymentIdentifierConflict), log)
         }
         Ok(Claim::Settled { receipt }) => {
-            let settlement = plan.settled(receipt.settlement.clone(), receipt.settled_at);
             let log = LogRecord {
                 detail: Some("served under its payment-identifier's settled payment".into()),
                 ..log
             };
-            serve_paid(plan, settlement, None, origin, LogOutcome::Receipt, log).await
+            let settled = (receipt.settlement.clone(), receipt.settled_at);
+            serve_paid(plan, settled, None, serving, LogOutcome::Receipt, log).await
         }
         other => {
             let unclaimed = plan.refused_bare(Refusal::CoordinatorUnavailable);
-            answer_claim(plan, other, unclaimed, origin, log).await
+            answer_claim(plan, other, unclaimed, serving, log).await
         }
     }
 }
@@ -418,6 +427,11 @@ where
         coordinator,
         ..
     } = *services;
+    let serving = Serving {
+        origin,
+        coordinator,
+        now,
+    };
     let mut log = payment_log(plan);
     let unclaimed = || plan.refused_bare(Refusal::CoordinatorUnavailable);
     // Every way this request does not get to settle ends in one `answer_claim`.
@@ -476,7 +490,7 @@ where
             other => (other, unclaimed()),
         }
     };
-    answer_claim(plan, claim, otherwise, origin, log).await
+    answer_claim(plan, claim, otherwise, serving, log).await
 }
 
 /// The checks a smart-wallet payment passes before it may cost a facilitator `/verify`, in
@@ -524,15 +538,15 @@ where
 
 /// Answers a claim that did not give this request the settlement: from the receipt of a
 /// settled payment, or with what stops it (`unclaimed` when nothing does).
-async fn answer_claim<O: Origin>(
+async fn answer_claim<O: Origin, C: Coordinator>(
     plan: &PaymentPlan,
     claim: Result<Claim, CoordinatorError>,
     unclaimed: Refused,
-    origin: &O,
+    serving: Serving<'_, O, C>,
     log: LogRecord,
 ) -> (Outcome<O::Response>, LogRecord) {
     match claim {
-        Ok(Claim::Settled { receipt }) => from_receipt(plan, &receipt, origin, log).await,
+        Ok(Claim::Settled { receipt }) => from_receipt(plan, &receipt, serving, log).await,
         // The attempt this request waited for could not reach a facilitator.
         Ok(Claim::Refused { reason })
             if Reason::from_wire(&reason) == Some(Reason::FacilitatorUnavailable) =>
@@ -618,14 +632,12 @@ where
         Ok(state) => (state, log),
         Err(error) => (None, noting(log, Some(error))),
     };
-    let settlement = match (attempt, state) {
+    let settled = match (attempt, state) {
         // A settlement the facilitator reports and we believe is served even if the
         // coordinator did not hear of it: its lease then runs out, and the chain proves it.
-        (Attempt::Settled(settlement), _) => plan.settled(settlement, now),
+        (Attempt::Settled(settlement), _) => (settlement, now),
         // The chain proved what the facilitator left open.
-        (_, Some(PaymentState::Settled { receipt })) => {
-            plan.settled(receipt.settlement, receipt.settled_at)
-        }
+        (_, Some(PaymentState::Settled { receipt })) => (receipt.settlement, receipt.settled_at),
         (
             Attempt::Refused {
                 response,
@@ -674,7 +686,12 @@ where
             return refused_with(plan.refused_bare(refusal), log);
         }
     };
-    serve_paid(plan, settlement, fetched, origin, LogOutcome::Paid, log).await
+    let serving = Serving {
+        origin,
+        coordinator,
+        now,
+    };
+    serve_paid(plan, settled, fetched, serving, LogOutcome::Paid, log).await
 }
 
 /// What one `/settle` call came to.
@@ -791,10 +808,10 @@ fn is_transaction_hash(text: &str) -> bool {
         .is_some_and(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
-async fn from_receipt<O: Origin>(
+async fn from_receipt<O: Origin, C: Coordinator>(
     plan: &PaymentPlan,
     receipt: &Receipt,
-    origin: &O,
+    serving: Serving<'_, O, C>,
     log: LogRecord,
 ) -> (Outcome<O::Response>, LogRecord) {
     // A receipt serves again only the same payment, for the same resource, without side
@@ -809,26 +826,51 @@ async fn from_receipt<O: Origin>(
         };
         return refused_with(plan.refused(Refusal::PaymentAlreadyUsed), log);
     }
-    let settlement = plan.settled(receipt.settlement.clone(), receipt.settled_at);
-    serve_paid(plan, settlement, None, origin, LogOutcome::Receipt, log).await
+    let settled = (receipt.settlement.clone(), receipt.settled_at);
+    serve_paid(plan, settled, None, serving, LogOutcome::Receipt, log).await
 }
 
-/// Serves a paid request: the response already fetched, or the origin's now.
-async fn serve_paid<O: Origin>(
+/// What serving a paid request needs: the origin, and the coordinator to record the access
+/// the payment gives.
+struct Serving<'a, O, C> {
+    origin: &'a O,
+    coordinator: &'a C,
+    now: u64,
+}
+
+impl<O, C> Clone for Serving<'_, O, C> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<O, C> Copy for Serving<'_, O, C> {}
+
+/// Serves a paid request whose settlement (`settled`: its answer, and when it settled) is
+/// known: the response already fetched, or the origin's now. A route with `access_s`
+/// records the access the payment gives its payer first.
+async fn serve_paid<O: Origin, C: Coordinator>(
     plan: &PaymentPlan,
-    settlement: Settlement,
+    (response, settled_at): (SettleResponse, u64),
     fetched: Option<Result<O::Response, String>>,
-    origin: &O,
+    serving: Serving<'_, O, C>,
     outcome: LogOutcome,
     log: LogRecord,
 ) -> (Outcome<O::Response>, LogRecord) {
+    let settlement = plan.settled(response, settled_at);
+    let granted =
+        super::sign_in::grant_access(plan, settled_at, serving.coordinator, serving.now).await;
     let log = LogRecord {
         transaction: Some(settlement.response.transaction.clone()),
+        detail: match (log.detail, granted) {
+            (Some(detail), Some(failed)) => Some(format!("{detail}; {failed}")),
+            (detail, failed) => detail.or(failed),
+        },
         ..log
     };
     let fetched = match fetched {
         Some(fetched) => fetched,
-        None => origin.fetch(&plan.target).await,
+        None => serving.origin.fetch(&plan.target).await,
     };
     match fetched {
         Ok(response) => release::<O>(response, Release::Paid(Some(settlement)), outcome, log),

@@ -7,7 +7,7 @@ use crate::protocol::{PAYMENT_SIGNATURE, X_PAYMENT};
 use crate::routes::{host_and_port, split_authority};
 
 /// Whether a client's request header is passed on to the origin. Kept back: the payment
-/// headers, L402 credentials (bearer tokens, valid until they expire; any other
+/// headers and sign-ins (`SIGN-IN-WITH-X`), L402 credentials (bearer tokens, valid until they expire; any other
 /// `Authorization` is the origin's own and passes), `Host`, method and path overrides (an
 /// origin framework would run the request as another method, or serve another path, than
 /// the one priced), and any copy of `secret_header`, which carries the gateway's secret (the
@@ -16,6 +16,7 @@ pub fn forwards_header(name: &str, value: &str, secret_header: &str) -> bool {
     let is = |other: &str| same_header_name(name, other);
     !(is(PAYMENT_SIGNATURE)
         || is(X_PAYMENT)
+        || is(crate::siwx::SIGN_IN_WITH_X_HEADER)
         || is("host")
         || is(secret_header)
         || METHOD_OVERRIDE_HEADERS.iter().any(|h| is(h))

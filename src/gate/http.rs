@@ -14,7 +14,7 @@ pub const EXPOSED_HEADERS: &str =
     "PAYMENT-REQUIRED, PAYMENT-RESPONSE, X-PAYMENT-RESPONSE, WWW-Authenticate";
 /// Request headers a browser may send cross-origin.
 pub const ALLOWED_REQUEST_HEADERS: &str =
-    "PAYMENT-SIGNATURE, X-PAYMENT, Authorization, Content-Type, Accept";
+    "PAYMENT-SIGNATURE, X-PAYMENT, SIGN-IN-WITH-X, Authorization, Content-Type, Accept";
 /// The response header of an L402 challenge.
 pub const WWW_AUTHENTICATE: &str = "WWW-Authenticate";
 

@@ -8,6 +8,7 @@
 //! [`Refusal`]s, mapped to HTTP in one place ([`Refusal::disposition`], rendered by
 //! [`http`]).
 
+pub mod access;
 pub mod challenge;
 pub mod coordinator;
 pub mod dynamic_price;
@@ -24,6 +25,7 @@ pub mod receipt;
 pub mod refusal;
 pub mod remote;
 pub mod settlement;
+pub mod sign_in;
 
 use std::borrow::Cow;
 
@@ -73,6 +75,8 @@ pub struct RequestFacts<'a> {
     /// The first method-override header the request carries ([`METHOD_OVERRIDE_HEADERS`]),
     /// if any.
     pub method_override: Option<&'static str>,
+    /// `SIGN-IN-WITH-X`: a wallet that paid signs in instead of paying again.
+    pub sign_in: Option<&'a str>,
 }
 
 /// The request headers the gate reads, taken once from all of a request's headers (names in
@@ -86,6 +90,7 @@ pub struct RequestHeaders {
     accept: Option<String>,
     cors_request_method: bool,
     method_override: Option<&'static str>,
+    sign_in: Option<String>,
 }
 
 impl RequestHeaders {
@@ -102,6 +107,9 @@ impl RequestHeaders {
                 _ if name.eq_ignore_ascii_case("authorization") => &mut read.authorization,
                 _ if name.eq_ignore_ascii_case("cf-connecting-ip") => &mut read.client,
                 _ if name.eq_ignore_ascii_case("accept") => &mut read.accept,
+                _ if name.eq_ignore_ascii_case(crate::siwx::SIGN_IN_WITH_X_HEADER) => {
+                    &mut read.sign_in
+                }
                 _ => {
                     read.cors_request_method |=
                         name.eq_ignore_ascii_case("access-control-request-method");
@@ -135,6 +143,7 @@ impl RequestHeaders {
             client: self.client.as_deref(),
             accept: self.accept.as_deref(),
             method_override: self.method_override,
+            sign_in: self.sign_in.as_deref(),
         }
     }
 }
@@ -193,6 +202,9 @@ pub enum Decision {
     Price(Box<PriceAsk>),
     /// `GET` of the discovery document ([`extensions::DISCOVERY_PATH`]), when configured.
     Discovery(Box<serde_json::Value>),
+    /// A wallet's sign-in that passed the gate's checks: spend its nonce, serve if a payment
+    /// of the wallet gives access now.
+    SignIn(Box<sign_in::SignInPlan>),
 }
 
 /// An answer without content, with what its transport needs to render it.
@@ -292,6 +304,8 @@ pub struct PaymentPlan {
     /// The payment's `payment-identifier` (with `payment_identifier` configured): every
     /// payment under it by the same payer for the same resource settles at most once.
     pub payment_id: Option<String>,
+    /// The access the payment gives its payer once settled (a route with `access_s`).
+    pub access: Option<sign_in::PlannedAccess>,
 }
 
 /// The gateway's decision logic over one configuration, built once.
@@ -306,6 +320,8 @@ pub struct Gate {
     offer_signer: Option<OfferSigner>,
     /// Each route's extensions of its 402 that do not change per request, by route index.
     extensions: Vec<extensions::RouteExtensions>,
+    /// What each route with `access_s` offers for signing in, by route index.
+    sign_in: Vec<Option<sign_in::RouteSignIn>>,
 }
 
 impl Gate {
@@ -372,12 +388,21 @@ impl Gate {
                 Access::Free => extensions::RouteExtensions::default(),
             })
             .collect();
+        let sign_in = config
+            .routes
+            .iter()
+            .map(|route| match (&route.access, &config.sign_in_with_x) {
+                (Access::Paid(paid), Some(sign_in)) => sign_in::RouteSignIn::new(sign_in, paid),
+                _ => None,
+            })
+            .collect();
         Ok(Self {
             config,
             offerings,
             l402,
             offer_signer,
             extensions,
+            sign_in,
         })
     }
 
@@ -513,8 +538,28 @@ impl Gate {
                 now,
                 valid_s: config.offer_valid_s,
             });
-        let challenge =
+        let mut challenge =
             challenge.with_extensions(self.extensions[index].for_method(request.method), signing);
+        let route_sign_in = self.sign_in[index].as_ref();
+        if let (Some(route), Some(config)) = (route_sign_in, &self.config.sign_in_with_x) {
+            challenge = challenge.with_sign_in(sign_in::SignInChallenge {
+                offer: route.offer.clone(),
+                uri: sign_in::sign_in_uri(config, path.as_str()),
+                now,
+            });
+            if let (Some(header), None) = (request.sign_in, &payment) {
+                return self.decide_sign_in(
+                    request,
+                    path.as_str(),
+                    header,
+                    route,
+                    &challenge,
+                    &pattern,
+                    &target,
+                    now,
+                );
+            }
+        }
         if let Some(seller) = &self.l402[index] {
             if let Some(decision) =
                 self.decide_l402(request, seller, &challenge, &pattern, &target, now)
@@ -671,6 +716,7 @@ impl Gate {
             challenge,
             receipt_signer: self.offer_signer.clone(),
             payment_id,
+            access: route_sign_in.map(|route| route.planned_for(&verified.payer)),
         }))
     }
 

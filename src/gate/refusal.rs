@@ -16,6 +16,7 @@ use super::quote::QuoteError;
 use crate::config::ConfigError;
 use crate::protocol::{HeaderError, Reason};
 use crate::routes::PathError;
+use crate::siwx::SignInError;
 use crate::verify::VerifyError;
 
 /// The status of a CORS preflight answer (no content, never charged).
@@ -155,6 +156,10 @@ pub enum Refusal {
     RevocationUnavailable,
     /// An L402 token's request budget could not be checked, so it is not served (upstream).
     TokenBudgetUnavailable,
+    /// A `SIGN-IN-WITH-X` sign-in that is refused: malformed, for another site or resource,
+    /// outside its time, replayed, not the wallet's signature, or by a wallet without access
+    /// now (the client's). A fresh challenge comes with it, to pay or sign again.
+    SignIn(SignInError),
 }
 
 /// Why a smart-wallet payment is refused before the facilitator sees it.
@@ -352,6 +357,14 @@ impl Refusal {
                 RetrySamePayment { after_s: UPSTREAM_RETRY_AFTER_S },
                 "the token's revocation could not be checked",
             ),
+            Self::SignIn(SignInError::TooMany) => (
+                429,
+                Reason::TooManySignIns,
+                O::Rejected,
+                RetryLater { after_s: ALLOWANCE_RETRY_AFTER_S },
+                "too many sign-ins by this wallet; retry in a minute",
+            ),
+            Self::SignIn(error) => (402, error.reason(), O::Rejected, Pay, "the sign-in is refused; pay, or sign the fresh challenge"),
             Self::TokenBudgetUnavailable => (
                 502,
                 Reason::TokenBudgetUnavailable,
@@ -401,6 +414,7 @@ impl Refusal {
             Self::PricingUnavailable { detail } => Some(detail.clone()),
             Self::Configuration(e) => Some(e.to_string()),
             Self::InvoiceUnavailable { error, .. } => Some(error.to_string()),
+            Self::SignIn(error) => Some(error.to_string()),
             _ => None,
         }
     }
@@ -440,6 +454,8 @@ pub enum LogOutcome {
     Receipt,
     /// Served by a valid L402 credential.
     L402,
+    /// Served to a wallet that signed in with access from an earlier payment.
+    SignedIn,
     /// The origin answered an error (status ≥ 400) before settlement, passed through
     /// uncharged.
     OriginError,
@@ -483,6 +499,7 @@ impl LogOutcome {
             Self::Paid => "paid",
             Self::Receipt => "receipt",
             Self::L402 => "l402",
+            Self::SignedIn => "signed_in",
             Self::OriginError => "origin_error",
             Self::SettleFailed => "settle_failed",
             Self::SettlementUnknown => "settlement_unknown",

@@ -17,6 +17,10 @@ use wasm_bindgen_futures::future_to_promise;
 use super::gateway::{set, unix_now, Io, JsExchange, JsStore};
 use super::{error, from_js};
 use crate::config::{GatewayConfig, MIN_RECEIPT_TTL_S};
+use crate::gate::access::{
+    self, change_on, check_access_on, AccessEntry, AccessStorage, GrantCall, SignInAnswer,
+    SignInCall,
+};
 use crate::gate::coordinator::{
     check_on, claim_on, conclude_on, ClaimCall, ConcludeCall, Coordinator, CoordinatorError,
     EntrySlot,
@@ -34,12 +38,16 @@ use crate::protocol::Reason;
 const MAX_ENTRIES: usize = 100_000;
 /// The storage key of a payment object's entry (as JSON text).
 const ENTRY: &str = "entry";
+/// The storage key of an access object's entry (as JSON text).
+const ACCESS: &str = "access";
 
 /// The payments of this instance, in memory.
 #[derive(Default)]
 pub(super) struct ProcessCoordinator {
     entries: RefCell<HashMap<String, Entry>>,
     waiters: RefCell<HashMap<String, Rc<Waiters>>>,
+    /// Payers' access entries (sign-in-with-x), by name.
+    access: RefCell<HashMap<String, AccessEntry>>,
 }
 
 /// The coordinator as one request of the gateway calls it.
@@ -122,9 +130,50 @@ impl Coordinator for JsCoordinator<'_> {
             }
         }
     }
+
+    async fn grant_access(&self, call: &GrantCall) -> Result<(), CoordinatorError> {
+        match self {
+            Self::Process { process, .. } => process.change_access(&call.key, call.now, |entry| {
+                access::grant(entry, call.until, call.now)
+            }),
+            Self::Objects { io } => Self::call(io, &call.key, "grant", call).await,
+        }
+    }
+
+    async fn sign_in(&self, call: &SignInCall) -> Result<SignInAnswer, CoordinatorError> {
+        match self {
+            Self::Process { process, .. } => {
+                process.change_access(&call.key, call.now, |entry| access::sign_in(entry, call))
+            }
+            Self::Objects { io } => Self::call(io, &call.key, "sign-in", call).await,
+        }
+    }
 }
 
 impl ProcessCoordinator {
+    /// Applies `change` to the access entry `key`, keeping at most [`MAX_ENTRIES`] (those
+    /// that hold nothing any more go first; fail closed when none can).
+    fn change_access<T>(
+        &self,
+        key: &str,
+        now: u64,
+        change: impl FnOnce(&mut Option<AccessEntry>) -> T,
+    ) -> Result<T, CoordinatorError> {
+        let mut held = self.access.borrow_mut();
+        if held.len() >= MAX_ENTRIES && !held.contains_key(key) {
+            held.retain(|_, entry| access::forget_at(entry) > now);
+            if held.len() >= MAX_ENTRIES {
+                return Err(CoordinatorError {
+                    detail: format!("{MAX_ENTRIES} access entries in this process"),
+                });
+            }
+        }
+        let mut entry = held.remove(key);
+        let answer = change(&mut entry);
+        held.extend(entry.map(|entry| (key.to_owned(), entry)));
+        Ok(answer)
+    }
+
     fn slot<'a>(&'a self, key: &str, io: &'a Io) -> ProcessSlot<'a> {
         let waiters = Rc::clone(self.waiters.borrow_mut().entry(key.to_owned()).or_default());
         ProcessSlot {
@@ -242,7 +291,19 @@ impl JsPaymentObject {
             let chain = RpcChains::new(JsExchange(&io), &inner.networks, RPC_TIMEOUT_MS);
             let invalid =
                 |e: serde_json::Error| JsValue::from_str(&format!("not a {path} call: {e}"));
+            let access = ObjectAccess(&io);
             let answer = match path.as_str() {
+                "grant" => {
+                    let call: GrantCall = serde_json::from_str(&body).map_err(invalid)?;
+                    let changed =
+                        change_on(&access, |entry| access::grant(entry, call.until, call.now));
+                    changed.await.map(|()| serde_json::to_string(&()))
+                }
+                "sign-in" => {
+                    let call: SignInCall = serde_json::from_str(&body).map_err(invalid)?;
+                    let changed = change_on(&access, |entry| access::sign_in(entry, &call));
+                    changed.await.map(|answer| serde_json::to_string(&answer))
+                }
                 "claim" => {
                     let call: ClaimCall = serde_json::from_str(&body).map_err(invalid)?;
                     let claimed =
@@ -262,7 +323,7 @@ impl JsPaymentObject {
                 .map_err(|e| JsValue::from_str(&e.to_string()))?;
             let out = Object::new();
             set(&out, "answer", &answer.into());
-            set(&out, "nextCheck", &inner.next_check());
+            set(&out, "nextCheck", &inner.next_check(&io).await);
             Ok(out.into())
         })
     }
@@ -282,7 +343,7 @@ impl JsPaymentObject {
             };
             let chain = RpcChains::new(JsExchange(&io), &inner.networks, RPC_TIMEOUT_MS);
             check_on(&slot, &chain, unix_now()).await;
-            Ok(inner.next_check())
+            Ok(inner.next_check(&io).await)
         })
     }
 }
@@ -307,9 +368,17 @@ impl ObjectInner {
         Ok(())
     }
 
-    fn next_check(&self) -> JsValue {
+    /// When the alarm should look again: a payment's next check, or when an access entry
+    /// may be forgotten (one that may be is deleted now).
+    async fn next_check(&self, io: &Io) -> JsValue {
+        let now = unix_now();
+        // An object holds a payment or a payer's access, never both.
         let entry = self.entry.borrow().clone().flatten();
-        match entry.and_then(|entry| next_check(&entry, unix_now())) {
+        let at = match entry {
+            Some(entry) => next_check(&entry, now),
+            None => check_access_on(&ObjectAccess(io), now).await.ok().flatten(),
+        };
+        match at {
             Some(at) => JsValue::from(at as f64),
             None => JsValue::NULL,
         }
@@ -352,6 +421,30 @@ impl EntrySlot for ObjectSlot<'_> {
 
     async fn changed(&self, until: u64) -> u64 {
         self.inner.waiters.wait(self.io, until).await
+    }
+}
+
+/// An access object's storage (`io.storage`): its entry under [`ACCESS`].
+struct ObjectAccess<'a>(&'a Io);
+
+impl AccessStorage for ObjectAccess<'_> {
+    async fn read(&self) -> Result<Option<String>, String> {
+        let stored = self.0.call(&["storage", "get"], &[ACCESS.into()]).await;
+        stored
+            .map(|value| value.as_string())
+            .map_err(|thrown| format!("storage: {thrown:?}"))
+    }
+
+    async fn write(&self, text: Option<&str>) -> Result<(), String> {
+        let (method, args) = match text {
+            Some(text) => ("put", [ACCESS.into(), text.into()]),
+            None => ("delete", [ACCESS.into(), JsValue::UNDEFINED]),
+        };
+        self.0
+            .call(&["storage", method], &args)
+            .await
+            .map(|_| ())
+            .map_err(|thrown| format!("storage: {thrown:?}"))
     }
 }
 

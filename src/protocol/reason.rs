@@ -100,6 +100,42 @@ pub enum Reason {
     TokenBudgetUnavailable,
     /// edge402: whether the L402 token is revoked could not be checked (nothing is served).
     L402RevocationUnavailable,
+    /// edge402: a `SIGN-IN-WITH-X` header that is not base64 of a sign-in's JSON, or a field not of its form.
+    InvalidSiwxPayload,
+    /// A sign-in for another domain.
+    InvalidSiwxDomainMismatch,
+    /// A sign-in for another resource URI.
+    InvalidSiwxUriMismatch,
+    /// A sign-in whose `issuedAt` is not a time.
+    InvalidSiwxIssuedAt,
+    /// A sign-in issued too long ago.
+    InvalidSiwxIssuedAtTooOld,
+    /// A sign-in issued in the future.
+    InvalidSiwxIssuedAtInFuture,
+    /// A sign-in whose `expirationTime` is not a time.
+    InvalidSiwxExpirationTime,
+    /// An expired sign-in.
+    InvalidSiwxExpired,
+    /// A sign-in whose `notBefore` is not a time.
+    InvalidSiwxNotBefore,
+    /// A sign-in not valid yet.
+    InvalidSiwxNotYetValid,
+    /// A sign-in whose nonce was used already (a replay).
+    InvalidSiwxNonce,
+    /// A sign-in whose signature is not its address's.
+    InvalidSiwxSignature,
+    /// A sign-in whose `chainId` is not `eip155:<n>`.
+    InvalidSiwxChainId,
+    /// A sign-in on a chain the route does not take.
+    InvalidSiwxUnsupportedChain,
+    /// A sign-in whose signature is not hex of a signature.
+    InvalidSiwxMalformedSignature,
+    /// A smart wallet's sign-in whose signature could not be checked on its chain.
+    InvalidSiwxVerifierError,
+    /// edge402: a valid sign-in by a wallet that has not paid for the resource within its access window.
+    SiwxNotEntitled,
+    /// edge402: a wallet signed in more often than the gateway remembers nonces for.
+    TooManySignIns,
 }
 
 /// Names used by the x402 specification before the SDKs settled on the current ones.
@@ -173,6 +209,24 @@ impl Reason {
             Self::L402BudgetExhausted => "l402_budget_exhausted",
             Self::TokenBudgetUnavailable => "token_budget_unavailable",
             Self::L402RevocationUnavailable => "l402_revocation_unavailable",
+            Self::InvalidSiwxPayload => "invalid_siwx_payload",
+            Self::InvalidSiwxDomainMismatch => "invalid_siwx_domain_mismatch",
+            Self::InvalidSiwxUriMismatch => "invalid_siwx_uri_mismatch",
+            Self::InvalidSiwxIssuedAt => "invalid_siwx_issued_at",
+            Self::InvalidSiwxIssuedAtTooOld => "invalid_siwx_issued_at_too_old",
+            Self::InvalidSiwxIssuedAtInFuture => "invalid_siwx_issued_at_in_future",
+            Self::InvalidSiwxExpirationTime => "invalid_siwx_expiration_time",
+            Self::InvalidSiwxExpired => "invalid_siwx_expired",
+            Self::InvalidSiwxNotBefore => "invalid_siwx_not_before",
+            Self::InvalidSiwxNotYetValid => "invalid_siwx_not_yet_valid",
+            Self::InvalidSiwxNonce => "invalid_siwx_nonce",
+            Self::InvalidSiwxSignature => "invalid_siwx_signature",
+            Self::InvalidSiwxChainId => "invalid_siwx_chain_id",
+            Self::InvalidSiwxUnsupportedChain => "invalid_siwx_unsupported_chain",
+            Self::InvalidSiwxMalformedSignature => "invalid_siwx_malformed_signature",
+            Self::InvalidSiwxVerifierError => "invalid_siwx_verifier_error",
+            Self::SiwxNotEntitled => "siwx_not_entitled",
+            Self::TooManySignIns => "too_many_sign_ins",
         }
     }
 
@@ -224,7 +278,7 @@ mod tests {
 
     use super::*;
 
-    const ALL: [Reason; 43] = [
+    const ALL: [Reason; 61] = [
         Reason::InvalidPayload,
         Reason::InvalidPaymentRequirements,
         Reason::InvalidNetwork,
@@ -268,6 +322,24 @@ mod tests {
         Reason::L402BudgetExhausted,
         Reason::TokenBudgetUnavailable,
         Reason::L402RevocationUnavailable,
+        Reason::InvalidSiwxPayload,
+        Reason::InvalidSiwxDomainMismatch,
+        Reason::InvalidSiwxUriMismatch,
+        Reason::InvalidSiwxIssuedAt,
+        Reason::InvalidSiwxIssuedAtTooOld,
+        Reason::InvalidSiwxIssuedAtInFuture,
+        Reason::InvalidSiwxExpirationTime,
+        Reason::InvalidSiwxExpired,
+        Reason::InvalidSiwxNotBefore,
+        Reason::InvalidSiwxNotYetValid,
+        Reason::InvalidSiwxNonce,
+        Reason::InvalidSiwxSignature,
+        Reason::InvalidSiwxChainId,
+        Reason::InvalidSiwxUnsupportedChain,
+        Reason::InvalidSiwxMalformedSignature,
+        Reason::InvalidSiwxVerifierError,
+        Reason::SiwxNotEntitled,
+        Reason::TooManySignIns,
     ];
 
     #[test]

@@ -1,6 +1,8 @@
 //! The payment coordinator as a Durable Object (binding `PAYMENTS`, class
 //! `PaymentCoordinator`): one object per payment, named by its receipt key, so that one
-//! payment's state has one writer across all isolates and locations. The object runs the
+//! payment's state has one writer across all isolates and locations; and one per payer's
+//! access in a scope ([`crate::gate::access`], named by its access key), so that a sign-in's
+//! nonce is spent once. The object runs the
 //! ledger's state machine through [`crate::gate::coordinator`]; this file only keeps its
 //! entry (in memory, and in the object's storage so it survives eviction), wakes the copies
 //! waiting for a settlement, writes the receipt into KV once settled, keeps the operator's
@@ -22,6 +24,9 @@ use super::objects::{call_object, read_json};
 use super::outbound::FetchExchange;
 use super::RECEIPTS_KV;
 use crate::config::MIN_RECEIPT_TTL_S;
+use crate::gate::access::{
+    self, change_on, check_access_on, AccessStorage, GrantCall, SignInAnswer, SignInCall,
+};
 use crate::gate::coordinator::{
     check_on, claim_on, conclude_on, ClaimCall, ConcludeCall, Coordinator, CoordinatorError,
     EntrySlot,
@@ -37,6 +42,8 @@ use crate::networks::Networks;
 pub const PAYMENTS_BINDING: &str = "PAYMENTS";
 /// The storage key of the entry (as JSON text).
 const ENTRY: &str = "entry";
+/// The storage key of a payer's access entry (as JSON text), in an access object.
+const ACCESS: &str = "access";
 /// How long the operator's index keeps a payment the chain refused (an unknown one is kept
 /// until it is decided).
 const REFUSED_INDEX_TTL_S: u64 = 30 * 24 * 3600;
@@ -82,6 +89,19 @@ impl DurableObject for PaymentCoordinator {
                     conclude_on(self, &chain, &call.record, call.conclusion, call.now).await;
                 concluded.map(|state| Response::from_json(&state))
             }
+            "/grant" => {
+                let call: GrantCall = read_json(&mut request).await?;
+                let storage = ObjectAccess(&self.state);
+                let granted =
+                    change_on(&storage, |entry| access::grant(entry, call.until, call.now)).await;
+                granted.map(|()| Response::from_json(&()))
+            }
+            "/sign-in" => {
+                let call: SignInCall = read_json(&mut request).await?;
+                let storage = ObjectAccess(&self.state);
+                let answered = change_on(&storage, |entry| access::sign_in(entry, &call)).await;
+                answered.map(|answer| Response::from_json(&answer))
+            }
             _ => return Response::error("no such call", 404),
         };
         self.schedule().await;
@@ -120,10 +140,19 @@ impl PaymentCoordinator {
         super::gateway::configured_networks(&self.env)
     }
 
-    /// Sets the alarm for the entry's next check, if it needs one.
+    /// Sets the alarm for the entry's next check, if it needs one, or for when an access
+    /// entry may be forgotten.
     async fn schedule(&self) {
         let now = unix_now();
-        let Some(at) = self.current().and_then(|entry| next_check(&entry, now)) else {
+        // An object holds a payment or a payer's access, never both.
+        let at = match self.current() {
+            Some(entry) => next_check(&entry, now),
+            None => check_access_on(&ObjectAccess(&self.state), now)
+                .await
+                .ok()
+                .flatten(),
+        };
+        let Some(at) = at else {
             return;
         };
         let offset_ms =
@@ -260,6 +289,28 @@ impl EntrySlot for PaymentCoordinator {
     }
 }
 
+/// An access object's storage: its entry under [`ACCESS`].
+struct ObjectAccess<'a>(&'a State);
+
+impl AccessStorage for ObjectAccess<'_> {
+    async fn read(&self) -> std::result::Result<Option<String>, String> {
+        self.0
+            .storage()
+            .get(ACCESS)
+            .await
+            .map_err(|e| e.to_string())
+    }
+
+    async fn write(&self, text: Option<&str>) -> std::result::Result<(), String> {
+        let storage = self.0.storage();
+        match text {
+            Some(text) => storage.put(ACCESS, text).await,
+            None => storage.delete(ACCESS).await.map(|_| ()),
+        }
+        .map_err(|e| e.to_string())
+    }
+}
+
 fn unix_now() -> u64 {
     Date::now().as_millis() / 1000
 }
@@ -334,5 +385,16 @@ impl Coordinator for ObjectCoordinator {
             now,
         };
         self.call(&record.key, "/conclude", &call).await
+    }
+
+    async fn grant_access(&self, call: &GrantCall) -> std::result::Result<(), CoordinatorError> {
+        self.call(&call.key, "/grant", call).await
+    }
+
+    async fn sign_in(
+        &self,
+        call: &SignInCall,
+    ) -> std::result::Result<SignInAnswer, CoordinatorError> {
+        self.call(&call.key, "/sign-in", call).await
     }
 }

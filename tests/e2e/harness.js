@@ -95,14 +95,20 @@ export async function startAll() {
 /**
  * Starts the stack, then a Worker with `gatewayConfig`'s set-up and the routes `routes(accepts)`
  * gives (`accepts`: the local token on the stack's network, paid to its seller), plus `extra`
- * configuration; `options` as startWorker's. Returns `{stack, worker}`.
+ * configuration (or a function of the Worker's URL giving it); `options` as startWorker's.
+ * Returns `{stack, worker}`.
  */
 export async function startWith(routes, extra = {}, options = {}) {
   const stack = await startStack();
   try {
     const { info } = stack;
     const accepts = [{ network: info.networkV1, pay_to: info.payTo, asset: info.token }];
-    const config = { ...gatewayConfig(info), ...extra, routes: routes(accepts) };
+    // `extra` may be a function of the Worker's URL (a configuration that names it).
+    const config = (url) => ({
+      ...gatewayConfig(info),
+      ...(typeof extra === 'function' ? extra(url) : extra),
+      routes: routes(accepts),
+    });
     return { stack, worker: await startWorker(config, options) };
   } catch (error) {
     await stack.stop();
@@ -244,14 +250,17 @@ function chainReader(info) {
 
 /**
  * An inner fetch for an official client that records the payment header of every request it
- * carries (`payments`: `{ name, value, url }`, oldest first). With `hold = true`, a request
- * carrying a payment is recorded and not sent (answered locally with 418): the official client
- * only signs, and the test sends the header itself.
+ * carries (`payments`: `{ name, value, url }`, oldest first), and every sign-in
+ * (`signIns`: the `SIGN-IN-WITH-X` values). With `hold = true`, a request carrying a payment
+ * (or, with `holdSignIns = true`, a sign-in) is recorded and not sent (answered locally with
+ * 418): the official client only signs, and the test sends the header itself.
  */
 export function recordingFetch() {
   const recorder = {
     payments: [],
+    signIns: [],
     hold: false,
+    holdSignIns: false,
     last() {
       const payment = recorder.payments.at(-1);
       if (!payment) throw new Error('the client sent no payment');
@@ -259,6 +268,11 @@ export function recordingFetch() {
     },
     fetch: async (input, init) => {
       const request = new Request(input, init);
+      const signIn = request.headers.get('SIGN-IN-WITH-X');
+      if (signIn !== null) {
+        recorder.signIns.push(signIn);
+        if (recorder.holdSignIns) return new Response('held by the test', { status: 418 });
+      }
       for (const name of ['PAYMENT-SIGNATURE', 'X-PAYMENT']) {
         const value = request.headers.get(name);
         if (value !== null) {

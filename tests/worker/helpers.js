@@ -585,17 +585,19 @@ export function spawnGroup(command, args, { cwd = ROOT, env = process.env, stdin
 export async function startWorker(config, { vars = {}, wranglerToml, configs = [] } = {}) {
   const [port, inspectorPort] = await freePorts(2);
   const persistTo = await mkdtemp(join(tmpdir(), 'edge402-worker-kv-'));
+  const url = `http://${HOST}:${port}`;
+  // A configuration may name the Worker's own URL (its public origin, for sign-ins).
+  const document = typeof config === 'function' ? config(url) : config;
   const args = [
     'dev', '--local', '--ip', HOST, '--port', String(port), '--inspector-port', String(inspectorPort),
     '--persist-to', persistTo, '--show-interactive-dev-session=false',
-    '--var', `EDGE402_CONFIG:${JSON.stringify(config)}`,
+    '--var', `EDGE402_CONFIG:${JSON.stringify(document)}`,
     ...Object.entries(vars).flatMap(([name, value]) => ['--var', `${name}:${value}`]),
     ...(wranglerToml ? ['--config', join(ROOT, wranglerToml)] : []),
     ...configs.flatMap((path) => ['--config', path]),
   ];
   const wrangler = spawnGroup(WRANGLER, args, { env: WRANGLER_ENV });
 
-  const url = `http://${HOST}:${port}`;
   const stop = async () => {
     await wrangler.stop();
     await rm(persistTo, { recursive: true, force: true });
