@@ -114,6 +114,8 @@
 //! - [`l402`]: Lightning's L402 — V2 macaroons, token identifiers, caveats, credentials.
 //! - [`siwx`]: Sign-In-With-X (x402's `sign-in-with-x`): EIP-4361 messages, EIP-191
 //!   signatures, the checks a wallet's sign-in passes.
+//! - [`web_bot_auth`]: Web Bot Auth, the RFC 9421 Ed25519 signatures automated clients
+//!   sign requests with: signature bases, key directories, JWK thumbprints.
 //!
 //! ## Features
 //! - `proxy` (default, wasm32 only): the zero-code Worker's entry point; it turns on
@@ -161,6 +163,7 @@ pub mod routes;
 pub mod siwx;
 pub mod terms;
 pub mod verify;
+pub mod web_bot_auth;
 
 #[cfg(feature = "testing")]
 pub mod testing;
