@@ -2,7 +2,7 @@
 //!
 //! The input is used three ways:
 //! 1. as a header value (UTF-8, lossily when it is not), for every header decoder and every
-//!    string parser;
+//!    string parser (a sign-in among them);
 //! 2. as the JSON *inside* a header: base64-encoded first, so the fuzzer reaches the JSON
 //!    decoders without having to discover base64 itself;
 //! 3. as raw bytes, for the APIs that take bytes (signatures, digests), and as the JSON the
@@ -33,6 +33,7 @@ use edge402::protocol::facilitator::{
     FacilitatorRequest, SettleResponse, SupportedResponse, VerifyResponse,
 };
 use edge402::protocol::{decode_header, v1, v2, PaymentPayload, Reason, MAX_HEADER_LEN};
+use edge402::siwx::{Audience, SignInProof};
 use edge402::terms::Offer;
 use edge402::verify::{light, verify_payment};
 use edge402::Uint256;
@@ -144,6 +145,31 @@ fn decode_headers(header: &str) {
     }
     let _ = decode_header::<SupportedResponse>(header);
     let _ = decode_header::<FacilitatorRequest>(header);
+
+    // A sign-in (SIGN-IN-WITH-X), checked as a route paid on Base Sepolia would check it; one
+    // that passes names the chain and the nonce it was checked with.
+    if let Ok(proof) = SignInProof::from_header(header) {
+        let networks = ["eip155:84532".to_owned()];
+        for contracts in [false, true] {
+            let audience = Audience {
+                origin: "https://api.example.com",
+                domain: "api.example.com",
+                uri: "https://api.example.com/reports/7",
+                networks: &networks,
+                contracts,
+            };
+            match proof.check(&audience, NOW) {
+                Ok(signed) => {
+                    assert_eq!(signed.chain_id, 84532);
+                    assert_eq!(signed.nonce, proof.nonce);
+                }
+                Err(error) => {
+                    let _ = (error.reason().as_str(), error.to_string());
+                }
+            }
+        }
+        let _ = proof.message(84532);
+    }
 }
 
 /// The string parsers, with print-and-parse-back checks.
@@ -180,6 +206,10 @@ fn parse_strings(text: &str) {
 
 /// The byte APIs, and the two signature recoveries compared.
 fn parse_bytes(data: &[u8]) {
+    // An ERC-6492 wrapper's parts lie inside it.
+    if let Some(wrapped) = edge402::evm::abi::erc6492(data) {
+        assert!(wrapped.factory_call.len() + wrapped.signature.len() < data.len());
+    }
     if let Ok(SignatureKind::Ecdsa(signature)) = SignatureKind::from_bytes(data) {
         assert_eq!(
             RecoverableSignature::from_rsv(&signature.to_rsv()),
