@@ -87,7 +87,7 @@ export interface GatewayOptions {
   receiptTtlS?: number;
   /** `quote_valid_s` and the rest of the configuration's `pricing` table. */
   pricing?: { quote_valid_s?: number };
-  /** Receives each request's log line. */
+  /** Receives each request's log line (those the configuration's `log_requests` logs). */
   log?: (line: Record<string, unknown>) => void;
 }
 /** A gateway for fetch-style handlers. `options` may be a function of the Worker's `env`. */

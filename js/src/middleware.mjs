@@ -64,7 +64,7 @@ export function bindMiddleware({ Gateway, PaymentObject }) {
         const answer = await gateway.handle(
           { method: request.method, url: request.url, headers: [...request.headers], client }, io);
         try {
-          options.log?.(answer.log);
+          if (answer.log !== null) options.log?.(answer.log);
         } catch {
           // A failing logger does not change the answer (a paid request stays served).
         }

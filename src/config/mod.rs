@@ -97,6 +97,23 @@ pub struct GatewayConfig {
     /// Signing in instead of paying again (`sign_in_with_x`, the x402 `sign-in-with-x`
     /// extension), for routes with `access_s`; required by them.
     pub sign_in_with_x: Option<SignInConfig>,
+    /// Which requests get a log line (`log_requests`).
+    pub log_requests: LogRequests,
+}
+
+/// Which requests the shell logs (`log_requests`). A log line costs the Worker more than
+/// the rest of a 402 does (the runtime serialises and ships every `console.log`), so the
+/// requests that are most of the traffic and tell nothing about payments are not logged
+/// unless asked for.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum LogRequests {
+    /// `"payments"`: every request that presents a payment, a sign-in or a credential, or
+    /// is refused for another reason than carrying none; not free pass-throughs, plain
+    /// challenges (no payment), CORS preflights or the discovery document.
+    #[default]
+    Payments,
+    /// `"all"`: every request.
+    All,
 }
 
 /// `sign_in_with_x`: how routes with `access_s` offer signing in.

@@ -26,6 +26,7 @@ pub(super) fn read(value: &Value) -> Result<GatewayConfig, ConfigError> {
         "offer_receipt",
         "payment_identifier",
         "sign_in_with_x",
+        "log_requests",
     ])?;
     let origin = parse_origin(&root)?;
     let facilitator = match root.opt_table("facilitator")? {
@@ -132,7 +133,13 @@ pub(super) fn read(value: &Value) -> Result<GatewayConfig, ConfigError> {
             ));
         }
     }
+    let log_requests = match root.opt_str("log_requests")? {
+        None | Some("payments") => LogRequests::Payments,
+        Some("all") => LogRequests::All,
+        Some(_) => return Err(root.error("log_requests", "must be \"payments\" or \"all\"")),
+    };
     Ok(GatewayConfig {
+        log_requests,
         sign_in_with_x,
         payment_identifier,
         discovery,

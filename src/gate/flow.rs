@@ -181,6 +181,21 @@ pub struct LogRecord {
 }
 
 impl LogRecord {
+    /// Whether this request is logged under `policy`: with `"payments"`, not the routine
+    /// ones that carried no payment, sign-in or credential (a free pass-through, a plain
+    /// challenge, a preflight, the discovery document).
+    pub fn is_logged(&self, policy: crate::config::LogRequests) -> bool {
+        let routine = match self.outcome {
+            LogOutcome::Free | LogOutcome::Preflight | LogOutcome::Discovery => true,
+            LogOutcome::Challenge => {
+                self.reason.as_deref() == Some(Reason::PaymentRequired.as_str())
+                    && self.detail.is_none()
+            }
+            _ => false,
+        };
+        policy == crate::config::LogRequests::All || !routine
+    }
+
     /// The request's log line: this record with the request's method and path.
     pub fn line(&self, method: &str, path: &str) -> serde_json::Value {
         // Strings and numbers only: serialising cannot fail.
@@ -236,9 +251,43 @@ where
     H: ChainReader,
     P: Pricing,
 {
+    let decision = gate.decide(request, now);
+    carry_out(gate, request, decision, now, services).await
+}
+
+/// The answer to a decision that needs no remote service (a refusal or challenge, a CORS
+/// preflight, the discovery document), which a shell may give at once, without waiting for
+/// anything; the decision back when it needs one.
+pub fn answered_at_once<R>(decision: Decision) -> Result<(Outcome<R>, LogRecord), Decision> {
+    match decision {
+        Decision::Preflight => Ok(preflight_answered()),
+        Decision::Discovery(document) => Ok(discovery_answered(&document)),
+        Decision::Refuse(refused) => Ok(refused_with(*refused, LogRecord::default())),
+        other => Err(other),
+    }
+}
+
+/// Performs `decision` (the gate's, for `request` at `now`) with the given services.
+pub async fn carry_out<F, S, O, I, C, A, H, P>(
+    gate: &Gate,
+    request: &RequestFacts<'_>,
+    decision: Decision,
+    now: u64,
+    services: Services<'_, F, S, O, I, C, A, H, P>,
+) -> (Outcome<O::Response>, LogRecord)
+where
+    F: Facilitator,
+    S: ReceiptStore,
+    O: Origin,
+    I: InvoiceSource,
+    C: Coordinator,
+    A: Allowances,
+    H: ChainReader,
+    P: Pricing,
+{
     let (store, origin, invoices) = (services.store, services.origin, services.invoices);
     let allowances = services.allowances;
-    let decision = match gate.decide(request, now) {
+    let decision = match decision {
         Decision::Price(ask) => match services.pricing.price(&ask).await {
             Ok(price) => gate.decide_priced(request, now, Some(&price)),
             Err(detail) => {
@@ -256,22 +305,8 @@ where
             let refused = Refused::bare(Refusal::PricingUnavailable { detail }, Some(ask.route));
             refused_with(refused, LogRecord::default())
         }
-        Decision::Preflight => {
-            let log = LogRecord {
-                outcome: LogOutcome::Preflight,
-                status: super::refusal::PREFLIGHT_STATUS,
-                ..LogRecord::default()
-            };
-            (Outcome::Answered(super::http::preflight()), log)
-        }
-        Decision::Discovery(document) => {
-            let log = LogRecord {
-                outcome: LogOutcome::Discovery,
-                status: 200,
-                ..LogRecord::default()
-            };
-            (Outcome::Answered(super::http::document(&document)), log)
-        }
+        Decision::Preflight => preflight_answered(),
+        Decision::Discovery(document) => discovery_answered(&document),
         Decision::Free { target } => match origin.fetch(&target).await {
             Ok(response) => release::<O>(
                 response,
@@ -295,6 +330,26 @@ where
             super::sign_in::sign_in(gate, &plan, now, services).await
         }
     }
+}
+
+/// The answer to a CORS preflight on a priced path.
+fn preflight_answered<R>() -> (Outcome<R>, LogRecord) {
+    let log = LogRecord {
+        outcome: LogOutcome::Preflight,
+        status: super::refusal::PREFLIGHT_STATUS,
+        ..LogRecord::default()
+    };
+    (Outcome::Answered(super::http::preflight()), log)
+}
+
+/// The discovery document, answered.
+fn discovery_answered<R>(document: &serde_json::Value) -> (Outcome<R>, LogRecord) {
+    let log = LogRecord {
+        outcome: LogOutcome::Discovery,
+        status: 200,
+        ..LogRecord::default()
+    };
+    (Outcome::Answered(super::http::document(document)), log)
 }
 
 /// A payment, on its own or under its `payment-identifier`. The id is coordinated as a payment of its own
@@ -958,5 +1013,58 @@ fn pass_reason(reason: Option<&str>) -> (String, Option<String>) {
             Some(r.chars().take(MAX_LOGGED_REASON_CHARS).collect()),
         ),
         None => (Reason::UnexpectedSettleError.as_str().to_owned(), None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+
+    use super::*;
+    use crate::config::LogRequests;
+
+    #[test]
+    fn routine_requests_are_logged_only_when_all_are() {
+        let record = |outcome, reason: Option<Reason>, detail: Option<&str>| LogRecord {
+            outcome,
+            reason: reason.map(|r| r.as_str().to_owned()),
+            detail: detail.map(str::to_owned),
+            ..LogRecord::default()
+        };
+        let routine = [
+            record(LogOutcome::Free, None, None),
+            record(LogOutcome::Preflight, None, None),
+            record(LogOutcome::Discovery, None, None),
+            record(LogOutcome::Challenge, Some(Reason::PaymentRequired), None),
+        ];
+        let notable = [
+            record(LogOutcome::Rejected, Some(Reason::InvalidPayload), None),
+            record(
+                LogOutcome::Challenge,
+                Some(Reason::InvalidL402Credential),
+                None,
+            ),
+            // A challenge with something to say (an L402 token that was refused, say).
+            record(
+                LogOutcome::Challenge,
+                Some(Reason::PaymentRequired),
+                Some("token revoked"),
+            ),
+            record(LogOutcome::Paid, None, None),
+            record(LogOutcome::SignedIn, None, None),
+            record(
+                LogOutcome::FacilitatorError,
+                Some(Reason::FacilitatorUnavailable),
+                None,
+            ),
+        ];
+        for line in &routine {
+            assert!(!line.is_logged(LogRequests::Payments), "{line:?}");
+            assert!(line.is_logged(LogRequests::All), "{line:?}");
+        }
+        for line in &notable {
+            assert!(line.is_logged(LogRequests::Payments), "{line:?}");
+        }
     }
 }

@@ -62,13 +62,10 @@ pub fn answer(refused: &Refused, networks: &Networks) -> Answer {
             crate::paywall::render(&required, networks)
         }
         (Some(challenge), Presentation::Protocol) => {
+            let (header, body) = challenge.render(reason);
             headers.push(("Content-Type", "application/json".into()));
-            headers.push((
-                PAYMENT_REQUIRED,
-                encode_header(&challenge.v2_required(reason)),
-            ));
-            // The wire types serialise infallibly (see `encode_header`).
-            serde_json::to_string(&challenge.v1_body(reason)).unwrap_or_default()
+            headers.push((PAYMENT_REQUIRED, header));
+            body
         }
         (None, _) => {
             headers.push(("Content-Type", "application/json".into()));

@@ -157,7 +157,7 @@ impl Gate {
                 x402: challenge.clone(),
                 refusal,
                 seller: seller.clone(),
-                memo: format!("edge402 {}", challenge.resource().url),
+                memo: format!("edge402 {}", challenge.url()),
                 client: client_bucket(request.client),
                 detail,
             })

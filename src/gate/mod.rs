@@ -28,6 +28,7 @@ pub mod settlement;
 pub mod sign_in;
 
 use std::borrow::Cow;
+use std::sync::Arc;
 
 use crate::config::{
     Accept, Access, ConfigError, GatewayConfig, MethodOverride, PaidRoute, RoutePrice, SettleOrder,
@@ -341,7 +342,9 @@ impl Gate {
                     })?;
                     Ok(Some(Offering::Dynamic(key)))
                 }
-                Access::Paid(paid) => Ok(Some(Offering::Fixed(ChallengeTemplate::new(paid)))),
+                Access::Paid(paid) => Ok(Some(Offering::Fixed(Arc::new(ChallengeTemplate::new(
+                    paid,
+                ))))),
                 Access::Free => Ok(None),
             })
             .collect::<Result<_, ConfigError>>()?;
@@ -595,10 +598,10 @@ impl Gate {
         if let PaymentPayload::V2(v2) = &payment {
             // The URL offered, or it with a query (some clients name the URL they asked
             // for); a payment that names no resource is bound to the request's by its receipt.
-            let offered = &challenge.resource().url;
+            let offered = challenge.url();
             if let Some(paid_for) = v2.resource.as_ref().map(|r| &r.url) {
                 let same = paid_for
-                    .strip_prefix(offered.as_str())
+                    .strip_prefix(offered)
                     .is_some_and(|rest| rest.is_empty() || rest.starts_with('?'));
                 if !same {
                     let refusal = Refusal::ResourceMismatch {
@@ -677,7 +680,7 @@ impl Gate {
             // Verification matched the payment's network to this offer's v1 name exactly.
             PaymentPayload::V1(p) => PaymentRequirements::V1(accept.requirement.to_v1(
                 accept.v1_network.as_deref().unwrap_or(&p.network),
-                challenge.resource(),
+                &challenge.resource(),
             )),
         };
         let asset = accept.terms.domain.verifying_contract;
@@ -745,7 +748,7 @@ impl Gate {
 #[derive(Clone, Debug)]
 enum Offering {
     /// At the configured price: the challenge is ready but for its resource URL.
-    Fixed(ChallengeTemplate),
+    Fixed(Arc<ChallengeTemplate>),
     /// At a price decided per request, quoted under this key.
     Dynamic(QuoteKey),
 }
@@ -816,9 +819,9 @@ impl Gate {
                 Ok(Some(_)) => {
                     if let Some(ours) = ours() {
                         let offer = quoted_offer(ours, &v2.accepted);
-                        let challenge =
-                            ChallengeTemplate::with_offers(paid, core::slice::from_ref(&offer))
-                                .for_resource(url);
+                        let offers = core::slice::from_ref(&offer);
+                        let challenge = Arc::new(ChallengeTemplate::with_offers(paid, offers))
+                            .for_resource(url);
                         return Ok(DynamicOffers {
                             offers: vec![offer],
                             challenge,
@@ -859,7 +862,7 @@ impl Gate {
             set_quote(&mut offer, quote);
             offers.push(offer);
         }
-        let challenge = ChallengeTemplate::with_offers(paid, &offers).for_resource(url);
+        let challenge = Arc::new(ChallengeTemplate::with_offers(paid, &offers)).for_resource(url);
         match (quoted, refusal) {
             (Some(quoted), receipt_only) => Ok(DynamicOffers {
                 offers: vec![quoted],
@@ -994,7 +997,7 @@ impl PaymentPlan {
         let mut settlement = self.settlement(response);
         if let (Some(signer), 2) = (&self.receipt_signer, settlement.version) {
             let receipt = signer.receipt(
-                &self.challenge.resource().url,
+                self.challenge.url(),
                 &self.payer,
                 &self.network,
                 &settlement.response.transaction,

@@ -75,7 +75,8 @@ export interface GatewayIo {
   sleep(ms: number): Promise<void>;
 }
 /** The gateway's answer: its own (a challenge, a refusal, a preflight), or the content with
- *  headers to set on it. `log` is the request's log line. */
+ *  headers to set on it. `log` is the request's log line (`null` for a request the
+ *  configuration's `log_requests` does not log). */
 export type GatewayAnswer =
   | { kind: 'answer'; status: number; headers: [string, string][]; body: string; log: Record<string, unknown> }
   | { kind: 'content'; response: any; headers: [string, string][]; log: Record<string, unknown> };
@@ -236,7 +237,10 @@ impl Inner {
             }
             None => handle(gate, &facts, now, services).await,
         };
-        let log = log_line(&log, &request.method, parts.path);
+        let log = match log.is_logged(gate.config().log_requests) {
+            true => log_line(&log, &request.method, parts.path),
+            false => JsValue::NULL,
+        };
         let answer = match outcome {
             Outcome::Answered(answer) => own_answer(answer, log),
             Outcome::Refused(refused) => own_answer(answers::answer(&refused, networks), log),

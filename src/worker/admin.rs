@@ -7,7 +7,8 @@
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
-use worker::{Env, Request, Response, Result};
+use worker::worker_sys::web_sys;
+use worker::{Env, Response, Result};
 
 use super::RECEIPTS_KV;
 use crate::gate::receipt::PAYMENT_INDEX_PREFIX;
@@ -22,10 +23,12 @@ const MAX_LISTED: usize = 100;
 /// At most this many KV list pages (of 1000 keys) are read per request.
 const MAX_PAGES: usize = 10;
 
-/// Answers the listing, or `None` when the request is not for it.
-pub async fn settlements(request: &Request, env: &Env) -> Option<Result<Response>> {
-    let url = request.inner().url();
-    let parts = UrlParts::split(&url);
+/// Answers the listing, or `None` when the request (`parts`: its URL's) is not for it.
+pub async fn settlements(
+    request: &web_sys::Request,
+    parts: &UrlParts<'_>,
+    env: &Env,
+) -> Option<Result<Response>> {
     if parts.path != SETTLEMENTS_PATH {
         return None;
     }

@@ -2,11 +2,14 @@
 //! on the application's own handler, with the same decisions as the zero-code Worker (which
 //! is this with a handler that proxies).
 
-use std::cell::Cell;
+use std::cell::{Cell, OnceCell};
 use std::future::Future;
 use std::sync::OnceLock;
 
 use serde_json::json;
+use wasm_bindgen::JsValue;
+use wasm_bindgen_futures::future_to_promise;
+use worker::worker_sys::web_sys;
 use worker::{console_error, console_log, Context, Date, Env, Headers, Request, Response, Result};
 
 use super::admin;
@@ -17,19 +20,24 @@ use super::origin::HandlerOrigin;
 use super::outbound::FetchExchange;
 use super::payments::ObjectCoordinator;
 use super::pricing::Prices;
-use super::{CONFIG_VAR, FACILITATOR_AUTH_SECRET, LND_MACAROON_SECRET, RECEIPTS_KV};
+use super::{CONFIG_VAR, FACILITATOR_AUTH_SECRET, RECEIPTS_KV};
 use crate::config::{ConfigError, GatewayConfig};
 use crate::gate::extensions::{OfferSigner, OFFER_RECEIPT_KEY};
-use crate::gate::flow::{handle, LogRecord, Outcome, ReceiptStore, Services};
+use crate::gate::flow::{
+    answered_at_once, carry_out, Facilitator, FacilitatorError, LogRecord, Outcome, ReceiptStore,
+    Services,
+};
 use crate::gate::http::{self as answers, Answer};
 use crate::gate::quote::{QuoteKey, MIN_QUOTE_SECRET_LEN, QUOTE_SECRET};
 use crate::gate::receipt::{revocation_key, verify_refusal_key, Receipt, VERIFY_REFUSAL_TTL_S};
 use crate::gate::remote::{HttpFacilitator, RpcChains, REQUEST_RPC_TIMEOUT_MS};
 use crate::gate::{
-    DynamicPrice, Gate, PriceAsk, Refusal, Refused, RequestHeaders, Secrets, L402_ROOT_SECRET,
+    Decision, DynamicPrice, Gate, PriceAsk, Refusal, Refused, RequestFacts, RequestHeaders,
+    Secrets, L402_ROOT_SECRET,
 };
 use crate::l402::{RootKeySecret, TokenId};
 use crate::networks::Networks;
+use crate::protocol::facilitator::{FacilitatorRequest, SettleResponse, VerifyResponse};
 use crate::routes::UrlParts;
 
 /// A price function of the request, for routes whose `price` is `"dynamic"`: a price, or
@@ -95,32 +103,141 @@ impl Gateway {
         H: FnOnce(Request) -> F,
         F: Future<Output = Result<Response>>,
     {
-        if let Some(answer) = admin::settlements(&request, env).await {
-            return answer;
+        let request = Clone::clone(request.inner());
+        match self.answer(request, env, ctx, handler).await? {
+            Served::Gateway(answer) => respond(answer),
+            Served::Origin(response) => Ok(response),
         }
-        let gate = &self.gate;
-        let now = Date::now().as_millis() / 1000;
-        // The runtime hands over a WHATWG-normalised absolute URL; splitting it by hand keeps
-        // the `url` crate's parser and its Unicode tables (about 100 KB) out of the build.
-        let url = request.inner().url();
-        let parts = UrlParts::split(&url);
-        let method = request.method().to_string();
+    }
+
+    /// [`Gateway::serve`] for the runtime's own request and response types, as a
+    /// `#[event(fetch)]` function may take and return them (`web_sys::Request`,
+    /// `web_sys::Response`): the gateway reads only the URL, the method and the headers, so
+    /// a request it answers itself (a 402) costs no conversion of the whole request into a
+    /// `worker::Request` (whose `cf` object the runtime parses on access), and its answer is
+    /// made as the runtime's response at once.
+    pub async fn serve_raw<H, F>(
+        &'static self,
+        request: web_sys::Request,
+        env: &Env,
+        ctx: &Context,
+        handler: H,
+    ) -> Result<web_sys::Response>
+    where
+        H: FnOnce(Request) -> F,
+        F: Future<Output = Result<Response>>,
+    {
+        match self.answer(request, env, ctx, handler).await? {
+            Served::Gateway(answer) => respond_raw(answer),
+            Served::Origin(response) => Ok(response.into()),
+        }
+    }
+
+    /// What [`Gateway::serve`] and [`Gateway::serve_raw`] answer, before it is made a
+    /// response of either type.
+    async fn answer<H, F>(
+        &'static self,
+        request: web_sys::Request,
+        env: &Env,
+        ctx: &Context,
+        handler: H,
+    ) -> Result<Served>
+    where
+        H: FnOnce(Request) -> F,
+        F: Future<Output = Result<Response>>,
+    {
+        let arrived = Arrived::read(request);
+        if arrived.parts().path == admin::SETTLEMENTS_PATH {
+            if let Some(answer) = admin::settlements(&arrived.request, &arrived.parts(), env).await
+            {
+                return answer.map(Served::Origin);
+            }
+        }
         self.check_once(env, ctx);
-        let store = KvReceipts {
-            kv: env.kv(RECEIPTS_KV).ok(),
-            budgets: env.durable_object(budget::BUDGET_BINDING).ok(),
+        let decision = self.gate.decide(&arrived.facts(), arrived.now);
+        match answered_at_once(decision) {
+            Ok((outcome, record)) => Ok(self.finish(&arrived, outcome, record, None)?),
+            Err(decision) => self.carry_out(arrived, decision, env, handler).await,
+        }
+    }
+
+    /// Answers `request` in the runtime's own terms, at once when the gateway can: a 402, a
+    /// refusal, a preflight is made synchronously (a `web_sys::Response`); anything that
+    /// needs a remote service or `handler` continues as [`Gateway::serve_raw`] does, from the
+    /// decision already made (a `Promise` of one). What the zero-code Worker's `fetch`
+    /// export returns: the runtime takes either, and an answer made at once costs none of
+    /// the machinery of a Rust future.
+    pub fn fetch<H, F>(
+        &'static self,
+        request: web_sys::Request,
+        env: Env,
+        ctx: Context,
+        handler: H,
+    ) -> JsValue
+    where
+        H: FnOnce(Request) -> F + 'static,
+        F: Future<Output = Result<Response>> + 'static,
+    {
+        let arrived = Arrived::read(request);
+        if arrived.parts().path != admin::SETTLEMENTS_PATH {
+            self.check_once(&env, &ctx);
+            let decision = self.gate.decide(&arrived.facts(), arrived.now);
+            match answered_at_once(decision) {
+                Ok((outcome, record)) => {
+                    let made = self
+                        .finish(&arrived, outcome, record, None)
+                        .and_then(Served::into_raw);
+                    return made.map_or_else(|e| error_response(&e), JsValue::from);
+                }
+                Err(decision) => {
+                    let answered = async move {
+                        let served = self.carry_out(arrived, decision, &env, handler).await;
+                        Ok(served
+                            .and_then(Served::into_raw)
+                            .map_or_else(|e| error_response(&e), JsValue::from))
+                    };
+                    return future_to_promise(answered).into();
+                }
+            }
+        }
+        let answered = async move {
+            let served = self.answer(arrived.request, &env, &ctx, handler).await;
+            Ok(served
+                .and_then(Served::into_raw)
+                .map_or_else(|e| error_response(&e), JsValue::from))
         };
+        future_to_promise(answered).into()
+    }
+
+    /// Performs a decision that needs the remote services, the handler among them.
+    async fn carry_out<H, F>(
+        &'static self,
+        arrived: Arrived,
+        decision: Decision,
+        env: &Env,
+        handler: H,
+    ) -> Result<Served>
+    where
+        H: FnOnce(Request) -> F,
+        F: Future<Output = Result<Response>>,
+    {
+        let gate = &self.gate;
+        let parts = arrived.parts();
+        let origin = HandlerOrigin::new(
+            Clone::clone(&arrived.request),
+            parts.origin,
+            gate.config(),
+            handler,
+        );
+        // Bindings and secrets are looked up when a service is first used.
+        let store = KvReceipts { env };
         let coordinator = ObjectCoordinator::new(env);
-        let facilitator = facilitator(gate, env);
-        let headers = RequestHeaders::read(request.headers().entries());
-        let facts = headers.facts(&method, &parts);
-        let origin = HandlerOrigin::new(&request, parts.origin, gate.config(), handler);
-        let lnd_macaroon = env.secret(LND_MACAROON_SECRET).ok().map(|s| s.to_string());
-        let invoices = gate
-            .config()
-            .lightning
-            .as_ref()
-            .map(|ln| Lnd::new(ln, lnd_macaroon));
+        let facilitator = LazyFacilitator {
+            gate,
+            env,
+            built: OnceCell::new(),
+        };
+        let invoices = gate.config().lightning.as_ref().map(|ln| Lnd::new(ln, env));
         let allowances = ObjectAllowances::new(env);
         let chain = RpcChains::new(
             FetchExchange,
@@ -131,7 +248,7 @@ impl Gateway {
             function: self.prices.as_deref(),
             config: &gate.config().pricing,
             env,
-            now,
+            now: arrived.now,
         };
         let services = Services {
             facilitator: &facilitator,
@@ -143,17 +260,37 @@ impl Gateway {
             chain: &chain,
             pricing: &pricing,
         };
-        let (outcome, record) = handle(gate, &facts, now, services).await;
-        log(&record, &method, parts.path, coordinator.spent_ms());
-        match outcome {
-            Outcome::Answered(answer) => respond(answer),
+        let facts = arrived.facts();
+        let (outcome, record) = carry_out(gate, &facts, decision, arrived.now, services).await;
+        self.finish(&arrived, outcome, record, coordinator.spent_ms())
+    }
+
+    /// Logs a request's record (as `log_requests` says) and makes its outcome what is served.
+    fn finish(
+        &self,
+        arrived: &Arrived,
+        outcome: Outcome<Response>,
+        record: LogRecord,
+        coordinator_ms: Option<u64>,
+    ) -> Result<Served> {
+        let config = self.gate.config();
+        if record.is_logged(config.log_requests) {
+            log(
+                &record,
+                &arrived.method,
+                arrived.parts().path,
+                coordinator_ms,
+            );
+        }
+        Ok(match outcome {
+            Outcome::Answered(answer) => Served::Gateway(answer),
             Outcome::Refused(refused) => {
-                respond(answers::answer(&refused, &gate.config().networks))
+                Served::Gateway(answers::answer(&refused, &config.networks))
             }
             Outcome::Origin { response, release } => {
-                with_headers(response, &answers::release_headers(&release))
+                Served::Origin(with_headers(response, &answers::release_headers(&release))?)
             }
-        }
+        })
     }
 
     /// Once per isolate, after answering: logs the configuration's warnings, and asks the
@@ -177,7 +314,7 @@ impl Gateway {
         for warning in warnings {
             console_error!("{}", json!({"event": "config_warning", "detail": warning}));
         }
-        let facilitator = facilitator(&self.gate, env);
+        let facilitator = http_facilitator(&self.gate, env);
         ctx.wait_until(async move {
             match facilitator.supported().await {
                 Ok(supported) => {
@@ -235,7 +372,27 @@ impl LazyGateway {
     {
         match self.get(env) {
             Ok(gateway) => gateway.serve(request, env, ctx, handler).await,
-            Err(error) => configuration_error(&request, env, error).await,
+            Err(error) => configuration_error(request.inner(), env, error).await,
+        }
+    }
+
+    /// [`Gateway::serve_raw`], or the configuration's error as [`LazyGateway::serve`] gives it.
+    pub async fn serve_raw<H, F>(
+        &'static self,
+        request: web_sys::Request,
+        env: &Env,
+        ctx: &Context,
+        handler: H,
+    ) -> Result<web_sys::Response>
+    where
+        H: FnOnce(Request) -> F,
+        F: Future<Output = Result<Response>>,
+    {
+        match self.get(env) {
+            Ok(gateway) => gateway.serve_raw(request, env, ctx, handler).await,
+            Err(error) => configuration_error(&request, env, error)
+                .await
+                .map(Into::into),
         }
     }
 }
@@ -243,16 +400,17 @@ impl LazyGateway {
 /// The answer of a gateway whose configuration is broken; the operator's listing still
 /// answers (it needs only KV and its secret).
 pub(super) async fn configuration_error(
-    request: &Request,
+    request: &web_sys::Request,
     env: &Env,
     error: &ConfigError,
 ) -> Result<Response> {
-    if let Some(answer) = admin::settlements(request, env).await {
+    let url = request.url();
+    let parts = UrlParts::split(&url);
+    if let Some(answer) = admin::settlements(request, &parts, env).await {
         return answer;
     }
     let refused = Refused::bare(Refusal::Configuration(error.clone()), None);
     let disposition = refused.refusal.disposition();
-    let url = request.inner().url();
     let record = LogRecord {
         outcome: disposition.outcome,
         status: disposition.status,
@@ -260,12 +418,7 @@ pub(super) async fn configuration_error(
         detail: Some(error.to_string()),
         ..LogRecord::default()
     };
-    log(
-        &record,
-        request.method().as_ref(),
-        UrlParts::split(&url).path,
-        None,
-    );
+    log(&record, &request.method(), parts.path, None);
     respond(answers::answer(
         &refused,
         &crate::networks::Networks::builtin(),
@@ -350,7 +503,7 @@ fn read_config(env: &Env) -> std::result::Result<GatewayConfig, ConfigError> {
 }
 
 /// The facilitator client of the configuration, with its optional credential secret.
-fn facilitator(gate: &Gate, env: &Env) -> HttpFacilitator<FetchExchange> {
+fn http_facilitator(gate: &Gate, env: &Env) -> HttpFacilitator<FetchExchange> {
     let authorization = env
         .secret(FACILITATOR_AUTH_SECRET)
         .ok()
@@ -358,18 +511,53 @@ fn facilitator(gate: &Gate, env: &Env) -> HttpFacilitator<FetchExchange> {
     HttpFacilitator::new(FetchExchange, &gate.config().facilitator, authorization)
 }
 
-/// The gateway's state as the flow reads it: receipts and revocations in Workers KV (a failed
-/// read is a miss; the payment coordinator writes the receipts), L402 request budgets in
-/// Durable Objects.
-struct KvReceipts {
-    kv: Option<worker::kv::KvStore>,
-    /// L402 request budgets (Durable Objects), when bound.
-    budgets: Option<worker::ObjectNamespace>,
+/// The facilitator of a request, made (with its credential secret) when first called: most
+/// requests call none.
+struct LazyFacilitator<'a> {
+    gate: &'a Gate,
+    env: &'a Env,
+    built: OnceCell<HttpFacilitator<FetchExchange>>,
 }
 
-impl ReceiptStore for KvReceipts {
+impl LazyFacilitator<'_> {
+    fn get(&self) -> &HttpFacilitator<FetchExchange> {
+        self.built
+            .get_or_init(|| http_facilitator(self.gate, self.env))
+    }
+}
+
+impl Facilitator for LazyFacilitator<'_> {
+    async fn verify(
+        &self,
+        request: &FacilitatorRequest,
+    ) -> std::result::Result<VerifyResponse, FacilitatorError> {
+        self.get().verify(request).await
+    }
+
+    async fn settle(
+        &self,
+        request: &FacilitatorRequest,
+    ) -> std::result::Result<SettleResponse, FacilitatorError> {
+        self.get().settle(request).await
+    }
+}
+
+/// The gateway's state as the flow reads it: receipts and revocations in Workers KV (a failed
+/// read is a miss; the payment coordinator writes the receipts), L402 request budgets in
+/// Durable Objects. The bindings are looked up when used.
+struct KvReceipts<'e> {
+    env: &'e Env,
+}
+
+impl KvReceipts<'_> {
+    fn kv(&self) -> Option<worker::kv::KvStore> {
+        self.env.kv(RECEIPTS_KV).ok()
+    }
+}
+
+impl ReceiptStore for KvReceipts<'_> {
     async fn get(&self, key: &str) -> Option<Receipt> {
-        let kv = self.kv.as_ref()?;
+        let kv = self.kv()?;
         match kv.get(key).json::<Receipt>().await {
             Ok(found) => found,
             Err(error) => {
@@ -388,14 +576,14 @@ impl ReceiptStore for KvReceipts {
         limit: u32,
     ) -> std::result::Result<bool, String> {
         let namespace = self
-            .budgets
-            .as_ref()
-            .ok_or("no TOKEN_BUDGET Durable Object binding")?;
-        budget::consume(namespace, token_id, limit).await
+            .env
+            .durable_object(budget::BUDGET_BINDING)
+            .map_err(|_| "no TOKEN_BUDGET Durable Object binding")?;
+        budget::consume(&namespace, token_id, limit).await
     }
 
     async fn verify_refused(&self, verify_key: &str) -> Option<String> {
-        let kv = self.kv.as_ref()?;
+        let kv = self.kv()?;
         kv.get(&verify_refusal_key(verify_key))
             .text()
             .await
@@ -404,7 +592,7 @@ impl ReceiptStore for KvReceipts {
     }
 
     async fn remember_verify_refusal(&self, verify_key: &str, reason: &str) {
-        let Some(kv) = self.kv.as_ref() else {
+        let Some(kv) = self.kv() else {
             return;
         };
         let put = kv
@@ -423,7 +611,7 @@ impl ReceiptStore for KvReceipts {
     }
 
     async fn is_revoked(&self, token_id: &TokenId) -> std::result::Result<bool, String> {
-        let kv = self.kv.as_ref().ok_or("no RECEIPTS binding")?;
+        let kv = self.kv().ok_or("no RECEIPTS binding")?;
         let entry = kv
             .get(&revocation_key(token_id))
             .text()
@@ -431,6 +619,101 @@ impl ReceiptStore for KvReceipts {
             .map_err(|e| e.to_string())?;
         Ok(entry.is_some())
     }
+}
+
+/// What a request comes to: the gateway's own answer, or the handler's response with the
+/// gateway's headers added.
+enum Served {
+    Gateway(Answer),
+    Origin(Response),
+}
+
+impl Served {
+    /// As the runtime's response.
+    fn into_raw(self) -> Result<web_sys::Response> {
+        match self {
+            Self::Gateway(answer) => respond_raw(answer),
+            Self::Origin(response) => Ok(response.into()),
+        }
+    }
+}
+
+/// A request as it arrived: the parts of it the gateway reads, taken once, and the time.
+struct Arrived {
+    request: web_sys::Request,
+    /// The runtime hands over a WHATWG-normalised absolute URL; it is split by hand
+    /// ([`UrlParts`]), which keeps the `url` crate's parser and its Unicode tables (about
+    /// 100 KB) out of the build.
+    url: String,
+    method: String,
+    headers: RequestHeaders,
+    now: u64,
+}
+
+impl Arrived {
+    fn read(request: web_sys::Request) -> Self {
+        let headers = RequestHeaders::read(Headers(request.headers()).entries());
+        Self {
+            url: request.url(),
+            method: request.method(),
+            headers,
+            now: Date::now().as_millis() / 1000,
+            request,
+        }
+    }
+
+    fn parts(&self) -> UrlParts<'_> {
+        UrlParts::split(&self.url)
+    }
+
+    fn facts(&self) -> RequestFacts<'_> {
+        self.headers
+            .facts(&self.method, &UrlParts::split(&self.url))
+    }
+}
+
+/// The answer when making one failed (the runtime refused a header or a body): 500, as
+/// workers-rs answers an error of a handler.
+fn error_response(error: &worker::Error) -> JsValue {
+    console_error!(
+        "{}",
+        json!({"event": "response_failed", "detail": error.to_string()})
+    );
+    web_sys::Response::new_with_opt_str_and_init(Some("internal error"), &{
+        let init = web_sys::ResponseInit::new();
+        init.set_status(500);
+        init
+    })
+    .map_or(JsValue::UNDEFINED, JsValue::from)
+}
+
+/// The gateway's answer as the runtime's response, made at once. The headers every answer
+/// starts with ([`answers::common_headers`]) are copied from one `Headers` object made once
+/// per isolate, which costs the runtime one call instead of one per header.
+fn respond_raw(answer: Answer) -> Result<web_sys::Response> {
+    thread_local!(static COMMON: (Vec<(&'static str, String)>, Option<web_sys::Headers>) = {
+        let common = answers::common_headers();
+        let headers = web_sys::Headers::new().ok().filter(|headers| {
+            common.iter().all(|(name, value)| headers.append(name, value).is_ok())
+        });
+        (common, headers)
+    });
+    let headers = COMMON.with(|(common, base)| match base {
+        Some(base) if answer.headers.starts_with(common) => {
+            web_sys::Headers::new_with_headers(base).map(|headers| (headers, common.len()))
+        }
+        _ => web_sys::Headers::new().map(|headers| (headers, 0)),
+    });
+    let (headers, skip) = headers.map_err(worker::Error::from)?;
+    for (name, value) in &answer.headers[skip..] {
+        // `append`: an L402 challenge has two `WWW-Authenticate` values (LSAT, L402).
+        headers.append(name, value)?;
+    }
+    let init = web_sys::ResponseInit::new();
+    init.set_status(answer.status);
+    init.set_headers(&headers);
+    let body = Some(answer.body.as_str()).filter(|body| !body.is_empty());
+    Ok(web_sys::Response::new_with_opt_str_and_init(body, &init)?)
 }
 
 fn respond(answer: Answer) -> Result<Response> {

@@ -5,12 +5,13 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE};
 use base64::Engine;
 use serde::Deserialize;
 use serde_json::json;
-use worker::Method;
+use worker::{Env, Method};
 
 use super::outbound::{exchange, ExchangeError};
 
 /// Answers larger than this are not an invoice (one is a few hundred bytes).
 const MAX_ANSWER_BYTES: usize = 64 * 1024;
+use super::LND_MACAROON_SECRET;
 use crate::config::LightningConfig;
 use crate::gate::l402::{Invoice, InvoiceError, InvoiceSource};
 use crate::l402::PaymentHash;
@@ -18,8 +19,9 @@ use crate::l402::PaymentHash;
 /// An LND node over REST.
 pub struct Lnd<'a> {
     config: &'a LightningConfig,
-    /// The invoice macaroon, hex (the `LND_MACAROON` secret).
-    macaroon: Option<String>,
+    /// Where the invoice macaroon is (the `LND_MACAROON` secret, hex), read when an invoice
+    /// is made: most requests make none.
+    env: &'a Env,
 }
 
 /// The part of LND's `AddInvoiceResponse` used here.
@@ -30,8 +32,8 @@ struct AddInvoiceResponse {
 }
 
 impl<'a> Lnd<'a> {
-    pub fn new(config: &'a LightningConfig, macaroon: Option<String>) -> Self {
-        Self { config, macaroon }
+    pub fn new(config: &'a LightningConfig, env: &'a Env) -> Self {
+        Self { config, env }
     }
 }
 
@@ -39,12 +41,13 @@ impl InvoiceSource for Lnd<'_> {
     async fn create_invoice(&self, sats: u64, memo: &str) -> Result<Invoice, InvoiceError> {
         let unavailable = |detail: String| InvoiceError::Unavailable { detail };
         let macaroon = self
-            .macaroon
-            .as_deref()
-            .ok_or_else(|| unavailable("LND_MACAROON is not set".into()))?;
+            .env
+            .secret(LND_MACAROON_SECRET)
+            .map(|secret| secret.to_string())
+            .map_err(|_| unavailable("LND_MACAROON is not set".into()))?;
         let url = format!("{}/v1/invoices", self.config.url);
         let body = json!({ "memo": memo, "value": sats.to_string() }).to_string();
-        let headers = [("Grpc-Metadata-macaroon", macaroon)];
+        let headers = [("Grpc-Metadata-macaroon", macaroon.as_str())];
         let (status, bytes) = match exchange(
             Method::Post,
             &url,

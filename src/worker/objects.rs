@@ -107,32 +107,31 @@ impl DurableObject for AllowanceBook {
     }
 }
 
-/// The allowances as the flow asks them: the scope's object, over its stub.
-pub struct ObjectAllowances {
-    namespace: Option<ObjectNamespace>,
+/// The allowances as the flow asks them: the scope's object, over its stub (the binding is
+/// looked up when an allowance is asked for: most requests ask for none).
+pub struct ObjectAllowances<'e> {
+    env: &'e Env,
 }
 
-impl ObjectAllowances {
-    pub fn new(env: &Env) -> Self {
-        Self {
-            namespace: env.durable_object(ALLOWANCES_BINDING).ok(),
-        }
+impl<'e> ObjectAllowances<'e> {
+    pub fn new(env: &'e Env) -> Self {
+        Self { env }
     }
 
-    fn namespace(&self) -> std::result::Result<&ObjectNamespace, String> {
-        self.namespace
-            .as_ref()
-            .ok_or_else(|| format!("no {ALLOWANCES_BINDING} Durable Object binding"))
+    fn namespace(&self) -> std::result::Result<ObjectNamespace, String> {
+        self.env
+            .durable_object(ALLOWANCES_BINDING)
+            .map_err(|_| format!("no {ALLOWANCES_BINDING} Durable Object binding"))
     }
 }
 
-impl Allowances for ObjectAllowances {
+impl Allowances for ObjectAllowances<'_> {
     async fn ask(&self, ask: &Ask, now: u64) -> std::result::Result<Allowance, String> {
         let call = AskCall {
             ask: ask.clone(),
             now,
         };
-        call_object(self.namespace()?, &ask.scope, "/ask", &call).await
+        call_object(&self.namespace()?, &ask.scope, "/ask", &call).await
     }
 
     async fn keep(
@@ -149,6 +148,6 @@ impl Allowances for ObjectAllowances {
             until,
             now,
         };
-        call_object(self.namespace()?, scope, "/keep", &call).await
+        call_object(&self.namespace()?, scope, "/keep", &call).await
     }
 }

@@ -4,7 +4,8 @@
 use std::cell::RefCell;
 use std::future::Future;
 
-use worker::{Headers, Request, RequestInit, RequestRedirect, Response};
+use worker::worker_sys::web_sys;
+use worker::{Headers, Method, Request, RequestInit, RequestRedirect, Response};
 
 use crate::config::{GatewayConfig, DEFAULT_ORIGIN_SECRET_HEADER};
 use crate::gate::flow::Origin;
@@ -18,13 +19,14 @@ pub struct HandlerOrigin<'a, H> {
     gateway_base: &'a str,
     /// The header that carries the origin secret, which no client may set.
     secret_header: &'a str,
-    request: RefCell<Option<Request>>,
+    request: RefCell<Option<web_sys::Request>>,
     handler: RefCell<Option<H>>,
 }
 
 impl<'a, H> HandlerOrigin<'a, H> {
+    /// The origin of `request` (whose body is consumed when it is passed on).
     pub fn new(
-        request: &Request,
+        request: web_sys::Request,
         gateway_base: &'a str,
         config: &'a GatewayConfig,
         handler: H,
@@ -33,11 +35,10 @@ impl<'a, H> HandlerOrigin<'a, H> {
             .origin
             .as_ref()
             .map_or(DEFAULT_ORIGIN_SECRET_HEADER, |origin| &origin.secret_header);
-        // A clone shares nothing mutable with the original; its body is consumed on fetch.
         Self {
             gateway_base,
             secret_header,
-            request: RefCell::new(request.clone().ok()),
+            request: RefCell::new(Some(request)),
             handler: RefCell::new(Some(handler)),
         }
     }
@@ -68,13 +69,13 @@ where
 /// `original` sent to `url`: its method and body, the headers [`forwards_header`] passes, and
 /// `secret` in `secret_header` when given; redirects are not followed.
 pub(super) fn forwarded(
-    original: &Request,
+    original: &web_sys::Request,
     url: &str,
     secret_header: &str,
     secret: Option<&str>,
 ) -> worker::Result<Request> {
     let headers = Headers::new();
-    for (name, value) in original.headers().entries() {
+    for (name, value) in Headers(original.headers()).entries() {
         if forwards_header(&name, &value, secret_header) {
             headers.append(&name, &value)?;
         }
@@ -82,10 +83,11 @@ pub(super) fn forwarded(
     if let Some(secret) = secret {
         headers.set(secret_header, secret)?;
     }
+    let method = Method::from(original.method());
     let mut init = RequestInit::new();
-    init.with_method(original.method())
+    init.with_method(method)
         .with_headers(headers)
         .with_redirect(RequestRedirect::Manual);
-    init.with_body(original.inner().body().map(Into::into));
+    init.with_body(original.body().map(Into::into));
     Request::new_with_init(url, &init)
 }

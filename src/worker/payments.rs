@@ -16,8 +16,7 @@ use futures_util::future::select;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use worker::{
-    console_error, durable_object, Date, DurableObject, Env, ObjectNamespace, Request, Response,
-    Result, State,
+    console_error, durable_object, Date, DurableObject, Env, Request, Response, Result, State,
 };
 
 use super::objects::{call_object, read_json};
@@ -316,24 +315,26 @@ fn unix_now() -> u64 {
 }
 
 /// The coordinator as the flow calls it: the payment's object, over its stub.
-pub struct ObjectCoordinator {
-    namespace: Option<ObjectNamespace>,
+pub struct ObjectCoordinator<'e> {
+    /// The binding is looked up when the coordinator is first called: most requests never
+    /// call it.
+    env: &'e Env,
     /// Milliseconds spent in calls to the object, for the request's log line.
     spent_ms: Cell<u64>,
     called: Cell<bool>,
 }
 
-impl ObjectCoordinator {
-    pub fn new(env: &Env) -> Self {
+impl<'e> ObjectCoordinator<'e> {
+    pub fn new(env: &'e Env) -> Self {
         Self {
-            namespace: env.durable_object(PAYMENTS_BINDING).ok(),
+            env,
             spent_ms: Cell::new(0),
             called: Cell::new(false),
         }
     }
 
     /// Milliseconds this request spent waiting for the coordinator (`None` if it was not
-    /// called): the hop's cost, which `benches/worker-load.sh` reports.
+    /// called): the hop's cost, in the request's log line.
     pub fn spent_ms(&self) -> Option<u64> {
         Some(self.spent_ms.get()).filter(|_| self.called.get())
     }
@@ -346,9 +347,9 @@ impl ObjectCoordinator {
         body: &B,
     ) -> std::result::Result<T, CoordinatorError> {
         let started = Date::now().as_millis();
-        let answer = match self.namespace.as_ref() {
-            Some(namespace) => call_object(namespace, key, path, body).await,
-            None => Err(format!("no {PAYMENTS_BINDING} Durable Object binding")),
+        let answer = match self.env.durable_object(PAYMENTS_BINDING) {
+            Ok(namespace) => call_object(&namespace, key, path, body).await,
+            Err(_) => Err(format!("no {PAYMENTS_BINDING} Durable Object binding")),
         }
         .map_err(|detail| CoordinatorError { detail });
         let spent = Date::now().as_millis().saturating_sub(started);
@@ -358,7 +359,7 @@ impl ObjectCoordinator {
     }
 }
 
-impl Coordinator for ObjectCoordinator {
+impl Coordinator for ObjectCoordinator<'_> {
     async fn claim(
         &self,
         record: &PaymentRecord,

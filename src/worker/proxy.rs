@@ -2,7 +2,11 @@
 //! `origin` (or of built-in demo content when none is configured).
 
 use serde_json::json;
-use worker::{event, Context, Env, Fetch, Request, Response, Result};
+use wasm_bindgen::prelude::wasm_bindgen;
+use wasm_bindgen::JsValue;
+use wasm_bindgen_futures::future_to_promise;
+use worker::worker_sys::{self, web_sys};
+use worker::{Context, Env, Fetch, Request, Response, Result};
 
 use super::gateway::{configuration_error, with_headers, Gateway, LazyGateway};
 use super::origin::forwarded;
@@ -16,22 +20,34 @@ const ORIGIN_AUTH_SECRET: &str = "ORIGIN_AUTHORIZATION";
 
 static GATEWAY: LazyGateway = LazyGateway::new(Gateway::from_env);
 
-#[event(fetch)]
-async fn fetch(request: Request, env: Env, ctx: Context) -> Result<Response> {
+/// The Worker's `fetch` export, in the runtime's own terms: the gateway answers what it can
+/// at once (a 402 is a `Response`, made synchronously) and the rest as a `Promise`, and a
+/// `worker::Request` is made only of what goes on to the origin.
+#[wasm_bindgen]
+pub fn fetch(request: web_sys::Request, env: Env, ctx: worker_sys::Context) -> JsValue {
+    let ctx = Context::new(ctx);
     let gateway = match GATEWAY.get(&env) {
         Ok(gateway) => gateway,
-        Err(error) => return configuration_error(&request, &env, error).await,
+        Err(error) => {
+            let answered = async move {
+                let response = configuration_error(&request, &env, error).await?;
+                Ok(JsValue::from(web_sys::Response::from(response)))
+            };
+            return future_to_promise(answered).into();
+        }
     };
     let config = gateway.gate().config();
-    let secret = env.secret(ORIGIN_AUTH_SECRET).ok().map(|s| s.to_string());
-    gateway
-        .serve(request, &env, &ctx, |forwarded| async move {
-            match &config.origin {
-                Some(origin) => proxy(origin, secret.as_deref(), forwarded).await,
-                None => demo(&forwarded, config.routes.len()),
+    let secrets = env.clone();
+    gateway.fetch(request, env, ctx, move |forwarded| async move {
+        match &config.origin {
+            Some(origin) => {
+                let secret = secrets.secret(ORIGIN_AUTH_SECRET).ok();
+                let secret = secret.map(|s| s.to_string());
+                proxy(origin, secret.as_deref(), forwarded).await
             }
-        })
-        .await
+            None => demo(&forwarded, config.routes.len()),
+        }
+    })
 }
 
 /// The zero-code Worker's content: `request` (as the gateway forwards it) sent on to the
@@ -45,7 +61,7 @@ async fn proxy(config: &OriginConfig, secret: Option<&str>, request: Request) ->
         Some(query) => format!("{}{}?{query}", config.url, parts.path),
         None => format!("{}{}", config.url, parts.path),
     };
-    let outbound = forwarded(&request, &target, &config.secret_header, secret)?;
+    let outbound = forwarded(request.inner(), &target, &config.secret_header, secret)?;
     let response = Fetch::Request(outbound).send().await?;
     let location = response.headers().get("Location").ok().flatten();
     match location.and_then(|l| rewrite_location(&l, &config.url, parts.origin)) {

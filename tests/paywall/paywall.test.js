@@ -47,7 +47,8 @@ before(async () => {
   all.stack = await startStack();
   const config = gatewayConfig(all.stack.info);
   config.routes[1].description = DESCRIPTION;
-  all.worker = await startWorker(config);
+  // The page's script and WASM, bound as Workers Static Assets (off in wrangler.toml).
+  all.worker = await startWorker(config, { args: ['--assets', 'paywall/dist'] });
   all.browser = await chromium.launch({
     executablePath: CHROMIUM,
     args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking'],

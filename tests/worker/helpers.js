@@ -303,10 +303,8 @@ export async function startOriginDouble() {
  */
 async function withServiceBinding(binding, service) {
   const text = await readFile(join(ROOT, 'wrangler.toml'), 'utf8');
-  const absolute = text
-    .replace('main = "build/index.js"', `main = ${JSON.stringify(join(ROOT, 'build/index.js'))}`)
-    .replace('directory = "./paywall/dist"', `directory = ${JSON.stringify(join(ROOT, 'paywall/dist'))}`);
-  assert.notEqual(absolute, text, 'wrangler.toml no longer has the main and assets lines this expects');
+  const absolute = text.replace('main = "build/index.js"', `main = ${JSON.stringify(join(ROOT, 'build/index.js'))}`);
+  assert.notEqual(absolute, text, 'wrangler.toml no longer has the main line this expects');
   const dir = await mkdtemp(join(tmpdir(), 'edge402-gateway-toml-'));
   const path = join(dir, 'wrangler.toml');
   await writeFile(path, `${absolute}\n[[services]]\nbinding = "${binding}"\nservice = "${service}"\n`);
@@ -580,9 +578,10 @@ export function spawnGroup(command, args, { cwd = ROOT, env = process.env, stdin
  * and waits until it answers HTTP. `vars` are further string bindings (`--var NAME:value`),
  * which the Worker reads like secrets; `wranglerToml` names another Worker's wrangler.toml
  * (relative to the repository root), such as the example's; `configs` are absolute paths of
- * several Workers' configurations run together, the gateway's first.
+ * several Workers' configurations run together, the gateway's first; `args` are further
+ * `wrangler dev` flags (`--assets paywall/dist` for the paywall's assets).
  */
-export async function startWorker(config, { vars = {}, wranglerToml, configs = [] } = {}) {
+export async function startWorker(config, { vars = {}, wranglerToml, configs = [], args: flags = [] } = {}) {
   const [port, inspectorPort] = await freePorts(2);
   const persistTo = await mkdtemp(join(tmpdir(), 'edge402-worker-kv-'));
   const url = `http://${HOST}:${port}`;
@@ -595,6 +594,7 @@ export async function startWorker(config, { vars = {}, wranglerToml, configs = [
     ...Object.entries(vars).flatMap(([name, value]) => ['--var', `${name}:${value}`]),
     ...(wranglerToml ? ['--config', join(ROOT, wranglerToml)] : []),
     ...configs.flatMap((path) => ['--config', path]),
+    ...flags,
   ];
   const wrangler = spawnGroup(WRANGLER, args, { env: WRANGLER_ENV });
 

@@ -189,3 +189,20 @@ test('an L402 credential is not forwarded to the origin; another Authorization i
   assert.equal(l402.headers.authorization, undefined);
   assert.equal(bearer.headers.authorization, 'Bearer origin-token');
 });
+
+test('log lines: plain challenges and free pass-throughs are not logged by default, refusals are', TEST_TIMEOUT, async () => {
+  const { worker } = stack;
+  assert.equal((await worker.get('/health?log-probe=free')).status, 200);
+  assert.equal((await worker.get('/api/log-probe-challenge')).status, 402);
+  const bad = await worker.get('/api/log-probe-refused', { 'PAYMENT-SIGNATURE': 'not base64 at all!' });
+  assert.equal(bad.status, 400, String(bad));
+  // Lines reach wrangler's output a moment after the answers.
+  const deadline = Date.now() + 5_000;
+  // The Worker's lines are JSON; wrangler's own request lines name the paths too.
+  const lines = () => worker.output().split('\n').filter((line) => line.startsWith('{') && line.includes('log-probe'));
+  while (!lines().some((line) => line.includes('log-probe-refused')) && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  const logged = lines().map((line) => JSON.parse(line));
+  assert.deepEqual(logged.map((l) => [l.path, l.outcome, l.reason]), [['/api/log-probe-refused', 'rejected', 'invalid_payload']]);
+});

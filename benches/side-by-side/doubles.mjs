@@ -1,11 +1,13 @@
-// Test doubles for benches/worker-load.sh, in their own process so that they do not share a
+// Test doubles for benches/side-by-side.sh, in their own process so that they do not share a
 // CPU-bound event loop with the load generator. Neither is a real service:
 //
 //   origin double       any path: 200 with a small JSON body.
-//   facilitator double  POST /verify and /settle: the payment's EIP-3009 signature is checked
-//                       (viem) against its payer, as any facilitator does, and nothing else;
-//                       /settle then answers success with a fake transaction hash (it moves
-//                       no money), /verify valid; a bad signature is refused by both;
+//   facilitator double  POST /verify and /settle, answered at once: the payment's EIP-3009
+//                       signature is checked (viem) against its payer, and its nonce against
+//                       those settled, as any facilitator does (a real one simulates the
+//                       transfer on chain); /settle then answers success with a fake
+//                       transaction hash (it moves no money), /verify valid; a bad signature
+//                       or a settled nonce is refused by both;
 //                       GET /supported: exact on eip155:84532 (v2) and base-sepolia (v1);
 //                       GET /_count: how many /settle and /verify calls it has answered.
 //
@@ -29,6 +31,8 @@ const origin = http.createServer((request, response) => {
 });
 
 const counts = { settle: 0, verify: 0, supported: 0 };
+/** The (payer, nonce) of every payment settled. */
+const settled = new Set();
 
 function json(response, status, value) {
   const body = JSON.stringify(value);
@@ -75,8 +79,11 @@ const facilitator = http.createServer((request, response) => {
 async function answer(path, body, response) {
   const { authorization, signature } = body.paymentPayload?.payload ?? {};
   const payer = authorization?.from;
-  const valid = await signedByPayer(body.paymentRequirements ?? {}, authorization, signature);
-  const reason = "invalid_exact_evm_signature";
+  const signed = await signedByPayer(body.paymentRequirements ?? {}, authorization, signature);
+  const spent = `${payer}:${authorization?.nonce}`.toLowerCase();
+  const used = settled.has(spent);
+  const valid = signed && !used;
+  const reason = used ? "invalid_exact_evm_nonce_already_used" : "invalid_exact_evm_signature";
   if (path === "/verify") {
     counts.verify += 1;
     return json(response, 200, valid ? { isValid: true, payer } : { isValid: false, invalidReason: reason, payer });
@@ -86,6 +93,7 @@ async function answer(path, body, response) {
     return json(response, 200, { success: false, errorReason: reason, transaction: "", network: "eip155:84532", payer });
   }
   counts.settle += 1;
+  settled.add(spent);
   return json(response, 200, {
     success: true,
     transaction: `0x${counts.settle.toString(16).padStart(64, "0")}`,
