@@ -440,10 +440,7 @@ impl FakeChain {
         let (Some(wallet), Some(hash), Some(signature)) = (wallet, hash, bytes_at(4)) else {
             return Err(reverted());
         };
-        let deployed = self
-            .contracts
-            .borrow()
-            .contains(&wallet.to_string().to_ascii_lowercase());
+        let deployed = self.contracts.borrow().contains(&wallet.to_hex());
         let owner = self
             .wallets
             .borrow()

@@ -310,13 +310,18 @@ summary.upload = {
 // ---- 2. services: the stack (real facilitator), the doubles (origin, instant facilitator) ------
 
 step("starting the local settlement stack (chain, token, reference facilitator)");
-const stackChild = spawn(process.execPath, ["--require", "./lib/exit-with-parent.cjs", "start.mjs", "--chain-port", "0", "--facilitator-port", "0", "--quiet"], {
+const stackChild = spawn(process.execPath, ["--require", "./lib/exit-with-parent.cjs", "start.mjs", "--chain-port", "0", "--facilitator-port", "0"], {
   cwd: path.join(ROOT, "stack"),
   stdio: ["pipe", "pipe", "pipe"],
 });
 const stackEntry = track(stackChild, false);
 let stackLog = "";
-stackChild.stderr.on("data", (d) => (stackLog = (stackLog + d).slice(-20_000)));
+/** The facilitator's own durations (its log: `POST /settle … (N ms)`), in order. */
+const facilitatorCalls = [];
+stackChild.stderr.on("data", (d) => {
+  stackLog = (stackLog + d).slice(-20_000);
+  for (const [, op, ms] of String(d).matchAll(/POST \/(settle|verify) .*\((\d+) ms\)/g)) facilitatorCalls.push({ op, ms: Number(ms) });
+});
 const stackLine = await Promise.race([
   once(createInterface({ input: stackChild.stdout }), "line").then(([line]) => line),
   once(stackChild, "exit").then(() => {
@@ -488,7 +493,13 @@ for (let r = 0; r < ROUNDS; r += 1) {
     const list = [];
     for (let i = 0; i < PAID_REAL; i += 1) list.push(await payment(offers[real]));
     step(`round ${r + 1}/${ROUNDS}: ${PAID_REAL} new payments at ${w}, one at a time (the stack's facilitator)`);
+    const first = facilitatorCalls.length;
     result[w].paid_real = await loadEach(workers[real], `${workers[real].base}/api/bench`, list, 200, 1);
+    // What the facilitator itself took for these requests' calls.
+    const calls = facilitatorCalls.slice(first);
+    const median = (op) => percentile(calls.filter((c) => c.op === op).map((c) => c.ms).sort((a, b) => a - b), 50);
+    result[w].paid_real.settle_p50_ms = median("settle");
+    result[w].paid_real.verify_p50_ms = median("verify");
   }
   rounds.push(result);
 }
@@ -530,6 +541,19 @@ for (const sc of LOADS) {
   entry.ratio = Object.fromEntries(METRICS.map((m) => [m, spread(rounds.map((r) => r.edge402[sc][m] / r.peer[sc][m]))]));
   summary.load[sc] = entry;
 }
+// The facilitator's share of the paid requests' latency, and what is each gateway's own.
+summary.paid_real_accounting = Object.fromEntries(["edge402", "peer"].map((w) => {
+  const own = rounds.map((r) => {
+    const p = r[w].paid_real;
+    return p.p50_ms - (Number.isFinite(p.settle_p50_ms) ? p.settle_p50_ms : 0) - (Number.isFinite(p.verify_p50_ms) ? p.verify_p50_ms : 0);
+  });
+  return [w, {
+    client_p50_ms: spread(rounds.map((r) => r[w].paid_real.p50_ms)),
+    facilitator_settle_p50_ms: spread(rounds.map((r) => r[w].paid_real.settle_p50_ms)),
+    facilitator_verify_p50_ms: spread(rounds.map((r) => r[w].paid_real.verify_p50_ms)),
+    gateway_own_p50_ms: spread(own),
+  }];
+}));
 summary.load.floor = Object.fromEntries(METRICS.map((m) => [m, spread(rounds.map((r) => r.floor.challenge[m]))]));
 summary.load.challenge_with_assets = {
   edge402: Object.fromEntries(METRICS.map((m) => [m, spread(rounds.map((r) => r.edge402_assets.challenge[m]))])),
@@ -599,6 +623,11 @@ console.log(`${pad("402, paywall assets bound **", 34)}${pad(`${f(wa.edge402.rps
 const cf = summary.challenge_vs_floor;
 console.log("");
 console.log(`402 path vs the floor: edge402 ${range(cf.edge402.rps)}x its req/s, ${range(cf.edge402.cpu_above_floor_ms, 3)} ms CPU above it; peer ${range(cf.peer.rps)}x, ${range(cf.peer.cpu_above_floor_ms, 3)} ms`);
+const pa = summary.paid_real_accounting;
+for (const w of ["edge402", "peer"]) {
+  const a = pa[w];
+  console.log(`paid (real facilitator), ${w}: client p50 ${f(a.client_p50_ms.median, 1)} ms = facilitator /verify ${f(a.facilitator_verify_p50_ms.median, 1)} + /settle ${f(a.facilitator_settle_p50_ms.median, 1)} + the gateway's own ${f(a.gateway_own_p50_ms.median, 1)} ms (medians)`);
+}
 const fc = summary.facilitator_calls;
 console.log(`facilitator calls per paid / bad request: edge402 ${fc.edge402.per_paid} / ${fc.edge402.per_bad}, peer ${fc.peer.per_paid} / ${fc.peer.per_bad}`);
 console.log(`* receipt: edge402 serves a settled payment's retry from its receipt; the peer has none (the facilitator refuses the used nonce, it answers 402)`);

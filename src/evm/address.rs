@@ -98,6 +98,11 @@ impl Address {
     pub fn parse_any_case(text: &str) -> Result<Self, AddressError> {
         parse_prefixed_hex(text).map(Self)
     }
+
+    /// `0x` + 40 lower-case hex digits (no checksum: see [`Address::to_checksum`]).
+    pub fn to_hex(&self) -> String {
+        format!("0x{}", hex::encode(self.0))
+    }
 }
 
 impl Bytes32 {
@@ -171,6 +176,26 @@ macro_rules! serde_via_str {
 
 serde_via_str!(Address);
 serde_via_str!(Bytes32);
+
+/// `#[serde(with = "lower_hex")]` for an [`Address`] the gateway stores or sends between its
+/// own parts (receipts, the payment coordinator's records): `0x` and lower-case hex, since
+/// an EIP-55 checksum costs a Keccak hash at every write and tells nobody anything there.
+/// It reads either spelling. Protocol messages keep the checksum (`Address`'s own serde).
+pub mod lower_hex {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    use super::Address;
+
+    /// Writes `0x` and lower-case hex.
+    pub fn serialize<S: Serializer>(address: &Address, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&address.to_hex())
+    }
+
+    /// Reads an address as `Address` does.
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Address, D::Error> {
+        Address::deserialize(deserializer)
+    }
+}
 
 #[cfg(test)]
 mod tests {

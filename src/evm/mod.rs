@@ -2,7 +2,7 @@
 //! `TransferWithAuthorization`, signature recovery and the payment signer.
 
 pub mod abi;
-mod address;
+pub mod address;
 pub mod eip712;
 mod exact;
 mod glv;

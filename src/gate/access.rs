@@ -21,10 +21,7 @@ pub const MAX_LIVE_NONCES: usize = 512;
 /// The name of a payer's entry in a scope (its coordinator object): `v1:access:<scope>:<payer>`,
 /// the address in lower case.
 pub fn access_key(scope: &str, payer: &Address) -> String {
-    format!(
-        "v1:access:{scope}:{}",
-        payer.to_string().to_ascii_lowercase()
-    )
+    format!("v1:access:{scope}:{}", payer.to_hex())
 }
 
 /// A payer's access in one scope.

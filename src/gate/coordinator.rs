@@ -45,6 +45,21 @@ pub trait Coordinator {
         now: u64,
     ) -> Result<Option<PaymentState>, CoordinatorError>;
 
+    /// Records the settlement of the claimed attempt that the facilitator reported and the
+    /// gateway believes (`conclusion` is [`Conclusion::Settled`]): the answer to the client
+    /// does not depend on it, so a shell that can finish work after answering (a Worker's
+    /// `waitUntil`) may do it then, saving the client a round trip. Should it never land,
+    /// the claim's lease runs out and the chain proves the transfer. By default, as
+    /// [`Coordinator::conclude`].
+    async fn conclude_settled(
+        &self,
+        record: &PaymentRecord,
+        conclusion: Conclusion,
+        now: u64,
+    ) -> Result<(), CoordinatorError> {
+        self.conclude(record, conclusion, now).await.map(|_| ())
+    }
+
     /// Records that a payment gives its payer access in a scope until `call.until` (see
     /// [`super::access::grant`]): one entry per payer and scope, named by `call.key`.
     async fn grant_access(&self, call: &GrantCall) -> Result<(), CoordinatorError>;

@@ -680,9 +680,15 @@ where
         }
     };
     let attempt = judge(gate, plan, settled);
-    let concluded = coordinator
-        .conclude(record, attempt.conclusion(plan, now), now)
-        .await;
+    let conclusion = attempt.conclusion(plan, now);
+    let concluded = match &attempt {
+        // The answer does not depend on the coordinator's: the shell may finish it later.
+        Attempt::Settled(_) => coordinator
+            .conclude_settled(record, conclusion, now)
+            .await
+            .map(|()| None),
+        _ => coordinator.conclude(record, conclusion, now).await,
+    };
     let (state, log) = match concluded {
         Ok(state) => (state, log),
         Err(error) => (None, noting(log, Some(error))),

@@ -59,10 +59,13 @@ pub struct PaymentRecord {
     /// Its chain.
     pub chain_id: u64,
     /// The token.
+    #[serde(with = "crate::evm::address::lower_hex")]
     pub token: Address,
     /// The payer.
+    #[serde(with = "crate::evm::address::lower_hex")]
     pub payer: Address,
     /// The recipient offered.
+    #[serde(with = "crate::evm::address::lower_hex")]
     pub pay_to: Address,
     /// The amount.
     pub amount: Uint256,

@@ -29,8 +29,10 @@ pub struct Receipt {
     /// CAIP-2 network.
     pub network: String,
     /// Token contract.
+    #[serde(with = "crate::evm::address::lower_hex")]
     pub asset: Address,
     /// Payer.
+    #[serde(with = "crate::evm::address::lower_hex")]
     pub payer: Address,
     /// EIP-3009 nonce.
     pub nonce: Bytes32,

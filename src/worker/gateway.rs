@@ -20,6 +20,7 @@ use super::origin::HandlerOrigin;
 use super::outbound::FetchExchange;
 use super::payments::ObjectCoordinator;
 use super::pricing::Prices;
+use super::spent::Spent;
 use super::{CONFIG_VAR, FACILITATOR_AUTH_SECRET, RECEIPTS_KV};
 use crate::config::{ConfigError, GatewayConfig};
 use crate::gate::extensions::{OfferSigner, OFFER_RECEIPT_KEY};
@@ -156,8 +157,8 @@ impl Gateway {
         self.check_once(env, ctx);
         let decision = self.gate.decide(&arrived.facts(), arrived.now);
         match answered_at_once(decision) {
-            Ok((outcome, record)) => Ok(self.finish(&arrived, outcome, record, None)?),
-            Err(decision) => self.carry_out(arrived, decision, env, handler).await,
+            Ok((outcome, record)) => Ok(self.finish(&arrived, outcome, record, &[])?),
+            Err(decision) => self.carry_out(arrived, decision, (env, ctx), handler).await,
         }
     }
 
@@ -185,13 +186,15 @@ impl Gateway {
             match answered_at_once(decision) {
                 Ok((outcome, record)) => {
                     let made = self
-                        .finish(&arrived, outcome, record, None)
+                        .finish(&arrived, outcome, record, &[])
                         .and_then(Served::into_raw);
                     return made.map_or_else(|e| error_response(&e), JsValue::from);
                 }
                 Err(decision) => {
                     let answered = async move {
-                        let served = self.carry_out(arrived, decision, &env, handler).await;
+                        let served = self
+                            .carry_out(arrived, decision, (&env, &ctx), handler)
+                            .await;
                         Ok(served
                             .and_then(Served::into_raw)
                             .map_or_else(|e| error_response(&e), JsValue::from))
@@ -214,7 +217,7 @@ impl Gateway {
         &'static self,
         arrived: Arrived,
         decision: Decision,
-        env: &Env,
+        (env, ctx): (&Env, &Context),
         handler: H,
     ) -> Result<Served>
     where
@@ -230,12 +233,16 @@ impl Gateway {
             handler,
         );
         // Bindings and secrets are looked up when a service is first used.
-        let store = KvReceipts { env };
-        let coordinator = ObjectCoordinator::new(env);
+        let store = KvReceipts {
+            env,
+            spent: Spent::default(),
+        };
+        let coordinator = ObjectCoordinator::new(env, ctx);
         let facilitator = LazyFacilitator {
             gate,
             env,
             built: OnceCell::new(),
+            spent: Spent::default(),
         };
         let invoices = gate.config().lightning.as_ref().map(|ln| Lnd::new(ln, env));
         let allowances = ObjectAllowances::new(env);
@@ -262,25 +269,26 @@ impl Gateway {
         };
         let facts = arrived.facts();
         let (outcome, record) = carry_out(gate, &facts, decision, arrived.now, services).await;
-        self.finish(&arrived, outcome, record, coordinator.spent_ms())
+        let spent = [
+            ("coordinator_ms", coordinator.spent.ms()),
+            ("facilitator_ms", facilitator.spent.ms()),
+            ("kv_ms", store.spent.ms()),
+        ];
+        self.finish(&arrived, outcome, record, &spent)
     }
 
-    /// Logs a request's record (as `log_requests` says) and makes its outcome what is served.
+    /// Logs a request's record (as `log_requests` says) with the time `spent` waiting for
+    /// each remote service, and makes its outcome what is served.
     fn finish(
         &self,
         arrived: &Arrived,
         outcome: Outcome<Response>,
         record: LogRecord,
-        coordinator_ms: Option<u64>,
+        spent: &[(&str, Option<u64>)],
     ) -> Result<Served> {
         let config = self.gate.config();
         if record.is_logged(config.log_requests) {
-            log(
-                &record,
-                &arrived.method,
-                arrived.parts().path,
-                coordinator_ms,
-            );
+            log(&record, &arrived.method, arrived.parts().path, spent);
         }
         Ok(match outcome {
             Outcome::Answered(answer) => Served::Gateway(answer),
@@ -418,7 +426,7 @@ pub(super) async fn configuration_error(
         detail: Some(error.to_string()),
         ..LogRecord::default()
     };
-    log(&record, &request.method(), parts.path, None);
+    log(&record, &request.method(), parts.path, &[]);
     respond(answers::answer(
         &refused,
         &crate::networks::Networks::builtin(),
@@ -517,6 +525,8 @@ struct LazyFacilitator<'a> {
     gate: &'a Gate,
     env: &'a Env,
     built: OnceCell<HttpFacilitator<FetchExchange>>,
+    /// Time spent waiting for the facilitator, for the log line.
+    spent: Spent,
 }
 
 impl LazyFacilitator<'_> {
@@ -531,14 +541,14 @@ impl Facilitator for LazyFacilitator<'_> {
         &self,
         request: &FacilitatorRequest,
     ) -> std::result::Result<VerifyResponse, FacilitatorError> {
-        self.get().verify(request).await
+        self.spent.time(self.get().verify(request)).await
     }
 
     async fn settle(
         &self,
         request: &FacilitatorRequest,
     ) -> std::result::Result<SettleResponse, FacilitatorError> {
-        self.get().settle(request).await
+        self.spent.time(self.get().settle(request)).await
     }
 }
 
@@ -547,6 +557,8 @@ impl Facilitator for LazyFacilitator<'_> {
 /// Durable Objects. The bindings are looked up when used.
 struct KvReceipts<'e> {
     env: &'e Env,
+    /// Time spent reading receipts, for the log line.
+    spent: Spent,
 }
 
 impl KvReceipts<'_> {
@@ -558,7 +570,7 @@ impl KvReceipts<'_> {
 impl ReceiptStore for KvReceipts<'_> {
     async fn get(&self, key: &str) -> Option<Receipt> {
         let kv = self.kv()?;
-        match kv.get(key).json::<Receipt>().await {
+        match self.spent.time(kv.get(key).json::<Receipt>()).await {
             Ok(found) => found,
             Err(error) => {
                 console_error!(
@@ -755,12 +767,16 @@ pub(super) fn with_headers(
         .body(body))
 }
 
-/// The request's log line: the flow's record, with the method, the path and the time spent
-/// waiting for the payment coordinator, when it was asked.
-fn log(record: &LogRecord, method: &str, path: &str, coordinator_ms: Option<u64>) {
+/// The request's log line: the flow's record, with the method, the path and the
+/// milliseconds spent waiting for each remote service that was asked.
+fn log(record: &LogRecord, method: &str, path: &str, spent: &[(&str, Option<u64>)]) {
     let mut line = record.line(method, path);
-    if let (Some(fields), Some(ms)) = (line.as_object_mut(), coordinator_ms) {
-        fields.insert("coordinator_ms".into(), ms.into());
+    if let Some(fields) = line.as_object_mut() {
+        for (name, ms) in spent {
+            if let Some(ms) = ms {
+                fields.insert((*name).into(), (*ms).into());
+            }
+        }
     }
     console_log!("{line}");
 }

@@ -45,6 +45,7 @@ mod payments;
 mod pricing;
 #[cfg(feature = "proxy")]
 mod proxy;
+mod spent;
 
 pub use crate::config::{ConfigError, GatewayConfig};
 pub use crate::gate::{DynamicPrice, PriceAsk};

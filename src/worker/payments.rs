@@ -16,11 +16,13 @@ use futures_util::future::select;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use worker::{
-    console_error, durable_object, Date, DurableObject, Env, Request, Response, Result, State,
+    console_error, durable_object, Context, Date, DurableObject, Env, Request, Response, Result,
+    State,
 };
 
 use super::objects::{call_object, read_json};
 use super::outbound::FetchExchange;
+use super::spent::Spent;
 use super::RECEIPTS_KV;
 use crate::config::MIN_RECEIPT_TTL_S;
 use crate::gate::access::{
@@ -203,7 +205,7 @@ impl PaymentCoordinator {
         }
         let metadata = json!({
             "state": entry.state.name(),
-            "payer": record.payer.to_string().to_ascii_lowercase(),
+            "payer": record.payer.to_hex(),
             "nonce": record.nonce.to_hex(),
         });
         // The state's name beside the record and what is known, for whoever reads the listing.
@@ -319,24 +321,19 @@ pub struct ObjectCoordinator<'e> {
     /// The binding is looked up when the coordinator is first called: most requests never
     /// call it.
     env: &'e Env,
-    /// Milliseconds spent in calls to the object, for the request's log line.
-    spent_ms: Cell<u64>,
-    called: Cell<bool>,
+    /// Where calls whose answer the request does not wait for are finished (`waitUntil`).
+    ctx: &'e Context,
+    /// Time spent in calls to the object, for the request's log line.
+    pub spent: Spent,
 }
 
 impl<'e> ObjectCoordinator<'e> {
-    pub fn new(env: &'e Env) -> Self {
+    pub fn new(env: &'e Env, ctx: &'e Context) -> Self {
         Self {
             env,
-            spent_ms: Cell::new(0),
-            called: Cell::new(false),
+            ctx,
+            spent: Spent::default(),
         }
-    }
-
-    /// Milliseconds this request spent waiting for the coordinator (`None` if it was not
-    /// called): the hop's cost, in the request's log line.
-    pub fn spent_ms(&self) -> Option<u64> {
-        Some(self.spent_ms.get()).filter(|_| self.called.get())
     }
 
     /// One call to the payment's object, timed.
@@ -346,16 +343,39 @@ impl<'e> ObjectCoordinator<'e> {
         path: &str,
         body: &B,
     ) -> std::result::Result<T, CoordinatorError> {
-        let started = Date::now().as_millis();
-        let answer = match self.env.durable_object(PAYMENTS_BINDING) {
-            Ok(namespace) => call_object(&namespace, key, path, body).await,
-            Err(_) => Err(format!("no {PAYMENTS_BINDING} Durable Object binding")),
-        }
-        .map_err(|detail| CoordinatorError { detail });
-        let spent = Date::now().as_millis().saturating_sub(started);
-        self.spent_ms.set(self.spent_ms.get().saturating_add(spent));
-        self.called.set(true);
-        answer
+        let called = self.spent.time(async {
+            match self.env.durable_object(PAYMENTS_BINDING) {
+                Ok(namespace) => call_object(&namespace, key, path, body).await,
+                Err(_) => Err(format!("no {PAYMENTS_BINDING} Durable Object binding")),
+            }
+        });
+        called.await.map_err(|detail| CoordinatorError { detail })
+    }
+}
+
+impl ObjectCoordinator<'_> {
+    /// Sends `body` to `path` of the object `key` after the answer (`waitUntil`): the runtime
+    /// keeps the isolate until it is done. A failure is logged.
+    fn call_later<B: Serialize>(&self, key: &str, path: &'static str, body: &B) {
+        let (namespace, key) = (self.env.durable_object(PAYMENTS_BINDING), key.to_owned());
+        let body = serde_json::to_value(body);
+        self.ctx.wait_until(async move {
+            let called = match (namespace, body) {
+                (Ok(namespace), Ok(body)) => {
+                    call_object::<_, serde_json::Value>(&namespace, &key, path, &body)
+                        .await
+                        .map(|_| ())
+                }
+                (Err(_), _) => Err(format!("no {PAYMENTS_BINDING} Durable Object binding")),
+                (_, Err(error)) => Err(error.to_string()),
+            };
+            if let Err(detail) = called {
+                console_error!(
+                    "{}",
+                    json!({"event": "coordinator_call_failed", "call": path, "key": key, "detail": detail})
+                );
+            }
+        });
     }
 }
 
@@ -388,8 +408,27 @@ impl Coordinator for ObjectCoordinator<'_> {
         self.call(&record.key, "/conclude", &call).await
     }
 
+    /// Finished after the answer: the client's request does not depend on it (its lease
+    /// makes the payment unknown, and the chain proves it, should the call never land).
+    async fn conclude_settled(
+        &self,
+        record: &PaymentRecord,
+        conclusion: Conclusion,
+        now: u64,
+    ) -> std::result::Result<(), CoordinatorError> {
+        let call = ConcludeCall {
+            record: record.clone(),
+            conclusion,
+            now,
+        };
+        self.call_later(&record.key, "/conclude", &call);
+        Ok(())
+    }
+
+    /// Finished after the answer: access is for the payer's later requests.
     async fn grant_access(&self, call: &GrantCall) -> std::result::Result<(), CoordinatorError> {
-        self.call(&call.key, "/grant", call).await
+        self.call_later(&call.key, "/grant", call);
+        Ok(())
     }
 
     async fn sign_in(
