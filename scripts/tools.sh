@@ -212,7 +212,7 @@ plan_setup() {
     [ "$(installed_version worker-build)" = "$(locked_version worker)" ] \
         || plan+=("worker-build $(locked_version worker), built once (~$BUILD_MINUTES_WORKER_BUILD min)")
     local dirs=(. stack)
-    [ "$what" = test ] && dirs+=(tests/e2e tests/paywall)
+    [ "$what" = test ] && dirs+=(tests/e2e tests/mcp tests/paywall)
     local dir
     for dir in "${dirs[@]}"; do
         [ -f "$dir/node_modules/.package-lock.json" ] || plan+=("the npm packages of $dir (npm ci, under a minute)")

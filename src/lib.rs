@@ -33,6 +33,10 @@
 //!    │                                └─ refused / unknown ─► Outcome::Refused
 //!    │     L402Invoice ───────────► InvoiceSource::create_invoice ─► Outcome::Refused (402)
 //!    │     L402Access ────────────► revocation, budget ─► Outcome::Origin (Release::Paid)
+//!    │     ReadBody (an MCP route) ► OriginBodies::request_body ─► Gate::decide again
+//!    │     ToolList ──────────────► Origin::fetch, prices added to the answer
+//!    │     Pay (an MCP call) ─────► as Pay, the tool's answer deciding the charge
+//!    │                              (gate::mcp::served); answered in JSON-RPC
 //!    ▼
 //!  Refusal::disposition (the one status / reason / log-outcome mapping)
 //!    └─ gate::http::answer renders it; LogRecord is the request's one log line

@@ -125,6 +125,17 @@ impl Price {
         })
     }
 
+    /// The price in US dollars as a number, when it is written in dollars: for displays
+    /// (MCP `tools/list` annotations), never for amounts.
+    pub fn usd(&self) -> Option<f64> {
+        match &self.amount {
+            PriceAmount::Usd(decimal) => format!("{}.{}", decimal.integer, decimal.fraction)
+                .parse()
+                .ok(),
+            _ => None,
+        }
+    }
+
     /// What the price says, before an asset is chosen.
     pub fn amount(&self) -> &PriceAmount {
         &self.amount

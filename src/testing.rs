@@ -22,7 +22,7 @@ use crate::gate::coordinator::{
     check_on, claim_on, conclude_on, Coordinator, CoordinatorError, EntrySlot,
 };
 use crate::gate::dynamic_price::{DynamicPrice, PriceAsk, Pricing};
-use crate::gate::flow::{Facilitator, FacilitatorError, Origin, ReceiptStore};
+use crate::gate::flow::{Facilitator, FacilitatorError, Origin, OriginBodies, ReceiptStore};
 use crate::gate::l402::{Invoice, InvoiceError, InvoiceSource};
 use crate::gate::ledger::{
     ChainError, ChainReader, Claim, Conclusion, Entry, PaymentRecord, PaymentState,
@@ -259,7 +259,7 @@ impl FakeOrigin {
 impl Origin for FakeOrigin {
     type Response = (u16, String);
 
-    async fn fetch(&self, target: &str) -> Result<Self::Response, String> {
+    async fn fetch(&self, target: &str, _body: Option<&[u8]>) -> Result<Self::Response, String> {
         self.targets.borrow_mut().push(target.to_owned());
         if self.reachable {
             Ok((self.status, format!("content of {target}")))
@@ -270,6 +270,223 @@ impl Origin for FakeOrigin {
 
     fn status(response: &Self::Response) -> u16 {
         response.0
+    }
+}
+
+/// Its requests have no body; its answers are text.
+impl OriginBodies for FakeOrigin {
+    async fn request_body(&self, _limit: usize) -> Result<Option<Vec<u8>>, String> {
+        Ok(Some(Vec::new()))
+    }
+
+    fn content_type(_: &Self::Response) -> Option<String> {
+        Some("text/plain".into())
+    }
+
+    async fn read_body(
+        &self,
+        response: &mut Self::Response,
+        take: &mut dyn FnMut(&[u8]) -> bool,
+    ) -> Result<(), String> {
+        take(std::mem::take(&mut response.1).as_bytes());
+        Ok(())
+    }
+
+    fn with_body(&self, response: Self::Response, body: Vec<u8>) -> Result<Self::Response, String> {
+        let body = String::from_utf8(body).map_err(|e| e.to_string())?;
+        Ok((response.0, body))
+    }
+}
+
+/// An MCP server stand-in (the Streamable HTTP transport, stateless): answers each JSON-RPC
+/// request the gateway forwards, as JSON or as an SSE stream, and records what it was sent.
+/// `tools/call` runs `tool(name, arguments)`, whose value is the tool's result (or, as
+/// `{"error": …}`, the server's JSON-RPC error); `tools/list`
+/// lists [`FakeMcpServer::TOOLS`]; a notification gets 202 with no body. The client's body
+/// is set per request ([`FakeMcpServer::client_sends`]).
+pub struct FakeMcpServer {
+    /// The client's request body, which the gateway reads.
+    pub request: RefCell<Vec<u8>>,
+    /// The bodies the server was sent, oldest first.
+    pub received: RefCell<Vec<Vec<u8>>>,
+    /// Whether answers are SSE streams (as the SDK's server answers by default).
+    pub stream: Cell<bool>,
+    /// When set, a stream breaks off after this many bytes.
+    pub cut_at: Cell<Option<usize>>,
+    /// What a stream goes on with after the response (a server that keeps it open).
+    pub trailer: RefCell<String>,
+    /// The status of every answer.
+    pub status: Cell<u16>,
+    /// How many bytes of answers the gateway read.
+    pub read: Cell<usize>,
+    tool: Box<ToolFn>,
+}
+
+/// What a [`FakeMcpServer`]'s tools answer: a result for a name and its arguments.
+type ToolFn = dyn Fn(&str, &Value) -> Value;
+
+/// An answer of [`FakeMcpServer`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FakeResponse {
+    /// The status.
+    pub status: u16,
+    /// `Content-Type`.
+    pub content_type: Option<String>,
+    /// The body (what is left of it once read).
+    pub body: Vec<u8>,
+}
+
+impl FakeResponse {
+    /// The body as text.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
+
+impl FakeMcpServer {
+    /// The tools it lists: `(name, whether it declares an outputSchema)`.
+    pub const TOOLS: [(&'static str, bool); 4] = [
+        ("forecast", true),
+        ("echo", false),
+        ("fail", false),
+        ("echo_paid", false),
+    ];
+
+    /// A server whose tools answer `tool(name, arguments)`.
+    pub fn new(tool: impl Fn(&str, &Value) -> Value + 'static) -> Self {
+        Self {
+            request: RefCell::default(),
+            received: RefCell::default(),
+            stream: Cell::new(false),
+            cut_at: Cell::new(None),
+            trailer: RefCell::default(),
+            status: Cell::new(200),
+            read: Cell::new(0),
+            tool: Box::new(tool),
+        }
+    }
+
+    /// Sets the body of the client's next request.
+    pub fn client_sends(&self, body: &Value) {
+        *self.request.borrow_mut() = body.to_string().into_bytes();
+    }
+
+    /// How many requests reached the server.
+    pub fn calls(&self) -> usize {
+        self.received.borrow().len()
+    }
+
+    /// The last body the server was sent, as JSON.
+    pub fn last_received(&self) -> Value {
+        let received = self.received.borrow();
+        received
+            .last()
+            .and_then(|b| serde_json::from_slice(b).ok())
+            .unwrap_or(Value::Null)
+    }
+
+    fn answer_to(&self, request: &Value) -> Option<Value> {
+        let id = request.get("id")?.clone();
+        let result = match request["method"].as_str()? {
+            "tools/call" => {
+                let name = request["params"]["name"].as_str().unwrap_or_default();
+                let result = (self.tool)(name, &request["params"]["arguments"]);
+                // A tool "answering" `{"error": …}` is a JSON-RPC error of the server.
+                if let Some(error) = result.get("error") {
+                    return Some(json!({ "jsonrpc": "2.0", "id": id, "error": error }));
+                }
+                result
+            }
+            "tools/list" => json!({ "tools": Self::TOOLS.iter().map(|(name, typed)| {
+                let mut tool = json!({ "name": name, "inputSchema": { "type": "object" } });
+                if *typed {
+                    tool["outputSchema"] = json!({ "type": "object", "properties": { "t": { "type": "number" } } });
+                }
+                tool
+            }).collect::<Vec<_>>() }),
+            "initialize" => {
+                json!({ "protocolVersion": "2025-06-18", "capabilities": { "tools": {} }, "serverInfo": { "name": "fake", "version": "1" } })
+            }
+            _ => {
+                return Some(
+                    json!({ "jsonrpc": "2.0", "id": id, "error": { "code": -32601, "message": "Method not found" } }),
+                )
+            }
+        };
+        Some(json!({ "jsonrpc": "2.0", "id": id, "result": result }))
+    }
+}
+
+impl Origin for FakeMcpServer {
+    type Response = FakeResponse;
+
+    async fn fetch(&self, _target: &str, body: Option<&[u8]>) -> Result<FakeResponse, String> {
+        let body = body.map_or_else(|| self.request.borrow().clone(), <[u8]>::to_vec);
+        self.received.borrow_mut().push(body.clone());
+        let request: Value = serde_json::from_slice(&body).map_err(|e| e.to_string())?;
+        let Some(answer) = self.answer_to(&request) else {
+            return Ok(FakeResponse {
+                status: 202,
+                content_type: None,
+                body: Vec::new(),
+            });
+        };
+        let (content_type, mut body) = match self.stream.get() {
+            // A progress notification first, as long-running tools send.
+            true => (
+                "text/event-stream",
+                format!(
+                    ": keepalive\n\nevent: message\ndata: {}\n\nevent: message\ndata: {answer}\n\n{}",
+                    json!({ "jsonrpc": "2.0", "method": "notifications/progress", "params": { "progressToken": 1, "progress": 1 } }),
+                    self.trailer.borrow()
+                )
+                .into_bytes(),
+            ),
+            false => ("application/json", answer.to_string().into_bytes()),
+        };
+        if let Some(cut) = self.cut_at.get() {
+            body.truncate(cut);
+        }
+        Ok(FakeResponse {
+            status: self.status.get(),
+            content_type: Some(content_type.into()),
+            body,
+        })
+    }
+
+    fn status(response: &FakeResponse) -> u16 {
+        response.status
+    }
+}
+
+impl OriginBodies for FakeMcpServer {
+    async fn request_body(&self, limit: usize) -> Result<Option<Vec<u8>>, String> {
+        let body = self.request.borrow().clone();
+        Ok((body.len() <= limit).then_some(body))
+    }
+
+    fn content_type(response: &FakeResponse) -> Option<String> {
+        response.content_type.clone()
+    }
+
+    /// Hands the body over 7 bytes at a time, as a network would in pieces.
+    async fn read_body(
+        &self,
+        response: &mut FakeResponse,
+        take: &mut dyn FnMut(&[u8]) -> bool,
+    ) -> Result<(), String> {
+        let body = std::mem::take(&mut response.body);
+        for chunk in body.chunks(7) {
+            self.read.set(self.read.get() + chunk.len());
+            if !take(chunk) {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    fn with_body(&self, response: FakeResponse, body: Vec<u8>) -> Result<FakeResponse, String> {
+        Ok(FakeResponse { body, ..response })
     }
 }
 

@@ -204,7 +204,21 @@ fn catalogue() -> Vec<(&'static str, Vec<Refusal>)> {
                 detail: "timed out".into(),
             }],
         ),
-        ("origin unreachable", vec![Refusal::OriginUnavailable]),
+        (
+            "origin unreachable, or an MCP server whose answer holds no response to the paid call (a stream that broke off): nothing charged",
+            vec![Refusal::OriginUnavailable],
+        ),
+        (
+            "a request to an MCP route that cannot be priced: not JSON, or a priced `tools/call` in a batch or without an `id` (answered as a JSON-RPC error, HTTP 200)",
+            vec![Refusal::InvalidMcpRequest {
+                code: -32600,
+                detail: "a priced tools/call cannot be sent in a batch; send it on its own",
+            }],
+        ),
+        (
+            "a request body the gateway reads (an MCP route's) over 1 MiB",
+            vec![Refusal::RequestTooLarge { limit: 1 << 20 }],
+        ),
         (
             "refused path spelling",
             vec![Refusal::InvalidPath(PathError::EncodedSeparator)],

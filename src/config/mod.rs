@@ -425,7 +425,30 @@ pub struct PaidRoute {
     /// Its description for discovery services (the `bazaar` extension).
     pub discovery: Option<Box<RouteDiscovery>>,
     /// The access a payment gives its payer, who may then sign in instead of paying again.
-    pub access: Option<RouteAccess>,
+    pub access: Option<Box<RouteAccess>>,
+    /// An MCP endpoint whose `tools/call`s are priced by tool (`mcp`); `None` for an HTTP
+    /// route.
+    pub mcp: Option<Box<McpRoute>>,
+}
+
+/// `mcp`: an MCP server (Streamable HTTP transport) behind the route, whose `tools/call`
+/// requests are priced by tool name; every other request passes through.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct McpRoute {
+    /// The priced tools, in the configuration's order.
+    pub tools: Vec<McpTool>,
+}
+
+/// One priced MCP tool.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct McpTool {
+    /// The tool's name, as `tools/call` names it.
+    pub name: String,
+    /// Its price, as written (`"$0.01"`); `None` when it is decided per call (`"dynamic"`).
+    pub price: Option<Price>,
+    /// The ways to pay it: the route's `accepts` at its price (at zero, never offered, for
+    /// a price decided per call).
+    pub accepts: Vec<Accept>,
 }
 
 /// One way to pay a route over x402, resolved once.
@@ -579,11 +602,21 @@ impl GatewayConfig {
         self.paid_routes().any(|paid| paid.l402.is_some())
     }
 
-    /// Whether some route's price is `"dynamic"` (and so needs `QUOTE_SECRET` and a source
-    /// of prices).
+    /// Whether some route prices an MCP server's tools (`mcp`).
+    pub fn prices_mcp_tools(&self) -> bool {
+        self.paid_routes().any(|paid| paid.mcp.is_some())
+    }
+
+    /// Whether some route's (or MCP tool's) price is `"dynamic"` (and so needs
+    /// `QUOTE_SECRET` and a source of prices).
     pub fn has_dynamic_prices(&self) -> bool {
-        self.paid_routes()
-            .any(|paid| paid.price == RoutePrice::Dynamic)
+        self.paid_routes().any(|paid| {
+            paid.price == RoutePrice::Dynamic
+                || paid
+                    .mcp
+                    .as_ref()
+                    .is_some_and(|mcp| mcp.tools.iter().any(|tool| tool.price.is_none()))
+        })
     }
 
     /// The priced routes, in order.

@@ -1,6 +1,7 @@
 //! The JSON reader of the configuration: every key is read by one accessor of [`Table`],
 //! which knows the key's path for error messages and never echoes a value.
 
+use crate::amount::Uint256;
 use serde_json::{Map, Value};
 
 use super::*;
@@ -382,6 +383,7 @@ fn parse_route(t: &Table<'_>, networks: &Networks, lightning: bool) -> Result<Ro
         "discovery",
         "access_s",
         "access_group",
+        "mcp",
     ])?;
     let discovery = t
         .opt_table("discovery")?
@@ -420,6 +422,13 @@ fn parse_route(t: &Table<'_>, networks: &Networks, lightning: bool) -> Result<Ro
     }
     let (price, route_price) = match accepts.is_empty() {
         true => (None, RoutePrice::Fixed),
+        // An MCP route's tools carry their prices; its own is never offered.
+        false if t.opt("mcp").is_some() => {
+            if t.opt("price").is_some() {
+                return Err(t.error("price", "is per tool on an MCP route (`mcp.tools`)"));
+            }
+            (Some(Price::zero()), RoutePrice::Fixed)
+        }
         // Zero stands in for the amount of each request, which is never the configured one.
         false if t.str("price")? == DYNAMIC_PRICE => (Some(Price::zero()), RoutePrice::Dynamic),
         false => (
@@ -447,9 +456,15 @@ fn parse_route(t: &Table<'_>, networks: &Networks, lightning: bool) -> Result<Ro
         })
         .collect::<Result<Vec<_>, _>>()?;
     let access = parse_access(t, &matcher, accepts.is_empty())?;
+    let mcp = t
+        .opt_table("mcp")?
+        .map(|m| parse_mcp(t, &m, &matcher, &accepts, networks))
+        .transpose()?
+        .map(Box::new);
     Ok(Route {
         matcher,
         access: Access::Paid(PaidRoute {
+            mcp,
             access,
             accepts,
             price: route_price,
@@ -463,6 +478,72 @@ fn parse_route(t: &Table<'_>, networks: &Networks, lightning: bool) -> Result<Ro
             discovery,
         }),
     })
+}
+
+/// A route's `mcp`: `{tools = {name = price, …}}`, each tool offered on the route's `accepts`
+/// at its own price. Paid tool calls are settled after the tool answers (only if it did not
+/// fail), so the route takes no `settle`, nor `l402`, `access_s` or `discovery`, and its
+/// `match` must cover `POST`.
+fn parse_mcp(
+    route: &Table<'_>,
+    t: &Table<'_>,
+    matcher: &RouteMatcher,
+    accepts: &[Accept],
+    networks: &Networks,
+) -> Result<McpRoute, ConfigError> {
+    t.only(&["tools"])?;
+    for key in ["settle", "l402", "access_s", "access_group", "discovery"] {
+        if route.opt(key).is_some() {
+            return Err(route.error(key, "is not taken by an MCP route (`mcp`)"));
+        }
+    }
+    if !matcher.covers_method("POST") {
+        return Err(route.error(
+            "match",
+            "must cover POST on an MCP route (JSON-RPC is sent with POST)",
+        ));
+    }
+    let tools = t
+        .opt_table("tools")?
+        .ok_or_else(|| t.error("tools", "is required: the priced tools and their prices"))?;
+    if tools.map.is_empty() {
+        return Err(t.error("tools", "must price at least one tool"));
+    }
+    tools
+        .map
+        .iter()
+        .map(|(name, price)| {
+            let problem = |problem: &str| tools.error(name, problem);
+            let text = price
+                .as_str()
+                .ok_or_else(|| problem("must be a price (\"$0.01\") or \"dynamic\""))?;
+            if text == DYNAMIC_PRICE {
+                // Offered at each call's price; the route's own ways to pay stand at zero.
+                return Ok(McpTool {
+                    name: name.clone(),
+                    price: None,
+                    accepts: accepts.to_vec(),
+                });
+            }
+            let price = Price::parse(text).map_err(|e| problem(price_problem(&e)))?;
+            let accepts = accepts
+                .iter()
+                .map(|accept| match accept.amount_of(&price, networks) {
+                    Ok(amount) if amount == Uint256::ZERO => Err(problem(
+                        "must be more than zero (a free tool is one left out of `tools`)",
+                    )),
+                    Ok(amount) => Ok(accept.at_amount(amount)),
+                    Err(e) => Err(problem(price_problem(&e))),
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(McpTool {
+                name: name.clone(),
+                price: Some(price),
+                accepts,
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .map(|tools| McpRoute { tools })
 }
 
 /// `sign_in_with_x`: the public origin sign-ins name, and the statement wallets show.
@@ -494,7 +575,7 @@ fn parse_access(
     t: &Table<'_>,
     matcher: &RouteMatcher,
     l402_only: bool,
-) -> Result<Option<RouteAccess>, ConfigError> {
+) -> Result<Option<Box<RouteAccess>>, ConfigError> {
     let group = t.opt_str("access_group")?;
     let Some(seconds) = t.opt_u64("access_s", 1..=MAX_ACCESS_S)? else {
         return match group {
@@ -521,7 +602,7 @@ fn parse_access(
         }
         None => format!("route:{matcher}"),
     };
-    Ok(Some(RouteAccess { seconds, scope }))
+    Ok(Some(Box::new(RouteAccess { seconds, scope })))
 }
 
 /// A route's `discovery`: its input (query parameters, or a body of `body_type`) and output,

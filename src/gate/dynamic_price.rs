@@ -24,6 +24,9 @@ pub struct PriceAsk {
     /// values, as the application does).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub query: Option<String>,
+    /// The MCP tool called, on an MCP route (`mcp.tools`, price `"dynamic"`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tool: Option<String>,
 }
 
 /// The price of one request.
@@ -84,17 +87,31 @@ impl DynamicPrice {
 /// The most answers a cache keeps; past it, expired ones are dropped, then all.
 pub const MAX_CACHED_PRICES: usize = 4096;
 
-/// A pricing endpoint's answers by method, path and query, each reused until its time is up.
+/// A pricing endpoint's answers by method, path, query and tool, each reused until its time
+/// is up.
 #[derive(Debug, Default)]
 pub struct PriceCache {
-    entries: HashMap<(String, String, Option<String>), (DynamicPrice, u64)>,
+    entries: HashMap<PriceKey, (DynamicPrice, u64)>,
+}
+
+/// What one cached answer is for: method, path, query, tool.
+type PriceKey = (String, String, Option<String>, Option<String>);
+
+impl PriceAsk {
+    fn key(&self) -> PriceKey {
+        (
+            self.method.clone(),
+            self.path.clone(),
+            self.query.clone(),
+            self.tool.clone(),
+        )
+    }
 }
 
 impl PriceCache {
     /// The answer for `ask` if one is still fresh at `now`.
     pub fn get(&self, ask: &PriceAsk, now: u64) -> Option<DynamicPrice> {
-        let key = (ask.method.clone(), ask.path.clone(), ask.query.clone());
-        let (price, until) = self.entries.get(&key)?;
+        let (price, until) = self.entries.get(&ask.key())?;
         (now < *until).then(|| price.clone())
     }
 
@@ -109,9 +126,8 @@ impl PriceCache {
                 self.entries.clear();
             }
         }
-        let key = (ask.method.clone(), ask.path.clone(), ask.query.clone());
         self.entries
-            .insert(key, (price, now.saturating_add(cache_s)));
+            .insert(ask.key(), (price, now.saturating_add(cache_s)));
     }
 }
 
@@ -125,6 +141,7 @@ mod tests {
             method: "GET".into(),
             path: path.into(),
             query: None,
+            tool: None,
         }
     }
 

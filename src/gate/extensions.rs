@@ -469,6 +469,10 @@ pub fn discovery_document(
         let Access::Paid(paid) = &route.access else {
             continue;
         };
+        if paid.mcp.is_some() {
+            // Priced per tool: MCP clients find the prices in the server's `tools/list`.
+            continue;
+        }
         let (path, parameters) = openapi_path(&route.matcher);
         let entry = paths.entry(path).or_insert_with(|| json!({}));
         for method in methods_of(&route.matcher) {

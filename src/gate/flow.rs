@@ -130,10 +130,36 @@ pub trait ReceiptStore {
 pub trait Origin {
     /// The origin's response, opaque to the flow.
     type Response;
-    /// Fetches `target` (canonical path and query) with the client's method, headers, body.
-    async fn fetch(&self, target: &str) -> Result<Self::Response, String>;
+    /// Fetches `target` (canonical path and query) with the client's method and headers, and
+    /// its body, or `body` instead (an MCP call without its payment).
+    async fn fetch(&self, target: &str, body: Option<&[u8]>) -> Result<Self::Response, String>;
     /// The response's status.
     fn status(response: &Self::Response) -> u16;
+    /// Whether the response is to be paid for when the route settles after the origin: any
+    /// that is not an error (status 4xx or 5xx), which passes through uncharged.
+    fn chargeable(response: &Self::Response) -> bool {
+        !is_error_status(Self::status(response))
+    }
+}
+
+/// What the flow reads and writes of bodies, on routes that price by them (`mcp`): the
+/// client's request body, and the origin's answer, which it may change.
+#[allow(async_fn_in_trait)]
+pub trait OriginBodies: Origin {
+    /// Reads the client's request body whole, `None` when it is over `limit` bytes; the
+    /// request is then fetched with these bytes.
+    async fn request_body(&self, limit: usize) -> Result<Option<Vec<u8>>, String>;
+    /// The response's `Content-Type`.
+    fn content_type(response: &Self::Response) -> Option<String>;
+    /// Reads the response's body, handing each part to `take` until it returns `false` or
+    /// the body ends.
+    async fn read_body(
+        &self,
+        response: &mut Self::Response,
+        take: &mut dyn FnMut(&[u8]) -> bool,
+    ) -> Result<(), String>;
+    /// `response` (whose body was read) with `body` instead, and no `Content-Length`.
+    fn with_body(&self, response: Self::Response, body: Vec<u8>) -> Result<Self::Response, String>;
 }
 
 /// What the shell sends back.
@@ -234,6 +260,25 @@ pub struct Services<'a, F, S, O, I, C, A, H, P = ()> {
     pub pricing: &'a P,
 }
 
+impl<'a, F, S, O, I, C, A, H, P> Services<'a, F, S, O, I, C, A, H, P> {
+    /// The same services with `origin` as the origin.
+    pub fn with_origin<'b, Q>(&self, origin: &'b Q) -> Services<'b, F, S, Q, I, C, A, H, P>
+    where
+        'a: 'b,
+    {
+        Services {
+            facilitator: self.facilitator,
+            store: self.store,
+            origin,
+            invoices: self.invoices,
+            coordinator: self.coordinator,
+            allowances: self.allowances,
+            chain: self.chain,
+            pricing: self.pricing,
+        }
+    }
+}
+
 /// Handles one request: decides, then performs the decision with the given services.
 pub async fn handle<F, S, O, I, C, A, H, P>(
     gate: &Gate,
@@ -244,7 +289,7 @@ pub async fn handle<F, S, O, I, C, A, H, P>(
 where
     F: Facilitator,
     S: ReceiptStore,
-    O: Origin,
+    O: OriginBodies,
     I: InvoiceSource,
     C: Coordinator,
     A: Allowances,
@@ -278,7 +323,7 @@ pub async fn carry_out<F, S, O, I, C, A, H, P>(
 where
     F: Facilitator,
     S: ReceiptStore,
-    O: Origin,
+    O: OriginBodies,
     I: InvoiceSource,
     C: Coordinator,
     A: Allowances,
@@ -287,6 +332,34 @@ where
 {
     let (store, origin, invoices) = (services.store, services.origin, services.invoices);
     let allowances = services.allowances;
+    let body;
+    let with_body;
+    let (request, decision) = match decision {
+        Decision::ReadBody => match origin.request_body(super::mcp::MAX_REQUEST_BYTES).await {
+            Ok(Some(read)) => {
+                body = read;
+                with_body = RequestFacts {
+                    body: Some(&body),
+                    ..request.clone()
+                };
+                (&with_body, gate.decide(&with_body, now))
+            }
+            Ok(None) => {
+                let refusal = Refusal::RequestTooLarge {
+                    limit: super::mcp::MAX_REQUEST_BYTES,
+                };
+                return refused_with(Refused::bare(refusal, None), LogRecord::default());
+            }
+            Err(detail) => {
+                let log = LogRecord {
+                    detail: Some(detail),
+                    ..LogRecord::default()
+                };
+                return refused_with(Refused::bare(UNREAD_BODY, None), log);
+            }
+        },
+        decision => (request, decision),
+    };
     let decision = match decision {
         Decision::Price(ask) => match services.pricing.price(&ask).await {
             Ok(price) => gate.decide_priced(request, now, Some(&price)),
@@ -307,7 +380,7 @@ where
         }
         Decision::Preflight => preflight_answered(),
         Decision::Discovery(document) => discovery_answered(&document),
-        Decision::Free { target } => match origin.fetch(&target).await {
+        Decision::Free { target } => match origin.fetch(&target, None).await {
             Ok(response) => release::<O>(
                 response,
                 Release::Free,
@@ -317,7 +390,13 @@ where
             Err(detail) => origin_failed(None, LogRecord::default(), detail),
         },
         Decision::Refuse(refused) => refused_with(*refused, LogRecord::default()),
-        Decision::Pay(plan) => pay(gate, &plan, now, &services).await,
+        Decision::Pay(plan) => match &plan.mcp {
+            Some(call) => super::mcp::served::pay_call(gate, &plan, call, now, &services).await,
+            None => pay(gate, &plan, now, &services).await,
+        },
+        Decision::ToolList(list) => super::mcp::served::tool_list(origin, &list).await,
+        // Asked with the body, the gate does not ask for it again.
+        Decision::ReadBody => refused_with(Refused::bare(UNREAD_BODY, None), LogRecord::default()),
         Decision::L402Invoice(plan) => {
             super::l402::challenge(&plan, now, invoices, allowances).await
         }
@@ -331,6 +410,13 @@ where
         }
     }
 }
+
+/// A request whose body could not be read (the client went away, or the gate asked for it
+/// twice): nothing is forwarded.
+const UNREAD_BODY: Refusal = Refusal::InvalidMcpRequest {
+    code: super::mcp::wire::PARSE_ERROR,
+    detail: "the body could not be read",
+};
 
 /// The answer to a CORS preflight on a priced path.
 fn preflight_answered<R>() -> (Outcome<R>, LogRecord) {
@@ -359,7 +445,7 @@ fn discovery_answered<R>(document: &serde_json::Value) -> (Outcome<R>, LogRecord
 /// resource, whatever its signature, is served with the settled one's receipt, or waits for
 /// it, and is never settled itself. Another payer's or resource's payment under a settled
 /// id is refused. A payment under an id whose payment was refused may settle.
-async fn pay<F, S, O, I, C, A, H, P>(
+pub(super) async fn pay<F, S, O, I, C, A, H, P>(
     gate: &Gate,
     plan: &PaymentPlan,
     now: u64,
@@ -653,11 +739,11 @@ where
     let request = plan.facilitator_request();
     let (settled, fetched) = match plan.order {
         SettleOrder::AfterOrigin => {
-            let fetched = origin.fetch(&plan.target).await;
+            let fetched = origin.fetch(&plan.target, None).await;
             // The origin failed: its answer passes through and the buyer is not charged.
             let uncharged = fetched
                 .as_ref()
-                .map_or(true, |response| is_error_status(O::status(response)));
+                .map_or(true, |response| !O::chargeable(response));
             if uncharged {
                 let released = coordinator
                     .conclude(record, Conclusion::Released, now)
@@ -674,8 +760,11 @@ where
         }
         SettleOrder::BeforeOrigin => (facilitator.settle(&request).await, None),
         SettleOrder::Parallel => {
-            let (settled, fetched) =
-                join(facilitator.settle(&request), origin.fetch(&plan.target)).await;
+            let (settled, fetched) = join(
+                facilitator.settle(&request),
+                origin.fetch(&plan.target, None),
+            )
+            .await;
             (settled, Some(fetched))
         }
     };
@@ -931,7 +1020,7 @@ async fn serve_paid<O: Origin, C: Coordinator>(
     };
     let fetched = match fetched {
         Some(fetched) => fetched,
-        None => serving.origin.fetch(&plan.target).await,
+        None => serving.origin.fetch(&plan.target, None).await,
     };
     match fetched {
         Ok(response) => release::<O>(response, Release::Paid(Some(settlement)), outcome, log),
@@ -981,7 +1070,7 @@ pub fn refused_with<R>(refused: Refused, log: LogRecord) -> (Outcome<R>, LogReco
     let log = LogRecord {
         route: log.route.or_else(|| refused.route.clone()),
         outcome: disposition.outcome,
-        status: disposition.status,
+        status: refused.presentation.status(disposition.status),
         reason: Some(disposition.reason),
         detail: log.detail.or_else(|| refused.refusal.detail()),
         ..log

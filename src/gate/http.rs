@@ -4,17 +4,20 @@
 
 use serde_json::json;
 
+use super::mcp::wire as mcp;
 use super::refusal::{Next, PREFLIGHT_STATUS};
 use super::{Presentation, Refused, Settlement};
 use crate::networks::Networks;
 use crate::protocol::{encode_header, PAYMENT_REQUIRED};
 
-/// Response headers a browser may read: the payment headers of both versions.
+/// Response headers a browser may read: the payment headers of both versions, and an MCP
+/// server's session id.
 pub const EXPOSED_HEADERS: &str =
-    "PAYMENT-REQUIRED, PAYMENT-RESPONSE, X-PAYMENT-RESPONSE, WWW-Authenticate";
-/// Request headers a browser may send cross-origin.
-pub const ALLOWED_REQUEST_HEADERS: &str =
-    "PAYMENT-SIGNATURE, X-PAYMENT, SIGN-IN-WITH-X, Authorization, Content-Type, Accept";
+    "PAYMENT-REQUIRED, PAYMENT-RESPONSE, X-PAYMENT-RESPONSE, WWW-Authenticate, Mcp-Session-Id";
+/// Request headers a browser may send cross-origin: the payment headers, and the MCP
+/// transport's (a browser's MCP client sends them on every request).
+pub const ALLOWED_REQUEST_HEADERS: &str = "PAYMENT-SIGNATURE, X-PAYMENT, SIGN-IN-WITH-X, \
+    Authorization, Content-Type, Accept, Mcp-Session-Id, Mcp-Protocol-Version, Last-Event-ID";
 /// The response header of an L402 challenge.
 pub const WWW_AUTHENTICATE: &str = "WWW-Authenticate";
 
@@ -46,6 +49,9 @@ pub enum Release {
 /// header) when the client may pay, or a JSON `{error, message}` body; the L402 and
 /// settlement headers; the paywall page when that is the presentation.
 pub fn answer(refused: &Refused, networks: &Networks) -> Answer {
+    if let Presentation::Mcp(id) = &refused.presentation {
+        return mcp_answer(refused, id);
+    }
     let disposition = refused.refusal.disposition();
     let reason = disposition.reason.as_str();
     let mut headers = common_headers();
@@ -53,7 +59,7 @@ pub fn answer(refused: &Refused, networks: &Networks) -> Answer {
         .challenge
         .as_ref()
         .filter(|c| c.offers_x402() && disposition.next == Next::Pay);
-    let body = match (challenge, refused.presentation) {
+    let body = match (challenge, &refused.presentation) {
         (Some(challenge), Presentation::Page) => {
             let required = challenge.v2_required(reason);
             headers.push(("Content-Type", "text/html; charset=utf-8".into()));
@@ -61,7 +67,7 @@ pub fn answer(refused: &Refused, networks: &Networks) -> Answer {
             headers.extend(crate::paywall::page_headers());
             crate::paywall::render(&required, networks)
         }
-        (Some(challenge), Presentation::Protocol) => {
+        (Some(challenge), _) => {
             let (header, body) = challenge.render(reason);
             headers.push(("Content-Type", "application/json".into()));
             headers.push((PAYMENT_REQUIRED, header));
@@ -93,6 +99,48 @@ pub fn answer(refused: &Refused, networks: &Networks) -> Answer {
         status: disposition.status,
         headers,
         body,
+    }
+}
+
+/// A refusal on an MCP route, as the JSON-RPC answer to `id` with HTTP 200 (MCP clients
+/// take no other status): a tool result asking for payment when the client may pay (with
+/// the failed settlement's answer, if any), else a JSON-RPC error whose `data` has the wire
+/// reason (and `retryAfter`, in seconds, when the same call may be sent again).
+fn mcp_answer(refused: &Refused, id: &serde_json::Value) -> Answer {
+    let disposition = refused.refusal.disposition();
+    let reason = disposition.reason.as_str();
+    let challenge = refused
+        .challenge
+        .as_ref()
+        .filter(|c| c.offers_x402() && disposition.next == Next::Pay);
+    let message = match challenge {
+        Some(challenge) => {
+            let settlement = refused
+                .settlement
+                .as_ref()
+                .and_then(|s| serde_json::to_value(&s.response).ok());
+            mcp::payment_required_result(id, &challenge.v2_required(reason), settlement)
+        }
+        None => {
+            let code = match &refused.refusal {
+                super::Refusal::InvalidMcpRequest { code, .. } => *code,
+                _ => mcp::SERVER_ERROR,
+            };
+            let mut data = json!({ "error": reason });
+            if let Next::RetryLater { after_s } | Next::RetrySamePayment { after_s } =
+                disposition.next
+            {
+                data["retryAfter"] = after_s.into();
+            }
+            mcp::error_response(id, code, disposition.message, data)
+        }
+    };
+    let mut headers = common_headers();
+    headers.push(("Content-Type", "application/json".into()));
+    Answer {
+        status: refused.presentation.status(disposition.status),
+        headers,
+        body: message.to_string(),
     }
 }
 

@@ -387,7 +387,7 @@ where
             }
         }
     }
-    match origin.fetch(&plan.target).await {
+    match origin.fetch(&plan.target, None).await {
         Ok(response) => release::<O>(response, Release::Paid(None), LogOutcome::L402, log),
         Err(detail) => origin_failed(None, log, detail),
     }

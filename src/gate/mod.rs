@@ -19,6 +19,7 @@ pub mod http;
 pub mod l402;
 pub mod ledger;
 pub mod limits;
+pub mod mcp;
 pub mod presentation;
 pub mod quote;
 pub mod receipt;
@@ -78,6 +79,16 @@ pub struct RequestFacts<'a> {
     pub method_override: Option<&'static str>,
     /// `SIGN-IN-WITH-X`: a wallet that paid signs in instead of paying again.
     pub sign_in: Option<&'a str>,
+    /// The body, once read: only a route that prices by body (`mcp`) asks for it
+    /// ([`Decision::ReadBody`]).
+    pub body: Option<&'a [u8]>,
+}
+
+impl RequestFacts<'_> {
+    /// The payment header: `PAYMENT-SIGNATURE` (v2), else `X-PAYMENT` (v1).
+    pub fn payment_header(&self) -> Option<&str> {
+        self.payment_signature.or(self.x_payment)
+    }
 }
 
 /// The request headers the gate reads, taken once from all of a request's headers (names in
@@ -145,6 +156,7 @@ impl RequestHeaders {
             accept: self.accept.as_deref(),
             method_override: self.method_override,
             sign_in: self.sign_in.as_deref(),
+            body: None,
         }
     }
 }
@@ -206,6 +218,11 @@ pub enum Decision {
     /// A wallet's sign-in that passed the gate's checks: spend its nonce, serve if a payment
     /// of the wallet gives access now.
     SignIn(Box<sign_in::SignInPlan>),
+    /// A request an MCP route prices by what it says: read its body (at most
+    /// [`mcp::MAX_REQUEST_BYTES`]), then decide again with it.
+    ReadBody,
+    /// An MCP `tools/list`: forward it, and annotate the answer with the tools' prices.
+    ToolList(Box<mcp::ToolList>),
 }
 
 /// An answer without content, with what its transport needs to render it.
@@ -307,6 +324,8 @@ pub struct PaymentPlan {
     pub payment_id: Option<String>,
     /// The access the payment gives its payer once settled (a route with `access_s`).
     pub access: Option<sign_in::PlannedAccess>,
+    /// The MCP tool call it pays for (a route with `mcp`).
+    pub mcp: Option<Box<mcp::McpCall>>,
 }
 
 /// The gateway's decision logic over one configuration, built once.
@@ -323,6 +342,8 @@ pub struct Gate {
     extensions: Vec<extensions::RouteExtensions>,
     /// What each route with `access_s` offers for signing in, by route index.
     sign_in: Vec<Option<sign_in::RouteSignIn>>,
+    /// How each route with `mcp` offers its tools, by route index.
+    mcp: Vec<Option<mcp::McpOffering>>,
 }
 
 impl Gate {
@@ -399,6 +420,18 @@ impl Gate {
                 _ => None,
             })
             .collect();
+        let mcp = config
+            .routes
+            .iter()
+            .map(|route| match &route.access {
+                Access::Paid(paid) => paid
+                    .mcp
+                    .as_ref()
+                    .map(|mcp| mcp::McpOffering::new(paid, mcp, secrets.quote_key.as_ref()))
+                    .transpose(),
+                Access::Free => Ok(None),
+            })
+            .collect::<Result<_, ConfigError>>()?;
         Ok(Self {
             config,
             offerings,
@@ -406,6 +439,7 @@ impl Gate {
             offer_signer,
             extensions,
             sign_in,
+            mcp,
         })
     }
 
@@ -492,16 +526,29 @@ impl Gate {
         let (Access::Paid(paid), Some(offering)) = (&route.access, &self.offerings[index]) else {
             return Decision::Free { target };
         };
+        let at = RouteAt {
+            index,
+            paid,
+            pattern,
+            path: &path,
+            target,
+        };
+        if let Some(offering) = &self.mcp[index] {
+            return self.decide_mcp(request, at, offering, now, price);
+        }
         let method = price_class(request.method).to_ascii_uppercase();
         let url = format!("{}{}", request.base_url, path);
-        let header = request.payment_signature.or(request.x_payment);
-        let payment = header.map(PaymentPayload::from_header);
-        let (offers, challenge, mut receipt_only) = match offering {
-            Offering::Fixed(template) => (
-                Cow::Borrowed(&paid.accepts[..]),
-                template.for_resource(&url),
-                None,
-            ),
+        let payment = request.payment_header().map(PaymentPayload::from_header);
+        let RouteAt {
+            pattern, target, ..
+        } = &at;
+        let offered = match offering {
+            Offering::Fixed(template) => Offered {
+                offers: Cow::Borrowed(&paid.accepts[..]),
+                challenge: template.for_resource(&url),
+                receipt_only: None,
+                dynamic: false,
+            },
             Offering::Dynamic(key) => {
                 // Bound to the gateway's own URL too: another deployment under the same
                 // secret does not take this one's quotes.
@@ -514,24 +561,51 @@ impl Gate {
                     key,
                     resource: &quoted_resource,
                     url: &url,
-                    pattern: &pattern,
+                    pattern,
                 };
-                match self.dynamic_offers(&asked, payment.as_ref(), price, now) {
-                    Ok(made) => (Cow::Owned(made.offers), made.challenge, made.receipt_only),
-                    Err(PricedOut::Ask) => {
-                        // HEAD is priced as GET, as everywhere else.
-                        return Decision::Price(Box::new(PriceAsk {
-                            route: route.matcher.to_string(),
-                            method,
-                            path: path.to_string(),
-                            query: request.query.map(str::to_owned),
-                        }));
-                    }
-                    Err(PricedOut::Free) => return Decision::Free { target },
-                    Err(PricedOut::Refused(refused)) => return Decision::Refuse(refused),
+                // HEAD is priced as GET, as everywhere else.
+                let ask = PriceAsk {
+                    route: route.matcher.to_string(),
+                    method,
+                    path: path.to_string(),
+                    query: request.query.map(str::to_owned),
+                    tool: None,
+                };
+                match self.offered_dynamically(&asked, payment.as_ref(), price, now, ask, target) {
+                    Ok(offered) => offered,
+                    Err(decision) => return decision,
                 }
             }
         };
+        self.decide_payment(request, &at, offered, payment, now)
+    }
+
+    /// Decides a request on a priced route that was made `offered`, carrying `payment` (or
+    /// none): a challenge, a sign-in, an L402 credential or invoice, a refusal, or a payment
+    /// that passed the local checks.
+    fn decide_payment(
+        &self,
+        request: &RequestFacts<'_>,
+        at: &RouteAt<'_>,
+        offered: Offered<'_>,
+        payment: Option<Result<PaymentPayload, HeaderError>>,
+        now: u64,
+    ) -> Decision {
+        let &RouteAt {
+            index,
+            paid,
+            ref pattern,
+            path,
+            ref target,
+        } = at;
+        let pattern = pattern.clone();
+        let Offered {
+            offers,
+            challenge,
+            mut receipt_only,
+            dynamic,
+        } = offered;
+        let method = price_class(request.method).to_ascii_uppercase();
         let signing = self
             .offer_signer
             .as_ref()
@@ -558,14 +632,14 @@ impl Gate {
                     route,
                     &challenge,
                     &pattern,
-                    &target,
+                    target,
                     now,
                 );
             }
         }
         if let Some(seller) = &self.l402[index] {
             if let Some(decision) =
-                self.decide_l402(request, seller, &challenge, &pattern, &target, now)
+                self.decide_l402(request, seller, &challenge, &pattern, target, now)
             {
                 return decision;
             }
@@ -633,7 +707,7 @@ impl Gate {
             // A v1 payment at a dynamic route's earlier price (it carries no quote): only the
             // receipt of its settlement then can serve it.
             Err(error @ VerifyError::ValueMismatch { got, .. })
-                if matches!(offering, Offering::Dynamic(_)) && payment.version() == 1 =>
+                if dynamic && payment.version() == 1 =>
             {
                 let at_its_amount: Vec<Accept> = offers.iter().map(|a| a.at_amount(got)).collect();
                 let verified = verify_resolved(&payment, &at_its_amount, networks, now);
@@ -696,7 +770,7 @@ impl Gate {
             resource,
             payment_digest: payment_digest(&payment),
             replayable: is_safe_method(&method),
-            target,
+            target: target.clone(),
             receipt_key: receipt_key(&accept.requirement.network, &asset, &verified.payer, &nonce),
             network: accept.requirement.network.clone(),
             chain_id: accept.terms.domain.chain_id,
@@ -713,6 +787,7 @@ impl Gate {
             needs_facilitator_verify,
             erc6492,
             client: limits::client_bucket(request.client),
+            mcp: None,
             order: paid
                 .settle
                 .unwrap_or_else(|| SettleOrder::default_for(request.method)),
@@ -742,6 +817,31 @@ impl Gate {
             challenge,
         ))
     }
+}
+
+/// The priced route a request matched.
+struct RouteAt<'a> {
+    /// Its index in the configuration.
+    index: usize,
+    paid: &'a PaidRoute,
+    /// Its pattern, as the log names it.
+    pattern: String,
+    /// The request's canonical path.
+    path: &'a CanonicalPath,
+    /// Canonical path and query for the origin.
+    target: String,
+}
+
+/// What a priced route offers one request.
+struct Offered<'a> {
+    /// What the payment is verified against.
+    offers: Cow<'a, [Accept]>,
+    /// The challenge of a refusal.
+    challenge: X402Challenge,
+    /// Set when only a receipt can serve the payment (see [`PaymentPlan::receipt_only`]).
+    receipt_only: Option<Refusal>,
+    /// Whether the price is decided per request.
+    dynamic: bool,
 }
 
 /// How a priced route offers x402, prepared when the gate is built.
@@ -787,6 +887,33 @@ struct DynamicOffers {
 }
 
 impl Gate {
+    /// What a route priced per request (or an MCP tool priced per call) offers a request:
+    /// [`Gate::dynamic_offers`], or the decision when it offers nothing (ask `ask` of the
+    /// pricing service, pass free to `target`, refuse).
+    fn offered_dynamically(
+        &self,
+        asked: &DynamicRequest<'_>,
+        payment: Option<&Result<PaymentPayload, HeaderError>>,
+        price: Option<&DynamicPrice>,
+        now: u64,
+        ask: PriceAsk,
+        target: &str,
+    ) -> Result<Offered<'static>, Decision> {
+        match self.dynamic_offers(asked, payment, price, now) {
+            Ok(made) => Ok(Offered {
+                offers: Cow::Owned(made.offers),
+                challenge: made.challenge,
+                receipt_only: made.receipt_only,
+                dynamic: true,
+            }),
+            Err(PricedOut::Ask) => Err(Decision::Price(Box::new(ask))),
+            Err(PricedOut::Free) => Err(Decision::Free {
+                target: target.to_owned(),
+            }),
+            Err(PricedOut::Refused(refused)) => Err(Decision::Refuse(refused)),
+        }
+    }
+
     /// The offers of a dynamic route for one request. A v2 payment echoing an unexpired
     /// quote of ours is verified against the quoted way to pay alone (it is not priced
     /// again); one whose authentic quote expired, against the quoted way too, but only a

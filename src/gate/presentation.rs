@@ -1,16 +1,31 @@
-//! Which form a 402 takes: the protocol's own (JSON body and header), or the paywall page
-//! for a browser navigating to the route. The page itself is rendered by [`crate::paywall`].
+//! Which form a refusal takes: the protocol's own (JSON body and header), the paywall page
+//! for a browser navigating to the route (rendered by [`crate::paywall`]), or a JSON-RPC
+//! answer for an MCP client.
 
 use super::RequestFacts;
 use crate::routes::is_safe_method;
 
-/// How a 402 is shown to the client.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// How a refusal is shown to the client.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Presentation {
     /// The protocol's own form: the v1 JSON body and the v2 header.
     Protocol,
     /// The paywall page ([`crate::paywall`]).
     Page,
+    /// The answer to the JSON-RPC request with this `id` (`null` when it has none) on an
+    /// MCP route ([`super::mcp`]): HTTP 200, as MCP clients take no other status.
+    Mcp(serde_json::Value),
+}
+
+impl Presentation {
+    /// The HTTP status a refusal of `status` is answered with in this form: its own, but
+    /// 200 for an MCP client.
+    pub fn status(&self, status: u16) -> u16 {
+        match self {
+            Self::Mcp(_) => 200,
+            Self::Protocol | Self::Page => status,
+        }
+    }
 }
 
 /// Whether a request gets the paywall page rather than the 402 JSON: a `GET` or `HEAD` (the

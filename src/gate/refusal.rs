@@ -81,8 +81,23 @@ pub enum Refusal {
     /// The payment coordinator could not be reached, so nothing was settled or served
     /// (upstream).
     CoordinatorUnavailable,
-    /// The origin could not be reached (upstream).
+    /// The origin could not be reached, or (an MCP server) its answer held no response to
+    /// the call (upstream).
     OriginUnavailable,
+    /// A request to an MCP route refused whole, before the server is asked: its body is not
+    /// JSON, or a priced `tools/call` is in a batch or has no `id` (the client's).
+    InvalidMcpRequest {
+        /// The JSON-RPC error code of the answer.
+        code: i64,
+        /// What is wrong.
+        detail: &'static str,
+    },
+    /// The request's body, which the gateway reads (an MCP route's), is over `limit` bytes
+    /// (the client's).
+    RequestTooLarge {
+        /// The limit.
+        limit: usize,
+    },
     /// The request path is a spelling that is refused (the client's).
     InvalidPath(PathError),
     /// A v2 payment names another resource than the one offered here (the client's): the
@@ -284,6 +299,8 @@ impl Refusal {
                 RetrySamePayment { after_s: UPSTREAM_RETRY_AFTER_S },
                 "the origin could not be reached",
             ),
+            Self::InvalidMcpRequest { .. } => (400, Reason::InvalidMcpRequest, O::Rejected, ChangeRequest, "this MCP request cannot be priced: send JSON, and each priced tools/call on its own with an id"),
+            Self::RequestTooLarge { .. } => (413, Reason::RequestTooLarge, O::Rejected, ChangeRequest, "the request body is too large"),
             Self::InvalidPath(_) => (400, Reason::InvalidPath, O::Rejected, ChangeRequest, "this path spelling is refused"),
             Self::ResourceMismatch { .. } => (402, Reason::ResourceMismatch, O::Rejected, Pay, "the payment is for another resource"),
             Self::MethodOverride { .. } => (400, Reason::MethodOverrideRefused, O::Rejected, ChangeRequest, "method-override headers are refused; send the method itself"),
@@ -406,6 +423,8 @@ impl Refusal {
             Self::MalformedPayment(e) | Self::UnsupportedVersion(e) => Some(e.to_string()),
             Self::PaymentInvalid(e) => Some(e.to_string()),
             Self::InvalidPath(e) => Some(e.to_string()),
+            Self::InvalidMcpRequest { detail, .. } => Some((*detail).to_owned()),
+            Self::RequestTooLarge { limit } => Some(format!("over {limit} bytes")),
             Self::ResourceMismatch { paid_for } => Some(format!("the payment is for {paid_for:?}")),
             Self::MethodOverride { header } => Some(format!("{header} is refused")),
             Self::SmartWalletRefused { why } => Some(why.to_string()),

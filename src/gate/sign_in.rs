@@ -38,7 +38,7 @@ pub struct RouteSignIn {
 impl RouteSignIn {
     /// The sign-in part of a priced route with `access_s`, under `sign_in_with_x`.
     pub fn new(config: &SignInConfig, paid: &PaidRoute) -> Option<Self> {
-        let access = paid.access.clone()?;
+        let access = paid.access.as_deref()?.clone();
         let mut networks: Vec<String> = Vec::new();
         for accept in &paid.accepts {
             if !networks.contains(&accept.requirement.network) {
@@ -250,7 +250,7 @@ where
         detail: Some(format!("signed in; access until {until}")),
         ..log
     };
-    match origin.fetch(&plan.target).await {
+    match origin.fetch(&plan.target, None).await {
         Ok(response) => release::<O>(response, Release::Paid(None), LogOutcome::SignedIn, log),
         Err(detail) => origin_failed(None, log, detail),
     }

@@ -21,7 +21,9 @@ use super::{error, from_js};
 use crate::config::GatewayConfig;
 use crate::gate::dynamic_price::Pricing;
 use crate::gate::extensions::OfferSigner;
-use crate::gate::flow::{handle, refused_with, LogRecord, Origin, Outcome, ReceiptStore, Services};
+use crate::gate::flow::{
+    handle, refused_with, LogRecord, Origin, OriginBodies, Outcome, ReceiptStore, Services,
+};
 use crate::gate::http::{self as answers, Answer};
 use crate::gate::l402::{Invoice, InvoiceError, InvoiceSource};
 use crate::gate::limits::ProcessAllowances;
@@ -139,6 +141,9 @@ impl JsGateway {
             return Err(invalid(
                 "routes with `l402` are served by the Worker, not by the JavaScript gateway",
             ));
+        }
+        if config.prices_mcp_tools() {
+            return Err(invalid(MCP_NOT_SERVED));
         }
         let gate = Gate::new(config, secrets_of_gate).map_err(|e| invalid(&e.to_string()))?;
         Ok(Self {
@@ -362,7 +367,7 @@ struct JsContent<'a>(&'a Io);
 impl Origin for JsContent<'_> {
     type Response = JsValue;
 
-    async fn fetch(&self, target: &str) -> Result<JsValue, String> {
+    async fn fetch(&self, target: &str, _body: Option<&[u8]>) -> Result<JsValue, String> {
         let content = self
             .0
             .call(&["content"], &[target.into()])
@@ -380,6 +385,34 @@ impl Origin for JsContent<'_> {
         status_of(response).unwrap_or(500)
     }
 }
+
+/// The application's content is never read or changed here: bodies are read only on `mcp`
+/// routes, which this gateway refuses when it is made.
+impl OriginBodies for JsContent<'_> {
+    async fn request_body(&self, _limit: usize) -> Result<Option<Vec<u8>>, String> {
+        Err(MCP_NOT_SERVED.into())
+    }
+
+    fn content_type(_: &JsValue) -> Option<String> {
+        None
+    }
+
+    async fn read_body(
+        &self,
+        _: &mut JsValue,
+        _: &mut dyn FnMut(&[u8]) -> bool,
+    ) -> Result<(), String> {
+        Err(MCP_NOT_SERVED.into())
+    }
+
+    fn with_body(&self, _: JsValue, _: Vec<u8>) -> Result<JsValue, String> {
+        Err(MCP_NOT_SERVED.into())
+    }
+}
+
+/// Why [`JsContent`] reads no bodies.
+const MCP_NOT_SERVED: &str =
+    "routes with `mcp` are served by the Worker, not by the JavaScript gateway";
 
 /// Receipts and remembered refusals in `io.store`.
 pub(super) struct JsStore<'a>(pub(super) &'a Io);

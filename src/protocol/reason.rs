@@ -88,6 +88,11 @@ pub enum Reason {
     InvalidConfiguration,
     /// edge402: the origin could not be reached.
     OriginUnavailable,
+    /// edge402: a request to an MCP route that is refused whole: not JSON, or a priced
+    /// `tools/call` in a batch or without an `id`.
+    InvalidMcpRequest,
+    /// edge402: a request body the gateway reads (an MCP route's) is over its limit.
+    RequestTooLarge,
     /// edge402: an L402 credential that does not verify (or was revoked).
     InvalidL402Credential,
     /// edge402: the Lightning node could not issue an invoice.
@@ -203,6 +208,8 @@ impl Reason {
             Self::PricingUnavailable => "pricing_unavailable",
             Self::InvalidConfiguration => "invalid_configuration",
             Self::OriginUnavailable => "origin_unavailable",
+            Self::InvalidMcpRequest => "invalid_mcp_request",
+            Self::RequestTooLarge => "request_too_large",
             Self::InvalidL402Credential => "invalid_l402_credential",
             Self::LightningUnavailable => "lightning_unavailable",
             Self::TooManyInvoices => "too_many_invoices",
@@ -278,7 +285,7 @@ mod tests {
 
     use super::*;
 
-    const ALL: [Reason; 61] = [
+    const ALL: [Reason; 63] = [
         Reason::InvalidPayload,
         Reason::InvalidPaymentRequirements,
         Reason::InvalidNetwork,
@@ -316,6 +323,8 @@ mod tests {
         Reason::PricingUnavailable,
         Reason::InvalidConfiguration,
         Reason::OriginUnavailable,
+        Reason::InvalidMcpRequest,
+        Reason::RequestTooLarge,
         Reason::InvalidL402Credential,
         Reason::LightningUnavailable,
         Reason::TooManyInvoices,

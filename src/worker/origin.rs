@@ -4,11 +4,13 @@
 use std::cell::RefCell;
 use std::future::Future;
 
+use futures_util::StreamExt;
+use worker::js_sys::Uint8Array;
 use worker::worker_sys::web_sys;
 use worker::{Headers, Method, Request, RequestInit, RequestRedirect, Response};
 
 use crate::config::{GatewayConfig, DEFAULT_ORIGIN_SECRET_HEADER};
-use crate::gate::flow::Origin;
+use crate::gate::flow::{Origin, OriginBodies};
 use crate::gate::forward::forwards_header;
 
 /// The application's handler as the flow's origin: called at most once, with the client's
@@ -20,6 +22,8 @@ pub struct HandlerOrigin<'a, H> {
     /// The header that carries the origin secret, which no client may set.
     secret_header: &'a str,
     request: RefCell<Option<web_sys::Request>>,
+    /// The client's body, once the gate read it: what is sent on in its place.
+    body: RefCell<Option<Vec<u8>>>,
     handler: RefCell<Option<H>>,
 }
 
@@ -39,6 +43,7 @@ impl<'a, H> HandlerOrigin<'a, H> {
             gateway_base,
             secret_header,
             request: RefCell::new(Some(request)),
+            body: RefCell::default(),
             handler: RefCell::new(Some(handler)),
         }
     }
@@ -51,13 +56,15 @@ where
 {
     type Response = Response;
 
-    async fn fetch(&self, target: &str) -> Result<Response, String> {
+    async fn fetch(&self, target: &str, body: Option<&[u8]>) -> Result<Response, String> {
         let used = || "the request was already passed on".to_owned();
         let original = self.request.borrow_mut().take().ok_or_else(used)?;
         let handler = self.handler.borrow_mut().take().ok_or_else(used)?;
         let url = format!("{}{target}", self.gateway_base);
-        let forwarded =
-            forwarded(&original, &url, self.secret_header, None).map_err(|e| e.to_string())?;
+        let read = self.body.borrow_mut().take();
+        let body = body.or(read.as_deref());
+        let forwarded = forwarded(&original, &url, self.secret_header, None, body)
+            .map_err(|e| e.to_string())?;
         handler(forwarded).await.map_err(|e| e.to_string())
     }
 
@@ -66,17 +73,80 @@ where
     }
 }
 
-/// `original` sent to `url`: its method and body, the headers [`forwards_header`] passes, and
-/// `secret` in `secret_header` when given; redirects are not followed.
+impl<H, F> OriginBodies for HandlerOrigin<'_, H>
+where
+    H: FnOnce(Request) -> F,
+    F: Future<Output = worker::Result<Response>>,
+{
+    async fn request_body(&self, limit: usize) -> Result<Option<Vec<u8>>, String> {
+        let request = self.request.borrow().clone();
+        let request = request.ok_or("the request was already passed on")?;
+        let declared = request.headers().get("content-length").ok().flatten();
+        if declared.and_then(|length| length.trim().parse::<usize>().ok()) > Some(limit) {
+            return Ok(None);
+        }
+        let mut read = Vec::new();
+        if request.body().is_some() {
+            let mut stream = Request::from(request).stream().map_err(|e| e.to_string())?;
+            while let Some(chunk) = stream.next().await {
+                let chunk = chunk.map_err(|e| e.to_string())?;
+                if read.len() + chunk.len() > limit {
+                    return Ok(None);
+                }
+                read.extend_from_slice(&chunk);
+            }
+        }
+        *self.body.borrow_mut() = Some(read.clone());
+        Ok(Some(read))
+    }
+
+    fn content_type(response: &Response) -> Option<String> {
+        response.headers().get("content-type").ok().flatten()
+    }
+
+    async fn read_body(
+        &self,
+        response: &mut Response,
+        take: &mut dyn FnMut(&[u8]) -> bool,
+    ) -> Result<(), String> {
+        let mut stream = response.stream().map_err(|e| e.to_string())?;
+        while let Some(chunk) = stream.next().await {
+            if !take(&chunk.map_err(|e| e.to_string())?) {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    fn with_body(&self, response: Response, body: Vec<u8>) -> Result<Response, String> {
+        let headers = Headers::new();
+        for (name, value) in response.headers().entries() {
+            if !name.eq_ignore_ascii_case("content-length") {
+                headers.append(&name, &value).map_err(|e| e.to_string())?;
+            }
+        }
+        let status = response.status_code();
+        Ok(Response::from_bytes(body)
+            .map_err(|e| e.to_string())?
+            .with_status(status)
+            .with_headers(headers))
+    }
+}
+
+/// `original` sent to `url`: its method and body (or `body` instead, without the client's
+/// `Content-Length`), the headers [`forwards_header`] passes, and `secret` in
+/// `secret_header` when given; redirects are not followed.
 pub(super) fn forwarded(
     original: &web_sys::Request,
     url: &str,
     secret_header: &str,
     secret: Option<&str>,
+    body: Option<&[u8]>,
 ) -> worker::Result<Request> {
     let headers = Headers::new();
     for (name, value) in Headers(original.headers()).entries() {
-        if forwards_header(&name, &value, secret_header) {
+        let replaced = body.is_some() && name.eq_ignore_ascii_case("content-length");
+        if forwards_header(&name, &value, secret_header) && !replaced {
             headers.append(&name, &value)?;
         }
     }
@@ -88,6 +158,9 @@ pub(super) fn forwarded(
     init.with_method(method)
         .with_headers(headers)
         .with_redirect(RequestRedirect::Manual);
-    init.with_body(original.body().map(Into::into));
+    match body {
+        Some(body) => init.with_body(Some(Uint8Array::from(body).into())),
+        None => init.with_body(original.body().map(Into::into)),
+    };
     Request::new_with_init(url, &init)
 }

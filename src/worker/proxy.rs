@@ -61,7 +61,13 @@ async fn proxy(config: &OriginConfig, secret: Option<&str>, request: Request) ->
         Some(query) => format!("{}{}?{query}", config.url, parts.path),
         None => format!("{}{}", config.url, parts.path),
     };
-    let outbound = forwarded(request.inner(), &target, &config.secret_header, secret)?;
+    let outbound = forwarded(
+        request.inner(),
+        &target,
+        &config.secret_header,
+        secret,
+        None,
+    )?;
     let response = Fetch::Request(outbound).send().await?;
     let location = response.headers().get("Location").ok().flatten();
     match location.and_then(|l| rewrite_location(&l, &config.url, parts.origin)) {
