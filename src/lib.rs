@@ -33,7 +33,7 @@
 //!    │                                └─ refused / unknown ─► Outcome::Refused
 //!    │     L402Invoice ───────────► InvoiceSource::create_invoice ─► Outcome::Refused (402)
 //!    │     L402Access ────────────► revocation, budget ─► Outcome::Origin (Release::Paid)
-//!    │     ReadBody (an MCP route) ► OriginBodies::request_body ─► Gate::decide again
+//!    │     ReadBody (an MCP route) ► ClientMessages::request_body ─► Gate::decide again
 //!    │     ToolList ──────────────► Origin::fetch, prices added to the answer
 //!    │     Pay (an MCP call) ─────► as Pay, the tool's answer deciding the charge
 //!    │                              (gate::mcp::served); answered in JSON-RPC
@@ -70,7 +70,7 @@
 //! let services = || Services {
 //!     facilitator: &facilitator, store: &coordinator.store, origin: &origin,
 //!     invoices: &lightning, coordinator: &coordinator, allowances: &allowances,
-//!     chain: &coordinator.chain, pricing: &(),
+//!     chain: &coordinator.chain, pricing: &(), directories: &(),
 //! };
 //! let now = 1_750_000_000;
 //! let mut request = RequestFacts {

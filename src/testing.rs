@@ -10,6 +10,7 @@ use std::cell::{Cell, RefCell};
 use std::collections::{HashMap, VecDeque};
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
 use serde_json::{json, Value};
@@ -18,11 +19,12 @@ use crate::amount::Uint256;
 use crate::evm::proof::{authorization_canceled_topic, authorization_used_topic, transfer_topic};
 use crate::evm::{Address, Bytes32};
 use crate::gate::access::{self, AccessEntry, GrantCall, SignInAnswer, SignInCall};
+use crate::gate::clients::{BotManagement, DirectoryCache, KeyDirectories};
 use crate::gate::coordinator::{
     check_on, claim_on, conclude_on, Coordinator, CoordinatorError, EntrySlot,
 };
 use crate::gate::dynamic_price::{DynamicPrice, PriceAsk, Pricing};
-use crate::gate::flow::{Facilitator, FacilitatorError, Origin, OriginBodies, ReceiptStore};
+use crate::gate::flow::{ClientMessages, Facilitator, FacilitatorError, Origin, ReceiptStore};
 use crate::gate::l402::{Invoice, InvoiceError, InvoiceSource};
 use crate::gate::ledger::{
     ChainError, ChainReader, Claim, Conclusion, Entry, PaymentRecord, PaymentState,
@@ -32,6 +34,7 @@ use crate::gate::receipt::Receipt;
 use crate::l402::{Preimage, TokenId};
 use crate::pricing::Price;
 use crate::protocol::facilitator::{FacilitatorRequest, SettleResponse, VerifyResponse};
+use crate::web_bot_auth::KeyDirectory;
 
 /// A facilitator that answers from a script (one answer per call, in order) and records every
 /// request. A call with no scripted answer panics: the test did not expect it.
@@ -225,7 +228,8 @@ impl Pricing for ScriptedPricing {
 }
 
 /// An origin that answers every target with a fixed status and a body naming the target,
-/// and records the calls. Its responses are `(status, body)`.
+/// and records the calls. Its responses are `(status, body)`. The client's request has
+/// `headers` (all of them) and Cloudflare's `bot_management`, as a test sets them.
 pub struct FakeOrigin {
     /// The status every answer has.
     pub status: u16,
@@ -233,6 +237,10 @@ pub struct FakeOrigin {
     pub reachable: bool,
     /// The targets fetched, oldest first.
     pub targets: RefCell<Vec<String>>,
+    /// Every header of the client's request.
+    pub headers: RefCell<Vec<(String, String)>>,
+    /// Cloudflare Bot Management's verdict on the request.
+    pub bot_management: Cell<Option<BotManagement>>,
 }
 
 impl FakeOrigin {
@@ -247,6 +255,8 @@ impl FakeOrigin {
             status,
             reachable: true,
             targets: RefCell::default(),
+            headers: RefCell::default(),
+            bot_management: Cell::new(None),
         }
     }
 
@@ -274,9 +284,17 @@ impl Origin for FakeOrigin {
 }
 
 /// Its requests have no body; its answers are text.
-impl OriginBodies for FakeOrigin {
+impl ClientMessages for FakeOrigin {
     async fn request_body(&self, _limit: usize) -> Result<Option<Vec<u8>>, String> {
         Ok(Some(Vec::new()))
+    }
+
+    fn request_headers(&self) -> Vec<(String, String)> {
+        self.headers.borrow().clone()
+    }
+
+    fn bot_management(&self) -> Option<BotManagement> {
+        self.bot_management.get()
     }
 
     fn content_type(_: &Self::Response) -> Option<String> {
@@ -459,10 +477,19 @@ impl Origin for FakeMcpServer {
     }
 }
 
-impl OriginBodies for FakeMcpServer {
+/// Its clients send no other headers than the body's, and no zone has Bot Management.
+impl ClientMessages for FakeMcpServer {
     async fn request_body(&self, limit: usize) -> Result<Option<Vec<u8>>, String> {
         let body = self.request.borrow().clone();
         Ok((body.len() <= limit).then_some(body))
+    }
+
+    fn request_headers(&self) -> Vec<(String, String)> {
+        Vec::new()
+    }
+
+    fn bot_management(&self) -> Option<BotManagement> {
+        None
     }
 
     fn content_type(response: &FakeResponse) -> Option<String> {
@@ -487,6 +514,42 @@ impl OriginBodies for FakeMcpServer {
 
     fn with_body(&self, response: FakeResponse, body: Vec<u8>) -> Result<FakeResponse, String> {
         Ok(FakeResponse { body, ..response })
+    }
+}
+
+/// Web Bot Auth agents' key directories as a test publishes them (`publish`), fetched
+/// through the shells' cache ([`DirectoryCache`]); every fetch is recorded.
+#[derive(Default)]
+pub struct FakeDirectories {
+    bodies: RefCell<HashMap<String, Vec<u8>>>,
+    cache: RefCell<DirectoryCache>,
+    /// The URLs fetched (not answered from the cache), oldest first.
+    pub fetched: RefCell<Vec<String>>,
+}
+
+impl FakeDirectories {
+    /// Serves `body` at `url`.
+    pub fn publish(&self, url: &str, body: &str) {
+        self.bodies
+            .borrow_mut()
+            .insert(url.to_owned(), body.as_bytes().to_vec());
+    }
+}
+
+impl KeyDirectories for FakeDirectories {
+    async fn directory(&self, url: &str, now: u64) -> Result<Arc<KeyDirectory>, String> {
+        if let Some(cached) = self.cache.borrow().get(url, now) {
+            return cached;
+        }
+        self.fetched.borrow_mut().push(url.to_owned());
+        let fetched = match self.bodies.borrow().get(url) {
+            Some(body) => KeyDirectory::from_json(body)
+                .map(Arc::new)
+                .map_err(|e| e.to_string()),
+            None => Err(format!("{url} answered 404")),
+        };
+        self.cache.borrow_mut().put(url, fetched.clone(), None, now);
+        fetched
     }
 }
 

@@ -321,6 +321,7 @@ impl World {
             allowances: &self.al,
             chain: &self.c.chain,
             pricing: &self.p,
+            directories: &(),
         };
         handle(&self.gate, facts, now, services).await
     }

@@ -150,6 +150,7 @@ impl World {
             allowances: &MemoryAllowances::default(),
             chain: &self.c.chain,
             pricing: &self.p,
+            directories: &(),
         };
         let (outcome, log) = block_on(handle(&self.gate, &facts, NOW, services));
         match outcome {

@@ -7,6 +7,8 @@
 use edge402::amount::Uint256;
 use edge402::config::ConfigError;
 use edge402::evm::Address;
+use edge402::gate::clients::ClientKind;
+use edge402::gate::crawl::CrawlerPriceError;
 use edge402::gate::l402::InvoiceError;
 use edge402::gate::quote::QuoteError;
 use edge402::gate::{Next, Refusal, SmartWalletRefusal};
@@ -218,6 +220,38 @@ fn catalogue() -> Vec<(&'static str, Vec<Refusal>)> {
         (
             "a request body the gateway reads (an MCP route's) over 1 MiB",
             vec![Refusal::RequestTooLarge { limit: 1 << 20 }],
+        ),
+        (
+            "a browser, where the route's `clients.browsers` is `\"refuse\"`",
+            vec![Refusal::ClientRefused {
+                kind: ClientKind::Browser,
+            }],
+        ),
+        (
+            "an automated client without a valid Web Bot Auth signature, where `clients.unsigned_bots` is `\"refuse\"` (`crawler-error: StrongAuthRequired`)",
+            vec![Refusal::ClientRefused {
+                kind: ClientKind::Bot,
+            }],
+        ),
+        (
+            "a verified agent in `clients.deny_agents`, or where `clients.verified_agents` is `\"refuse\"` (`crawler-error: CrawlerForbidden`)",
+            vec![Refusal::ClientRefused {
+                kind: ClientKind::Agent,
+            }],
+        ),
+        (
+            "an agent's covered `crawler-exact-price` and `crawler-max-price` both, or one not `USD <amount>` (`crawler-error: ConflictingPriceHeaders`, `InvalidCrawlerPriceValue`)",
+            vec![
+                Refusal::CrawlerPrice(CrawlerPriceError::Conflicting),
+                Refusal::CrawlerPrice(CrawlerPriceError::InvalidValue),
+            ],
+        ),
+        (
+            "an agent's covered `crawler-exact-price` other than the price, or `crawler-max-price` below it (with `crawler-price`; `crawler-error: InvalidCrawlerExactPrice`, `InvalidCrawlerMaxPrice`)",
+            vec![
+                Refusal::CrawlerPrice(CrawlerPriceError::ExactMismatch),
+                Refusal::CrawlerPrice(CrawlerPriceError::MaxTooLow),
+            ],
         ),
         (
             "refused path spelling",

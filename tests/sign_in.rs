@@ -143,6 +143,7 @@ impl World {
             allowances: &self.al,
             chain: &self.c.chain,
             pricing: &(),
+            directories: &(),
         };
         let (outcome, log) = block_on(handle(&self.gate, &facts, now, services));
         let answer = match outcome {

@@ -65,7 +65,16 @@ export type RoutesConfig = Record<string, {
   /** As `@x402/extensions` declares them: `bazaar` (`declareDiscoveryExtension`),
    *  `payment-identifier`, `offer-receipt` (signed with `offerReceiptKey`). */
   extensions?: Record<string, unknown>;
+  /** edge402's own: what browsers, unsigned bots and verified Web Bot Auth agents are
+   *  offered (`"price"`, `"free"`, `"refuse"` or a price of their own), agents allowed or
+   *  denied by their `Signature-Agent` origin (README: Crawlers and bots). */
+  clients?: ClientsConfig;
 }>;
+type ClientOffer = 'price' | 'free' | 'refuse' | string;
+export interface ClientsConfig {
+  browsers?: ClientOffer; unsigned_bots?: ClientOffer; verified_agents?: ClientOffer;
+  allow_agents?: string[]; deny_agents?: string[];
+}
 /** Receipts and remembered refusals. */
 export interface GatewayStore {
   get(key: string): Promise<string | null>;
@@ -87,6 +96,8 @@ export interface GatewayOptions {
   receiptTtlS?: number;
   /** `quote_valid_s` and the rest of the configuration's `pricing` table. */
   pricing?: { quote_valid_s?: number };
+  /** The configuration's `web_bot_auth`, for routes with `clients`. */
+  webBotAuth?: { max_validity_s?: number; directory_timeout_ms?: number };
   /** Receives each request's log line (those the configuration's `log_requests` logs). */
   log?: (line: Record<string, unknown>) => void;
 }

@@ -14,7 +14,8 @@ export function bindMiddleware({ Gateway, PaymentObject }) {
    * `{ "GET /weather": { accepts: [{ scheme, price, network, payTo }], description } }`, or
    * `{ accepts: {...} }` with one way to pay) and `options`:
    * `{ facilitator: { url } | facilitatorUrl, store, quoteSecret?, offerReceiptKey?,
-   *    facilitatorAuthorization?, networks?, receiptTtlS? }`. A route's `extensions`, as the
+   *    facilitatorAuthorization?, networks?, receiptTtlS?, webBotAuth? }`. A route's
+   * `clients` (edge402's own) prices by who is asking. A route's `extensions`, as the
    * official `@x402/extensions` declare them, become edge402's: `bazaar` its `discovery`,
    * `payment-identifier` and `offer-receipt` the gateway's (`offer-receipt` signs with
    * `offerReceiptKey`). `options` may be a function of the Worker's `env`,
@@ -244,6 +245,8 @@ function translateRoutes(routes, options) {
       }),
     };
     if (route.mimeType) entry.mime_type = route.mimeType;
+    // edge402's own: prices by who is asking (browsers, unsigned bots, verified agents).
+    if (route.clients) entry.clients = route.clients;
     const declared = route.extensions ?? {};
     if (declared.bazaar) entry.discovery = discoveryOf(declared.bazaar, pattern);
     if (declared['payment-identifier']) {
@@ -268,6 +271,7 @@ function translateRoutes(routes, options) {
     ...(options.networks ? { networks: options.networks } : {}),
     ...(options.receiptTtlS ? { receipt_ttl_s: options.receiptTtlS } : {}),
     ...(options.pricing ? { pricing: options.pricing } : {}),
+    ...(options.webBotAuth ? { web_bot_auth: options.webBotAuth } : {}),
     ...gatewayWide,
   };
   return { config, priceFunctions };

@@ -139,3 +139,26 @@ test('a method-override header is refused on every path, before the app', async 
     assert.deepEqual(seen, []);
   }
 });
+
+test('a route with clients tells browsers from bots by their headers, and speaks pay-per-crawl to bots', async () => {
+  const gw = gateway({
+    'GET /articles/[id]': { accepts: [way], clients: { browsers: 'free', unsigned_bots: '$0.002' } },
+  });
+  const browser = { 'User-Agent': 'Mozilla/5.0 (X11; Linux x86_64)', 'Sec-Fetch-Mode': 'navigate' };
+  const free = await send(gw, 'https://api.example/articles/1', { headers: browser });
+  assert.equal(free.response.status, 200);
+  assert.deepEqual(free.seen, ['/articles/1']);
+  const bot = await send(gw, 'https://api.example/articles/1', { headers: { 'User-Agent': 'curl/8.5.0' } });
+  assert.equal(bot.response.status, 402);
+  assert.equal(bot.response.headers.get('crawler-price'), 'USD 0.002');
+  assert.deepEqual(bot.seen, []);
+  // A signature that cannot be verified (no directory can be reached) counts as none.
+  const signed = await send(gw, 'https://api.example/articles/1', {
+    headers: {
+      'User-Agent': 'crawler/1.0', 'Signature-Agent': '"https://agent.invalid"',
+      'Signature-Input': 'sig1=("@authority" "signature-agent");created=1;expires=2;keyid="k";tag="web-bot-auth"',
+      Signature: `sig1=:${Buffer.alloc(64).toString('base64')}:`,
+    },
+  });
+  assert.equal(signed.response.headers.get('crawler-price'), 'USD 0.002');
+});

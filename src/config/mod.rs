@@ -97,6 +97,8 @@ pub struct GatewayConfig {
     /// Signing in instead of paying again (`sign_in_with_x`, the x402 `sign-in-with-x`
     /// extension), for routes with `access_s`; required by them.
     pub sign_in_with_x: Option<SignInConfig>,
+    /// How request signatures are checked (`web_bot_auth`), on routes with `clients`.
+    pub web_bot_auth: WebBotAuthConfig,
     /// Which requests get a log line (`log_requests`).
     pub log_requests: LogRequests,
 }
@@ -429,6 +431,71 @@ pub struct PaidRoute {
     /// An MCP endpoint whose `tools/call`s are priced by tool (`mcp`); `None` for an HTTP
     /// route.
     pub mcp: Option<Box<McpRoute>>,
+    /// What each kind of client is offered (`clients`); `None`: every client alike.
+    pub clients: Option<Box<RouteClients>>,
+}
+
+/// `clients`: what a route offers each kind of client. Who is asking is told by a Web Bot
+/// Auth signature (a verified agent), else by Cloudflare Bot Management where the zone has
+/// it, else by the request's fetch metadata (see [`crate::gate::clients`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RouteClients {
+    /// Browsers.
+    pub browsers: ClientOffer,
+    /// Automated clients without a valid Web Bot Auth signature (or whose agent is not in
+    /// `allow_agents`).
+    pub unsigned_bots: ClientOffer,
+    /// Automated clients whose Web Bot Auth signature verified.
+    pub verified_agents: ClientOffer,
+    /// The agents (their `Signature-Agent` origins, lowercase) that count as verified;
+    /// empty: every agent whose signature verifies. Other agents' keys are not fetched.
+    pub allow_agents: Vec<String>,
+    /// The agents refused, whatever is offered to others.
+    pub deny_agents: Vec<String>,
+}
+
+/// What one kind of client is offered.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ClientOffer {
+    /// Served without payment.
+    Free,
+    /// Refused.
+    Refuse,
+    /// The route's own price (and L402 offer).
+    RoutePrice,
+    /// A price of its own on the route's `accepts`.
+    Price {
+        /// As written.
+        price: Price,
+        /// The route's `accepts` at this price.
+        accepts: Vec<Accept>,
+    },
+}
+
+/// `web_bot_auth`: how request signatures are checked on routes with `clients`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WebBotAuthConfig {
+    /// The longest validity (`expires - created`) a signature may have, in seconds.
+    pub max_validity_s: u64,
+    /// How long the shell waits for an agent's key directory.
+    pub directory_timeout_ms: u64,
+    /// Whether Cloudflare Bot Management's verdict (`request.cf.botManagement`) tells bots
+    /// from browsers: only a zone with Bot Management has a real one (`wrangler dev` makes
+    /// up a score of 99 for every request).
+    pub bot_management: bool,
+    /// Bot Management scores below this count as automated.
+    pub bot_score_below: u8,
+}
+
+impl Default for WebBotAuthConfig {
+    fn default() -> Self {
+        Self {
+            max_validity_s: crate::web_bot_auth::MAX_VALIDITY_S,
+            directory_timeout_ms: 2_000,
+            bot_management: false,
+            bot_score_below: 30,
+        }
+    }
 }
 
 /// `mcp`: an MCP server (Streamable HTTP transport) behind the route, whose `tools/call`

@@ -28,6 +28,7 @@ pub(super) fn read(value: &Value) -> Result<GatewayConfig, ConfigError> {
         "payment_identifier",
         "sign_in_with_x",
         "log_requests",
+        "web_bot_auth",
     ])?;
     let origin = parse_origin(&root)?;
     let facilitator = match root.opt_table("facilitator")? {
@@ -139,7 +140,34 @@ pub(super) fn read(value: &Value) -> Result<GatewayConfig, ConfigError> {
         Some("all") => LogRequests::All,
         Some(_) => return Err(root.error("log_requests", "must be \"payments\" or \"all\"")),
     };
+    let web_bot_auth = match root.opt_table("web_bot_auth")? {
+        None => WebBotAuthConfig::default(),
+        Some(t) => {
+            t.only(&[
+                "max_validity_s",
+                "directory_timeout_ms",
+                "bot_management",
+                "bot_score_below",
+            ])?;
+            let default = WebBotAuthConfig::default();
+            WebBotAuthConfig {
+                max_validity_s: t
+                    .opt_u64("max_validity_s", 1..=crate::web_bot_auth::MAX_VALIDITY_S)?
+                    .unwrap_or(default.max_validity_s),
+                directory_timeout_ms: t
+                    .opt_u64("directory_timeout_ms", 1..=30_000)?
+                    .unwrap_or(default.directory_timeout_ms),
+                bot_management: t
+                    .opt_bool("bot_management")?
+                    .unwrap_or(default.bot_management),
+                bot_score_below: t
+                    .opt_u64("bot_score_below", 1..=100)?
+                    .map_or(default.bot_score_below, |n| n as u8),
+            }
+        }
+    };
     Ok(GatewayConfig {
+        web_bot_auth,
         log_requests,
         sign_in_with_x,
         payment_identifier,
@@ -384,6 +412,7 @@ fn parse_route(t: &Table<'_>, networks: &Networks, lightning: bool) -> Result<Ro
         "access_s",
         "access_group",
         "mcp",
+        "clients",
     ])?;
     let discovery = t
         .opt_table("discovery")?
@@ -461,9 +490,15 @@ fn parse_route(t: &Table<'_>, networks: &Networks, lightning: bool) -> Result<Ro
         .map(|m| parse_mcp(t, &m, &matcher, &accepts, networks))
         .transpose()?
         .map(Box::new);
+    let clients = t
+        .opt_table("clients")?
+        .map(|c| parse_clients(t, &c, &accepts, route_price, networks))
+        .transpose()?
+        .map(Box::new);
     Ok(Route {
         matcher,
         access: Access::Paid(PaidRoute {
+            clients,
             mcp,
             access,
             accepts,
@@ -544,6 +579,81 @@ fn parse_mcp(
         })
         .collect::<Result<Vec<_>, _>>()
         .map(|tools| McpRoute { tools })
+}
+
+/// A route's `clients`: for `browsers`, `unsigned_bots` and `verified_agents`, `"free"`,
+/// `"refuse"`, `"price"` (the route's own, the default) or a price of its own (on a route
+/// with a fixed `price`); `allow_agents` and `deny_agents`, lists of agent origins.
+fn parse_clients(
+    route: &Table<'_>,
+    t: &Table<'_>,
+    accepts: &[Accept],
+    route_price: RoutePrice,
+    networks: &Networks,
+) -> Result<RouteClients, ConfigError> {
+    t.only(&[
+        "browsers",
+        "unsigned_bots",
+        "verified_agents",
+        "allow_agents",
+        "deny_agents",
+    ])?;
+    if route.opt("mcp").is_some() {
+        return Err(route.error("clients", "is not taken by an MCP route (`mcp`)"));
+    }
+    let offer = |name: &str| -> Result<ClientOffer, ConfigError> {
+        let text = match t.opt_str(name)? {
+            None | Some("price") => return Ok(ClientOffer::RoutePrice),
+            Some("free") => return Ok(ClientOffer::Free),
+            Some("refuse") => return Ok(ClientOffer::Refuse),
+            Some(text) => text,
+        };
+        if accepts.is_empty() || route_price == RoutePrice::Dynamic {
+            return Err(t.error(
+                name,
+                "a price of its own needs the route's x402 `accepts` and a fixed `price`",
+            ));
+        }
+        let price = Price::parse(text).map_err(|e| {
+            t.error(
+                name,
+                &format!(
+                    "must be \"free\", \"refuse\", \"price\" or a price that {}",
+                    price_problem(&e)
+                ),
+            )
+        })?;
+        let accepts = accepts
+            .iter()
+            .map(|accept| match accept.amount_of(&price, networks) {
+                Ok(amount) if amount == Uint256::ZERO => {
+                    Err(t.error(name, "must be more than zero (write \"free\")"))
+                }
+                Ok(amount) => Ok(accept.at_amount(amount)),
+                Err(e) => Err(t.error(name, price_problem(&e))),
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(ClientOffer::Price { price, accepts })
+    };
+    let agents = |name: &str| -> Result<Vec<String>, ConfigError> {
+        let urls = t.opt_urls(name)?.unwrap_or_default();
+        urls.into_iter()
+            .map(|url| match url.split_once("://") {
+                Some((_, rest)) if !rest.contains('/') => Ok(url.to_ascii_lowercase()),
+                _ => Err(t.error(
+                    name,
+                    "must list agent origins (scheme://host[:port]), without paths",
+                )),
+            })
+            .collect()
+    };
+    Ok(RouteClients {
+        browsers: offer("browsers")?,
+        unsigned_bots: offer("unsigned_bots")?,
+        verified_agents: offer("verified_agents")?,
+        allow_agents: agents("allow_agents")?,
+        deny_agents: agents("deny_agents")?,
+    })
 }
 
 /// `sign_in_with_x`: the public origin sign-ins name, and the statement wallets show.

@@ -4,10 +4,9 @@
 //! endpoint's answers ([`PriceCache`]). The price is quoted in the 402
 //! ([`super::quote`]), so a payment is held to the price it was offered.
 
-use std::collections::HashMap;
-
 use serde::{Deserialize, Serialize};
 
+use super::expiring::Expiring;
 use crate::pricing::{Price, PriceError};
 
 /// What a route priced per request asks its pricing service.
@@ -89,10 +88,8 @@ pub const MAX_CACHED_PRICES: usize = 4096;
 
 /// A pricing endpoint's answers by method, path, query and tool, each reused until its time
 /// is up.
-#[derive(Debug, Default)]
-pub struct PriceCache {
-    entries: HashMap<PriceKey, (DynamicPrice, u64)>,
-}
+#[derive(Debug)]
+pub struct PriceCache(Expiring<PriceKey, DynamicPrice>);
 
 /// What one cached answer is for: method, path, query, tool.
 type PriceKey = (String, String, Option<String>, Option<String>);
@@ -108,26 +105,21 @@ impl PriceAsk {
     }
 }
 
+impl Default for PriceCache {
+    fn default() -> Self {
+        Self(Expiring::new(MAX_CACHED_PRICES))
+    }
+}
+
 impl PriceCache {
     /// The answer for `ask` if one is still fresh at `now`.
     pub fn get(&self, ask: &PriceAsk, now: u64) -> Option<DynamicPrice> {
-        let (price, until) = self.entries.get(&ask.key())?;
-        (now < *until).then(|| price.clone())
+        self.0.get(&ask.key(), now)
     }
 
     /// Keeps `price` for `ask` for `cache_s` seconds from `now` (nothing when `cache_s` is 0).
     pub fn put(&mut self, ask: &PriceAsk, price: DynamicPrice, now: u64, cache_s: u64) {
-        if cache_s == 0 {
-            return;
-        }
-        if self.entries.len() >= MAX_CACHED_PRICES {
-            self.entries.retain(|_, (_, until)| now < *until);
-            if self.entries.len() >= MAX_CACHED_PRICES {
-                self.entries.clear();
-            }
-        }
-        self.entries
-            .insert(ask.key(), (price, now.saturating_add(cache_s)));
+        self.0.put(ask.key(), price, cache_s, now);
     }
 }
 
@@ -200,7 +192,7 @@ mod tests {
         for i in 0..MAX_CACHED_PRICES + 10 {
             cache.put(&ask(&format!("/api/{i}")), DynamicPrice::Free, 0, 60);
         }
-        assert!(cache.entries.len() <= MAX_CACHED_PRICES);
+        assert!(cache.0.len() <= MAX_CACHED_PRICES);
         let last = format!("/api/{}", MAX_CACHED_PRICES + 9);
         assert_eq!(cache.get(&ask(&last), 1), Some(DynamicPrice::Free));
     }

@@ -10,6 +10,7 @@ use core::fmt;
 use futures_util::future::join;
 use serde::Serialize;
 
+use super::clients::{identify, KeyDirectories};
 use super::coordinator::{Coordinator, CoordinatorError};
 use super::dynamic_price::Pricing;
 use super::http::{Answer, Release};
@@ -142,13 +143,19 @@ pub trait Origin {
     }
 }
 
-/// What the flow reads and writes of bodies, on routes that price by them (`mcp`): the
-/// client's request body, and the origin's answer, which it may change.
+/// What the flow reads of whole messages where a route needs more than the request's
+/// facts: the client's request body (`mcp` routes) and every header and Cloudflare's bot
+/// signals (`clients` routes), and the origin's answer, which it may change (`mcp`).
 #[allow(async_fn_in_trait)]
-pub trait OriginBodies: Origin {
+pub trait ClientMessages: Origin {
     /// Reads the client's request body whole, `None` when it is over `limit` bytes; the
     /// request is then fetched with these bytes.
     async fn request_body(&self, limit: usize) -> Result<Option<Vec<u8>>, String>;
+    /// Every header of the client's request, as `(name, value)` in the order received.
+    fn request_headers(&self) -> Vec<(String, String)>;
+    /// Cloudflare Bot Management's verdict on the request (`request.cf.botManagement`),
+    /// where the zone has it.
+    fn bot_management(&self) -> Option<super::clients::BotManagement>;
     /// The response's `Content-Type`.
     fn content_type(response: &Self::Response) -> Option<String>;
     /// Reads the response's body, handing each part to `take` until it returns `false` or
@@ -241,7 +248,7 @@ const MAX_PASSED_REASON_LEN: usize = 80;
 const MAX_LOGGED_REASON_CHARS: usize = 500;
 
 /// The remote services a request may need.
-pub struct Services<'a, F, S, O, I, C, A, H, P = ()> {
+pub struct Services<'a, F, S, O, I, C, A, H, P = (), D = ()> {
     /// The x402 facilitator.
     pub facilitator: &'a F,
     /// Receipts and revocations (KV).
@@ -258,11 +265,14 @@ pub struct Services<'a, F, S, O, I, C, A, H, P = ()> {
     pub chain: &'a H,
     /// Prices of routes priced per request (`()`: none).
     pub pricing: &'a P,
+    /// Web Bot Auth agents' key directories, for routes with `clients` (`()`: none, and
+    /// no signature verifies).
+    pub directories: &'a D,
 }
 
-impl<'a, F, S, O, I, C, A, H, P> Services<'a, F, S, O, I, C, A, H, P> {
+impl<'a, F, S, O, I, C, A, H, P, D> Services<'a, F, S, O, I, C, A, H, P, D> {
     /// The same services with `origin` as the origin.
-    pub fn with_origin<'b, Q>(&self, origin: &'b Q) -> Services<'b, F, S, Q, I, C, A, H, P>
+    pub fn with_origin<'b, Q>(&self, origin: &'b Q) -> Services<'b, F, S, Q, I, C, A, H, P, D>
     where
         'a: 'b,
     {
@@ -275,26 +285,28 @@ impl<'a, F, S, O, I, C, A, H, P> Services<'a, F, S, O, I, C, A, H, P> {
             allowances: self.allowances,
             chain: self.chain,
             pricing: self.pricing,
+            directories: self.directories,
         }
     }
 }
 
 /// Handles one request: decides, then performs the decision with the given services.
-pub async fn handle<F, S, O, I, C, A, H, P>(
+pub async fn handle<F, S, O, I, C, A, H, P, D>(
     gate: &Gate,
     request: &RequestFacts<'_>,
     now: u64,
-    services: Services<'_, F, S, O, I, C, A, H, P>,
+    services: Services<'_, F, S, O, I, C, A, H, P, D>,
 ) -> (Outcome<O::Response>, LogRecord)
 where
     F: Facilitator,
     S: ReceiptStore,
-    O: OriginBodies,
+    O: ClientMessages,
     I: InvoiceSource,
     C: Coordinator,
     A: Allowances,
     H: ChainReader,
     P: Pricing,
+    D: KeyDirectories,
 {
     let decision = gate.decide(request, now);
     carry_out(gate, request, decision, now, services).await
@@ -313,36 +325,37 @@ pub fn answered_at_once<R>(decision: Decision) -> Result<(Outcome<R>, LogRecord)
 }
 
 /// Performs `decision` (the gate's, for `request` at `now`) with the given services.
-pub async fn carry_out<F, S, O, I, C, A, H, P>(
+pub async fn carry_out<F, S, O, I, C, A, H, P, D>(
     gate: &Gate,
     request: &RequestFacts<'_>,
     decision: Decision,
     now: u64,
-    services: Services<'_, F, S, O, I, C, A, H, P>,
+    services: Services<'_, F, S, O, I, C, A, H, P, D>,
 ) -> (Outcome<O::Response>, LogRecord)
 where
     F: Facilitator,
     S: ReceiptStore,
-    O: OriginBodies,
+    O: ClientMessages,
     I: InvoiceSource,
     C: Coordinator,
     A: Allowances,
     H: ChainReader,
     P: Pricing,
+    D: KeyDirectories,
 {
     let (store, origin, invoices) = (services.store, services.origin, services.invoices);
     let allowances = services.allowances;
-    let body;
-    let with_body;
+    let (body, evidence);
+    let more;
     let (request, decision) = match decision {
         Decision::ReadBody => match origin.request_body(super::mcp::MAX_REQUEST_BYTES).await {
             Ok(Some(read)) => {
                 body = read;
-                with_body = RequestFacts {
+                more = RequestFacts {
                     body: Some(&body),
                     ..request.clone()
                 };
-                (&with_body, gate.decide(&with_body, now))
+                (&more, gate.decide(&more, now))
             }
             Ok(None) => {
                 let refusal = Refusal::RequestTooLarge {
@@ -358,6 +371,16 @@ where
                 return refused_with(Refused::bare(UNREAD_BODY, None), log);
             }
         },
+        Decision::IdentifyClient(ask) => {
+            let config = &gate.config().web_bot_auth;
+            let directories = services.directories;
+            evidence = identify(request, origin, directories, &ask, config, now).await;
+            more = RequestFacts {
+                identified: Some(&evidence),
+                ..request.clone()
+            };
+            (&more, gate.decide(&more, now))
+        }
         decision => (request, decision),
     };
     let decision = match decision {
@@ -395,8 +418,10 @@ where
             None => pay(gate, &plan, now, &services).await,
         },
         Decision::ToolList(list) => super::mcp::served::tool_list(origin, &list).await,
-        // Asked with the body, the gate does not ask for it again.
-        Decision::ReadBody => refused_with(Refused::bare(UNREAD_BODY, None), LogRecord::default()),
+        // Asked with the body, or the client's identity, the gate does not ask again.
+        Decision::ReadBody | Decision::IdentifyClient(_) => {
+            refused_with(Refused::bare(asked_again(), None), LogRecord::default())
+        }
         Decision::L402Invoice(plan) => {
             super::l402::challenge(&plan, now, invoices, allowances).await
         }
@@ -411,12 +436,20 @@ where
     }
 }
 
-/// A request whose body could not be read (the client went away, or the gate asked for it
-/// twice): nothing is forwarded.
+/// A request whose body could not be read (the client went away): nothing is forwarded.
 const UNREAD_BODY: Refusal = Refusal::InvalidMcpRequest {
     code: super::mcp::wire::PARSE_ERROR,
     detail: "the body could not be read",
 };
+
+/// What answers a decision asking, a second time, for what the flow gave it (the body, the
+/// client's identity): a fault of the gate, which fails closed.
+fn asked_again() -> Refusal {
+    Refusal::Configuration(crate::config::ConfigError {
+        key: "routes".into(),
+        problem: "a route asked twice for the request's body or client".into(),
+    })
+}
 
 /// The answer to a CORS preflight on a priced path.
 fn preflight_answered<R>() -> (Outcome<R>, LogRecord) {
@@ -445,11 +478,11 @@ fn discovery_answered<R>(document: &serde_json::Value) -> (Outcome<R>, LogRecord
 /// resource, whatever its signature, is served with the settled one's receipt, or waits for
 /// it, and is never settled itself. Another payer's or resource's payment under a settled
 /// id is refused. A payment under an id whose payment was refused may settle.
-pub(super) async fn pay<F, S, O, I, C, A, H, P>(
+pub(super) async fn pay<F, S, O, I, C, A, H, P, D>(
     gate: &Gate,
     plan: &PaymentPlan,
     now: u64,
-    services: &Services<'_, F, S, O, I, C, A, H, P>,
+    services: &Services<'_, F, S, O, I, C, A, H, P, D>,
 ) -> (Outcome<O::Response>, LogRecord)
 where
     F: Facilitator,
@@ -546,12 +579,12 @@ fn payment_log(plan: &PaymentPlan) -> LogRecord {
 }
 
 /// A payment on its own (`record`: its coordinator record).
-async fn pay_once<F, S, O, I, C, A, H, P>(
+async fn pay_once<F, S, O, I, C, A, H, P, D>(
     gate: &Gate,
     plan: &PaymentPlan,
     record: &PaymentRecord,
     now: u64,
-    services: &Services<'_, F, S, O, I, C, A, H, P>,
+    services: &Services<'_, F, S, O, I, C, A, H, P, D>,
 ) -> (Outcome<O::Response>, LogRecord)
 where
     F: Facilitator,
@@ -640,11 +673,11 @@ where
 /// contract code (when the network has an `rpc_url` and the signature is not an ERC-6492
 /// wrapper, which deploys the wallet). An error is the refusal and the log's detail; a pass
 /// may have a detail too (a check that could not be made).
-async fn screen_smart_wallet<F, S, O, I, C, A, H, P>(
+async fn screen_smart_wallet<F, S, O, I, C, A, H, P, D>(
     gate: &Gate,
     plan: &PaymentPlan,
     now: u64,
-    services: &Services<'_, F, S, O, I, C, A, H, P>,
+    services: &Services<'_, F, S, O, I, C, A, H, P, D>,
 ) -> Result<Option<String>, (Refusal, Option<String>)>
 where
     S: ReceiptStore,
@@ -717,12 +750,12 @@ async fn answer_claim<O: Origin, C: Coordinator>(
 /// This request holds the payment's claim: it fetches the origin as the route's order says,
 /// calls `/settle` once, tells the coordinator how that ended, and answers from what is then
 /// known. A response already fetched is the one served (a proxied request can be sent once).
-async fn settle_claimed<F, S, O, I, C, A, H, P>(
+async fn settle_claimed<F, S, O, I, C, A, H, P, D>(
     gate: &Gate,
     plan: &PaymentPlan,
     record: &PaymentRecord,
     now: u64,
-    services: &Services<'_, F, S, O, I, C, A, H, P>,
+    services: &Services<'_, F, S, O, I, C, A, H, P, D>,
     log: LogRecord,
 ) -> (Outcome<O::Response>, LogRecord)
 where
@@ -1023,7 +1056,17 @@ async fn serve_paid<O: Origin, C: Coordinator>(
         None => serving.origin.fetch(&plan.target, None).await,
     };
     match fetched {
-        Ok(response) => release::<O>(response, Release::Paid(Some(settlement)), outcome, log),
+        Ok(response) => {
+            // A crawler is told what this request charged it (a receipt's charges nothing).
+            let released = match (plan.crawler_charge, outcome) {
+                (Some(charged), LogOutcome::Paid) => Release::Crawled {
+                    settlement,
+                    charged,
+                },
+                _ => Release::Paid(Some(settlement)),
+            };
+            release::<O>(response, released, outcome, log)
+        }
         // Paid but not served: the receipt lets the client's retry get the content.
         Err(detail) => origin_failed(Some(plan), log, detail),
     }

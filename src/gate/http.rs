@@ -6,14 +6,14 @@ use serde_json::json;
 
 use super::mcp::wire as mcp;
 use super::refusal::{Next, PREFLIGHT_STATUS};
-use super::{Presentation, Refused, Settlement};
+use super::{crawl, Presentation, Refused, Settlement};
 use crate::networks::Networks;
 use crate::protocol::{encode_header, PAYMENT_REQUIRED};
 
-/// Response headers a browser may read: the payment headers of both versions, and an MCP
-/// server's session id.
-pub const EXPOSED_HEADERS: &str =
-    "PAYMENT-REQUIRED, PAYMENT-RESPONSE, X-PAYMENT-RESPONSE, WWW-Authenticate, Mcp-Session-Id";
+/// Response headers a browser may read: the payment headers of both versions, an MCP
+/// server's session id, and pay-per-crawl's.
+pub const EXPOSED_HEADERS: &str = "PAYMENT-REQUIRED, PAYMENT-RESPONSE, X-PAYMENT-RESPONSE, \
+    WWW-Authenticate, Mcp-Session-Id, crawler-price, crawler-charged, crawler-error";
 /// Request headers a browser may send cross-origin: the payment headers, and the MCP
 /// transport's (a browser's MCP client sends them on every request).
 pub const ALLOWED_REQUEST_HEADERS: &str = "PAYMENT-SIGNATURE, X-PAYMENT, SIGN-IN-WITH-X, \
@@ -43,6 +43,14 @@ pub enum Release {
     /// Paid content (settled, from a receipt, or an L402 credential): never stored by shared
     /// caches, with the settlement header when there is one.
     Paid(Option<Settlement>),
+    /// Paid content a crawler's payment just settled: as [`Release::Paid`], and what it was
+    /// charged (`crawler-charged`).
+    Crawled {
+        /// The settlement.
+        settlement: Settlement,
+        /// The price charged.
+        charged: crawl::CrawlerPrice,
+    },
 }
 
 /// The answer to a refusal: its disposition's status; the challenge (v1 JSON body and v2
@@ -88,6 +96,12 @@ pub fn answer(refused: &Refused, networks: &Networks) -> Answer {
     }
     for value in &refused.l402 {
         headers.push((WWW_AUTHENTICATE, value.clone()));
+    }
+    if let (Some(price), Some(_)) = (&refused.crawler_price, challenge) {
+        headers.push((crawl::CRAWLER_PRICE, price.to_string()));
+    }
+    if let Some(error) = refused.refusal.crawler_error() {
+        headers.push((crawl::CRAWLER_ERROR, error.into()));
     }
     if let super::Refusal::MethodNotAllowed { allowed } = &refused.refusal {
         headers.push(("Allow", allowed.join(", ")));
@@ -149,17 +163,29 @@ pub fn release_headers(release: &Release) -> Vec<(&'static str, String)> {
     match release {
         Release::Free => Vec::new(),
         Release::Uncharged => common_headers(),
-        Release::Paid(settlement) => {
-            let mut headers = common_headers();
-            // Paid content is per payment: never cache it in shared caches.
-            headers.retain(|(name, _)| *name != "Cache-Control");
-            headers.push(("Cache-Control", "private, no-store".into()));
-            if let Some(settlement) = settlement {
-                headers.push((settlement.header_name(), settlement.response.to_header()));
-            }
+        Release::Paid(settlement) => paid_headers(settlement.as_ref()),
+        Release::Crawled {
+            settlement,
+            charged,
+        } => {
+            let mut headers = paid_headers(Some(settlement));
+            headers.push((crawl::CRAWLER_CHARGED, charged.to_string()));
             headers
         }
     }
+}
+
+/// The headers of paid content: never cached by shared caches, with the settlement header
+/// when there is one.
+fn paid_headers(settlement: Option<&Settlement>) -> Vec<(&'static str, String)> {
+    let mut headers = common_headers();
+    // Paid content is per payment: never cache it in shared caches.
+    headers.retain(|(name, _)| *name != "Cache-Control");
+    headers.push(("Cache-Control", "private, no-store".into()));
+    if let Some(settlement) = settlement {
+        headers.push((settlement.header_name(), settlement.response.to_header()));
+    }
+    headers
 }
 
 /// The answer to a CORS preflight: allows the payment headers, never charged.

@@ -10,8 +10,11 @@
 
 pub mod access;
 pub mod challenge;
+pub mod clients;
 pub mod coordinator;
+pub mod crawl;
 pub mod dynamic_price;
+pub mod expiring;
 pub mod extensions;
 pub mod flow;
 pub mod forward;
@@ -82,6 +85,9 @@ pub struct RequestFacts<'a> {
     /// The body, once read: only a route that prices by body (`mcp`) asks for it
     /// ([`Decision::ReadBody`]).
     pub body: Option<&'a [u8]>,
+    /// Who is asking, once found out: only a route that prices by client (`clients`) asks
+    /// ([`Decision::IdentifyClient`]).
+    pub identified: Option<&'a clients::ClientEvidence>,
 }
 
 impl RequestFacts<'_> {
@@ -157,6 +163,7 @@ impl RequestHeaders {
             method_override: self.method_override,
             sign_in: self.sign_in.as_deref(),
             body: None,
+            identified: None,
         }
     }
 }
@@ -223,6 +230,9 @@ pub enum Decision {
     ReadBody,
     /// An MCP `tools/list`: forward it, and annotate the answer with the tools' prices.
     ToolList(Box<mcp::ToolList>),
+    /// A request on a route that prices by client (`clients`): find out who is asking
+    /// ([`clients::identify`]), then decide again with it.
+    IdentifyClient(Box<clients::IdentifyAsk>),
 }
 
 /// An answer without content, with what its transport needs to render it.
@@ -240,6 +250,8 @@ pub struct Refused {
     pub settlement: Option<Settlement>,
     /// How a challenge is shown.
     pub presentation: Presentation,
+    /// The price stated to a crawler (`crawler-price`), with the challenge.
+    pub crawler_price: Option<crawl::CrawlerPrice>,
 }
 
 impl Refused {
@@ -252,6 +264,7 @@ impl Refused {
             l402: Vec::new(),
             settlement: None,
             presentation: Presentation::Protocol,
+            crawler_price: None,
         }
     }
 
@@ -326,6 +339,8 @@ pub struct PaymentPlan {
     pub access: Option<sign_in::PlannedAccess>,
     /// The MCP tool call it pays for (a route with `mcp`).
     pub mcp: Option<Box<mcp::McpCall>>,
+    /// What a crawler is told it was charged once the payment settles (`crawler-charged`).
+    pub crawler_charge: Option<crawl::CrawlerPrice>,
 }
 
 /// The gateway's decision logic over one configuration, built once.
@@ -344,6 +359,8 @@ pub struct Gate {
     sign_in: Vec<Option<sign_in::RouteSignIn>>,
     /// How each route with `mcp` offers its tools, by route index.
     mcp: Vec<Option<mcp::McpOffering>>,
+    /// What each route with `clients` offers each kind of client, by route index.
+    clients: Vec<Option<clients::RouteClientTerms>>,
 }
 
 impl Gate {
@@ -432,6 +449,17 @@ impl Gate {
                 Access::Free => Ok(None),
             })
             .collect::<Result<_, ConfigError>>()?;
+        let clients = config
+            .routes
+            .iter()
+            .map(|route| match &route.access {
+                Access::Paid(paid) => paid
+                    .clients
+                    .as_deref()
+                    .map(|clients| clients::RouteClientTerms::new(paid, clients)),
+                Access::Free => None,
+            })
+            .collect();
         Ok(Self {
             config,
             offerings,
@@ -440,6 +468,7 @@ impl Gate {
             extensions,
             sign_in,
             mcp,
+            clients,
         })
     }
 
@@ -536,20 +565,38 @@ impl Gate {
         if let Some(offering) = &self.mcp[index] {
             return self.decide_mcp(request, at, offering, now, price);
         }
+        let client = match &self.clients[index] {
+            Some(terms) => {
+                let web_bot_auth = &self.config.web_bot_auth;
+                match terms.terms_for(request, web_bot_auth, &at.pattern, &at.target) {
+                    Ok(client) => Some(client),
+                    Err(decision) => return decision,
+                }
+            }
+            None => None,
+        };
         let method = price_class(request.method).to_ascii_uppercase();
         let url = format!("{}{}", request.base_url, path);
         let payment = request.payment_header().map(PaymentPayload::from_header);
         let RouteAt {
             pattern, target, ..
         } = &at;
-        let offered = match offering {
-            Offering::Fixed(template) => Offered {
+        let mut offered = match (client.as_ref().and_then(|c| c.priced), offering) {
+            (Some((accepts, template)), _) => Offered {
+                offers: Cow::Borrowed(accepts),
+                challenge: template.for_resource(&url),
+                receipt_only: None,
+                dynamic: false,
+                refusal: None,
+            },
+            (None, Offering::Fixed(template)) => Offered {
                 offers: Cow::Borrowed(&paid.accepts[..]),
                 challenge: template.for_resource(&url),
                 receipt_only: None,
                 dynamic: false,
+                refusal: None,
             },
-            Offering::Dynamic(key) => {
+            (None, Offering::Dynamic(key)) => {
                 // Bound to the gateway's own URL too: another deployment under the same
                 // secret does not take this one's quotes.
                 let quoted_resource = format!(
@@ -577,7 +624,31 @@ impl Gate {
                 }
             }
         };
-        self.decide_payment(request, &at, offered, payment, now)
+        let Some(client) = client else {
+            return self.decide_payment(request, &at, offered, payment, now);
+        };
+        // Pay-per-crawl's terms, in dollars, for bots and agents.
+        let networks = &self.config.networks;
+        let crawler_price = client
+            .kind
+            .crawls()
+            .then(|| crawl::CrawlerPrice::of_offers(&offered.offers, networks))
+            .flatten();
+        offered.refusal = client.price_refusal(crawler_price);
+        match (
+            self.decide_payment(request, &at, offered, payment, now),
+            crawler_price,
+        ) {
+            (Decision::Refuse(mut refused), Some(price)) => {
+                refused.crawler_price = Some(price);
+                Decision::Refuse(refused)
+            }
+            (Decision::Pay(mut plan), Some(price)) => {
+                plan.crawler_charge = Some(price);
+                Decision::Pay(plan)
+            }
+            (decision, _) => decision,
+        }
     }
 
     /// Decides a request on a priced route that was made `offered`, carrying `payment` (or
@@ -604,6 +675,7 @@ impl Gate {
             challenge,
             mut receipt_only,
             dynamic,
+            refusal,
         } = offered;
         let method = price_class(request.method).to_ascii_uppercase();
         let signing = self
@@ -617,6 +689,9 @@ impl Gate {
             });
         let mut challenge =
             challenge.with_extensions(self.extensions[index].for_method(request.method), signing);
+        if let Some(refusal) = refusal {
+            return refuse(Refused::with_challenge(refusal, &pattern, &challenge));
+        }
         let route_sign_in = self.sign_in[index].as_ref();
         if let (Some(route), Some(config)) = (route_sign_in, &self.config.sign_in_with_x) {
             challenge = challenge.with_sign_in(sign_in::SignInChallenge {
@@ -788,6 +863,7 @@ impl Gate {
             erc6492,
             client: limits::client_bucket(request.client),
             mcp: None,
+            crawler_charge: None,
             order: paid
                 .settle
                 .unwrap_or_else(|| SettleOrder::default_for(request.method)),
@@ -842,6 +918,9 @@ struct Offered<'a> {
     receipt_only: Option<Refusal>,
     /// Whether the price is decided per request.
     dynamic: bool,
+    /// The refusal the offer comes with whatever the payment (a crawler's price headers
+    /// that do not accept the price).
+    refusal: Option<Refusal>,
 }
 
 /// How a priced route offers x402, prepared when the gate is built.
@@ -905,6 +984,7 @@ impl Gate {
                 challenge: made.challenge,
                 receipt_only: made.receipt_only,
                 dynamic: true,
+                refusal: None,
             }),
             Err(PricedOut::Ask) => Err(Decision::Price(Box::new(ask))),
             Err(PricedOut::Free) => Err(Decision::Free {

@@ -11,6 +11,8 @@ use core::fmt;
 
 use serde::Serialize;
 
+use super::clients::ClientKind;
+use super::crawl::CrawlerPriceError;
 use super::l402::InvoiceError;
 use super::quote::QuoteError;
 use crate::config::ConfigError;
@@ -98,6 +100,14 @@ pub enum Refusal {
         /// The limit.
         limit: usize,
     },
+    /// The route's `clients` refuses this kind of client, or (an agent) its agent is in
+    /// `deny_agents` (the client's).
+    ClientRefused {
+        /// Who asked.
+        kind: ClientKind,
+    },
+    /// An agent's crawler price headers that cannot be honoured (the client's).
+    CrawlerPrice(CrawlerPriceError),
     /// The request path is a spelling that is refused (the client's).
     InvalidPath(PathError),
     /// A v2 payment names another resource than the one offered here (the client's): the
@@ -301,6 +311,13 @@ impl Refusal {
             ),
             Self::InvalidMcpRequest { .. } => (400, Reason::InvalidMcpRequest, O::Rejected, ChangeRequest, "this MCP request cannot be priced: send JSON, and each priced tools/call on its own with an id"),
             Self::RequestTooLarge { .. } => (413, Reason::RequestTooLarge, O::Rejected, ChangeRequest, "the request body is too large"),
+            Self::ClientRefused { kind: ClientKind::Browser } => (403, Reason::ClientRefused, O::Rejected, ChangeRequest, "this route does not serve browsers"),
+            Self::ClientRefused { kind: ClientKind::Bot } => (403, Reason::SignatureRequired, O::Rejected, ChangeRequest, "automated clients are served here only with a valid Web Bot Auth signature"),
+            Self::ClientRefused { kind: ClientKind::Agent } => (403, Reason::AgentForbidden, O::Rejected, ChangeRequest, "this agent is not served here"),
+            Self::CrawlerPrice(CrawlerPriceError::Conflicting) => (400, Reason::ConflictingCrawlerPriceHeaders, O::Rejected, ChangeRequest, "send crawler-exact-price or crawler-max-price, not both"),
+            Self::CrawlerPrice(CrawlerPriceError::InvalidValue) => (400, Reason::InvalidCrawlerPriceValue, O::Rejected, ChangeRequest, "a crawler price is written \"USD 0.01\", once"),
+            Self::CrawlerPrice(CrawlerPriceError::ExactMismatch) => (402, Reason::InvalidCrawlerExactPrice, O::Rejected, Pay, "crawler-exact-price is not the price (crawler-price)"),
+            Self::CrawlerPrice(CrawlerPriceError::MaxTooLow) => (402, Reason::InvalidCrawlerMaxPrice, O::Rejected, Pay, "crawler-max-price is below the price (crawler-price)"),
             Self::InvalidPath(_) => (400, Reason::InvalidPath, O::Rejected, ChangeRequest, "this path spelling is refused"),
             Self::ResourceMismatch { .. } => (402, Reason::ResourceMismatch, O::Rejected, Pay, "the payment is for another resource"),
             Self::MethodOverride { .. } => (400, Reason::MethodOverrideRefused, O::Rejected, ChangeRequest, "method-override headers are refused; send the method itself"),
@@ -417,6 +434,20 @@ impl Refusal {
         }
     }
 
+    /// The `crawler-error` of the refusal, in pay-per-crawl's names, where it has one.
+    pub fn crawler_error(&self) -> Option<&'static str> {
+        match self {
+            Self::ClientRefused {
+                kind: ClientKind::Bot,
+            } => Some("StrongAuthRequired"),
+            Self::ClientRefused {
+                kind: ClientKind::Agent,
+            } => Some("CrawlerForbidden"),
+            Self::CrawlerPrice(error) => Some(error.crawler_error()),
+            _ => None,
+        }
+    }
+
     /// What the log line adds about the refusal (never a secret or a payment header).
     pub fn detail(&self) -> Option<String> {
         match self {
@@ -424,6 +455,7 @@ impl Refusal {
             Self::PaymentInvalid(e) => Some(e.to_string()),
             Self::InvalidPath(e) => Some(e.to_string()),
             Self::InvalidMcpRequest { detail, .. } => Some((*detail).to_owned()),
+            Self::CrawlerPrice(error) => Some(error.to_string()),
             Self::RequestTooLarge { limit } => Some(format!("over {limit} bytes")),
             Self::ResourceMismatch { paid_for } => Some(format!("the payment is for {paid_for:?}")),
             Self::MethodOverride { header } => Some(format!("{header} is refused")),

@@ -71,6 +71,15 @@ impl ExchangeError {
 pub trait Exchange {
     /// Sends `request`; the status and the whole body.
     async fn exchange(&self, request: Outbound<'_>) -> Result<(u16, Vec<u8>), ExchangeError>;
+    /// [`Exchange::exchange`], with the answer's `Cache-Control`, for what is kept as long
+    /// as its answer says (a shell that cannot read it gives `None`).
+    async fn exchange_cacheable(
+        &self,
+        request: Outbound<'_>,
+    ) -> Result<(u16, Vec<u8>, Option<String>), ExchangeError> {
+        let (status, body) = self.exchange(request).await?;
+        Ok((status, body, None))
+    }
     /// Whether `url`'s host accepts connections now: `false` only when a request that failed
     /// to connect a moment ago cannot have arrived (anything it cannot tell is `true`).
     async fn reachable(&self, url: &str) -> bool;

@@ -9,6 +9,7 @@
 //! `io.coordinator` is given, by one Durable Object per payment ([`super::coordinator`]).
 //! L402 routes are not served here (the Worker serves them).
 
+use std::cell::RefCell;
 use std::rc::Rc;
 
 use js_sys::{Array, Function, Object, Promise, Reflect};
@@ -19,10 +20,11 @@ use wasm_bindgen_futures::{future_to_promise, JsFuture};
 use super::coordinator::{JsCoordinator, ProcessCoordinator};
 use super::{error, from_js};
 use crate::config::GatewayConfig;
+use crate::gate::clients::{BotManagement, DirectoryCache, FetchedDirectories};
 use crate::gate::dynamic_price::Pricing;
 use crate::gate::extensions::OfferSigner;
 use crate::gate::flow::{
-    handle, refused_with, LogRecord, Origin, OriginBodies, Outcome, ReceiptStore, Services,
+    handle, refused_with, ClientMessages, LogRecord, Origin, Outcome, ReceiptStore, Services,
 };
 use crate::gate::http::{self as answers, Answer};
 use crate::gate::l402::{Invoice, InvoiceError, InvoiceSource};
@@ -225,12 +227,20 @@ impl Inner {
         let services = Services {
             facilitator: &facilitator,
             store: &JsStore(&io),
-            origin: &JsContent(&io),
+            origin: &JsContent {
+                io: &io,
+                headers: &request.headers,
+            },
             invoices: &None::<NoLightning>,
             coordinator: &coordinator,
             allowances: &self.allowances,
             chain: &RpcChains::new(exchange, networks, REQUEST_RPC_TIMEOUT_MS),
             pricing: &JsPricing(&io),
+            directories: &FetchedDirectories {
+                exchange: JsExchange(&io),
+                cache: &KEY_DIRECTORIES,
+                timeout_ms: gate.config().web_bot_auth.directory_timeout_ms,
+            },
         };
         // The application sees the request as sent, so a method-override header would let
         // its framework run another method than the one priced: refused on every path, as
@@ -362,14 +372,18 @@ impl Exchange for JsExchange<'_> {
 }
 
 /// The application's content through `io.content`.
-struct JsContent<'a>(&'a Io);
+struct JsContent<'a> {
+    io: &'a Io,
+    /// The request's headers, as the host handed them over.
+    headers: &'a [(String, String)],
+}
 
 impl Origin for JsContent<'_> {
     type Response = JsValue;
 
     async fn fetch(&self, target: &str, _body: Option<&[u8]>) -> Result<JsValue, String> {
         let content = self
-            .0
+            .io
             .call(&["content"], &[target.into()])
             .await
             .map_err(|thrown| format!("the application failed: {thrown:?}"))?;
@@ -387,10 +401,19 @@ impl Origin for JsContent<'_> {
 }
 
 /// The application's content is never read or changed here: bodies are read only on `mcp`
-/// routes, which this gateway refuses when it is made.
-impl OriginBodies for JsContent<'_> {
+/// routes, which this gateway refuses when it is made. The request's headers are the
+/// host's; no host here has Cloudflare's bot signals.
+impl ClientMessages for JsContent<'_> {
     async fn request_body(&self, _limit: usize) -> Result<Option<Vec<u8>>, String> {
         Err(MCP_NOT_SERVED.into())
+    }
+
+    fn request_headers(&self) -> Vec<(String, String)> {
+        self.headers.to_vec()
+    }
+
+    fn bot_management(&self) -> Option<BotManagement> {
+        None
     }
 
     fn content_type(_: &JsValue) -> Option<String> {
@@ -408,6 +431,11 @@ impl OriginBodies for JsContent<'_> {
     fn with_body(&self, _: JsValue, _: Vec<u8>) -> Result<JsValue, String> {
         Err(MCP_NOT_SERVED.into())
     }
+}
+
+thread_local! {
+    /// Web Bot Auth agents' key directories, per isolate.
+    static KEY_DIRECTORIES: RefCell<DirectoryCache> = RefCell::default();
 }
 
 /// Why [`JsContent`] reads no bodies.

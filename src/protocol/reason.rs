@@ -93,6 +93,21 @@ pub enum Reason {
     InvalidMcpRequest,
     /// edge402: a request body the gateway reads (an MCP route's) is over its limit.
     RequestTooLarge,
+    /// edge402: the route does not serve this kind of client (browsers, here).
+    ClientRefused,
+    /// edge402: the route serves automated clients only with a valid Web Bot Auth
+    /// signature.
+    SignatureRequired,
+    /// edge402: the route does not serve this (verified) agent.
+    AgentForbidden,
+    /// edge402: both `crawler-exact-price` and `crawler-max-price`.
+    ConflictingCrawlerPriceHeaders,
+    /// edge402: a crawler price header that is not `USD <amount>`.
+    InvalidCrawlerPriceValue,
+    /// edge402: `crawler-exact-price` is not the price.
+    InvalidCrawlerExactPrice,
+    /// edge402: `crawler-max-price` is below the price.
+    InvalidCrawlerMaxPrice,
     /// edge402: an L402 credential that does not verify (or was revoked).
     InvalidL402Credential,
     /// edge402: the Lightning node could not issue an invoice.
@@ -210,6 +225,13 @@ impl Reason {
             Self::OriginUnavailable => "origin_unavailable",
             Self::InvalidMcpRequest => "invalid_mcp_request",
             Self::RequestTooLarge => "request_too_large",
+            Self::ClientRefused => "client_refused",
+            Self::SignatureRequired => "signature_required",
+            Self::AgentForbidden => "agent_forbidden",
+            Self::ConflictingCrawlerPriceHeaders => "conflicting_crawler_price_headers",
+            Self::InvalidCrawlerPriceValue => "invalid_crawler_price_value",
+            Self::InvalidCrawlerExactPrice => "invalid_crawler_exact_price",
+            Self::InvalidCrawlerMaxPrice => "invalid_crawler_max_price",
             Self::InvalidL402Credential => "invalid_l402_credential",
             Self::LightningUnavailable => "lightning_unavailable",
             Self::TooManyInvoices => "too_many_invoices",
@@ -285,7 +307,7 @@ mod tests {
 
     use super::*;
 
-    const ALL: [Reason; 63] = [
+    const ALL: [Reason; 70] = [
         Reason::InvalidPayload,
         Reason::InvalidPaymentRequirements,
         Reason::InvalidNetwork,
@@ -325,6 +347,13 @@ mod tests {
         Reason::OriginUnavailable,
         Reason::InvalidMcpRequest,
         Reason::RequestTooLarge,
+        Reason::ClientRefused,
+        Reason::SignatureRequired,
+        Reason::AgentForbidden,
+        Reason::ConflictingCrawlerPriceHeaders,
+        Reason::InvalidCrawlerPriceValue,
+        Reason::InvalidCrawlerExactPrice,
+        Reason::InvalidCrawlerMaxPrice,
         Reason::InvalidL402Credential,
         Reason::LightningUnavailable,
         Reason::TooManyInvoices,

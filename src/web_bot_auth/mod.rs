@@ -449,6 +449,28 @@ impl SignedRequest {
         now: u64,
         max_validity_s: u64,
     ) -> Result<VerifiedAgent, Unsigned> {
+        self.check_window(now, max_validity_s)?;
+        if key.thumbprint() != self.keyid {
+            return Err(Unsigned::KeyMismatch {
+                keyid: self.keyid.clone(),
+            });
+        }
+        if key.not_before().is_some_and(|nbf| nbf > now) {
+            return Err(Unsigned::KeyNotYetValid);
+        }
+        if key.expires().is_some_and(|exp| exp <= now) {
+            return Err(Unsigned::KeyExpired);
+        }
+        self.message.verify_strict(key)?;
+        Ok(VerifiedAgent {
+            request: self.clone(),
+        })
+    }
+
+    /// The time checks of [`verify`](Self::verify) alone: `created` no later than `now` +
+    /// [`CLOCK_SKEW_S`], `now` no later than `expires`, `expires - created` at most
+    /// `max_validity_s`. Cheap: a caller runs them before fetching the agent's keys.
+    pub fn check_window(&self, now: u64, max_validity_s: u64) -> Result<(), Unsigned> {
         if self.created > now.saturating_add(CLOCK_SKEW_S) {
             return Err(Unsigned::NotYetValid {
                 created: self.created,
@@ -469,21 +491,7 @@ impl SignedRequest {
                 max_s: max_validity_s,
             });
         }
-        if key.thumbprint() != self.keyid {
-            return Err(Unsigned::KeyMismatch {
-                keyid: self.keyid.clone(),
-            });
-        }
-        if key.not_before().is_some_and(|nbf| nbf > now) {
-            return Err(Unsigned::KeyNotYetValid);
-        }
-        if key.expires().is_some_and(|exp| exp <= now) {
-            return Err(Unsigned::KeyExpired);
-        }
-        self.message.verify_strict(key)?;
-        Ok(VerifiedAgent {
-            request: self.clone(),
-        })
+        Ok(())
     }
 
     /// [`verify`](Self::verify) with the key `keyid` names in `directory`;

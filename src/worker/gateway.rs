@@ -2,7 +2,7 @@
 //! on the application's own handler, with the same decisions as the zero-code Worker (which
 //! is this with a handler that proxies).
 
-use std::cell::{Cell, OnceCell};
+use std::cell::{Cell, OnceCell, RefCell};
 use std::future::Future;
 use std::sync::OnceLock;
 
@@ -23,6 +23,7 @@ use super::pricing::Prices;
 use super::spent::Spent;
 use super::{CONFIG_VAR, FACILITATOR_AUTH_SECRET, RECEIPTS_KV};
 use crate::config::{ConfigError, GatewayConfig};
+use crate::gate::clients::{DirectoryCache, FetchedDirectories};
 use crate::gate::extensions::{OfferSigner, OFFER_RECEIPT_KEY};
 use crate::gate::flow::{
     answered_at_once, carry_out, Facilitator, FacilitatorError, LogRecord, Outcome, ReceiptStore,
@@ -257,6 +258,11 @@ impl Gateway {
             env,
             now: arrived.now,
         };
+        let directories = FetchedDirectories {
+            exchange: FetchExchange,
+            cache: &KEY_DIRECTORIES,
+            timeout_ms: gate.config().web_bot_auth.directory_timeout_ms,
+        };
         let services = Services {
             facilitator: &facilitator,
             store: &store,
@@ -266,6 +272,7 @@ impl Gateway {
             allowances: &allowances,
             chain: &chain,
             pricing: &pricing,
+            directories: &directories,
         };
         let facts = arrived.facts();
         let (outcome, record) = carry_out(gate, &facts, decision, arrived.now, services).await;
@@ -631,6 +638,11 @@ impl ReceiptStore for KvReceipts<'_> {
             .map_err(|e| e.to_string())?;
         Ok(entry.is_some())
     }
+}
+
+thread_local! {
+    /// Web Bot Auth agents' key directories, per isolate.
+    static KEY_DIRECTORIES: RefCell<DirectoryCache> = RefCell::default();
 }
 
 /// What a request comes to: the gateway's own answer, or the handler's response with the

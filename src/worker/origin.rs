@@ -10,8 +10,11 @@ use worker::worker_sys::web_sys;
 use worker::{Headers, Method, Request, RequestInit, RequestRedirect, Response};
 
 use crate::config::{GatewayConfig, DEFAULT_ORIGIN_SECRET_HEADER};
-use crate::gate::flow::{Origin, OriginBodies};
+use crate::gate::clients::BotManagement;
+use crate::gate::flow::{ClientMessages, Origin};
 use crate::gate::forward::forwards_header;
+use worker::js_sys::Reflect;
+use worker::wasm_bindgen::JsValue;
 
 /// The application's handler as the flow's origin: called at most once, with the client's
 /// request at its canonical path (`scheme://host` of the gateway, then the target) and only
@@ -73,7 +76,7 @@ where
     }
 }
 
-impl<H, F> OriginBodies for HandlerOrigin<'_, H>
+impl<H, F> ClientMessages for HandlerOrigin<'_, H>
 where
     H: FnOnce(Request) -> F,
     F: Future<Output = worker::Result<Response>>,
@@ -98,6 +101,36 @@ where
         }
         *self.body.borrow_mut() = Some(read.clone());
         Ok(Some(read))
+    }
+
+    fn request_headers(&self) -> Vec<(String, String)> {
+        let request = self.request.borrow();
+        request
+            .as_ref()
+            .map(|request| Headers(request.headers()).entries().collect())
+            .unwrap_or_default()
+    }
+
+    /// `request.cf.botManagement` (`score`, `verifiedBot`), read from the runtime's object
+    /// only here: zones without Bot Management have none.
+    fn bot_management(&self) -> Option<BotManagement> {
+        let request = self.request.borrow();
+        let get = |object: &JsValue, key: &str| {
+            Reflect::get(object, &key.into())
+                .ok()
+                .filter(|v| !v.is_undefined() && !v.is_null())
+        };
+        let cf = get(request.as_ref()?, "cf")?;
+        let verdict = get(&cf, "botManagement")?;
+        let score = get(&verdict, "score")
+            .and_then(|s| s.as_f64())
+            .filter(|s| (1.0..=99.0).contains(s))
+            .map(|s| s as u8);
+        let verified_bot = get(&verdict, "verifiedBot").and_then(|v| v.as_bool());
+        Some(BotManagement {
+            score,
+            verified_bot: verified_bot.unwrap_or(false),
+        })
     }
 
     fn content_type(response: &Response) -> Option<String> {

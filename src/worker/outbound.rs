@@ -44,9 +44,35 @@ impl Exchange for FetchExchange {
         exchange(method, url, headers, body, timeout_ms, max_bytes).await
     }
 
+    async fn exchange_cacheable(
+        &self,
+        request: Outbound<'_>,
+    ) -> Result<(u16, Vec<u8>, Option<String>), ExchangeError> {
+        let Outbound {
+            url,
+            headers,
+            timeout_ms,
+            max_bytes,
+            ..
+        } = request;
+        let answer =
+            exchange_through(None, Method::Get, url, headers, None, timeout_ms, max_bytes).await?;
+        Ok((answer.status, answer.body, answer.cache_control))
+    }
+
     async fn reachable(&self, url: &str) -> bool {
         reachable(url).await
     }
+}
+
+/// An answer read whole.
+pub struct Answered {
+    /// The status.
+    pub status: u16,
+    /// The body.
+    pub body: Vec<u8>,
+    /// Its `Cache-Control`.
+    pub cache_control: Option<String>,
 }
 
 /// Sends `method url` with `headers` and an optional JSON `body`, and returns the status and
@@ -59,11 +85,12 @@ pub async fn exchange(
     timeout_ms: u64,
     max_bytes: usize,
 ) -> Result<(u16, Vec<u8>), ExchangeError> {
-    exchange_through(None, method, url, headers, body, timeout_ms, max_bytes).await
+    let answer = exchange_through(None, method, url, headers, body, timeout_ms, max_bytes).await?;
+    Ok((answer.status, answer.body))
 }
 
-/// [`exchange`], sent to a service binding (another Worker) when `service` is given; `url`
-/// is then the URL that Worker sees.
+/// [`exchange`], sent to a service binding (another Worker) when `service` is given (`url`
+/// is then the URL that Worker sees), with the answer's `Cache-Control`.
 pub async fn exchange_through(
     service: Option<&Fetcher>,
     method: Method,
@@ -72,7 +99,7 @@ pub async fn exchange_through(
     body: Option<String>,
     timeout_ms: u64,
     max_bytes: usize,
-) -> Result<(u16, Vec<u8>), ExchangeError> {
+) -> Result<Answered, ExchangeError> {
     let unsent = |e: worker::Error| ExchangeError::Unsent(e.to_string());
     let header_set = Headers::new();
     for (name, value) in headers {
@@ -99,8 +126,12 @@ pub async fn exchange_through(
             Some(service) => send_to_service(service, &request).await,
         };
         let mut response = sent.map_err(|e| ExchangeError::Connection(e.to_string()))?;
-        let status = response.status_code();
-        Ok((status, read_bounded(&mut response, max_bytes).await?))
+        let cache_control = response.headers().get("Cache-Control").ok().flatten();
+        Ok(Answered {
+            status: response.status_code(),
+            body: read_bounded(&mut response, max_bytes).await?,
+            cache_control,
+        })
     };
     futures_util::pin_mut!(exchange);
     match select(exchange, Delay::from(Duration::from_millis(timeout_ms))).await {

@@ -55,7 +55,7 @@ impl Pricing for Prices<'_> {
             PricingEndpoint::Service(_) => SERVICE_URL,
         };
         let body = Some(DynamicPrice::request_body(ask));
-        let (status, answer) = exchange_through(
+        let answered = exchange_through(
             service.as_ref(),
             Method::Post,
             url,
@@ -66,10 +66,10 @@ impl Pricing for Prices<'_> {
         )
         .await
         .map_err(|error| format!("the pricing endpoint: {}", error.detail()))?;
-        if status != 200 {
-            return Err(format!("the pricing endpoint answered {status}"));
+        if answered.status != 200 {
+            return Err(format!("the pricing endpoint answered {}", answered.status));
         }
-        let price = DynamicPrice::from_answer(&answer)?;
+        let price = DynamicPrice::from_answer(&answered.body)?;
         CACHE.with(|cache| {
             let mut cache = cache.borrow_mut();
             cache.put(ask, price.clone(), self.now, self.config.cache_s);

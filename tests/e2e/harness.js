@@ -250,7 +250,8 @@ function chainReader(info) {
 
 /**
  * An inner fetch for an official client that records the payment header of every request it
- * carries (`payments`: `{ name, value, url }`, oldest first), and every sign-in
+ * carries (`payments`: `{ name, value, url }`, oldest first), after `prepare` (by default
+ * nothing) changed it, and every sign-in
  * (`signIns`: the `SIGN-IN-WITH-X` values). With `hold = true`, a request carrying a payment
  * (or, with `holdSignIns = true`, a sign-in) is recorded and not sent (answered locally with
  * 418): the official client only signs, and the test sends the header itself.
@@ -261,13 +262,15 @@ export function recordingFetch() {
     signIns: [],
     hold: false,
     holdSignIns: false,
+    /** Changes every request before it is recorded and sent (a crawler signs it). */
+    prepare: async (request) => request,
     last() {
       const payment = recorder.payments.at(-1);
       if (!payment) throw new Error('the client sent no payment');
       return payment;
     },
     fetch: async (input, init) => {
-      const request = new Request(input, init);
+      const request = await recorder.prepare(new Request(input, init));
       const signIn = request.headers.get('SIGN-IN-WITH-X');
       if (signIn !== null) {
         recorder.signIns.push(signIn);

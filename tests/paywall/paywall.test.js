@@ -47,6 +47,13 @@ before(async () => {
   all.stack = await startStack();
   const config = gatewayConfig(all.stack.info);
   config.routes[1].description = DESCRIPTION;
+  // Routes that tell browsers from bots (`clients`): free for people, or the paywall for
+  // them; unsigned bots refused on both.
+  const { accepts } = config.routes[1];
+  config.routes.push(
+    { match: 'GET /people/*', price: '$0.001', accepts, clients: { browsers: 'free', unsigned_bots: 'refuse' } },
+    { match: 'GET /people-pay/*', price: '$0.001', description: DESCRIPTION, accepts, clients: { unsigned_bots: 'refuse' } },
+  );
   // The page's script and WASM, bound as Workers Static Assets (off in wrangler.toml).
   all.worker = await startWorker(config, { args: ['--assets', 'paywall/dist'] });
   all.browser = await chromium.launch({
@@ -313,6 +320,33 @@ test('a buyer without funds (after switching chains): the facilitator’s reason
     assert.equal(await all.stack.balanceOf(payTo()), payToBefore);
   } finally {
     await context.close();
+  }
+});
+
+test('a browser is told from a bot: served free where people are, shown the paywall where they pay', TEST_TIMEOUT, async () => {
+  const wallet = testWallet(buyerKey(1), { chainId: CHAIN_ID() });
+  const before = await balances(wallet.account.address);
+  const { context, page } = await openPage(wallet);
+  try {
+    const free = await page.goto(`${all.worker.url}/people/1`, { waitUntil: 'load' });
+    assert.equal(free.status(), 200);
+    assert.ok((await free.text()).includes(DEMO_MARKER));
+    await screenshot(page, '7-free-for-people');
+    const result = await openAndPay(page, '/people-pay/1');
+    assert.equal(result.kind, 'ok', result.message);
+    assert.ok((await page.locator('#edge402-content-body pre').textContent()).includes(DEMO_MARKER));
+    await screenshot(page, '8-people-pay');
+    const after = await balances(wallet.account.address);
+    assert.equal(before.buyer - after.buyer, PRICE, 'the browser paid the route price');
+  } finally {
+    await context.close();
+  }
+  // A program that does not claim to be a browser is an unsigned bot: refused on both.
+  for (const path of ['/people/1', '/people-pay/1']) {
+    const bot = await fetch(`${all.worker.url}${path}`, { headers: { 'User-Agent': 'curl/8.5.0' } });
+    assert.equal(bot.status, 403, path);
+    assert.equal(bot.headers.get('crawler-error'), 'StrongAuthRequired');
+    assert.equal((await bot.json()).error, 'signature_required');
   }
 });
 

@@ -160,6 +160,7 @@ impl Gate {
                 challenge: template.for_resource(&url),
                 receipt_only: None,
                 dynamic: false,
+                refusal: None,
             },
             (None, Some(key)) => {
                 // A quote is bound to the gateway's URL and the tool (not to the arguments:

@@ -12,7 +12,7 @@ use super::{McpCall, ToolList};
 use crate::gate::coordinator::Coordinator;
 use crate::gate::dynamic_price::Pricing;
 use crate::gate::flow::{
-    self, origin_failed, Facilitator, LogRecord, Origin, OriginBodies, Outcome, ReceiptStore,
+    self, origin_failed, ClientMessages, Facilitator, LogRecord, Origin, Outcome, ReceiptStore,
     Services,
 };
 use crate::gate::http::Release;
@@ -38,7 +38,7 @@ struct Called<R> {
     outcome: CallOutcome,
 }
 
-impl<O: OriginBodies> Origin for CallOrigin<'_, O> {
+impl<O: ClientMessages> Origin for CallOrigin<'_, O> {
     type Response = Called<O::Response>;
 
     async fn fetch(&self, target: &str, _: Option<&[u8]>) -> Result<Self::Response, String> {
@@ -75,7 +75,7 @@ impl<O: OriginBodies> Origin for CallOrigin<'_, O> {
 }
 
 /// Reads the server's answer to the request `id` from `response`.
-async fn read_answer<O: OriginBodies>(
+async fn read_answer<O: ClientMessages>(
     origin: &O,
     response: &mut O::Response,
     id: &Value,
@@ -89,17 +89,17 @@ async fn read_answer<O: OriginBodies>(
 
 /// A paid tool call (`plan`, whose call is `call`): paid as an HTTP request is, the tool's
 /// answer released with the settlement in its result, every refusal a JSON-RPC answer.
-pub(in crate::gate) async fn pay_call<F, S, O, I, C, A, H, P>(
+pub(in crate::gate) async fn pay_call<F, S, O, I, C, A, H, P, D>(
     gate: &Gate,
     plan: &PaymentPlan,
     call: &McpCall,
     now: u64,
-    services: &Services<'_, F, S, O, I, C, A, H, P>,
+    services: &Services<'_, F, S, O, I, C, A, H, P, D>,
 ) -> (Outcome<O::Response>, LogRecord)
 where
     F: Facilitator,
     S: ReceiptStore,
-    O: OriginBodies,
+    O: ClientMessages,
     I: InvoiceSource,
     C: Coordinator,
     A: Allowances,
@@ -142,7 +142,7 @@ where
 }
 
 /// A `tools/list` passed on, its answer annotated with the prices.
-pub(in crate::gate) async fn tool_list<O: OriginBodies>(
+pub(in crate::gate) async fn tool_list<O: ClientMessages>(
     origin: &O,
     list: &ToolList,
 ) -> (Outcome<O::Response>, LogRecord) {

@@ -1,0 +1,494 @@
+//! Prices by who is asking: a route's `clients` offers browsers, unsigned automated clients
+//! ("bots") and verified agents each their own terms (free, refused, the route's price or
+//! one of their own), with agents allowed or denied by their `Signature-Agent`.
+//!
+//! Who is asking is found out once per request, only on such routes
+//! ([`Decision::IdentifyClient`], then [`identify`] in the flow):
+//!
+//! 1. a Web Bot Auth signature ([`crate::web_bot_auth`]) whose agent's key directory the
+//!    shell fetches ([`KeyDirectories`], cached with its TTL) and which verifies makes a
+//!    **verified agent**, unless the agent is denied (refused) or not in a non-empty
+//!    `allow_agents` (then a bot, and its keys are not fetched). A signature that fails in
+//!    any way (malformed, expired, too long-lived, wrong key, a component not covered, an
+//!    unreachable directory) counts as none: never an error page, never trusted;
+//! 2. otherwise, with `web_bot_auth.bot_management` (for a zone that has Cloudflare Bot
+//!    Management), a score below `web_bot_auth.bot_score_below` (or a verified bot without
+//!    a signature) makes a **bot**, any other score a **browser**;
+//! 3. otherwise the request says: fetch metadata (`Sec-Fetch-Mode`, which browsers send and
+//!    scripts in a page cannot set) with a browser's `User-Agent` makes a **browser**,
+//!    anything else a **bot**. A program can claim as much, so without Bot Management
+//!    "browser" is a claim: offer browsers nothing a bot should not have.
+//!
+//! Pay-per-crawl's headers ([`super::crawl`]) are spoken to bots and agents; an agent's
+//! `crawler-exact-price` / `crawler-max-price` count only when its signature covers them.
+
+use std::cell::RefCell;
+use std::sync::Arc;
+use std::thread::LocalKey;
+
+use super::crawl::{CrawlerPrice, CRAWLER_EXACT_PRICE, CRAWLER_MAX_PRICE};
+use super::expiring::Expiring;
+use super::flow::ClientMessages;
+use super::remote::{Exchange, Outbound};
+use super::{ChallengeTemplate, Decision, Refusal, Refused, RequestFacts};
+use crate::config::{Accept, ClientOffer, PaidRoute, RouteClients, WebBotAuthConfig};
+use crate::web_bot_auth::{
+    KeyDirectory, RequestParts, SignedRequest, Unsigned, VerifiedAgent, DIRECTORY_MEDIA_TYPE,
+    MAX_DIRECTORY_LEN,
+};
+
+/// Who is asking, as the gateway tells it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ClientKind {
+    /// A browser.
+    Browser,
+    /// An automated client without a verified Web Bot Auth signature (or of an agent not
+    /// in `allow_agents`).
+    Bot,
+    /// An automated client whose Web Bot Auth signature verified.
+    Agent,
+}
+
+impl ClientKind {
+    /// Its name in the log and the configuration's wording.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Browser => "browser",
+            Self::Bot => "unsigned_bot",
+            Self::Agent => "verified_agent",
+        }
+    }
+
+    /// Whether pay-per-crawl's headers are spoken to it.
+    pub fn crawls(self) -> bool {
+        self != Self::Browser
+    }
+}
+
+/// Cloudflare Bot Management's verdict (`request.cf.botManagement`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct BotManagement {
+    /// The bot score, 1 (automated) to 99 (human), when given.
+    pub score: Option<u8>,
+    /// Whether Cloudflare knows the client as a verified bot.
+    pub verified_bot: bool,
+}
+
+/// What the flow found out about a request's client ([`identify`]).
+#[derive(Clone, Debug, Default)]
+pub struct ClientEvidence {
+    /// The Web Bot Auth signature: `None` when the request has none (or its agent's keys
+    /// were not looked for), else what verifying it came to.
+    pub signature: Option<Result<VerifiedAgent, Unsigned>>,
+    /// Cloudflare Bot Management's verdict, where the zone has it.
+    pub bot_management: Option<BotManagement>,
+    /// Whether the request carries fetch metadata and a browser's `User-Agent`.
+    pub browser_headers: bool,
+    /// `crawler-exact-price` and `crawler-max-price`, as sent.
+    pub crawler_prices: CrawlerPriceHeaders,
+}
+
+/// A request's crawler price headers.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CrawlerPriceHeaders {
+    /// `crawler-exact-price`.
+    pub exact: Option<String>,
+    /// `crawler-max-price`.
+    pub max: Option<String>,
+    /// Whether either came more than once (its value is then not one price).
+    pub repeated: bool,
+}
+
+/// What identifying a client needs besides the request: which agents' keys may be fetched.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct IdentifyAsk {
+    /// The route's `allow_agents` (empty: every agent).
+    pub allow_agents: Vec<String>,
+}
+
+/// The key directories of agents, fetched by the shell (which keeps them for their TTL).
+#[allow(async_fn_in_trait)]
+pub trait KeyDirectories {
+    /// The directory at `url` (from [`crate::web_bot_auth::SignatureAgent::directory_url`]),
+    /// or why it could not be had.
+    async fn directory(&self, url: &str, now: u64) -> Result<Arc<KeyDirectory>, String>;
+}
+
+/// No directories: every signature counts as unverified.
+impl KeyDirectories for () {
+    async fn directory(&self, _: &str, _: u64) -> Result<Arc<KeyDirectory>, String> {
+        Err("no key directories can be fetched here".into())
+    }
+}
+
+/// How a route treats one kind of client, prepared when the gate is built.
+#[derive(Clone, Debug)]
+pub(super) enum KindTerms {
+    Free,
+    Refuse,
+    /// The route's own offering.
+    RoutePrice,
+    /// A price of its own.
+    Priced {
+        accepts: Vec<Accept>,
+        template: Arc<ChallengeTemplate>,
+    },
+}
+
+/// A route's `clients`, prepared when the gate is built.
+#[derive(Clone, Debug)]
+pub(super) struct RouteClientTerms {
+    browsers: KindTerms,
+    bots: KindTerms,
+    agents: KindTerms,
+    allow_agents: Vec<String>,
+    deny_agents: Vec<String>,
+}
+
+/// What a request on a route with `clients` is offered, once its client is known.
+pub(super) struct ClientTerms<'a> {
+    pub kind: ClientKind,
+    /// The kind's own price, when it has one (else the route's).
+    pub priced: Option<(&'a [Accept], &'a Arc<ChallengeTemplate>)>,
+    /// The agent's price headers, when its signature covers them.
+    pub price_headers: Result<(Option<&'a str>, Option<&'a str>), ()>,
+}
+
+impl RouteClientTerms {
+    /// The terms of `paid`, whose `clients` is `clients`.
+    pub(super) fn new(paid: &PaidRoute, clients: &RouteClients) -> Self {
+        let terms = |offer: &ClientOffer| match offer {
+            ClientOffer::Free => KindTerms::Free,
+            ClientOffer::Refuse => KindTerms::Refuse,
+            ClientOffer::RoutePrice => KindTerms::RoutePrice,
+            ClientOffer::Price { accepts, .. } => KindTerms::Priced {
+                template: Arc::new(ChallengeTemplate::with_offers(paid, accepts)),
+                accepts: accepts.clone(),
+            },
+        };
+        Self {
+            browsers: terms(&clients.browsers),
+            bots: terms(&clients.unsigned_bots),
+            agents: terms(&clients.verified_agents),
+            allow_agents: clients.allow_agents.clone(),
+            deny_agents: clients.deny_agents.clone(),
+        }
+    }
+
+    /// What `request` is offered: its client identified first
+    /// ([`Decision::IdentifyClient`]); `Err` with the decision when that is all (free,
+    /// refused).
+    pub(super) fn terms_for<'a>(
+        &'a self,
+        request: &'a RequestFacts<'a>,
+        config: &WebBotAuthConfig,
+        pattern: &str,
+        target: &str,
+    ) -> Result<ClientTerms<'a>, Decision> {
+        let Some(evidence) = request.identified else {
+            return Err(Decision::IdentifyClient(Box::new(IdentifyAsk {
+                allow_agents: self.allow_agents.clone(),
+            })));
+        };
+        let refused = |refusal| {
+            Err(Decision::Refuse(Box::new(Refused::bare(
+                refusal,
+                Some(pattern.to_owned()),
+            ))))
+        };
+        let verified = evidence.signature.as_ref().and_then(|s| s.as_ref().ok());
+        if let Some(agent) = verified.and_then(|v| origin_of(v.agent()?.directory_url())) {
+            if self.deny_agents.contains(&agent) {
+                return refused(Refusal::ClientRefused {
+                    kind: ClientKind::Agent,
+                });
+            }
+        }
+        let kind = classify(evidence, verified.is_some(), config);
+        let terms = match kind {
+            ClientKind::Browser => &self.browsers,
+            ClientKind::Bot => &self.bots,
+            ClientKind::Agent => &self.agents,
+        };
+        let priced = match terms {
+            KindTerms::Free => {
+                return Err(Decision::Free {
+                    target: target.to_owned(),
+                })
+            }
+            KindTerms::Refuse => return refused(Refusal::ClientRefused { kind }),
+            KindTerms::RoutePrice => None,
+            KindTerms::Priced { accepts, template } => Some((&accepts[..], template)),
+        };
+        // An agent's price headers count when its signature covers them.
+        let covered = |name: &str| verified.is_some_and(|v| v.covers(name));
+        let stated = &evidence.crawler_prices;
+        let exact = stated
+            .exact
+            .as_deref()
+            .filter(|_| covered(CRAWLER_EXACT_PRICE));
+        let max = stated.max.as_deref().filter(|_| covered(CRAWLER_MAX_PRICE));
+        let price_headers = match (kind, stated.repeated) {
+            (ClientKind::Agent, true) if exact.is_some() || max.is_some() => Err(()),
+            (ClientKind::Agent, _) => Ok((exact, max)),
+            _ => Ok((None, None)),
+        };
+        Ok(ClientTerms {
+            kind,
+            priced,
+            price_headers,
+        })
+    }
+}
+
+impl ClientTerms<'_> {
+    /// The refusal, if any, of the agent's price headers against `price` (the price
+    /// offered, in dollars).
+    pub(super) fn price_refusal(&self, price: Option<CrawlerPrice>) -> Option<Refusal> {
+        let (exact, max) = match self.price_headers {
+            Ok(stated) => stated,
+            Err(()) => {
+                return Some(Refusal::CrawlerPrice(
+                    super::crawl::CrawlerPriceError::InvalidValue,
+                ))
+            }
+        };
+        let price = price?;
+        price.agreed(exact, max).err().map(Refusal::CrawlerPrice)
+    }
+}
+
+/// The kind of a client whose signature verified (`verified`) or not, from `evidence`.
+fn classify(evidence: &ClientEvidence, verified: bool, config: &WebBotAuthConfig) -> ClientKind {
+    if verified {
+        return ClientKind::Agent;
+    }
+    match evidence.bot_management {
+        Some(BotManagement {
+            score: Some(score),
+            verified_bot,
+        }) => match verified_bot || score < config.bot_score_below {
+            true => ClientKind::Bot,
+            false => ClientKind::Browser,
+        },
+        _ => match evidence.browser_headers {
+            true => ClientKind::Browser,
+            false => ClientKind::Bot,
+        },
+    }
+}
+
+/// The origin (`scheme://host[:port]`, lowercase) of an agent's directory URL: what
+/// `allow_agents` and `deny_agents` name.
+fn origin_of(url: &str) -> Option<String> {
+    let (scheme, rest) = url.split_once("://")?;
+    let host = rest.split('/').next()?;
+    Some(format!("{scheme}://{host}").to_ascii_lowercase())
+}
+
+/// Finds out who is asking: every header of the request (from `messages`), its Web Bot
+/// Auth signature verified with its agent's keys (fetched through `directories`, unless
+/// `ask` allows other agents only), Cloudflare's bot signals, and the crawler price
+/// headers.
+pub async fn identify<M: ClientMessages, D: KeyDirectories>(
+    request: &RequestFacts<'_>,
+    messages: &M,
+    directories: &D,
+    ask: &IdentifyAsk,
+    config: &WebBotAuthConfig,
+    now: u64,
+) -> ClientEvidence {
+    let headers = messages.request_headers();
+    let (scheme, authority) = request
+        .base_url
+        .split_once("://")
+        .unwrap_or(("https", request.base_url));
+    let parts = RequestParts {
+        method: request.method,
+        scheme,
+        authority,
+        path: request.path,
+        query: request.query,
+        headers: &headers,
+    };
+    let signature = match SignedRequest::parse(&parts) {
+        Err(Unsigned::NoSignature) => None,
+        Err(unsigned) => Some(Err(unsigned)),
+        Ok(signed) => verify(&signed, directories, ask, config, now).await,
+    };
+    // Every value of a header.
+    let values = |name: &str| -> Vec<&str> {
+        headers
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+            .collect()
+    };
+    let (exact, max) = (values(CRAWLER_EXACT_PRICE), values(CRAWLER_MAX_PRICE));
+    let browser_headers = !values("sec-fetch-mode").is_empty()
+        && values("user-agent")
+            .first()
+            .is_some_and(|ua| ua.starts_with("Mozilla/"));
+    ClientEvidence {
+        signature,
+        bot_management: config
+            .bot_management
+            .then(|| messages.bot_management())
+            .flatten(),
+        browser_headers,
+        crawler_prices: CrawlerPriceHeaders {
+            exact: exact.first().map(|v| (*v).to_owned()),
+            max: max.first().map(|v| (*v).to_owned()),
+            repeated: exact.len() > 1 || max.len() > 1,
+        },
+    }
+}
+
+/// Verifies a parsed signature with its agent's keys; `None` when the agent is not one
+/// whose keys are looked for (it is then a bot like an unsigned one).
+async fn verify<D: KeyDirectories>(
+    signed: &SignedRequest,
+    directories: &D,
+    ask: &IdentifyAsk,
+    config: &WebBotAuthConfig,
+    now: u64,
+) -> Option<Result<VerifiedAgent, Unsigned>> {
+    // The time window first: a stale or made-up signature costs no fetch.
+    if let Err(unsigned) = signed.check_window(now, config.max_validity_s) {
+        return Some(Err(unsigned));
+    }
+    let Some(agent) = signed.agent() else {
+        return Some(Err(Unsigned::BadAgent {
+            detail: "no Signature-Agent names where the keys are",
+        }));
+    };
+    let url = agent.directory_url();
+    let allowed = ask.allow_agents.is_empty()
+        || origin_of(url).is_some_and(|origin| ask.allow_agents.contains(&origin));
+    if !allowed {
+        return None;
+    }
+    Some(match directories.directory(url, now).await {
+        Ok(directory) => signed.verify_with_directory(&directory, now, config.max_validity_s),
+        Err(_) => Err(Unsigned::UnknownKey {
+            keyid: signed.keyid().to_owned(),
+        }),
+    })
+}
+
+/// The most directories a [`DirectoryCache`] keeps; past it, expired ones are dropped,
+/// then all.
+pub const MAX_CACHED_DIRECTORIES: usize = 256;
+/// How long a directory is kept when its answer says nothing (`Cache-Control`), and the
+/// most it is kept whatever it says, in seconds.
+pub const DIRECTORY_TTL_S: (u64, u64) = (3_600, 86_400);
+/// The least time a directory is kept, in seconds.
+pub const MIN_DIRECTORY_TTL_S: u64 = 60;
+/// How long a directory that could not be had is not asked again, in seconds (the drafts:
+/// at most five minutes).
+pub const DIRECTORY_RETRY_S: u64 = 300;
+
+/// Agents' key directories by URL, each kept for its TTL, and failures for
+/// [`DIRECTORY_RETRY_S`], so that one agent's requests cost one fetch (a shell keeps one per
+/// isolate).
+#[derive(Debug)]
+pub struct DirectoryCache(Expiring<String, Result<Arc<KeyDirectory>, String>>);
+
+impl Default for DirectoryCache {
+    fn default() -> Self {
+        Self(Expiring::new(MAX_CACHED_DIRECTORIES))
+    }
+}
+
+impl DirectoryCache {
+    /// The directory at `url`, or its recent failure, if still fresh at `now`.
+    pub fn get(&self, url: &str, now: u64) -> Option<Result<Arc<KeyDirectory>, String>> {
+        self.0.get(url, now)
+    }
+
+    /// Keeps what fetching `url` came to at `now`: a directory for `max_age_s` (its
+    /// `Cache-Control: max-age`, when given; within [`MIN_DIRECTORY_TTL_S`] and
+    /// [`DIRECTORY_TTL_S`]), a failure for [`DIRECTORY_RETRY_S`].
+    pub fn put(
+        &mut self,
+        url: &str,
+        fetched: Result<Arc<KeyDirectory>, String>,
+        max_age_s: Option<u64>,
+        now: u64,
+    ) {
+        let (default_s, most_s) = DIRECTORY_TTL_S;
+        let ttl_s = match &fetched {
+            // At least a minute, whatever the agent says: its requests cost a fetch each
+            // otherwise.
+            Ok(_) => max_age_s
+                .unwrap_or(default_s)
+                .clamp(MIN_DIRECTORY_TTL_S, most_s),
+            Err(_) => DIRECTORY_RETRY_S,
+        };
+        self.0.put(url.to_owned(), fetched, ttl_s, now);
+    }
+}
+
+/// `max-age` of a `Cache-Control` value, if it has one (`no-store` and `no-cache` count as
+/// 0).
+pub fn max_age(cache_control: &str) -> Option<u64> {
+    let mut age = None;
+    for directive in cache_control.split(',').map(str::trim) {
+        let lower = directive.to_ascii_lowercase();
+        if lower == "no-store" || lower == "no-cache" {
+            return Some(0);
+        }
+        if let Some(seconds) = lower.strip_prefix("max-age=") {
+            age = seconds.trim_matches('"').parse().ok();
+        }
+    }
+    age
+}
+
+/// Agents' key directories fetched with an [`Exchange`] (`GET`, no redirects, at most
+/// [`MAX_DIRECTORY_LEN`] bytes, within `timeout_ms`; only a 200 counts), kept in a cache of
+/// the isolate for their TTL.
+pub struct FetchedDirectories<X> {
+    /// What fetches.
+    pub exchange: X,
+    /// The isolate's cache.
+    pub cache: &'static LocalKey<RefCell<DirectoryCache>>,
+    /// How long a fetch may take.
+    pub timeout_ms: u64,
+}
+
+impl<X: Exchange> KeyDirectories for FetchedDirectories<X> {
+    async fn directory(&self, url: &str, now: u64) -> Result<Arc<KeyDirectory>, String> {
+        if let Some(cached) = self.cache.with(|cache| cache.borrow().get(url, now)) {
+            return cached;
+        }
+        let accept = format!("{DIRECTORY_MEDIA_TYPE}, application/json");
+        let request = Outbound {
+            method: "GET",
+            url,
+            headers: &[("Accept", &accept)],
+            body: None,
+            timeout_ms: self.timeout_ms,
+            max_bytes: MAX_DIRECTORY_LEN,
+        };
+        let (fetched, max_age_s) = match self.exchange.exchange_cacheable(request).await {
+            Ok((200, body, cache_control)) => (
+                KeyDirectory::from_json(&body)
+                    .map(Arc::new)
+                    .map_err(|e| format!("the key directory {url}: {e}")),
+                cache_control.as_deref().and_then(max_age),
+            ),
+            Ok((status, _, _)) => (
+                Err(format!("the key directory {url} answered {status}")),
+                None,
+            ),
+            Err(error) => (
+                Err(format!("the key directory {url}: {}", error.detail())),
+                None,
+            ),
+        };
+        self.cache
+            .with(|cache| cache.borrow_mut().put(url, fetched.clone(), max_age_s, now));
+        fetched
+    }
+}
