@@ -6,7 +6,8 @@
 //! 2. as the JSON *inside* a header: base64-encoded first, so the fuzzer reaches the JSON
 //!    decoders without having to discover base64 itself;
 //! 3. as raw bytes, for the APIs that take bytes (signatures, digests), and as the JSON the
-//!    light verification path (`verify::light`) reads: a payment, and a requirements array.
+//!    light verification path (`verify::light`) reads: a payment, and a requirements array;
+//! 4. as a Web Bot Auth request's signature fields, a key directory and a crawler price.
 //!
 //! A decoded payment is verified against fixed requirements at a fixed time. Besides "never
 //! panics", the target checks a few properties: re-encoded values decode again, parsed
@@ -27,6 +28,7 @@ use edge402::evm::{
     recover_address_from_prehash, recover_address_from_prehash_with_k256, Address, Bytes32,
     RecoverableSignature, SignatureKind,
 };
+use edge402::gate::crawl::CrawlerPrice;
 use edge402::networks::{Asset, Networks};
 use edge402::pricing::Price;
 use edge402::protocol::facilitator::{
@@ -36,6 +38,7 @@ use edge402::protocol::{decode_header, v1, v2, PaymentPayload, Reason, MAX_HEADE
 use edge402::siwx::{Audience, SignInProof};
 use edge402::terms::Offer;
 use edge402::verify::{light, verify_payment};
+use edge402::web_bot_auth::{KeyDirectory, RequestParts, SignedRequest, MAX_KEYS, MAX_VALIDITY_S};
 use edge402::Uint256;
 
 /// The fixed clock payments are verified at (a date of the transport spec's examples).
@@ -247,11 +250,50 @@ fn light_path(data: &[u8]) {
     }
 }
 
+/// Web Bot Auth's readers: the text split at its first two line breaks into
+/// `Signature-Input`, `Signature` and `Signature-Agent` of a request (parsed as the gateway
+/// parses one, never verifying), and the bytes as a key directory and a crawler price.
+fn web_bot_auth(text: &str, data: &[u8]) {
+    let mut fields = text.splitn(3, '\n');
+    let headers: Vec<(String, String)> = ["Signature-Input", "Signature", "Signature-Agent"]
+        .into_iter()
+        .zip(fields.by_ref())
+        .map(|(name, value)| (name.to_owned(), value.to_owned()))
+        .collect();
+    let parts = RequestParts {
+        method: "GET",
+        scheme: "https",
+        authority: "edge.example",
+        path: "/a",
+        query: Some("b=1"),
+        headers: &headers,
+    };
+    if let Ok(signed) = SignedRequest::parse(&parts) {
+        // A parsed signature's window is typed: checking it never panics, and an agent
+        // names an https (or loopback) place for its keys.
+        let _ = signed.check_window(NOW, MAX_VALIDITY_S);
+        if let Some(agent) = signed.agent() {
+            let url = agent.directory_url();
+            assert!(
+                url.starts_with("https://") || url.starts_with("http://"),
+                "{url}"
+            );
+        }
+    }
+    if let Ok(directory) = KeyDirectory::from_json(data) {
+        assert!(!directory.keys().is_empty() && directory.keys().len() <= MAX_KEYS);
+    }
+    if let Some(price) = CrawlerPrice::parse(text) {
+        assert_eq!(CrawlerPrice::parse(&price.to_string()), Some(price));
+    }
+}
+
 fuzz_target!(|data: &[u8]| {
     // Borrowed when the input is UTF-8, replacement characters otherwise.
     let text = String::from_utf8_lossy(data);
     decode_headers(&text);
     parse_strings(&text);
+    web_bot_auth(&text, data);
     // The input as the JSON inside a header.
     decode_headers(&STANDARD.encode(data));
     parse_bytes(data);

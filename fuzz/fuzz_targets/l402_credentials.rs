@@ -23,7 +23,8 @@ fn root() -> RootKeySecret {
 }
 
 fn macaroon_round_trip(macaroon: &Macaroon) {
-    let again = Macaroon::from_base64(&macaroon.to_base64()).expect("a re-encoded macaroon decodes");
+    let again =
+        Macaroon::from_base64(&macaroon.to_base64()).expect("a re-encoded macaroon decodes");
     assert_eq!(again.identifier(), macaroon.identifier());
     assert_eq!(again.caveats(), macaroon.caveats());
 }
@@ -51,6 +52,9 @@ fuzz_target!(|data: &[u8]| {
         macaroon_round_trip(&macaroon);
     }
     if let Ok(identifier) = Identifier::from_bytes(data) {
-        assert_eq!(Identifier::from_bytes(&identifier.to_bytes()), Ok(identifier));
+        assert_eq!(
+            Identifier::from_bytes(&identifier.to_bytes()),
+            Ok(identifier)
+        );
     }
 });

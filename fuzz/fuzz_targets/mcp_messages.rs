@@ -66,7 +66,11 @@ fn read_answer(data: &[u8]) {
     };
     let stream = split & 1 == 1;
     let piece = usize::from(split >> 1).max(1);
-    let content_type = if stream { "text/event-stream" } else { "application/json" };
+    let content_type = if stream {
+        "text/event-stream"
+    } else {
+        "application/json"
+    };
     let id = json!(1);
     let mut reader = AnswerReader::new(Some(content_type.into()), id.clone());
     for chunk in body.chunks(piece) {
@@ -78,15 +82,26 @@ fn read_answer(data: &[u8]) {
         return;
     };
     let again = McpAnswer::read(Some(content_type), &answer.to_bytes());
-    assert_eq!(again.as_ref(), Some(&answer), "an answer writes back to itself");
+    assert_eq!(
+        again.as_ref(),
+        Some(&answer),
+        "an answer writes back to itself"
+    );
     let outcome = answer.outcome(&id);
     let settlement = json!({"success": true, "transaction": "0x01"});
     let settled = answer.clone().with_settlement(&id, &settlement);
     assert!(McpAnswer::read(Some(content_type), &settled.to_bytes()).is_some());
-    assert_eq!(settled.outcome(&id), outcome, "a settlement changes no outcome");
+    assert_eq!(
+        settled.outcome(&id),
+        outcome,
+        "a settlement changes no outcome"
+    );
     if outcome == edge402::gate::mcp::wire::CallOutcome::Succeeded {
         let response = settled.response_to(&id).expect("a response");
-        assert_eq!(response["result"]["_meta"]["x402/payment-response"], settlement);
+        assert_eq!(
+            response["result"]["_meta"]["x402/payment-response"],
+            settlement
+        );
     }
     let listed = answer.with_prices(&id, prices());
     assert!(McpAnswer::read(Some(content_type), &listed.to_bytes()).is_some());

@@ -26,7 +26,10 @@ fuzz_target!(|data: &[u8]| {
         assert!(!canonical.contains(['\\', ';', '\0']));
         assert!(!canonical.bytes().any(|b| b.is_ascii_control()));
         for segment in path.segments() {
-            assert!(!segment.ends_with(['.', ' ']) && !segment.ends_with("%20"), "{segment:?}");
+            assert!(
+                !segment.ends_with(['.', ' ']) && !segment.ends_with("%20"),
+                "{segment:?}"
+            );
             assert!(segment != "." && segment != "..");
         }
         for pattern in ["/api/*", "/reports/:id", "/", "/API/x"] {
