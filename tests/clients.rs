@@ -52,6 +52,9 @@ fn config() -> Value {
 struct Crawler {
     key: SigningKey,
     agent: &'static str,
+    /// Its `Signature-Agent` and how the signature covers it: the legacy String form, as
+    /// npm `web-bot-auth` 0.1.3 sends it, unless a test sets another.
+    agent_field: (String, String),
 }
 
 impl Crawler {
@@ -59,6 +62,7 @@ impl Crawler {
         Self {
             key: SigningKey::from_bytes(&[seed; 32]),
             agent,
+            agent_field: (format!("\"{agent}\""), "\"signature-agent\"".into()),
         }
     }
 
@@ -71,8 +75,8 @@ impl Crawler {
         json!({"keys": [{"kty": "OKP", "crv": "Ed25519", "x": self.x(), "use": "sig"}]}).to_string()
     }
 
-    /// `headers` signed as a crawler signs `GET path`: `@authority`, `Signature-Agent` (the
-    /// legacy String form, as npm `web-bot-auth` 0.1.3 sends it), and the fields `covered`.
+    /// `headers` signed as a crawler signs `GET path`: `@authority`, `Signature-Agent`, and
+    /// the fields `covered`.
     fn sign(
         &self,
         path: &str,
@@ -81,12 +85,10 @@ impl Crawler {
         created: u64,
         expires: u64,
     ) -> Vec<(String, String)> {
-        let mut components = vec![
-            "\"@authority\"".to_owned(),
-            "\"signature-agent\"".to_owned(),
-        ];
+        let (agent_value, agent_component) = &self.agent_field;
+        let mut components = vec!["\"@authority\"".to_owned(), agent_component.clone()];
         components.extend(covered.iter().map(|name| format!("\"{name}\"")));
-        headers.push(("Signature-Agent".into(), format!("\"{}\"", self.agent)));
+        headers.push(("Signature-Agent".into(), agent_value.clone()));
         headers.push((
             "Signature-Input".into(),
             format!(
@@ -455,11 +457,7 @@ fn every_bad_signature_counts_as_none_and_gets_the_unsigned_bots_terms() {
         ("a covered header changed", tampered, "/articles/1"),
         (
             "another key",
-            Crawler {
-                key: SigningKey::from_bytes(&[9; 32]),
-                agent: CRAWLER,
-            }
-            .sign("/articles/1", bot(), &[], NOW, NOW + 60),
+            Crawler::new(9, CRAWLER).sign("/articles/1", bot(), &[], NOW, NOW + 60),
             "/articles/1",
         ),
         (
@@ -529,10 +527,7 @@ fn agents_are_denied_or_allowed_by_their_signature_agent() {
     );
     assert_eq!(run.log.reason.as_deref(), Some("agent_forbidden"));
     // Someone claiming to be the denied agent without its key is just a bot.
-    let claim = Crawler {
-        key: SigningKey::from_bytes(&[8; 32]),
-        agent: DENIED,
-    };
+    let claim = Crawler::new(8, DENIED);
     let run = w.get(
         "/articles/1",
         claim.sign("/articles/1", bot(), &[], NOW, NOW + 60),
@@ -596,6 +591,21 @@ fn bot_management_tells_bots_from_browsers_where_the_zone_has_it() {
 }
 
 #[test]
+fn telling_browsers_by_their_headers_alone_is_warned_of() {
+    let warned = |bot_management: bool| {
+        let mut config = config();
+        config["web_bot_auth"]["bot_management"] = bot_management.into();
+        GatewayConfig::from_json(&config).unwrap().warnings()
+    };
+    let warnings = warned(false);
+    assert_eq!(warnings.len(), 2, "{warnings:?}");
+    assert!(warnings
+        .iter()
+        .all(|w| w.contains("any program can send those headers")));
+    assert!(warned(true).is_empty());
+}
+
+#[test]
 fn clients_are_checked_when_configured() {
     let route = |clients: Value, price: &str| {
         GatewayConfig::from_json(&json!({
@@ -631,4 +641,44 @@ fn clients_are_checked_when_configured() {
         let error = route(clients.clone(), price).unwrap_err();
         assert!(error.key.contains(key), "{clients}: {error}");
     }
+}
+
+#[test]
+fn keys_are_fetched_only_from_a_named_hosts_directory_and_agents_are_named_by_origin() {
+    let w = World::new();
+    // A denied agent writing its origin with the default port is still that agent.
+    let mut denied = Crawler::new(2, DENIED);
+    denied.agent_field.0 = format!("\"{DENIED}:443\"");
+    let run = w.crawl(&denied, "/articles/1", bot(), &[], None);
+    assert_eq!(run.header("crawler-error"), Some("CrawlerForbidden"));
+    // A `jwks_uri` may name any document: not followed (the agent counts as a bot).
+    let mut jwks = Crawler::new(1, CRAWLER);
+    jwks.agent_field = (
+        format!("sig1=\"{CRAWLER}/keys.json\";type=jwks_uri"),
+        "\"signature-agent\";key=\"sig1\"".into(),
+    );
+    let fetched = w.d.fetched.borrow().len();
+    let run = w.crawl(&jwks, "/articles/1", bot(), &[], None);
+    assert_eq!(run.header("crawler-price"), Some("USD 0.05"));
+    // Nor are IP addresses or loopback hosts, unless `local_agents`.
+    for agent in [
+        "https://203.0.113.5",
+        "https://[2001:db8::1]",
+        "http://127.0.0.1:8787",
+        "https://localhost",
+    ] {
+        let run = w.crawl(&Crawler::new(3, agent), "/articles/1", bot(), &[], None);
+        assert_eq!(run.header("crawler-price"), Some("USD 0.05"), "{agent}");
+    }
+    assert_eq!(w.d.fetched.borrow().len(), fetched, "nothing fetched");
+    let mut local = config();
+    local["web_bot_auth"]["local_agents"] = true.into();
+    let w = World::with(local);
+    let agent = Crawler::new(4, "http://127.0.0.1:8787");
+    w.d.publish(
+        &format!("http://127.0.0.1:8787{DIRECTORY_PATH}"),
+        &agent.directory(),
+    );
+    let run = w.crawl(&agent, "/articles/1", bot(), &[], None);
+    assert_eq!(run.header("crawler-price"), Some("USD 0.01"));
 }

@@ -6,13 +6,16 @@
 //! request with a JSON-RPC or x402 error that charges nothing.
 #![cfg(not(target_arch = "wasm32"))]
 
+use std::cell::Cell;
+
 use edge402::config::GatewayConfig;
 use edge402::evm::signer::PaymentSigner;
 use edge402::evm::Bytes32;
+use edge402::gate::flow::FacilitatorError;
 use edge402::gate::flow::{handle, LogRecord, Outcome, Services};
 use edge402::gate::http::{self, Release};
 use edge402::gate::quote::QuoteKey;
-use edge402::gate::{Gate, RequestFacts, Secrets};
+use edge402::gate::{Decision, Gate, PaymentPlan, RequestFacts, Secrets};
 use edge402::networks::Networks;
 use edge402::pay::pay_v2;
 use edge402::protocol::{v2, PaymentPayload};
@@ -62,6 +65,8 @@ struct World {
     server: FakeMcpServer,
     /// The price of `echo_paid` (`$0.02` unless a test sets another).
     p: ScriptedPricing,
+    /// The time requests are sent at.
+    now: Cell<u64>,
 }
 
 /// One request's answer: the JSON-RPC message, or the server's response as released.
@@ -124,6 +129,7 @@ impl World {
             c: MemoryCoordinator::new(120),
             server: FakeMcpServer::new(tools),
             p: ScriptedPricing::charging("$0.02"),
+            now: Cell::new(NOW),
         }
     }
 
@@ -134,11 +140,39 @@ impl World {
     }
 
     fn send(&self, method: &str, payment_header: Option<&str>) -> Run {
+        self.send_with(method, payment_header, Some("application/json"), None)
+    }
+
+    /// The gate's payment plan for `body`.
+    fn plan(&self, body: &Value) -> Box<PaymentPlan> {
+        let body = body.to_string();
+        let facts = RequestFacts {
+            method: "POST",
+            path: "/mcp",
+            base_url: "https://edge.example",
+            body: Some(body.as_bytes()),
+            ..RequestFacts::default()
+        };
+        match self.gate.decide(&facts, NOW) {
+            Decision::Pay(plan) => plan,
+            other => panic!("not a payment: {other:?}"),
+        }
+    }
+
+    fn send_with(
+        &self,
+        method: &str,
+        payment_header: Option<&str>,
+        content_type: Option<&str>,
+        content_encoding: Option<&str>,
+    ) -> Run {
         let facts = RequestFacts {
             method,
             path: "/mcp",
             base_url: "https://edge.example",
             payment_signature: payment_header,
+            content_type,
+            content_encoding,
             ..RequestFacts::default()
         };
         let services = Services {
@@ -152,7 +186,7 @@ impl World {
             pricing: &self.p,
             directories: &(),
         };
-        let (outcome, log) = block_on(handle(&self.gate, &facts, NOW, services));
+        let (outcome, log) = block_on(handle(&self.gate, &facts, self.now.get(), services));
         match outcome {
             Outcome::Refused(refused) => {
                 let answer = http::answer(&refused, &self.gate.config().networks);
@@ -449,49 +483,145 @@ fn a_json_rpc_error_a_result_that_is_not_one_and_an_http_error_are_not_charged()
 }
 
 #[test]
-fn a_retried_call_is_answered_from_its_receipt_and_a_second_call_is_refused() {
+fn a_payment_runs_its_call_once_unless_its_answer_was_withheld() {
     let w = World::new();
     w.f.will_settle(Ok(settled()));
     let payment = object(&w.payment("forecast", 1));
-    let paid = call(
-        1,
-        "forecast",
-        json!({"city": "Lisbon"}),
-        Some(payment.clone()),
-    );
-    assert_eq!(w.post(&paid).log.outcome.as_str(), "paid");
-    // The same call with the same payment (a client whose answer was lost): served, not
-    // charged again.
-    let again = w.post(&call(
-        2,
-        "forecast",
-        json!({"city": "Lisbon"}),
-        Some(payment.clone()),
-    ));
-    assert_eq!(again.log.outcome.as_str(), "receipt", "{:?}", again.log);
-    let message = again.message();
-    assert_eq!(message["id"], 2);
-    assert_eq!(
-        message["result"]["_meta"]["x402/payment-response"]["success"],
-        true
-    );
-    assert_eq!(w.f.calls("settle"), 1);
-    // Another call (other arguments) with that payment: refused, the server not asked.
+    let lisbon = |id: u32| {
+        call(
+            id,
+            "forecast",
+            json!({"city": "Lisbon"}),
+            Some(payment.clone()),
+        )
+    };
+    assert_eq!(w.post(&lisbon(1)).log.outcome.as_str(), "paid");
+    // The same call with the same payment, after its answer went out: not run again (a tool
+    // may act), not charged again.
     let calls = w.server.calls();
+    let again = w.post(&lisbon(2));
+    assert_eq!(
+        again.reason(),
+        Some("payment_already_used"),
+        "{:?}",
+        again.log
+    );
+    assert_eq!(again.message()["id"], 2);
+    // Another call (other arguments) with that payment: refused too.
     let other = w.post(&call(
         3,
         "forecast",
         json!({"city": "Porto"}),
-        Some(payment),
+        Some(payment.clone()),
     ));
-    assert_eq!(other.reason(), Some("payment_already_used"));
     assert_eq!(
         other.required().error.as_deref(),
         Some("payment_already_used")
     );
-    assert_eq!(other.message()["id"], 3);
-    assert_eq!(w.server.calls(), calls);
+    assert_eq!(w.server.calls(), calls, "the server was not asked");
     assert_eq!(w.f.calls("settle"), 1);
+}
+
+#[test]
+fn a_call_whose_settlement_the_chain_proved_later_is_answered_when_sent_again() {
+    let w = World::new();
+    let payment = object(&w.payment("forecast", 6));
+    let paid = call(1, "forecast", json!({"city": "Lisbon"}), Some(payment));
+    // /settle times out: the tool ran, its answer is withheld, nothing is known yet.
+    w.f.will_settle(Err(FacilitatorError::Timeout));
+    let first = w.post(&paid);
+    assert_eq!(
+        first.message()["error"]["data"]["error"],
+        "facilitator_timeout",
+        "{}",
+        first.body
+    );
+    assert_eq!(first.message()["error"]["data"]["retryAfter"], 5);
+    // The transfer was mined: the same call with the same payment gets its answer, from
+    // the receipt the chain's proof wrote, without a second /settle.
+    let plan = w.plan(&paid);
+    w.c.chain.mine_transfer(
+        plan.asset,
+        (plan.payer, plan.pay_to),
+        plan.amount,
+        plan.nonce,
+        &plan.signature,
+    );
+    w.now.set(NOW + 5);
+    let again = w.post(&paid);
+    assert_eq!(
+        again.message()["result"]["structuredContent"]["t"],
+        21,
+        "{}",
+        again.body
+    );
+    assert_eq!(
+        again.message()["result"]["_meta"]["x402/payment-response"]["success"],
+        true
+    );
+    assert_eq!(w.f.calls("settle"), 1);
+}
+
+#[test]
+fn ids_a_server_could_echo_otherwise_are_refused_before_the_call() {
+    let w = World::new();
+    let payment = object(&w.payment("forecast", 7));
+    for id in [
+        json!(1.0),
+        json!(9_007_199_254_740_993u64),
+        json!({"a": 1}),
+        json!([1]),
+        json!(true),
+    ] {
+        let run = w.post(&call(
+            id.clone(),
+            "forecast",
+            json!({}),
+            Some(payment.clone()),
+        ));
+        assert_eq!(run.message()["error"]["code"], -32600, "{id}");
+        assert_eq!(
+            run.message()["error"]["data"]["error"],
+            "invalid_mcp_request"
+        );
+    }
+    assert_eq!(w.server.calls(), 0);
+    for id in [json!(9_007_199_254_740_991u64), json!(-3), json!("x")] {
+        let run = w.post(&call(id.clone(), "forecast", json!({}), None));
+        assert_eq!(run.message()["id"], id);
+        run.required();
+    }
+}
+
+#[test]
+fn a_body_the_server_would_decode_otherwise_is_refused() {
+    let w = World::new();
+    let body = call(1, "forecast", json!({}), None);
+    for (content_type, encoding) in [
+        (Some("application/json; charset=utf-7"), None),
+        (Some("application/json;charset=\"UTF-16\""), None),
+        (Some("application/json"), Some("gzip")),
+    ] {
+        w.server.client_sends(&body);
+        let run = w.send_with("POST", None, content_type, encoding);
+        assert_eq!(
+            run.message()["error"]["code"],
+            -32700,
+            "{content_type:?} {encoding:?}"
+        );
+    }
+    for content_type in [
+        "application/json; charset=utf-8",
+        "application/json;charset=UTF8",
+    ] {
+        w.server.client_sends(&body);
+        let run = w.send_with("POST", None, Some(content_type), Some("identity"));
+        run.required();
+    }
+    // A body sent with another method than POST is read as a POST's.
+    w.server.client_sends(&body);
+    w.send("PUT", None).required();
+    assert_eq!(w.server.calls(), 0);
 }
 
 #[test]

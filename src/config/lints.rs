@@ -1,14 +1,16 @@
 //! Checks of a valid configuration: what is probably not what was meant (logged once per
 //! isolate), and what a facilitator says it cannot settle.
 
-use super::{Access, GatewayConfig};
+use super::{Access, GatewayConfig, PaidRoute};
 use crate::protocol::facilitator::SupportedResponse;
 use crate::terms::EXACT;
 
 impl GatewayConfig {
     /// Configuration that is valid but probably not what was meant, to log once: a free route
     /// listed before a paid route whose paths it shares (the first match wins), and
-    /// case-sensitive paid patterns (other spellings pass free where the origin ignores case).
+    /// case-sensitive paid patterns (other spellings pass free where the origin ignores case),
+    /// chains without an RPC endpoint, and browsers offered other terms than bots where only
+    /// their headers tell them apart.
     pub fn warnings(&self) -> Vec<String> {
         let mut warnings = Vec::new();
         if self.case_sensitive_paths {
@@ -51,6 +53,18 @@ impl GatewayConfig {
         unreconciled.dedup();
         for chain in unreconciled {
             warnings.push(format!("chain {chain} has no networks[].rpc_url: a settlement whose outcome is unknown cannot be proven there, and stays unknown (listed for the operator)"));
+        }
+        for (index, route) in self.routes.iter().enumerate() {
+            let Access::Paid(PaidRoute {
+                clients: Some(clients),
+                ..
+            }) = &route.access
+            else {
+                continue;
+            };
+            if !self.web_bot_auth.bot_management && clients.browsers != clients.unsigned_bots {
+                warnings.push(format!("routes[{index}].clients offers browsers other terms than unsigned bots, and browsers are told by their request headers alone (web_bot_auth.bot_management is off): any program can send those headers and get the browsers' terms"));
+            }
         }
         warnings
     }

@@ -485,6 +485,9 @@ pub struct WebBotAuthConfig {
     pub bot_management: bool,
     /// Bot Management scores below this count as automated.
     pub bot_score_below: u8,
+    /// Whether agents' keys may be fetched from loopback hosts and IP addresses (local
+    /// tests); otherwise only from named hosts over https.
+    pub local_agents: bool,
 }
 
 impl Default for WebBotAuthConfig {
@@ -494,6 +497,7 @@ impl Default for WebBotAuthConfig {
             directory_timeout_ms: 2_000,
             bot_management: false,
             bot_score_below: 30,
+            local_agents: false,
         }
     }
 }

@@ -148,6 +148,7 @@ pub(super) fn read(value: &Value) -> Result<GatewayConfig, ConfigError> {
                 "directory_timeout_ms",
                 "bot_management",
                 "bot_score_below",
+                "local_agents",
             ])?;
             let default = WebBotAuthConfig::default();
             WebBotAuthConfig {
@@ -163,6 +164,7 @@ pub(super) fn read(value: &Value) -> Result<GatewayConfig, ConfigError> {
                 bot_score_below: t
                     .opt_u64("bot_score_below", 1..=100)?
                     .map_or(default.bot_score_below, |n| n as u8),
+                local_agents: t.opt_bool("local_agents")?.unwrap_or(default.local_agents),
             }
         }
     };
@@ -639,7 +641,8 @@ fn parse_clients(
         let urls = t.opt_urls(name)?.unwrap_or_default();
         urls.into_iter()
             .map(|url| match url.split_once("://") {
-                Some((_, rest)) if !rest.contains('/') => Ok(url.to_ascii_lowercase()),
+                Some((_, rest)) if !rest.contains('/') => crate::web_bot_auth::origin_of(&url)
+                    .ok_or_else(|| t.error(name, "must list agent origins")),
                 _ => Err(t.error(
                     name,
                     "must list agent origins (scheme://host[:port]), without paths",

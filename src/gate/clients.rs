@@ -23,6 +23,7 @@
 //! `crawler-exact-price` / `crawler-max-price` count only when its signature covers them.
 
 use std::cell::RefCell;
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::thread::LocalKey;
 
@@ -32,9 +33,10 @@ use super::flow::ClientMessages;
 use super::remote::{Exchange, Outbound};
 use super::{ChallengeTemplate, Decision, Refusal, Refused, RequestFacts};
 use crate::config::{Accept, ClientOffer, PaidRoute, RouteClients, WebBotAuthConfig};
+use crate::routes::host_and_port;
 use crate::web_bot_auth::{
-    KeyDirectory, RequestParts, SignedRequest, Unsigned, VerifiedAgent, DIRECTORY_MEDIA_TYPE,
-    MAX_DIRECTORY_LEN,
+    origin_of, AgentKind, KeyDirectory, RequestParts, SignatureAgent, SignedRequest, Unsigned,
+    VerifiedAgent, DIRECTORY_MEDIA_TYPE, MAX_DIRECTORY_LEN,
 };
 
 /// Who is asking, as the gateway tells it.
@@ -278,12 +280,20 @@ fn classify(evidence: &ClientEvidence, verified: bool, config: &WebBotAuthConfig
     }
 }
 
-/// The origin (`scheme://host[:port]`, lowercase) of an agent's directory URL: what
-/// `allow_agents` and `deny_agents` name.
-fn origin_of(url: &str) -> Option<String> {
-    let (scheme, rest) = url.split_once("://")?;
-    let host = rest.split('/').next()?;
-    Some(format!("{scheme}://{host}").to_ascii_lowercase())
+/// Whether an agent's keys may be fetched: from its directory (a `jwks_uri` may name any
+/// document, and is not followed), on a named host over https, or, with `local_agents`
+/// (local tests), on a loopback host or an IP address.
+fn fetchable(agent: &SignatureAgent, config: &WebBotAuthConfig) -> bool {
+    let url = agent.directory_url();
+    let authority = url
+        .split_once("://")
+        .and_then(|(_, rest)| rest.split('/').next())
+        .unwrap_or("");
+    let host = host_and_port(authority).map_or("", |(host, _)| host);
+    let local = host.parse::<IpAddr>().is_ok()
+        || host.eq_ignore_ascii_case("localhost")
+        || !url.starts_with("https://");
+    agent.kind() == AgentKind::Directory && (config.local_agents || !local)
 }
 
 /// Finds out who is asking: every header of the request (from `messages`), its Web Bot
@@ -365,7 +375,7 @@ async fn verify<D: KeyDirectories>(
     let url = agent.directory_url();
     let allowed = ask.allow_agents.is_empty()
         || origin_of(url).is_some_and(|origin| ask.allow_agents.contains(&origin));
-    if !allowed {
+    if !allowed || !fetchable(agent, config) {
         return None;
     }
     Some(match directories.directory(url, now).await {

@@ -23,7 +23,7 @@ use super::receipt::Receipt;
 use super::refusal::SmartWalletRefusal;
 use super::refusal::{is_error_status, LogOutcome};
 use super::settlement::{check_settlement, Expected};
-use super::{Decision, Gate, PaymentPlan, Refusal, Refused, RequestFacts};
+use super::{Decision, Gate, PaymentPlan, Refusal, Refused, Replay, RequestFacts};
 use crate::config::SettleOrder;
 use crate::protocol::facilitator::{FacilitatorRequest, SettleResponse, VerifyResponse};
 use crate::protocol::Reason;
@@ -997,11 +997,16 @@ async fn from_receipt<O: Origin, C: Coordinator>(
     serving: Serving<'_, O, C>,
     log: LogRecord,
 ) -> (Outcome<O::Response>, LogRecord) {
-    // A receipt serves again only the same payment, for the same resource, without side
-    // effects; anything else is a payment already used.
+    // A receipt serves again only the same payment, for the same resource, where serving
+    // again is allowed; anything else is a payment already used.
+    let replays = match plan.replay {
+        Replay::Always => true,
+        Replay::IfUnanswered => !receipt.answered,
+        Replay::Never => false,
+    };
     if receipt.resource != plan.resource
         || receipt.payment_digest != plan.payment_digest
-        || !plan.replayable
+        || !replays
     {
         let log = LogRecord {
             transaction: Some(receipt.transaction.clone()),

@@ -442,6 +442,7 @@ fn receipt_from_chain(record: &PaymentRecord, transaction: String, now: u64) -> 
         nonce: record.nonce,
         amount: record.amount,
         settled_at: now,
+        answered: false,
         settlement: SettleResponse {
             success: true,
             error_reason: None,

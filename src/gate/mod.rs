@@ -88,6 +88,10 @@ pub struct RequestFacts<'a> {
     /// Who is asking, once found out: only a route that prices by client (`clients`) asks
     /// ([`Decision::IdentifyClient`]).
     pub identified: Option<&'a clients::ClientEvidence>,
+    /// `Content-Type` and `Content-Encoding`: how a body that is read is to be read.
+    pub content_type: Option<&'a str>,
+    /// See [`RequestFacts::content_type`].
+    pub content_encoding: Option<&'a str>,
 }
 
 impl RequestFacts<'_> {
@@ -109,6 +113,8 @@ pub struct RequestHeaders {
     cors_request_method: bool,
     method_override: Option<&'static str>,
     sign_in: Option<String>,
+    content_type: Option<String>,
+    content_encoding: Option<String>,
 }
 
 impl RequestHeaders {
@@ -128,6 +134,8 @@ impl RequestHeaders {
                 _ if name.eq_ignore_ascii_case(crate::siwx::SIGN_IN_WITH_X_HEADER) => {
                     &mut read.sign_in
                 }
+                _ if name.eq_ignore_ascii_case("content-type") => &mut read.content_type,
+                _ if name.eq_ignore_ascii_case("content-encoding") => &mut read.content_encoding,
                 _ => {
                     read.cors_request_method |=
                         name.eq_ignore_ascii_case("access-control-request-method");
@@ -164,6 +172,8 @@ impl RequestHeaders {
             sign_in: self.sign_in.as_deref(),
             body: None,
             identified: None,
+            content_type: self.content_type.as_deref(),
+            content_encoding: self.content_encoding.as_deref(),
         }
     }
 }
@@ -287,9 +297,8 @@ pub struct PaymentPlan {
     /// sha256 of the exact payment (`payload` as JSON): a receipt serves only the payment it
     /// was written for, not another one claiming the same payer and nonce.
     pub payment_digest: String,
-    /// Whether a receipt may serve this request again: only for the safe methods, whose
-    /// repeat has no side effect; a body may differ between two requests with one payment.
-    pub replayable: bool,
+    /// When a receipt may serve this request again.
+    pub replay: Replay,
     /// Canonical path and query for the origin.
     pub target: String,
     /// The payment as the client sent it.
@@ -341,6 +350,18 @@ pub struct PaymentPlan {
     pub mcp: Option<Box<mcp::McpCall>>,
     /// What a crawler is told it was charged once the payment settles (`crawler-charged`).
     pub crawler_charge: Option<crawl::CrawlerPrice>,
+}
+
+/// When a receipt serves the same payment for the same resource again.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Replay {
+    /// Always: the safe methods, whose repeat has no side effect.
+    Always,
+    /// Only when the request that settled it was not answered with the content (the chain
+    /// proved the settlement later): an MCP tool call, which runs again when served again.
+    IfUnanswered,
+    /// Never: other methods (a body may differ between two requests with one payment).
+    Never,
 }
 
 /// The gateway's decision logic over one configuration, built once.
@@ -844,7 +865,10 @@ impl Gate {
             route: pattern,
             resource,
             payment_digest: payment_digest(&payment),
-            replayable: is_safe_method(&method),
+            replay: match is_safe_method(&method) {
+                true => Replay::Always,
+                false => Replay::Never,
+            },
             target: target.clone(),
             receipt_key: receipt_key(&accept.requirement.network, &asset, &verified.payer, &nonce),
             network: accept.requirement.network.clone(),
@@ -1235,6 +1259,7 @@ impl PaymentPlan {
             amount: self.amount,
             settled_at: now,
             settlement: settlement.clone(),
+            answered: true,
         }
     }
 

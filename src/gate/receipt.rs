@@ -42,6 +42,12 @@ pub struct Receipt {
     pub settled_at: u64,
     /// The facilitator's answer, replayed to the client on a retry.
     pub settlement: SettleResponse,
+    /// Whether the request that settled the payment had its answer to give (settled as
+    /// the facilitator reported it): a paid call that must not run twice (an MCP tool's) is
+    /// served again only from a receipt without it, one the chain proved after the request
+    /// that paid was answered without the content.
+    #[serde(default)]
+    pub answered: bool,
 }
 
 /// The one place receipt keys are built:

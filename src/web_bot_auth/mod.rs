@@ -676,16 +676,10 @@ impl SignatureAgent {
             return bad("the URL is not https");
         }
         let directory_url = match kind {
-            AgentKind::Directory => {
-                let mut out = String::with_capacity(
-                    scheme.len() + 3 + authority.len() + DIRECTORY_PATH.len(),
-                );
-                base::push_lowercase(&mut out, scheme);
-                out.push_str("://");
-                base::push_lowercase(&mut out, authority);
-                out.push_str(DIRECTORY_PATH);
-                out
-            }
+            AgentKind::Directory => match origin_of(&url) {
+                Some(origin) => origin + DIRECTORY_PATH,
+                None => return bad("the URL's host is empty or not a host name"),
+            },
             AgentKind::JwksUri => url.clone(),
         };
         Ok(Self {
@@ -694,6 +688,31 @@ impl SignatureAgent {
             directory_url,
         })
     }
+}
+
+/// The origin of a URL, as agents are named (their directory's place, a gateway's
+/// `allow_agents`): `scheme://host` and the port when it is not the scheme's default,
+/// lowercase, without a trailing dot (`https://A.example.:443/x` is `https://a.example`).
+pub fn origin_of(url: &str) -> Option<String> {
+    let (scheme, rest) = url.split_once("://")?;
+    let scheme = scheme.to_ascii_lowercase();
+    let authority = rest.split(['/', '?', '#']).next()?.to_ascii_lowercase();
+    let (host, port) = crate::routes::host_and_port(&authority)?;
+    let host = match authority.starts_with('[') {
+        true => format!("[{host}]"),
+        false => host.strip_suffix('.').unwrap_or(host).to_owned(),
+    };
+    let default = match scheme.as_str() {
+        "https" => Some("443"),
+        "http" => Some("80"),
+        _ => None,
+    };
+    Some(
+        match port.filter(|port| Some(*port) != default && !port.is_empty()) {
+            Some(port) => format!("{scheme}://{host}:{port}"),
+            None => format!("{scheme}://{host}"),
+        },
+    )
 }
 
 /// Reads a Dictionary field (all its instances); an absent field is an empty dictionary.

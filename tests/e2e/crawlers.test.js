@@ -43,7 +43,8 @@ before(async () => {
       clients: { browsers: 'free', unsigned_bots: '$0.002', deny_agents: [all.denied.url] },
     },
     { match: 'GET /members/:id', price: '$0.001', accepts, clients: { unsigned_bots: 'refuse' } },
-  ], { web_bot_auth: { max_validity_s: 300 } }));
+  // The agents' directories are on 127.0.0.1: `local_agents` lets the gateway fetch them.
+  ], { web_bot_auth: { max_validity_s: 300, local_agents: true } }));
 }, START_TIMEOUT);
 after(async () => {
   await stopAll(all);

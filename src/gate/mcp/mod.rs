@@ -25,7 +25,7 @@ use serde_json::Value;
 use super::quote::{QuoteKey, QUOTE_SECRET};
 use super::{
     ChallengeTemplate, Decision, DynamicPrice, DynamicRequest, Gate, Offered, Presentation,
-    PriceAsk, Refusal, Refused, RequestFacts, RouteAt,
+    PriceAsk, Refusal, Refused, Replay, RequestFacts, RouteAt,
 };
 use crate::config::{ConfigError, McpRoute, PaidRoute, SettleOrder};
 use crate::protocol::PaymentPayload;
@@ -116,13 +116,28 @@ impl Gate {
         now: u64,
         price: Option<&DynamicPrice>,
     ) -> Decision {
-        // `GET` opens the server's stream of notifications, `DELETE` ends a session.
-        if !request.method.eq_ignore_ascii_case("POST") {
+        // `GET` opens the server's stream of notifications, `DELETE` ends a session; any
+        // other method's body is read as a POST's (a server may take JSON-RPC with it).
+        if ["GET", "HEAD", "DELETE"]
+            .iter()
+            .any(|m| request.method.eq_ignore_ascii_case(m))
+        {
             return Decision::Free { target: at.target };
         }
         let Some(body) = request.body else {
             return Decision::ReadBody;
         };
+        // The body is read as UTF-8 JSON, and must be what the server reads too: a charset
+        // it would decode otherwise (body-parser decodes UTF-7, in which `p+AGE-id` is
+        // `paid`), or an encoding it would inflate, could hide a priced call.
+        if let Some(detail) = unreadable(request) {
+            let refusal = Refusal::InvalidMcpRequest {
+                code: wire::PARSE_ERROR,
+                detail,
+            };
+            let refused = Refused::bare(refusal, Some(at.pattern));
+            return in_json_rpc(Decision::Refuse(Box::new(refused)), Value::Null);
+        }
         let Some(route) = at.paid.mcp.as_deref() else {
             return Decision::Free { target: at.target };
         };
@@ -202,17 +217,43 @@ impl Gate {
         };
         match self.decide_payment(request, &at, offered, payment, now) {
             Decision::Pay(mut plan) => {
-                // A receipt serves again only this call (the same tool, the same arguments
-                // to the letter); the tool runs before settlement, and a failed tool is not
-                // paid for.
+                // The tool runs before settlement, and a failed tool is not paid for. A
+                // receipt serves again only this call (the same tool, the same arguments to
+                // the letter), and only if the request that paid went unanswered: a tool
+                // call is not run twice for one payment otherwise.
                 plan.resource = format!("{} tools/call {} {call_digest}", plan.resource, tool.name);
-                plan.replayable = true;
+                plan.replay = Replay::IfUnanswered;
                 plan.order = SettleOrder::AfterOrigin;
                 plan.mcp = Some(Box::new(McpCall { id, forward }));
                 Decision::Pay(plan)
             }
             other => in_json_rpc(other, id),
         }
+    }
+}
+
+/// Why a request's body cannot be read as the server would read it, if it cannot: a
+/// `Content-Encoding` other than `identity`, or a charset other than UTF-8.
+fn unreadable(request: &RequestFacts<'_>) -> Option<&'static str> {
+    if request
+        .content_encoding
+        .is_some_and(|e| !e.trim().eq_ignore_ascii_case("identity"))
+    {
+        return Some("send the body without Content-Encoding");
+    }
+    let charset = request.content_type.and_then(|t| {
+        t.split(';').skip(1).find_map(|param| {
+            let (name, value) = param.split_once('=')?;
+            name.trim()
+                .eq_ignore_ascii_case("charset")
+                .then(|| value.trim().trim_matches('"'))
+        })
+    });
+    match charset {
+        Some(c) if !(c.eq_ignore_ascii_case("utf-8") || c.eq_ignore_ascii_case("utf8")) => {
+            Some("send the body as JSON in UTF-8")
+        }
+        _ => None,
     }
 }
 

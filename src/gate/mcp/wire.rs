@@ -106,6 +106,13 @@ impl McpRequest {
             Value::Object(_) => {
                 let id = value.get("id").filter(|id| !id.is_null()).cloned();
                 match (priced(&value), id) {
+                    // The answer is found by its id, which must come back as sent: a
+                    // server that rewrote it (`1.0` as `1`, a big number rounded) would
+                    // leave the call looking unanswered, and free.
+                    (Some(_), Some(id)) if !is_plain_id(&id) => Self::Invalid {
+                        code: INVALID_REQUEST,
+                        detail: "a priced tools/call's id must be a string or an integer of at most 2^53 - 1",
+                    },
                     (Some(tool), Some(_)) => {
                         Self::PaidCall(Box::new(PaidCall::read(body, &value, tool)))
                     }
@@ -120,6 +127,20 @@ impl McpRequest {
             }
             _ => Self::PassOn,
         }
+    }
+}
+
+/// Whether a JSON-RPC id is one every server echoes as sent: a string, or an integer
+/// that JavaScript's numbers hold exactly (written as an integer).
+fn is_plain_id(id: &Value) -> bool {
+    const MAX_SAFE_INTEGER: u64 = (1 << 53) - 1;
+    match id {
+        Value::String(_) => true,
+        Value::Number(n) => n
+            .as_u64()
+            .or_else(|| n.as_i64().map(i64::unsigned_abs))
+            .is_some_and(|n| n <= MAX_SAFE_INTEGER),
+        _ => false,
     }
 }
 
@@ -255,7 +276,13 @@ impl McpAnswer {
     pub fn with_settlement(self, id: &Value, settlement: &Value) -> Self {
         self.edit_response(id, |message| {
             edit_member(message, "result", |result| {
-                let meta = result.get("_meta").map_or("{}", |m| m.get()).to_owned();
+                // A `_meta` that is not an object (which MCP does not allow) is replaced.
+                let meta = result
+                    .get("_meta")
+                    .map(|m| m.get())
+                    .filter(|m| m.starts_with('{'))
+                    .unwrap_or("{}")
+                    .to_owned();
                 let meta = edit_object(&meta, |meta| {
                     meta.insert(PAYMENT_RESPONSE_META.into(), to_raw(settlement)?);
                     Some(())
@@ -538,14 +565,17 @@ fn is_event_stream(content_type: &str) -> bool {
         .is_some_and(|essence| essence.trim().eq_ignore_ascii_case("text/event-stream"))
 }
 
-/// The end of the last whole event in `text` (just past its blank line), if any.
+/// The end of the last whole event in `text` (just past its blank line, whatever its line
+/// ends: LF, CRLF or CR), if any.
 fn last_event_end(text: &[u8]) -> Option<usize> {
-    let lf = text.windows(2).rposition(|w| w == b"\n\n").map(|i| i + 2);
-    let crlf = text
-        .windows(4)
-        .rposition(|w| w == b"\r\n\r\n")
-        .map(|i| i + 4);
-    lf.max(crlf)
+    let ends: [&[u8]; 3] = [b"\n\n", b"\r\n\r\n", b"\r\r"];
+    ends.iter()
+        .filter_map(|end| {
+            text.windows(end.len())
+                .rposition(|w| w == *end)
+                .map(|i| i + end.len())
+        })
+        .max()
 }
 
 /// The events of an SSE stream (the WHATWG event-stream format: fields per line, lines
