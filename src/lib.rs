@@ -19,6 +19,8 @@
 //!    ├─ Gate::decide ──► Decision
 //!    │     Preflight ─────────────► http::preflight
 //!    │     Free { target } ───────► Origin::fetch ─► Outcome::Origin (Release::Free)
+//!    │     Waived { target } ─────► Origin::fetch ─► Outcome::Origin (Release::Waived:
+//!    │       (priced, free for this client)              kept from shared caches)
 //!    │     Refuse(Refused) ───────► Outcome::Refused     (challenge, bad path, bad payment:
 //!    │                                                    no network call)
 //!    │     Pay(PaymentPlan) ──────► ReceiptStore::get ─► receipt? serve again

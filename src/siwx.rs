@@ -112,7 +112,8 @@ pub struct SignIn {
     pub chain_id: u64,
     /// The nonce to spend.
     pub nonce: String,
-    /// Until when the nonce must be remembered: after it, the proof is too old anyway.
+    /// Until when the nonce must be remembered: after it, the proof is too old anyway, at
+    /// any location whose clock is within [`CLOCK_SKEW_S`] of the caller's.
     pub nonce_until: u64,
     /// What is left to prove the signature.
     pub proof: SignerProof,
@@ -340,10 +341,11 @@ impl SignInProof {
                 }
             }
         };
-        // Past this, the proof is refused as too old whatever the nonce.
+        // Past this, the proof is refused as too old whatever the nonce, by any location
+        // whose clock is within CLOCK_SKEW_S of the one that remembers it.
         let nonce_until = u64::try_from(issued_at)
             .unwrap_or(0)
-            .saturating_add(MAX_AGE_S + 1);
+            .saturating_add(MAX_AGE_S + 2 * CLOCK_SKEW_S + 1);
         Ok(SignIn {
             address,
             chain_id,

@@ -538,18 +538,17 @@ impl FakeDirectories {
 
 impl KeyDirectories for FakeDirectories {
     async fn directory(&self, url: &str, now: u64) -> Result<Arc<KeyDirectory>, String> {
-        if let Some(cached) = self.cache.borrow().get(url, now) {
-            return cached;
-        }
-        self.fetched.borrow_mut().push(url.to_owned());
-        let fetched = match self.bodies.borrow().get(url) {
-            Some(body) => KeyDirectory::from_json(body)
-                .map(Arc::new)
-                .map_err(|e| e.to_string()),
-            None => Err(format!("{url} answered 404")),
-        };
-        self.cache.borrow_mut().put(url, fetched.clone(), None, now);
-        fetched
+        DirectoryCache::directory(&self.cache, url, now, async || {
+            self.fetched.borrow_mut().push(url.to_owned());
+            let fetched = match self.bodies.borrow().get(url) {
+                Some(body) => KeyDirectory::from_json(body)
+                    .map(Arc::new)
+                    .map_err(|e| e.to_string()),
+                None => Err(format!("{url} answered 404")),
+            };
+            (fetched, None)
+        })
+        .await
     }
 }
 
@@ -902,7 +901,7 @@ impl Coordinator for MemoryCoordinator {
         self.call("grant", &call.key, call.now)?;
         let mut entries = self.access.borrow_mut();
         let mut entry = entries.remove(&call.key);
-        access::grant(&mut entry, call.until, call.now);
+        access::grant(&mut entry, call);
         entries.extend(entry.map(|entry| (call.key.clone(), entry)));
         Ok(())
     }

@@ -278,10 +278,15 @@ fn a_browser_is_served_free_where_browsers_are() {
     let run = w.get("/articles/1", browser(), None);
     assert_eq!(run.outcome(), "free", "{:?}", run.log);
     assert_eq!(w.o.calls(), 1);
+    // Bots pay for it: a shared cache must not keep the browser's copy.
+    assert_eq!(run.header("Cache-Control"), Some("private, no-store"));
     // The same browser pays where the route does not tell clients apart.
     let run = w.get("/plain/1", browser(), None);
     assert_eq!(run.status(), 402);
     assert_eq!(run.header("crawler-price"), None);
+    // A free route's answer is the origin's own.
+    let run = w.get("/free/1", bot(), None);
+    assert_eq!((run.outcome(), run.header("Cache-Control")), ("free", None));
 }
 
 #[test]

@@ -1885,6 +1885,8 @@ fn a_failed_or_unusable_price_serves_nothing_and_a_free_one_serves() {
     *w.p.answer.borrow_mut() = Ok(edge402::gate::DynamicPrice::Free);
     let r = w.send(&request("GET", "/priced/a", None, None));
     assert_eq!(r.served().0 .1, "content of /priced/a");
+    // Free for this request only: kept from shared caches.
+    assert_eq!(r.header("Cache-Control"), Some("private, no-store"));
 }
 
 #[test]

@@ -538,18 +538,28 @@ fn a_smart_wallets_sign_in_is_accepted_only_when_its_contract_accepts_on_chain()
     let w = World::new();
     let wallet = Address([0x5a; 20]);
     let owner = buyer();
-    block_on(w.c.grant_access(&GrantCall {
-        key: access_key("route:GET /reports/*", &wallet),
-        until: NOW + ACCESS_S,
-        now: NOW,
-    }))
-    .unwrap();
+    let paid_on = |chain_id| {
+        block_on(w.c.grant_access(&GrantCall {
+            key: access_key("route:GET /reports/*", &wallet),
+            until: NOW + ACCESS_S,
+            chain_id,
+            now: NOW,
+        }))
+        .unwrap()
+    };
     w.c.chain
         .wallets
         .borrow_mut()
         .push((wallet, owner.address()));
 
+    // Paid on Base: the contract at the address on Base Sepolia, where it signs in, may be
+    // someone else's wallet.
+    paid_on(8453);
+    let header = smart_wallet_sign_in(&w, wallet, &owner, true);
+    let run = w.send("/reports/7", Headers::signing_in(&header), NOW);
+    assert_eq!(run.reason(), Some("siwx_not_entitled"), "{:?}", run.log);
     // Counterfactual (not deployed): accepted through the wrapper's factory call only.
+    paid_on(84532);
     let header = smart_wallet_sign_in(&w, wallet, &owner, true);
     let run = w.send("/reports/7", Headers::signing_in(&header), NOW);
     assert_eq!(run.status(), 200, "{:?}", run.log);

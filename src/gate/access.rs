@@ -29,6 +29,10 @@ pub fn access_key(scope: &str, payer: &Address) -> String {
 pub struct AccessEntry {
     /// Until when (unix seconds) its payments give it access.
     pub until: u64,
+    /// The same, per chain its payments settled on: what a smart wallet's sign-in is held
+    /// to, as a contract at one address is not the same wallet on another chain.
+    #[serde(default)]
+    pub chains: Vec<(u64, u64)>,
     /// The nonces of its sign-ins, each with the time after which it need not be remembered
     /// (the sign-in would be too old anyway).
     pub nonces: Vec<(String, u64)>,
@@ -42,6 +46,8 @@ pub struct GrantCall {
     pub key: String,
     /// Until when.
     pub until: u64,
+    /// The chain the payment settled on.
+    pub chain_id: u64,
     /// The caller's time.
     pub now: u64,
 }
@@ -56,6 +62,10 @@ pub struct SignInCall {
     pub nonce: String,
     /// Until when the nonce must be remembered.
     pub nonce_until: u64,
+    /// A smart wallet's sign-in: the chain its contract accepted the signature on, where a
+    /// payment must have settled (`None`: a key's signature, the same wallet on every
+    /// chain).
+    pub contract_chain: Option<u64>,
     /// The caller's time.
     pub now: u64,
 }
@@ -77,11 +87,20 @@ pub enum SignInAnswer {
     TooMany,
 }
 
-/// A payment gives access until `until` (a later payment may extend it, never shorten it).
-pub fn grant(entry: &mut Option<AccessEntry>, until: u64, now: u64) {
+/// A payment gives access until `call.until`, on its chain and for the wallet's key (a later
+/// payment may extend it, never shorten it).
+pub fn grant(entry: &mut Option<AccessEntry>, call: &GrantCall) {
     let entry = entry.get_or_insert_with(AccessEntry::default);
-    entry.until = entry.until.max(until);
-    forget_spent(entry, now);
+    entry.until = entry.until.max(call.until);
+    match entry
+        .chains
+        .iter_mut()
+        .find(|(chain, _)| *chain == call.chain_id)
+    {
+        Some((_, until)) => *until = (*until).max(call.until),
+        None => entry.chains.push((call.chain_id, call.until)),
+    }
+    forget_spent(entry, call.now);
 }
 
 /// Spends a sign-in's nonce at `now`. A payer who never paid in the scope has no entry and
@@ -100,8 +119,16 @@ pub fn sign_in(entry: &mut Option<AccessEntry>, call: &SignInCall) -> SignInAnsw
         return SignInAnswer::TooMany;
     }
     held.nonces.push((call.nonce.clone(), call.nonce_until));
-    if held.until > call.now {
-        SignInAnswer::Granted { until: held.until }
+    let until = match call.contract_chain {
+        None => held.until,
+        Some(chain) => held
+            .chains
+            .iter()
+            .find(|(paid_on, _)| *paid_on == chain)
+            .map_or(0, |(_, until)| *until),
+    };
+    if until > call.now {
+        SignInAnswer::Granted { until }
     } else {
         SignInAnswer::NotEntitled
     }
@@ -192,8 +219,20 @@ mod tests {
             key: "v1:access:route:GET /a:0xab".into(),
             nonce: nonce.into(),
             nonce_until: now + 301,
+            contract_chain: None,
             now,
         }
+    }
+
+    /// A payment on chain 8453 giving access until `until`, at `now`.
+    fn paid(entry: &mut Option<AccessEntry>, until: u64, now: u64) {
+        let call = GrantCall {
+            key: "v1:access:route:GET /a:0xab".into(),
+            until,
+            chain_id: 8453,
+            now,
+        };
+        grant(entry, &call);
     }
 
     #[test]
@@ -209,7 +248,7 @@ mod tests {
     #[test]
     fn a_payment_grants_until_its_time_and_each_nonce_serves_once() {
         let mut entry = None;
-        grant(&mut entry, 1_000, 10);
+        paid(&mut entry, 1_000, 10);
         assert_eq!(
             sign_in(&mut entry, &call("n0nce001", 20)),
             SignInAnswer::Granted { until: 1_000 }
@@ -236,16 +275,49 @@ mod tests {
     #[test]
     fn a_later_payment_extends_access_and_an_earlier_one_does_not_shorten_it() {
         let mut entry = None;
-        grant(&mut entry, 1_000, 10);
-        grant(&mut entry, 5_000, 20);
-        grant(&mut entry, 2_000, 30);
+        paid(&mut entry, 1_000, 10);
+        paid(&mut entry, 5_000, 20);
+        paid(&mut entry, 2_000, 30);
         assert_eq!(entry.as_ref().map(|e| e.until), Some(5_000));
+        assert_eq!(entry.map(|e| e.chains), Some(vec![(8453, 5_000)]));
+    }
+
+    #[test]
+    fn a_smart_wallet_signs_in_only_on_a_chain_it_paid_on() {
+        let mut entry = None;
+        paid(&mut entry, 1_000, 10);
+        let on = |chain, nonce: &str| SignInCall {
+            contract_chain: Some(chain),
+            ..call(nonce, 20)
+        };
+        assert_eq!(
+            sign_in(&mut entry, &on(8453, "n0nce001")),
+            SignInAnswer::Granted { until: 1_000 }
+        );
+        // The same address on another chain may be another wallet.
+        assert_eq!(
+            sign_in(&mut entry, &on(84532, "n0nce002")),
+            SignInAnswer::NotEntitled
+        );
+        // A key's signature is the same wallet everywhere.
+        assert_eq!(
+            sign_in(&mut entry, &call("n0nce003", 20)),
+            SignInAnswer::Granted { until: 1_000 }
+        );
+        let mut entry = Some(AccessEntry {
+            until: 1_000,
+            ..AccessEntry::default()
+        });
+        assert_eq!(
+            sign_in(&mut entry, &on(8453, "n0nce004")),
+            SignInAnswer::NotEntitled
+        );
     }
 
     #[test]
     fn nonces_are_forgotten_after_their_time_and_bounded_until_then() {
         let mut entry = None;
-        grant(&mut entry, 100_000, 0);
+        paid(&mut entry, 100_000, 0);
         for i in 0..MAX_LIVE_NONCES {
             let answer = sign_in(&mut entry, &call(&format!("nonce{i:05}"), 10));
             assert_eq!(answer, SignInAnswer::Granted { until: 100_000 });

@@ -23,8 +23,11 @@
 //! `crawler-exact-price` / `crawler-max-price` count only when its signature covers them.
 
 use std::cell::RefCell;
+use std::collections::HashMap;
 use std::net::IpAddr;
+use std::rc::Rc;
 use std::sync::Arc;
+use std::task::{Poll, Waker};
 use std::thread::LocalKey;
 
 use super::crawl::{CrawlerPrice, CRAWLER_EXACT_PRICE, CRAWLER_MAX_PRICE};
@@ -214,7 +217,7 @@ impl RouteClientTerms {
         };
         let priced = match terms {
             KindTerms::Free => {
-                return Err(Decision::Free {
+                return Err(Decision::Waived {
                     target: target.to_owned(),
                 })
             }
@@ -386,8 +389,8 @@ async fn verify<D: KeyDirectories>(
     })
 }
 
-/// The most directories a [`DirectoryCache`] keeps; past it, expired ones are dropped,
-/// then all.
+/// The most directories a [`DirectoryCache`] keeps, and the most failures; past either
+/// bound, the expired ones are dropped, then all of that kind.
 pub const MAX_CACHED_DIRECTORIES: usize = 256;
 /// How long a directory is kept when its answer says nothing (`Cache-Control`), and the
 /// most it is kept whatever it says, in seconds.
@@ -398,44 +401,120 @@ pub const MIN_DIRECTORY_TTL_S: u64 = 60;
 /// at most five minutes).
 pub const DIRECTORY_RETRY_S: u64 = 300;
 
+/// What fetching a directory came to, and its `Cache-Control: max-age` when it gave one.
+pub type DirectoryFetched = (Result<Arc<KeyDirectory>, String>, Option<u64>);
+
 /// Agents' key directories by URL, each kept for its TTL, and failures for
 /// [`DIRECTORY_RETRY_S`], so that one agent's requests cost one fetch (a shell keeps one per
-/// isolate).
+/// isolate). Failures are kept apart: a flood of agents whose keys cannot be had does not
+/// push out the directories that were found. Requests that need a directory being fetched
+/// wait for that fetch ([`DirectoryCache::directory`]).
 #[derive(Debug)]
-pub struct DirectoryCache(Expiring<String, Result<Arc<KeyDirectory>, String>>);
+pub struct DirectoryCache {
+    found: Expiring<String, Arc<KeyDirectory>>,
+    failed: Expiring<String, String>,
+    /// The URLs being fetched, with the requests waiting for each.
+    fetching: HashMap<String, Vec<Waker>>,
+}
 
 impl Default for DirectoryCache {
     fn default() -> Self {
-        Self(Expiring::new(MAX_CACHED_DIRECTORIES))
+        Self {
+            found: Expiring::new(MAX_CACHED_DIRECTORIES),
+            failed: Expiring::new(MAX_CACHED_DIRECTORIES),
+            fetching: HashMap::new(),
+        }
     }
 }
 
 impl DirectoryCache {
     /// The directory at `url`, or its recent failure, if still fresh at `now`.
     pub fn get(&self, url: &str, now: u64) -> Option<Result<Arc<KeyDirectory>, String>> {
-        self.0.get(url, now)
+        match self.found.get(url, now) {
+            Some(directory) => Some(Ok(directory)),
+            None => self.failed.get(url, now).map(Err),
+        }
     }
 
     /// Keeps what fetching `url` came to at `now`: a directory for `max_age_s` (its
     /// `Cache-Control: max-age`, when given; within [`MIN_DIRECTORY_TTL_S`] and
     /// [`DIRECTORY_TTL_S`]), a failure for [`DIRECTORY_RETRY_S`].
-    pub fn put(
-        &mut self,
-        url: &str,
-        fetched: Result<Arc<KeyDirectory>, String>,
-        max_age_s: Option<u64>,
-        now: u64,
-    ) {
+    pub fn put(&mut self, url: &str, (fetched, max_age_s): DirectoryFetched, now: u64) {
         let (default_s, most_s) = DIRECTORY_TTL_S;
-        let ttl_s = match &fetched {
+        match fetched {
             // At least a minute, whatever the agent says: its requests cost a fetch each
             // otherwise.
-            Ok(_) => max_age_s
-                .unwrap_or(default_s)
-                .clamp(MIN_DIRECTORY_TTL_S, most_s),
-            Err(_) => DIRECTORY_RETRY_S,
-        };
-        self.0.put(url.to_owned(), fetched, ttl_s, now);
+            Ok(directory) => {
+                let ttl_s = max_age_s
+                    .unwrap_or(default_s)
+                    .clamp(MIN_DIRECTORY_TTL_S, most_s);
+                self.failed.forget(url);
+                self.found.put(url.to_owned(), directory, ttl_s, now);
+            }
+            Err(error) => self
+                .failed
+                .put(url.to_owned(), error, DIRECTORY_RETRY_S, now),
+        }
+    }
+
+    /// The directory at `url` at `now`: from the cache, from the fetch of it already under
+    /// way (waited for), or from `fetch`, whose outcome is kept. A request that was fetching
+    /// and is dropped leaves the next one to fetch.
+    pub async fn directory<F>(
+        cache: &RefCell<Self>,
+        url: &str,
+        now: u64,
+        fetch: F,
+    ) -> Result<Arc<KeyDirectory>, String>
+    where
+        F: AsyncFnOnce() -> DirectoryFetched,
+    {
+        loop {
+            if let Some(cached) = cache.borrow().get(url, now) {
+                return cached;
+            }
+            if !cache.borrow().fetching.contains_key(url) {
+                break;
+            }
+            std::future::poll_fn(|context| match cache.borrow_mut().fetching.get_mut(url) {
+                Some(waiting) => {
+                    waiting.push(context.waker().clone());
+                    Poll::Pending
+                }
+                None => Poll::Ready(()),
+            })
+            .await;
+        }
+        let fetching = Fetching::start(cache, url);
+        let fetched = fetch().await;
+        let outcome = fetched.0.clone();
+        cache.borrow_mut().put(url, fetched, now);
+        drop(fetching);
+        outcome
+    }
+}
+
+/// A fetch of a directory under way: when it ends (or is dropped), the requests waiting for
+/// it are woken.
+struct Fetching<'a> {
+    cache: &'a RefCell<DirectoryCache>,
+    url: &'a str,
+}
+
+impl<'a> Fetching<'a> {
+    fn start(cache: &'a RefCell<DirectoryCache>, url: &'a str) -> Self {
+        cache
+            .borrow_mut()
+            .fetching
+            .insert(url.to_owned(), Vec::new());
+        Self { cache, url }
+    }
+}
+
+impl Drop for Fetching<'_> {
+    fn drop(&mut self) {
+        let waiting = self.cache.borrow_mut().fetching.remove(self.url);
+        waiting.into_iter().flatten().for_each(Waker::wake);
     }
 }
 
@@ -462,16 +541,20 @@ pub struct FetchedDirectories<X> {
     /// What fetches.
     pub exchange: X,
     /// The isolate's cache.
-    pub cache: &'static LocalKey<RefCell<DirectoryCache>>,
+    pub cache: &'static LocalKey<Rc<RefCell<DirectoryCache>>>,
     /// How long a fetch may take.
     pub timeout_ms: u64,
 }
 
 impl<X: Exchange> KeyDirectories for FetchedDirectories<X> {
     async fn directory(&self, url: &str, now: u64) -> Result<Arc<KeyDirectory>, String> {
-        if let Some(cached) = self.cache.with(|cache| cache.borrow().get(url, now)) {
-            return cached;
-        }
+        let cache = self.cache.with(Rc::clone);
+        DirectoryCache::directory(&cache, url, now, async || self.fetch(url).await).await
+    }
+}
+
+impl<X: Exchange> FetchedDirectories<X> {
+    async fn fetch(&self, url: &str) -> DirectoryFetched {
         let accept = format!("{DIRECTORY_MEDIA_TYPE}, application/json");
         let request = Outbound {
             method: "GET",
@@ -481,7 +564,7 @@ impl<X: Exchange> KeyDirectories for FetchedDirectories<X> {
             timeout_ms: self.timeout_ms,
             max_bytes: MAX_DIRECTORY_LEN,
         };
-        let (fetched, max_age_s) = match self.exchange.exchange_cacheable(request).await {
+        match self.exchange.exchange_cacheable(request).await {
             Ok((200, body, cache_control)) => (
                 KeyDirectory::from_json(&body)
                     .map(Arc::new)
@@ -496,9 +579,100 @@ impl<X: Exchange> KeyDirectories for FetchedDirectories<X> {
                 Err(format!("the key directory {url}: {}", error.detail())),
                 None,
             ),
-        };
-        self.cache
-            .with(|cache| cache.borrow_mut().put(url, fetched.clone(), max_age_s, now));
-        fetched
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::Cell;
+    use std::future::Future;
+    use std::pin::pin;
+    use std::task::Context;
+
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+
+    use super::*;
+
+    const URL: &str = "https://agent.example/.well-known/http-message-signatures-directory";
+    const BODY: &[u8] = br#"{"keys":[{"kty":"OKP","crv":"Ed25519","x":"JrQLj5P_89iXES9-vFgrIy29clF9CC_oPPsw3c5D0bs"}]}"#;
+
+    /// A fetch that is pending the first time it is polled, counting the fetches started.
+    async fn slow_fetch(started: &Cell<u32>) -> DirectoryFetched {
+        started.set(started.get() + 1);
+        let mut yielded = false;
+        std::future::poll_fn(|context| {
+            if yielded {
+                return Poll::Ready(());
+            }
+            yielded = true;
+            context.waker().wake_by_ref();
+            Poll::Pending
+        })
+        .await;
+        let directory = KeyDirectory::from_json(BODY).map(Arc::new);
+        (directory.map_err(|e| e.to_string()), Some(600))
+    }
+
+    fn poll<F: Future>(future: std::pin::Pin<&mut F>) -> Poll<F::Output> {
+        future.poll(&mut Context::from_waker(Waker::noop()))
+    }
+
+    #[test]
+    fn requests_waiting_for_a_directory_share_its_one_fetch() {
+        let (cache, started) = (RefCell::default(), Cell::new(0));
+        let fetch = async || slow_fetch(&started).await;
+        let mut first = pin!(DirectoryCache::directory(&cache, URL, 100, fetch));
+        let mut second = pin!(DirectoryCache::directory(&cache, URL, 100, fetch));
+        let mut third = pin!(DirectoryCache::directory(&cache, URL, 101, fetch));
+        assert!(poll(first.as_mut()).is_pending());
+        assert!(poll(second.as_mut()).is_pending());
+        assert!(poll(third.as_mut()).is_pending());
+        assert!(matches!(poll(first.as_mut()), Poll::Ready(Ok(_))));
+        assert!(matches!(poll(second.as_mut()), Poll::Ready(Ok(_))));
+        assert!(matches!(poll(third.as_mut()), Poll::Ready(Ok(_))));
+        assert_eq!(started.get(), 1);
+        assert!(cache.borrow().fetching.is_empty());
+    }
+
+    #[test]
+    fn a_fetch_given_up_leaves_the_next_request_to_fetch() {
+        let (cache, started) = (RefCell::default(), Cell::new(0));
+        let fetch = async || slow_fetch(&started).await;
+        {
+            let mut abandoned = pin!(DirectoryCache::directory(&cache, URL, 100, fetch));
+            assert!(poll(abandoned.as_mut()).is_pending());
+        }
+        let mut next = pin!(DirectoryCache::directory(&cache, URL, 100, fetch));
+        assert!(poll(next.as_mut()).is_pending());
+        assert!(matches!(poll(next.as_mut()), Poll::Ready(Ok(_))));
+        assert_eq!(started.get(), 2);
+    }
+
+    #[test]
+    fn failures_do_not_push_out_directories_found() {
+        let mut cache = DirectoryCache::default();
+        let directory = KeyDirectory::from_json(BODY).map(Arc::new);
+        cache.put(URL, (directory.map_err(|e| e.to_string()), None), 100);
+        for host in 0..=MAX_CACHED_DIRECTORIES {
+            let url =
+                format!("https://{host}.example/.well-known/http-message-signatures-directory");
+            cache.put(&url, (Err("404".into()), None), 100);
+        }
+        assert!(matches!(cache.get(URL, 101), Some(Ok(_))));
+        // A failure is kept for its retry time, a directory for its TTL.
+        let failed = "https://down.example/.well-known/http-message-signatures-directory";
+        cache.put(failed, (Err("timeout".into()), None), 200);
+        assert!(matches!(
+            cache.get(failed, 200 + DIRECTORY_RETRY_S - 1),
+            Some(Err(_))
+        ));
+        assert!(cache.get(failed, 200 + DIRECTORY_RETRY_S).is_none());
+        assert!(matches!(
+            cache.get(URL, 100 + DIRECTORY_TTL_S.0 - 1),
+            Some(Ok(_))
+        ));
+        assert!(cache.get(URL, 100 + DIRECTORY_TTL_S.0).is_none());
     }
 }

@@ -46,6 +46,15 @@ impl<K: Eq + Hash, V: Clone> Expiring<K, V> {
         self.entries.insert(key, (value, now.saturating_add(ttl_s)));
     }
 
+    /// Drops `key`'s value.
+    pub fn forget<Q>(&mut self, key: &Q)
+    where
+        K: Borrow<Q>,
+        Q: Eq + Hash + ?Sized,
+    {
+        self.entries.remove(key);
+    }
+
     /// How many entries it holds, expired ones included.
     pub fn len(&self) -> usize {
         self.entries.len()

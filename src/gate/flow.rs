@@ -403,15 +403,8 @@ where
         }
         Decision::Preflight => preflight_answered(),
         Decision::Discovery(document) => discovery_answered(&document),
-        Decision::Free { target } => match origin.fetch(&target, None).await {
-            Ok(response) => release::<O>(
-                response,
-                Release::Free,
-                LogOutcome::Free,
-                LogRecord::default(),
-            ),
-            Err(detail) => origin_failed(None, LogRecord::default(), detail),
-        },
+        Decision::Free { target } => free(origin, &target, Release::Free).await,
+        Decision::Waived { target } => free(origin, &target, Release::Waived).await,
         Decision::Refuse(refused) => refused_with(*refused, LogRecord::default()),
         Decision::Pay(plan) => match &plan.mcp {
             Some(call) => super::mcp::served::pay_call(gate, &plan, call, now, &services).await,
@@ -433,6 +426,18 @@ where
             let services = (origin, services.coordinator, allowances, services.chain);
             super::sign_in::sign_in(gate, &plan, now, services).await
         }
+    }
+}
+
+/// Content served free: the origin's answer to `target`, released as `release_as`.
+async fn free<O: Origin>(
+    origin: &O,
+    target: &str,
+    release_as: Release,
+) -> (Outcome<O::Response>, LogRecord) {
+    match origin.fetch(target, None).await {
+        Ok(response) => release::<O>(response, release_as, LogOutcome::Free, LogRecord::default()),
+        Err(detail) => origin_failed(None, LogRecord::default(), detail),
     }
 }
 

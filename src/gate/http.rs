@@ -37,6 +37,9 @@ pub struct Answer {
 pub enum Release {
     /// A free route: the origin's response as it is.
     Free,
+    /// A priced route's content this request got free (its kind of client, a price of
+    /// nothing): the origin's response, never stored by shared caches.
+    Waived,
     /// The origin's error before settlement, passed through uncharged: the gateway's CORS and
     /// `no-store` headers added.
     Uncharged,
@@ -163,6 +166,7 @@ pub fn release_headers(release: &Release) -> Vec<(&'static str, String)> {
     match release {
         Release::Free => Vec::new(),
         Release::Uncharged => common_headers(),
+        Release::Waived => vec![("Cache-Control", PRIVATE.into())],
         Release::Paid(settlement) => paid_headers(settlement.as_ref()),
         Release::Crawled {
             settlement,
@@ -175,13 +179,16 @@ pub fn release_headers(release: &Release) -> Vec<(&'static str, String)> {
     }
 }
 
+/// What keeps content that others pay for from shared caches.
+const PRIVATE: &str = "private, no-store";
+
 /// The headers of paid content: never cached by shared caches, with the settlement header
 /// when there is one.
 fn paid_headers(settlement: Option<&Settlement>) -> Vec<(&'static str, String)> {
     let mut headers = common_headers();
     // Paid content is per payment: never cache it in shared caches.
     headers.retain(|(name, _)| *name != "Cache-Control");
-    headers.push(("Cache-Control", "private, no-store".into()));
+    headers.push(("Cache-Control", PRIVATE.into()));
     if let Some(settlement) = settlement {
         headers.push((settlement.header_name(), settlement.response.to_header()));
     }

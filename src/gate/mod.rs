@@ -218,6 +218,13 @@ pub enum Decision {
         /// Canonical path and query for the origin.
         target: String,
     },
+    /// Priced, but free for this request (a kind of client the route's `clients` lets in
+    /// free, a per-request price of nothing): forward the canonical path to the origin, and
+    /// keep the answer from shared caches, which would hand it to clients who pay.
+    Waived {
+        /// Canonical path and query for the origin.
+        target: String,
+    },
     /// Answer without calling anything: a challenge or a refusal.
     Refuse(Box<Refused>),
     /// A payment that passed local verification (or failed only its time window, which a
@@ -1011,7 +1018,7 @@ impl Gate {
                 refusal: None,
             }),
             Err(PricedOut::Ask) => Err(Decision::Price(Box::new(ask))),
-            Err(PricedOut::Free) => Err(Decision::Free {
+            Err(PricedOut::Free) => Err(Decision::Waived {
                 target: target.to_owned(),
             }),
             Err(PricedOut::Refused(refused)) => Err(Decision::Refuse(refused)),

@@ -31,7 +31,7 @@ pub struct RouteSignIn {
     pub access: RouteAccess,
     /// The static part of its 402's `sign-in-with-x` extension.
     pub offer: Arc<SignInOffer>,
-    /// The CAIP-2 chains the route is paid on: a sign-in names one of them.
+    /// The CAIP-2 EVM chains the route is paid on: a sign-in names one of them.
     pub networks: Vec<String>,
 }
 
@@ -40,9 +40,11 @@ impl RouteSignIn {
     pub fn new(config: &SignInConfig, paid: &PaidRoute) -> Option<Self> {
         let access = paid.access.as_deref()?.clone();
         let mut networks: Vec<String> = Vec::new();
+        // A sign-in is an EIP-191 signature: only EVM chains are offered.
         for accept in &paid.accepts {
-            if !networks.contains(&accept.requirement.network) {
-                networks.push(accept.requirement.network.clone());
+            let network = &accept.requirement.network;
+            if network.starts_with("eip155:") && !networks.contains(network) {
+                networks.push(network.clone());
             }
         }
         let offer = SignInOffer::new(&config.domain, config.statement.as_deref(), &networks);
@@ -220,6 +222,10 @@ where
         key: plan.key.clone(),
         nonce: plan.nonce.clone(),
         nonce_until: plan.nonce_until,
+        contract_chain: match plan.proof {
+            SignerProof::Contract { .. } => Some(plan.chain_id),
+            SignerProof::Recovered => None,
+        },
         now,
     };
     let until = match coordinator.sign_in(&call).await {
@@ -269,6 +275,7 @@ pub(super) async fn grant_access<C: Coordinator>(
     let call = GrantCall {
         key: access.key.clone(),
         until: settled_at.saturating_add(access.seconds),
+        chain_id: plan.chain_id,
         now,
     };
     coordinator

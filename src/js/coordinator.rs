@@ -133,9 +133,9 @@ impl Coordinator for JsCoordinator<'_> {
 
     async fn grant_access(&self, call: &GrantCall) -> Result<(), CoordinatorError> {
         match self {
-            Self::Process { process, .. } => process.change_access(&call.key, call.now, |entry| {
-                access::grant(entry, call.until, call.now)
-            }),
+            Self::Process { process, .. } => {
+                process.change_access(&call.key, call.now, |entry| access::grant(entry, call))
+            }
             Self::Objects { io } => Self::call(io, &call.key, "grant", call).await,
         }
     }
@@ -295,8 +295,7 @@ impl JsPaymentObject {
             let answer = match path.as_str() {
                 "grant" => {
                     let call: GrantCall = serde_json::from_str(&body).map_err(invalid)?;
-                    let changed =
-                        change_on(&access, |entry| access::grant(entry, call.until, call.now));
+                    let changed = change_on(&access, |entry| access::grant(entry, &call));
                     changed.await.map(|()| serde_json::to_string(&()))
                 }
                 "sign-in" => {

@@ -435,7 +435,7 @@ impl ClientMessages for JsContent<'_> {
 
 thread_local! {
     /// Web Bot Auth agents' key directories, per isolate.
-    static KEY_DIRECTORIES: RefCell<DirectoryCache> = RefCell::default();
+    static KEY_DIRECTORIES: Rc<RefCell<DirectoryCache>> = Rc::default();
 }
 
 /// Why [`JsContent`] reads no bodies.

@@ -4,6 +4,7 @@
 
 use std::cell::{Cell, OnceCell, RefCell};
 use std::future::Future;
+use std::rc::Rc;
 use std::sync::OnceLock;
 
 use serde_json::json;
@@ -642,7 +643,7 @@ impl ReceiptStore for KvReceipts<'_> {
 
 thread_local! {
     /// Web Bot Auth agents' key directories, per isolate.
-    static KEY_DIRECTORIES: RefCell<DirectoryCache> = RefCell::default();
+    static KEY_DIRECTORIES: Rc<RefCell<DirectoryCache>> = Rc::default();
 }
 
 /// What a request comes to: the gateway's own answer, or the handler's response with the

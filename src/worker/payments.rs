@@ -93,8 +93,7 @@ impl DurableObject for PaymentCoordinator {
             "/grant" => {
                 let call: GrantCall = read_json(&mut request).await?;
                 let storage = ObjectAccess(&self.state);
-                let granted =
-                    change_on(&storage, |entry| access::grant(entry, call.until, call.now)).await;
+                let granted = change_on(&storage, |entry| access::grant(entry, &call)).await;
                 granted.map(|()| Response::from_json(&()))
             }
             "/sign-in" => {
