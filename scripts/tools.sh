@@ -232,9 +232,9 @@ plan_setup() {
 }
 
 # Builds the Worker once into build/ and the paywall page's assets into paywall/dist/
-# (wrangler.toml has no [build] section, so wrangler never runs cargo itself). worker-build
-# would download wasm-bindgen, wasm-opt and esbuild; the *_BIN variables point it at the
-# pinned local ones instead.
+# (wrangler.toml has no [build] section, so wrangler never runs cargo itself), without its
+# name section (strip_names). worker-build would download wasm-bindgen, wasm-opt and
+# esbuild; the *_BIN variables point it at the pinned local ones instead.
 build_worker() {
     ensure_js_build_tools
     ensure_worker_build
@@ -242,6 +242,7 @@ build_worker() {
     WASM_OPT_BIN="$PWD/node_modules/.bin/wasm-opt" \
     ESBUILD_BIN="$PWD/node_modules/.bin/esbuild" \
         worker-build --release || die "worker-build failed" "read the compiler's message above"
+    strip_names build/index_bg.wasm
     # The paywall page's script and WASM, served as static assets beside the Worker.
     paywall/build.sh
     say "building the example Worker (examples/paid-api: an axum app priced with edge402's Rust API)"
@@ -249,4 +250,17 @@ build_worker() {
         WASM_OPT_BIN="$OLDPWD/node_modules/.bin/wasm-opt" \
         ESBUILD_BIN="$OLDPWD/node_modules/.bin/esbuild" \
             worker-build --release) || die "worker-build of examples/paid-api failed" "read the compiler's message above"
+    strip_names examples/paid-api/build/index_bg.wasm
+}
+
+# Drops a built Worker's name section (every function's Rust name: a tenth of the module,
+# which worker-build keeps by passing --debuginfo to its wasm-opt run). Nothing is
+# optimised again; a panic's message still reaches the log, its stack names wasm-function[N].
+# The features are those worker-build enables.
+strip_names() {
+    local wasm="$1"
+    "$PWD/node_modules/.bin/wasm-opt" "$wasm" -o "$wasm" --strip-debug --strip-producers \
+        --enable-mutable-globals --enable-sign-ext --enable-nontrapping-float-to-int \
+        --enable-bulk-memory --enable-multivalue --enable-reference-types \
+        --enable-exception-handling || die "wasm-opt could not strip $wasm" "read its message above"
 }
