@@ -259,7 +259,7 @@ build_worker() {
 # The features are those worker-build enables.
 strip_names() {
     local wasm="$1"
-    "$PWD/node_modules/.bin/wasm-opt" "$wasm" -o "$wasm" --strip-debug --strip-producers \
+    "$PWD/node_modules/.bin/wasm-opt" "$wasm" -o "$wasm" --strip-debug \
         --enable-mutable-globals --enable-sign-ext --enable-nontrapping-float-to-int \
         --enable-bulk-memory --enable-multivalue --enable-reference-types \
         --enable-exception-handling || die "wasm-opt could not strip $wasm" "read its message above"

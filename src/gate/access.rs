@@ -46,7 +46,9 @@ pub struct GrantCall {
     pub key: String,
     /// Until when.
     pub until: u64,
-    /// The chain the payment settled on.
+    /// The chain the payment settled on (0 from a caller that does not say: no smart
+    /// wallet's sign-in counts then).
+    #[serde(default)]
     pub chain_id: u64,
     /// The caller's time.
     pub now: u64,

@@ -23,11 +23,9 @@
 //! `crawler-exact-price` / `crawler-max-price` count only when its signature covers them.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::net::IpAddr;
 use std::rc::Rc;
 use std::sync::Arc;
-use std::task::{Poll, Waker};
 use std::thread::LocalKey;
 
 use super::crawl::{CrawlerPrice, CRAWLER_EXACT_PRICE, CRAWLER_MAX_PRICE};
@@ -407,14 +405,15 @@ pub type DirectoryFetched = (Result<Arc<KeyDirectory>, String>, Option<u64>);
 /// Agents' key directories by URL, each kept for its TTL, and failures for
 /// [`DIRECTORY_RETRY_S`], so that one agent's requests cost one fetch (a shell keeps one per
 /// isolate). Failures are kept apart: a flood of agents whose keys cannot be had does not
-/// push out the directories that were found. Requests that need a directory being fetched
-/// wait for that fetch ([`DirectoryCache::directory`]).
+/// push out the directories that were found.
+///
+/// Requests that need a directory at once each fetch it until one answer is kept: a request
+/// waiting for another's fetch would be woken in that request's context, where workerd
+/// refuses its I/O, and would hang if that request were cancelled.
 #[derive(Debug)]
 pub struct DirectoryCache {
     found: Expiring<String, Arc<KeyDirectory>>,
     failed: Expiring<String, String>,
-    /// The URLs being fetched, with the requests waiting for each.
-    fetching: HashMap<String, Vec<Waker>>,
 }
 
 impl Default for DirectoryCache {
@@ -422,7 +421,6 @@ impl Default for DirectoryCache {
         Self {
             found: Expiring::new(MAX_CACHED_DIRECTORIES),
             failed: Expiring::new(MAX_CACHED_DIRECTORIES),
-            fetching: HashMap::new(),
         }
     }
 }
@@ -457,9 +455,8 @@ impl DirectoryCache {
         }
     }
 
-    /// The directory at `url` at `now`: from the cache, from the fetch of it already under
-    /// way (waited for), or from `fetch`, whose outcome is kept. A request that was fetching
-    /// and is dropped leaves the next one to fetch.
+    /// The directory at `url` at `now`: from the cache, or from `fetch`, whose outcome is
+    /// kept.
     pub async fn directory<F>(
         cache: &RefCell<Self>,
         url: &str,
@@ -469,52 +466,13 @@ impl DirectoryCache {
     where
         F: AsyncFnOnce() -> DirectoryFetched,
     {
-        loop {
-            if let Some(cached) = cache.borrow().get(url, now) {
-                return cached;
-            }
-            if !cache.borrow().fetching.contains_key(url) {
-                break;
-            }
-            std::future::poll_fn(|context| match cache.borrow_mut().fetching.get_mut(url) {
-                Some(waiting) => {
-                    waiting.push(context.waker().clone());
-                    Poll::Pending
-                }
-                None => Poll::Ready(()),
-            })
-            .await;
+        if let Some(cached) = cache.borrow().get(url, now) {
+            return cached;
         }
-        let fetching = Fetching::start(cache, url);
         let fetched = fetch().await;
         let outcome = fetched.0.clone();
         cache.borrow_mut().put(url, fetched, now);
-        drop(fetching);
         outcome
-    }
-}
-
-/// A fetch of a directory under way: when it ends (or is dropped), the requests waiting for
-/// it are woken.
-struct Fetching<'a> {
-    cache: &'a RefCell<DirectoryCache>,
-    url: &'a str,
-}
-
-impl<'a> Fetching<'a> {
-    fn start(cache: &'a RefCell<DirectoryCache>, url: &'a str) -> Self {
-        cache
-            .borrow_mut()
-            .fetching
-            .insert(url.to_owned(), Vec::new());
-        Self { cache, url }
-    }
-}
-
-impl Drop for Fetching<'_> {
-    fn drop(&mut self) {
-        let waiting = self.cache.borrow_mut().fetching.remove(self.url);
-        waiting.into_iter().flatten().for_each(Waker::wake);
     }
 }
 
@@ -588,7 +546,7 @@ mod tests {
     use std::cell::Cell;
     use std::future::Future;
     use std::pin::pin;
-    use std::task::Context;
+    use std::task::{Context, Poll, Waker};
 
     #[cfg(target_arch = "wasm32")]
     use wasm_bindgen_test::wasm_bindgen_test as test;
@@ -598,56 +556,32 @@ mod tests {
     const URL: &str = "https://agent.example/.well-known/http-message-signatures-directory";
     const BODY: &[u8] = br#"{"keys":[{"kty":"OKP","crv":"Ed25519","x":"JrQLj5P_89iXES9-vFgrIy29clF9CC_oPPsw3c5D0bs"}]}"#;
 
-    /// A fetch that is pending the first time it is polled, counting the fetches started.
-    async fn slow_fetch(started: &Cell<u32>) -> DirectoryFetched {
-        started.set(started.get() + 1);
-        let mut yielded = false;
-        std::future::poll_fn(|context| {
-            if yielded {
-                return Poll::Ready(());
-            }
-            yielded = true;
-            context.waker().wake_by_ref();
-            Poll::Pending
-        })
-        .await;
-        let directory = KeyDirectory::from_json(BODY).map(Arc::new);
-        (directory.map_err(|e| e.to_string()), Some(600))
-    }
-
-    fn poll<F: Future>(future: std::pin::Pin<&mut F>) -> Poll<F::Output> {
-        future.poll(&mut Context::from_waker(Waker::noop()))
-    }
-
-    #[test]
-    fn requests_waiting_for_a_directory_share_its_one_fetch() {
-        let (cache, started) = (RefCell::default(), Cell::new(0));
-        let fetch = async || slow_fetch(&started).await;
-        let mut first = pin!(DirectoryCache::directory(&cache, URL, 100, fetch));
-        let mut second = pin!(DirectoryCache::directory(&cache, URL, 100, fetch));
-        let mut third = pin!(DirectoryCache::directory(&cache, URL, 101, fetch));
-        assert!(poll(first.as_mut()).is_pending());
-        assert!(poll(second.as_mut()).is_pending());
-        assert!(poll(third.as_mut()).is_pending());
-        assert!(matches!(poll(first.as_mut()), Poll::Ready(Ok(_))));
-        assert!(matches!(poll(second.as_mut()), Poll::Ready(Ok(_))));
-        assert!(matches!(poll(third.as_mut()), Poll::Ready(Ok(_))));
-        assert_eq!(started.get(), 1);
-        assert!(cache.borrow().fetching.is_empty());
-    }
-
-    #[test]
-    fn a_fetch_given_up_leaves_the_next_request_to_fetch() {
-        let (cache, started) = (RefCell::default(), Cell::new(0));
-        let fetch = async || slow_fetch(&started).await;
-        {
-            let mut abandoned = pin!(DirectoryCache::directory(&cache, URL, 100, fetch));
-            assert!(poll(abandoned.as_mut()).is_pending());
+    /// Runs `future`, which must not wait on anything.
+    fn now_or_never<F: Future>(future: F) -> F::Output {
+        match pin!(future).poll(&mut Context::from_waker(Waker::noop())) {
+            Poll::Ready(output) => output,
+            Poll::Pending => panic!("the future waited"),
         }
-        let mut next = pin!(DirectoryCache::directory(&cache, URL, 100, fetch));
-        assert!(poll(next.as_mut()).is_pending());
-        assert!(matches!(poll(next.as_mut()), Poll::Ready(Ok(_))));
-        assert_eq!(started.get(), 2);
+    }
+
+    #[test]
+    fn a_directory_fetched_is_kept_for_its_time_and_a_failure_for_the_retry_time() {
+        let (cache, fetches) = (RefCell::default(), Cell::new(0));
+        let directory = |url, now, body: &'static [u8]| {
+            now_or_never(DirectoryCache::directory(&cache, url, now, async || {
+                fetches.set(fetches.get() + 1);
+                let found = KeyDirectory::from_json(body).map(Arc::new);
+                (found.map_err(|e| e.to_string()), Some(600))
+            }))
+        };
+        assert!(directory(URL, 100, BODY).is_ok());
+        assert!(directory(URL, 699, b"{}").is_ok());
+        assert_eq!(fetches.get(), 1);
+        assert!(directory(URL, 700, b"{}").is_err());
+        assert!(directory(URL, 700 + DIRECTORY_RETRY_S - 1, BODY).is_err());
+        assert_eq!(fetches.get(), 2);
+        assert!(directory(URL, 700 + DIRECTORY_RETRY_S, BODY).is_ok());
+        assert_eq!(fetches.get(), 3);
     }
 
     #[test]
