@@ -426,6 +426,13 @@ pub fn host_and_port(authority: &str) -> Option<(&str, Option<&str>)> {
     }
 }
 
+/// The host of the authority at the start of `after_scheme` (`host[:port]/…`), without a
+/// v6 address's brackets; empty when there is none.
+pub fn host_of(after_scheme: &str) -> &str {
+    let (authority, _) = split_authority(after_scheme);
+    host_and_port(authority).map_or("", |(host, _)| host)
+}
+
 /// The pieces of an absolute URL the gateway needs.
 pub struct UrlParts<'a> {
     /// `scheme://authority`.

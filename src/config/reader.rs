@@ -835,8 +835,7 @@ fn check_url(key: &str, url: &str) -> Result<String, ConfigError> {
 
 /// Whether the authority at the start of `rest` (`host[:port]/…`) is a loopback host.
 fn is_loopback(rest: &str) -> bool {
-    let (authority, _) = crate::routes::split_authority(rest);
-    let host = crate::routes::host_and_port(authority).map_or("", |(host, _)| host);
+    let host = crate::routes::host_of(rest);
     host.eq_ignore_ascii_case("localhost")
         || host == "::1"
         || host.strip_prefix("127.").is_some_and(|tail| {

@@ -34,7 +34,7 @@ use super::flow::ClientMessages;
 use super::remote::{Exchange, Outbound};
 use super::{ChallengeTemplate, Decision, Refusal, Refused, RequestFacts};
 use crate::config::{Accept, ClientOffer, PaidRoute, RouteClients, WebBotAuthConfig};
-use crate::routes::host_and_port;
+use crate::routes::host_of;
 use crate::web_bot_auth::{
     origin_of, AgentKind, KeyDirectory, RequestParts, SignatureAgent, SignedRequest, Unsigned,
     VerifiedAgent, DIRECTORY_MEDIA_TYPE, MAX_DIRECTORY_LEN,
@@ -286,11 +286,7 @@ fn classify(evidence: &ClientEvidence, verified: bool, config: &WebBotAuthConfig
 /// (local tests), on a loopback host or an IP address.
 fn fetchable(agent: &SignatureAgent, config: &WebBotAuthConfig) -> bool {
     let url = agent.directory_url();
-    let authority = url
-        .split_once("://")
-        .and_then(|(_, rest)| rest.split('/').next())
-        .unwrap_or("");
-    let host = host_and_port(authority).map_or("", |(host, _)| host);
+    let host = url.split_once("://").map_or("", |(_, rest)| host_of(rest));
     let local = host.parse::<IpAddr>().is_ok()
         || host.eq_ignore_ascii_case("localhost")
         || !url.starts_with("https://");

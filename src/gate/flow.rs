@@ -403,8 +403,14 @@ where
         }
         Decision::Preflight => preflight_answered(),
         Decision::Discovery(document) => discovery_answered(&document),
-        Decision::Free { target } => free(origin, &target, Release::Free).await,
-        Decision::Waived { target } => free(origin, &target, Release::Waived).await,
+        Decision::Free { target } => {
+            let log = LogRecord::default();
+            fetch_released(origin, &target, Release::Free, LogOutcome::Free, log).await
+        }
+        Decision::Waived { target } => {
+            let log = LogRecord::default();
+            fetch_released(origin, &target, Release::Waived, LogOutcome::Free, log).await
+        }
         Decision::Refuse(refused) => refused_with(*refused, LogRecord::default()),
         Decision::Pay(plan) => match &plan.mcp {
             Some(call) => super::mcp::served::pay_call(gate, &plan, call, now, &services).await,
@@ -429,15 +435,19 @@ where
     }
 }
 
-/// Content served free: the origin's answer to `target`, released as `release_as`.
-async fn free<O: Origin>(
+/// Content that settles nothing now (free, or paid for already): the origin's answer to
+/// `target`, released as `release_as` and logged as `outcome`; nothing when the origin
+/// cannot be reached.
+pub(super) async fn fetch_released<O: Origin>(
     origin: &O,
     target: &str,
     release_as: Release,
+    outcome: LogOutcome,
+    log: LogRecord,
 ) -> (Outcome<O::Response>, LogRecord) {
     match origin.fetch(target, None).await {
-        Ok(response) => release::<O>(response, release_as, LogOutcome::Free, LogRecord::default()),
-        Err(detail) => origin_failed(None, LogRecord::default(), detail),
+        Ok(response) => release::<O>(response, release_as, outcome, log),
+        Err(detail) => origin_failed(None, log, detail),
     }
 }
 

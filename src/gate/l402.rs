@@ -7,7 +7,7 @@
 
 use core::fmt;
 
-use super::flow::{origin_failed, refused_with, release, LogRecord, Origin, Outcome, ReceiptStore};
+use super::flow::{fetch_released, refused_with, LogRecord, Origin, Outcome, ReceiptStore};
 use super::http::Release;
 use super::limits::{client_bucket, Allowance, Allowances, Ask};
 use super::refusal::LogOutcome;
@@ -387,10 +387,8 @@ where
             }
         }
     }
-    match origin.fetch(&plan.target, None).await {
-        Ok(response) => release::<O>(response, Release::Paid(None), LogOutcome::L402, log),
-        Err(detail) => origin_failed(None, log, detail),
-    }
+    let paid = Release::Paid(None);
+    fetch_released(origin, &plan.target, paid, LogOutcome::L402, log).await
 }
 
 /// 32 random bytes for a token id, or `None` if the platform has no secure generator.

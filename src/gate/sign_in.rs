@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 
 use super::access::{access_key, GrantCall, SignInAnswer, SignInCall};
 use super::coordinator::Coordinator;
-use super::flow::{origin_failed, refused_with, release, LogRecord, Origin, Outcome};
+use super::flow::{fetch_released, refused_with, LogRecord, Origin, Outcome};
 use super::http::Release;
 use super::ledger::{ChainError, ChainReader};
 use super::limits::{client_bucket, Allowance, Allowances, Ask};
@@ -31,7 +31,7 @@ pub struct RouteSignIn {
     pub access: RouteAccess,
     /// The static part of its 402's `sign-in-with-x` extension.
     pub offer: Arc<SignInOffer>,
-    /// The CAIP-2 EVM chains the route is paid on: a sign-in names one of them.
+    /// The CAIP-2 chains the route is paid on: a sign-in names one of them.
     pub networks: Vec<String>,
 }
 
@@ -40,11 +40,9 @@ impl RouteSignIn {
     pub fn new(config: &SignInConfig, paid: &PaidRoute) -> Option<Self> {
         let access = paid.access.as_deref()?.clone();
         let mut networks: Vec<String> = Vec::new();
-        // A sign-in is an EIP-191 signature: only EVM chains are offered.
         for accept in &paid.accepts {
-            let network = &accept.requirement.network;
-            if network.starts_with("eip155:") && !networks.contains(network) {
-                networks.push(network.clone());
+            if !networks.contains(&accept.requirement.network) {
+                networks.push(accept.requirement.network.clone());
             }
         }
         let offer = SignInOffer::new(&config.domain, config.statement.as_deref(), &networks);
@@ -256,10 +254,8 @@ where
         detail: Some(format!("signed in; access until {until}")),
         ..log
     };
-    match origin.fetch(&plan.target, None).await {
-        Ok(response) => release::<O>(response, Release::Paid(None), LogOutcome::SignedIn, log),
-        Err(detail) => origin_failed(None, log, detail),
-    }
+    let paid = Release::Paid(None);
+    fetch_released(origin, &plan.target, paid, LogOutcome::SignedIn, log).await
 }
 
 /// Records the access a served payment gives its payer: until `access_s` after its

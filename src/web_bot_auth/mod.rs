@@ -696,7 +696,7 @@ impl SignatureAgent {
 pub fn origin_of(url: &str) -> Option<String> {
     let (scheme, rest) = url.split_once("://")?;
     let scheme = scheme.to_ascii_lowercase();
-    let authority = rest.split(['/', '?', '#']).next()?.to_ascii_lowercase();
+    let authority = crate::routes::split_authority(rest).0.to_ascii_lowercase();
     let (host, port) = crate::routes::host_and_port(&authority)?;
     let host = match authority.starts_with('[') {
         true => format!("[{host}]"),
