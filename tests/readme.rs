@@ -169,7 +169,7 @@ fn catalogue() -> Vec<(&'static str, Vec<Refusal>)> {
             vec![Refusal::PaymentIdentifierConflict],
         ),
         (
-            "a `SIGN-IN-WITH-X` sign-in that is malformed, for another domain or resource, outside its time, on a chain the route is not paid on, or whose signature is not the address's (a smart wallet's contract refused it, or could not be asked)",
+            "a `SIGN-IN-WITH-X` sign-in that is malformed, for another domain or resource, outside its time, on a chain the route is not paid on, or whose signature is not the address's (a smart wallet's contract refused it)",
             vec![
                 Refusal::SignIn(SignInError::Malformed { detail: "x".into() }),
                 Refusal::SignIn(SignInError::DomainMismatch { got: "x".into() }),
@@ -185,8 +185,11 @@ fn catalogue() -> Vec<(&'static str, Vec<Refusal>)> {
                 Refusal::SignIn(SignInError::ChainId),
                 Refusal::SignIn(SignInError::MalformedSignature { detail: "x".into() }),
                 Refusal::SignIn(SignInError::Signature),
-                Refusal::SignIn(SignInError::Verifier { detail: "x".into() }),
             ],
+        ),
+        (
+            "a smart wallet's sign-in whose chain (the network's `rpc_url`) cannot be asked: nothing served, the nonce not spent",
+            vec![Refusal::SignIn(SignInError::Verifier { detail: "x".into() })],
         ),
         (
             "a sign-in whose nonce was used before (a replay)",

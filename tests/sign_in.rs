@@ -578,15 +578,29 @@ fn a_smart_wallets_sign_in_is_accepted_only_when_its_contract_accepts_on_chain()
     let header = smart_wallet_sign_in(&w, wallet, &stranger(), false);
     let run = w.send("/reports/7", Headers::signing_in(&header), NOW);
     assert_eq!(run.reason(), Some("invalid_siwx_signature"));
-    // The chain cannot be asked: nothing is served, and the client may pay.
+    // The chain cannot be asked: nothing is served, and the gateway's failure is no 402 (the
+    // client would pay for access it has) but a retry; the nonce is not spent by it.
     w.c.chain.down.set(true);
     let header = smart_wallet_sign_in(&w, wallet, &owner, false);
     let run = w.send("/reports/7", Headers::signing_in(&header), NOW);
     assert_eq!(
         (run.status(), run.reason()),
-        (402, Some("invalid_siwx_verifier_error"))
+        (502, Some("invalid_siwx_verifier_error"))
     );
+    let answer = run.answer.as_ref().unwrap();
+    let named = |name: &str| {
+        answer
+            .headers
+            .iter()
+            .any(|(n, _)| n.eq_ignore_ascii_case(name))
+    };
+    assert!(!named("PAYMENT-REQUIRED"), "{:?}", answer.headers);
+    assert!(named("Retry-After"), "{:?}", answer.headers);
     assert_eq!(w.o.calls(), 2);
+    w.c.chain.down.set(false);
+    let run = w.send("/reports/7", Headers::signing_in(&header), NOW);
+    assert_eq!(run.status(), 200, "{:?}", run.log);
+    assert_eq!(w.o.calls(), 3);
 }
 
 #[test]

@@ -398,6 +398,14 @@ impl Refusal {
                 RetryLater { after_s: ALLOWANCE_RETRY_AFTER_S },
                 "too many sign-ins by this wallet; retry in a minute",
             ),
+            // The gateway's own failure: a 402 would have the client pay for access it has.
+            Self::SignIn(error @ SignInError::Verifier { .. }) => (
+                502,
+                error.reason(),
+                O::ChainError,
+                RetryLater { after_s: UPSTREAM_RETRY_AFTER_S },
+                "the smart wallet's signature could not be checked (its chain did not answer); nothing was served",
+            ),
             Self::SignIn(error) => (402, error.reason(), O::Rejected, Pay, "the sign-in is refused; pay, or sign the fresh challenge"),
             Self::TokenBudgetUnavailable => (
                 502,
@@ -535,6 +543,8 @@ pub enum LogOutcome {
     RevocationError,
     /// An L402 request budget could not be checked.
     BudgetError,
+    /// A network's `rpc_url` could not be asked (a smart wallet's sign-in).
+    ChainError,
 }
 
 impl LogOutcome {
@@ -564,6 +574,7 @@ impl LogOutcome {
             Self::PricingError => "pricing_error",
             Self::RevocationError => "revocation_error",
             Self::BudgetError => "budget_error",
+            Self::ChainError => "chain_error",
         }
     }
 }

@@ -211,8 +211,12 @@ where
             Ok(true) => {}
             Ok(false) => return refused_with(plan.refused(SignInError::Signature), log),
             Err(error) => {
+                // Not the client's fault: no challenge, so it retries rather than pays; the
+                // nonce is not spent.
                 let detail = error.to_string();
-                return refused_with(plan.refused(SignInError::Verifier { detail }), log);
+                let refusal = Refusal::SignIn(SignInError::Verifier { detail });
+                let refused = Refused::bare(refusal, Some(plan.route.clone()));
+                return refused_with(refused, log);
             }
         }
     }
