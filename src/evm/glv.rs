@@ -6,27 +6,36 @@
 //! - splits each scalar with secp256k1's endomorphism (GLV): `k = k1 + k2·λ (mod n)` with
 //!   `|k1|, |k2| < 2^128`, where `λ·(x, y) = (β·x, y)`, so four half-length multiplications
 //!   share one chain of 128 doublings;
-//! - writes each half in width-5 non-adjacent form, so about one bit in six needs an addition
-//!   (of an odd multiple `P, 3P, …, 15P` taken from a table, negated as the digit says);
-//! - gets the tables of `λ·P` from those of `P` (`λ·(kP) = k·(λ·P)`, and `λ` scales x alone),
-//!   and builds the tables for `G` and `λ·G` once per instance.
+//! - writes each half of `u2` in width-5 non-adjacent form, so about one bit in six needs an
+//!   addition (of an odd multiple `R, 3R, …, 15R` taken from a table, negated as the digit
+//!   says), and each half of `u1` in width 8: one bit in nine, from tables of `G, 3G, …, 127G`
+//!   and of their `λ` multiples, built once per instance and brought to affine coordinates,
+//!   so that each of those additions is k256's cheaper mixed one;
+//! - gets the tables of `λ·P` from those of `P` (`λ·(kP) = k·(λ·P)`, and `λ` scales x alone).
 //!
 //! The constants and the rounding split are the published ones (Hankerson–Menezes–Vanstone,
 //! "Guide to Elliptic Curve Cryptography" §3.5; libsecp256k1). Tests hold the result to
 //! k256's `lincomb` on random and edge-case scalars.
 
+use std::ops::{AddAssign, Neg};
 use std::sync::OnceLock;
 
 use hex_literal::hex;
 use k256::elliptic_curve::bigint::U256;
 use k256::elliptic_curve::ops::Reduce;
+use k256::elliptic_curve::point::BatchNormalize;
 use k256::elliptic_curve::scalar::IsHigh;
 use k256::{AffinePoint, FieldBytes, ProjectivePoint, Scalar};
 
-/// Window width: digits are odd and smaller than `2^(WINDOW-1)` in magnitude.
+/// Window width for `R`'s digits: odd and smaller than `2^(WINDOW-1)` in magnitude.
 const WINDOW: u32 = 5;
-/// Odd multiples kept per point: `P, 3P, …, 15P`.
+/// Odd multiples kept of `R`: `R, 3R, …, 15R`.
 const TABLE_LEN: usize = 1 << (WINDOW - 2);
+/// Window width for `G`'s digits: its tables are built once, so they can be wide (wider
+/// saves fewer additions than building and holding the tables costs).
+const G_WINDOW: u32 = 8;
+/// Odd multiples kept of `G` and of `λ·G`: `G, 3G, …, 127G`.
+const G_TABLE_LEN: usize = 1 << (G_WINDOW - 2);
 /// Digits of the form of a value below `2^128`, with room for the final carry.
 const DIGITS: usize = 130;
 
@@ -45,9 +54,9 @@ const G2: [u8; 32] = hex!("e4437ed6010e88286f547fa90abfe4c4221208ac9df506c61571b
 /// split's published bound rules out (a refusal, should that ever be wrong, not a wrong point).
 pub(crate) fn mul_g_plus(u1: &Scalar, u2: &Scalar, r: &AffinePoint) -> Option<ProjectivePoint> {
     let [g, g_lambda] = generator_tables();
-    let r_table = odd_multiples(&ProjectivePoint::from(*r));
+    let r_table: [ProjectivePoint; TABLE_LEN] = odd_multiples(&ProjectivePoint::from(*r));
     let r_lambda_table = r_table.map(|p| p.endomorphism());
-    let [(u1_a, u1_b), (u2_a, u2_b)] = [split(u1)?, split(u2)?];
+    let [(u1_a, u1_b), (u2_a, u2_b)] = [split(u1, G_WINDOW)?, split(u2, WINDOW)?];
 
     let mut acc = ProjectivePoint::IDENTITY;
     let mut started = false;
@@ -69,14 +78,13 @@ struct Half {
     negative: bool,
 }
 
-/// Adds `±digit·P` from `P`'s table when the half's digit at `i` is not zero; says whether
-/// it added.
-fn add_digit(
-    acc: &mut ProjectivePoint,
-    table: &[ProjectivePoint; TABLE_LEN],
-    half: &Half,
-    i: usize,
-) -> bool {
+/// Adds `±digit·P` from `P`'s table (projective or affine points) when the half's digit at
+/// `i` is not zero; says whether it added.
+fn add_digit<T>(acc: &mut ProjectivePoint, table: &[T], half: &Half, i: usize) -> bool
+where
+    T: Copy + Neg<Output = T>,
+    ProjectivePoint: AddAssign<T>,
+{
     let digit = half.digits[i];
     if digit == 0 {
         return false;
@@ -91,32 +99,35 @@ fn add_digit(
     true
 }
 
-/// `P, 3P, 5P, …, 15P`.
-fn odd_multiples(p: &ProjectivePoint) -> [ProjectivePoint; TABLE_LEN] {
+/// `P, 3P, 5P, …, (2N-1)P`.
+fn odd_multiples<const N: usize>(p: &ProjectivePoint) -> [ProjectivePoint; N] {
     let twice = p.double();
-    let mut table = [*p; TABLE_LEN];
-    for i in 1..TABLE_LEN {
+    let mut table = [*p; N];
+    for i in 1..N {
         table[i] = table[i - 1] + twice;
     }
     table
 }
 
-/// The odd multiples of `G` and of `λ·G`, computed on first use.
-fn generator_tables() -> &'static [[ProjectivePoint; TABLE_LEN]; 2] {
-    static TABLES: OnceLock<[[ProjectivePoint; TABLE_LEN]; 2]> = OnceLock::new();
+/// The odd multiples of `G` and of `λ·G` in affine coordinates (one field inversion for all),
+/// computed on first use.
+fn generator_tables() -> &'static [[AffinePoint; G_TABLE_LEN]; 2] {
+    static TABLES: OnceLock<[[AffinePoint; G_TABLE_LEN]; 2]> = OnceLock::new();
     TABLES.get_or_init(|| {
-        let g = odd_multiples(&ProjectivePoint::GENERATOR);
-        [g, g.map(|p| p.endomorphism())]
+        let g: [ProjectivePoint; G_TABLE_LEN] = odd_multiples(&ProjectivePoint::GENERATOR);
+        let g_lambda = g.map(|p| p.endomorphism());
+        [g, g_lambda].map(|table| ProjectivePoint::batch_normalize(&table))
     })
 }
 
-/// Splits `k` into `k1 + k2·λ (mod n)` with both halves below `2^128` in magnitude.
-fn split(k: &Scalar) -> Option<(Half, Half)> {
+/// Splits `k` into `k1 + k2·λ (mod n)` with both halves below `2^128` in magnitude, each in
+/// digits of width `window`.
+fn split(k: &Scalar, window: u32) -> Option<(Half, Half)> {
     let c1 = mul_shift_384(k, &G1) * scalar(&MINUS_B1);
     let c2 = mul_shift_384(k, &G2) * scalar(&MINUS_B2);
     let k2 = c1 + c2;
     let k1 = *k + k2 * scalar(&MINUS_LAMBDA);
-    Some((half(&k1)?, half(&k2)?))
+    Some((half(&k1, window)?, half(&k2, window)?))
 }
 
 /// `round(k·g / 2^384)`.
@@ -127,9 +138,9 @@ fn mul_shift_384(k: &Scalar, g: &[u8; 32]) -> Scalar {
     <Scalar as Reduce<U256>>::reduce(high.shr_vartime(128).wrapping_add(&round))
 }
 
-/// A split half as a magnitude below `2^128` and a sign, in width-5 digits. The split
-/// bounds both halves below 2^128 (HMV §3.5; libsecp256k1 proves it for these constants).
-fn half(value: &Scalar) -> Option<Half> {
+/// A split half as a magnitude below `2^128` and a sign, in digits of width `window`. The
+/// split bounds both halves below 2^128 (HMV §3.5; libsecp256k1 proves it for these constants).
+fn half(value: &Scalar, window: u32) -> Option<Half> {
     let negative = bool::from(value.is_high());
     let magnitude = if negative { -*value } else { *value };
     let bytes = magnitude.to_bytes();
@@ -138,14 +149,15 @@ fn half(value: &Scalar) -> Option<Half> {
         return None;
     }
     Some(Half {
-        digits: naf(u128::from_be_bytes(low.try_into().ok()?)),
+        digits: naf(u128::from_be_bytes(low.try_into().ok()?), window),
         negative,
     })
 }
 
-/// The width-5 non-adjacent form of `value`: `Σ digits[i]·2^i = value`, every non-zero digit
-/// odd and in `-15..=15`, and any five consecutive digits with at most one non-zero.
-fn naf(value: u128) -> [i8; DIGITS] {
+/// The width-`window` non-adjacent form of `value`: `Σ digits[i]·2^i = value`, every non-zero
+/// digit odd and smaller than `2^(window-1)` in magnitude, and any `window` consecutive digits
+/// with at most one non-zero. `window` is at most 8 (a digit is an `i8`).
+fn naf(value: u128, window: u32) -> [i8; DIGITS] {
     let bits = |start: usize, count: u32| -> i32 {
         let shifted = if start < 128 { value >> start } else { 0 };
         (shifted as i32) & ((1 << count) - 1)
@@ -157,11 +169,11 @@ fn naf(value: u128) -> [i8; DIGITS] {
             bit += 1;
             continue;
         }
-        let width = WINDOW.min((DIGITS - bit) as u32);
+        let width = window.min((DIGITS - bit) as u32);
         let mut word = bits(bit, width) + carry;
-        carry = (word >> (WINDOW - 1)) & 1;
-        word -= carry << WINDOW;
-        // |word| < 2^(WINDOW-1) = 16.
+        carry = (word >> (window - 1)) & 1;
+        word -= carry << window;
+        // |word| < 2^(window-1) <= 128.
         digits[bit] = word as i8;
         bit += width as usize;
     }
@@ -210,33 +222,40 @@ mod tests {
 
     #[test]
     fn naf_digits_are_odd_sparse_and_sum_to_the_value() {
-        for value in [
+        let values = [
             0,
             1,
             15,
             16,
             31,
+            127,
+            128,
+            255,
             0x5555,
             u128::from(u64::MAX),
             u128::MAX,
             u128::MAX - 7,
-        ] {
-            let digits = naf(value);
-            let mut bytes = [0u8; 32];
-            bytes[16..].copy_from_slice(&value.to_be_bytes());
-            assert_eq!(
-                value_of(&digits, false),
-                scalar(&bytes),
-                "digits of {value}"
-            );
-            for &d in &digits {
-                assert!(
-                    d == 0 || (d % 2 != 0 && d.abs() < 16),
-                    "digit {d} of {value}"
+        ];
+        for window in [WINDOW, G_WINDOW] {
+            for value in values {
+                let digits = naf(value, window);
+                let mut bytes = [0u8; 32];
+                bytes[16..].copy_from_slice(&value.to_be_bytes());
+                assert_eq!(
+                    value_of(&digits, false),
+                    scalar(&bytes),
+                    "width-{window} digits of {value}"
                 );
-            }
-            for window in digits.windows(WINDOW as usize) {
-                assert!(window.iter().filter(|&&d| d != 0).count() <= 1, "{value}");
+                for &d in &digits {
+                    assert!(
+                        d == 0 || (d % 2 != 0 && i32::from(d).abs() < 1 << (window - 1)),
+                        "digit {d} of {value} in width {window}"
+                    );
+                }
+                for run in digits.windows(window as usize) {
+                    let nonzero = run.iter().filter(|&&d| d != 0).count();
+                    assert!(nonzero <= 1, "{value} in width {window}");
+                }
             }
         }
     }
@@ -254,7 +273,7 @@ mod tests {
         ];
         for case in cases {
             let k = from_hex(case);
-            let (k1, k2) = split(&k).unwrap();
+            let (k1, k2) = split(&k, G_WINDOW).unwrap();
             assert_eq!(
                 value_of(&k1.digits, k1.negative) + value_of(&k2.digits, k2.negative) * lambda,
                 k,
@@ -301,7 +320,7 @@ mod tests {
             let expected = ProjectivePoint::lincomb(&ProjectivePoint::GENERATOR, &u1, &r, &u2);
             proptest::prop_assert_eq!(mul_g_plus(&u1, &u2, &r.to_affine()), Some(expected));
             let lambda = -scalar(&MINUS_LAMBDA);
-            let (k1, k2) = split(&u1).unwrap();
+            let (k1, k2) = split(&u1, G_WINDOW).unwrap();
             proptest::prop_assert_eq!(
                 value_of(&k1.digits, k1.negative) + value_of(&k2.digits, k2.negative) * lambda,
                 u1
