@@ -188,10 +188,17 @@ pub enum SignInError {
     },
     /// The signature is not the address's: another wallet signed, or the message was changed.
     Signature,
-    /// A smart wallet's signature could not be checked (its chain could not be asked).
+    /// A smart wallet's signature could not be checked: its chain did not answer (the
+    /// gateway's failure, for a retry).
     Verifier {
         /// What happened.
         detail: String,
+    },
+    /// A smart wallet's signature cannot be checked on this chain: the gateway has no
+    /// `rpc_url` for it (the client may pay instead).
+    NoVerifier {
+        /// The chain.
+        chain_id: u64,
     },
     /// The wallet has not paid for this resource within its access window.
     NotEntitled,
@@ -219,7 +226,7 @@ impl SignInError {
             Self::ChainId => Reason::InvalidSiwxChainId,
             Self::MalformedSignature { .. } => Reason::InvalidSiwxMalformedSignature,
             Self::Signature => Reason::InvalidSiwxSignature,
-            Self::Verifier { .. } => Reason::InvalidSiwxVerifierError,
+            Self::Verifier { .. } | Self::NoVerifier { .. } => Reason::InvalidSiwxVerifierError,
             Self::NotEntitled => Reason::SiwxNotEntitled,
             Self::TooMany => Reason::TooManySignIns,
         }
@@ -245,6 +252,10 @@ impl core::fmt::Display for SignInError {
             Self::MalformedSignature { detail } => write!(f, "signature is malformed: {detail}"),
             Self::Signature => f.write_str("the signature is not the address's"),
             Self::Verifier { detail } => write!(f, "smart-wallet signature not checked: {detail}"),
+            Self::NoVerifier { chain_id } => write!(
+                f,
+                "smart-wallet signatures are not checked on chain {chain_id}: no rpc_url"
+            ),
             Self::NotEntitled => f.write_str("no payment by this wallet gives access now"),
             Self::TooMany => f.write_str("too many sign-ins by this wallet; retry later"),
         }

@@ -621,7 +621,8 @@ impl Allowances for MemoryAllowances {
 /// "mines" with [`FakeChain::mine_transfer`] (a `transferWithAuthorization`: its two logs,
 /// and its signature in the input) or [`FakeChain::mine_cancel`], and `eth_getCode` (code
 /// for the accounts in `contracts`, none for others). `time` is the latest block's
-/// timestamp. `down` makes every call fail as an unreachable node.
+/// timestamp. `down` makes every call fail as an unreachable node; `unconfigured` as a
+/// chain without an `rpc_url` (the shells' [`ChainError::NoEndpoint`]).
 #[derive(Default)]
 pub struct FakeChain {
     /// Transactions mined: hash, input and logs (as JSON-RPC writes them).
@@ -630,6 +631,8 @@ pub struct FakeChain {
     pub time: Cell<u64>,
     /// Whether the node is down.
     pub down: Cell<bool>,
+    /// Whether no `rpc_url` is configured (no call is made then).
+    pub unconfigured: Cell<bool>,
     /// How many calls were made.
     pub calls: Cell<usize>,
     /// Accounts with contract code (lower-case hex).
@@ -745,7 +748,10 @@ fn log(token: Address, topics: [[u8; 32]; 3], data: &[u8]) -> Value {
 }
 
 impl ChainReader for FakeChain {
-    async fn call(&self, _chain_id: u64, method: &str, params: Value) -> Result<Value, ChainError> {
+    async fn call(&self, chain_id: u64, method: &str, params: Value) -> Result<Value, ChainError> {
+        if self.unconfigured.get() {
+            return Err(ChainError::NoEndpoint { chain_id });
+        }
         self.calls.set(self.calls.get() + 1);
         if self.down.get() {
             return Err(ChainError::Failed {

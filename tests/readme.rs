@@ -169,7 +169,7 @@ fn catalogue() -> Vec<(&'static str, Vec<Refusal>)> {
             vec![Refusal::PaymentIdentifierConflict],
         ),
         (
-            "a `SIGN-IN-WITH-X` sign-in that is malformed, for another domain or resource, outside its time, on a chain the route is not paid on, or whose signature is not the address's (a smart wallet's contract refused it)",
+            "a `SIGN-IN-WITH-X` sign-in that is malformed, for another domain or resource, outside its time, on a chain the route is not paid on, or whose signature is not the address's (a smart wallet's contract refused it, or no `rpc_url` is configured to ask it)",
             vec![
                 Refusal::SignIn(SignInError::Malformed { detail: "x".into() }),
                 Refusal::SignIn(SignInError::DomainMismatch { got: "x".into() }),
@@ -185,6 +185,7 @@ fn catalogue() -> Vec<(&'static str, Vec<Refusal>)> {
                 Refusal::SignIn(SignInError::ChainId),
                 Refusal::SignIn(SignInError::MalformedSignature { detail: "x".into() }),
                 Refusal::SignIn(SignInError::Signature),
+                Refusal::SignIn(SignInError::NoVerifier { chain_id: 1 }),
             ],
         ),
         (

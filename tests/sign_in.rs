@@ -12,7 +12,7 @@ use edge402::gate::access::{access_key, GrantCall};
 use edge402::gate::coordinator::Coordinator;
 use edge402::gate::flow::{handle, LogRecord, Outcome, Services};
 use edge402::gate::http::{self, Answer};
-use edge402::gate::{Gate, RequestFacts, Secrets};
+use edge402::gate::{Gate, LogOutcome, RequestFacts, Secrets};
 use edge402::networks::Networks;
 use edge402::pay::pay_v2;
 use edge402::protocol::{decode_header, encode_header, v2};
@@ -596,8 +596,19 @@ fn a_smart_wallets_sign_in_is_accepted_only_when_its_contract_accepts_on_chain()
     };
     assert!(!named("PAYMENT-REQUIRED"), "{:?}", answer.headers);
     assert!(named("Retry-After"), "{:?}", answer.headers);
+    assert_eq!(run.log.outcome, LogOutcome::ChainError);
     assert_eq!(w.o.calls(), 2);
+    // No rpc_url for the chain: such sign-ins can never be checked here, so the answer is
+    // the refusal with a fresh challenge (pay instead), not a retry.
     w.c.chain.down.set(false);
+    w.c.chain.unconfigured.set(true);
+    let run = w.send("/reports/7", Headers::signing_in(&header), NOW);
+    assert_eq!(
+        (run.status(), run.reason()),
+        (402, Some("invalid_siwx_verifier_error"))
+    );
+    assert!(run.sign_in_offer().is_object());
+    w.c.chain.unconfigured.set(false);
     let run = w.send("/reports/7", Headers::signing_in(&header), NOW);
     assert_eq!(run.status(), 200, "{:?}", run.log);
     assert_eq!(w.o.calls(), 3);

@@ -72,7 +72,7 @@ pub(crate) fn mul_g_plus(u1: &Scalar, u2: &Scalar, r: &AffinePoint) -> Option<Pr
     Some(acc)
 }
 
-/// A half of a split scalar: its width-5 digits, and whether the half is negative.
+/// A half of a split scalar: its non-adjacent-form digits, and whether the half is negative.
 struct Half {
     digits: [i8; DIGITS],
     negative: bool,

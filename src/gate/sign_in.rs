@@ -210,6 +210,10 @@ where
         match contract_signed(chain, plan.chain_id, &plan.payer, hash, signature).await {
             Ok(true) => {}
             Ok(false) => return refused_with(plan.refused(SignInError::Signature), log),
+            Err(ChainError::NoEndpoint { chain_id }) => {
+                let refused = plan.refused(SignInError::NoVerifier { chain_id });
+                return refused_with(refused, log);
+            }
             Err(error) => {
                 // Not the client's fault: no challenge, so it retries rather than pays; the
                 // nonce is not spent.
