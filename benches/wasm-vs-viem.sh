@@ -5,6 +5,7 @@
 # (`verifyPayment` alone) are timed side by side with viem:
 #   size-tuned  this crate at opt-level "z", as the paywall page ships it (build_verify_only)
 #   release     the release profile as it is (this crate at opt-level 3), as js/ builds it
+# and, before timing them, prints where the release build's time goes (profile.mjs).
 #
 #   benches/wasm-vs-viem.sh
 #
@@ -47,6 +48,15 @@ bind "$(build_verify_only)" "$OUT/size-tuned"
 step "cargo build: js-verify with the release profile"
 cargo build --quiet --release --target wasm32-unknown-unknown --no-default-features --features js-verify
 bind "$TARGET/wasm32-unknown-unknown/release/edge402.wasm" "$OUT/release"
+
+# The release build again, bound without wasm-opt: it keeps its functions' names and each
+# function its own time (wasm-opt inlines much of the reading and the scalar arithmetic into
+# the exported shim, where no part can be told apart; it changes the time little). Where
+# that time goes, by part (profile.mjs); before the benchmark, whose JSON line is last.
+step "profile: the release build's time by part, before wasm-opt (V8's sampling profiler)"
+rm -rf "$OUT/release-names"
+"$WASM_BINDGEN_BIN" --target nodejs --out-dir "$OUT/release-names" "$TARGET/wasm32-unknown-unknown/release/edge402.wasm"
+node "$BENCH/profile.mjs" "$OUT/release-names"
 
 step "benchmark (wasm-opt $WASM_OPT_FLAGS)"
 node "$BENCH/bench.mjs" "size-tuned=$OUT/size-tuned" "release=$OUT/release"

@@ -501,6 +501,12 @@ for (let r = 0; r < ROUNDS; r += 1) {
     result[w].paid_real.settle_p50_ms = median("settle");
     result[w].paid_real.verify_p50_ms = median("verify");
   }
+  // What a claim in a new Durable Object costs here at the least, timed as the paid requests
+  // are (one at a time): the floor's /object beside its plain 402.
+  step(`round ${r + 1}/${ROUNDS}: ${PAID_REAL} new Durable Objects at the floor, one at a time`);
+  const plain = Array.from({ length: PAID_REAL }, () => ({}));
+  result.floor.one_at_a_time = await loadEach(workers.floor, `${workers.floor.base}/api/bench`, plain, 402, 1);
+  result.floor.new_object = await loadEach(workers.floor, `${workers.floor.base}/object`, plain, 200, 1);
   rounds.push(result);
 }
 
@@ -542,11 +548,13 @@ for (const sc of LOADS) {
   summary.load[sc] = entry;
 }
 // The facilitator's share of the paid requests' latency, and what is each gateway's own.
+/** Per round, `w`'s paid p50 less the facilitator's own /verify and /settle p50s. */
+const ownOf = (w) => rounds.map((r) => {
+  const p = r[w].paid_real;
+  return p.p50_ms - (Number.isFinite(p.settle_p50_ms) ? p.settle_p50_ms : 0) - (Number.isFinite(p.verify_p50_ms) ? p.verify_p50_ms : 0);
+});
 summary.paid_real_accounting = Object.fromEntries(["edge402", "peer"].map((w) => {
-  const own = rounds.map((r) => {
-    const p = r[w].paid_real;
-    return p.p50_ms - (Number.isFinite(p.settle_p50_ms) ? p.settle_p50_ms : 0) - (Number.isFinite(p.verify_p50_ms) ? p.verify_p50_ms : 0);
-  });
+  const own = ownOf(w);
   return [w, {
     client_p50_ms: spread(rounds.map((r) => r[w].paid_real.p50_ms)),
     facilitator_settle_p50_ms: spread(rounds.map((r) => r[w].paid_real.settle_p50_ms)),
@@ -555,6 +563,16 @@ summary.paid_real_accounting = Object.fromEntries(["edge402", "peer"].map((w) =>
   }];
 }));
 summary.load.floor = Object.fromEntries(METRICS.map((m) => [m, spread(rounds.map((r) => r.floor.challenge[m]))]));
+// A new Durable Object's call with one durable write, above a plain answer (floor/ /object):
+// the least edge402's claim can cost under `wrangler dev`, and edge402's own time without it.
+const objectMs = rounds.map((r) => r.floor.new_object.p50_ms - r.floor.one_at_a_time.p50_ms);
+const objectMisses = rounds.reduce((n, r) => n + r.floor.new_object.unexpected + r.floor.one_at_a_time.unexpected, 0);
+if (objectMisses > 0) notes.push(`the floor's one-at-a-time runs: ${objectMisses} answers were not the expected status`);
+summary.paid_real_accounting.new_object_floor_ms = spread(objectMs);
+summary.paid_real_accounting.new_object_floor_cpu_ms = spread(
+  rounds.map((r) => r.floor.new_object.cpu_ms_per_request - r.floor.one_at_a_time.cpu_ms_per_request),
+);
+summary.paid_real_accounting.edge402_own_without_object_ms = spread(ownOf("edge402").map((own, i) => own - objectMs[i]));
 summary.load.challenge_with_assets = {
   edge402: Object.fromEntries(METRICS.map((m) => [m, spread(rounds.map((r) => r.edge402_assets.challenge[m]))])),
   ratio: Object.fromEntries(METRICS.map((m) => [m, spread(rounds.map((r) => r.edge402_assets.challenge[m] / r.peer.challenge[m]))])),
@@ -628,6 +646,8 @@ for (const w of ["edge402", "peer"]) {
   const a = pa[w];
   console.log(`paid (real facilitator), ${w}: client p50 ${f(a.client_p50_ms.median, 1)} ms = facilitator /verify ${f(a.facilitator_verify_p50_ms.median, 1)} + /settle ${f(a.facilitator_settle_p50_ms.median, 1)} + the gateway's own ${f(a.gateway_own_p50_ms.median, 1)} ms (medians)`);
 }
+const nf = pa.new_object_floor_ms;
+console.log(`of edge402's own: a new Durable Object with one durable write (its claim's least) ${f(nf.median, 1)} ms (${f(nf.min, 1)}-${f(nf.max, 1)}) and ${f(pa.new_object_floor_cpu_ms.median, 1)} ms of workerd CPU at the floor; the rest ${f(pa.edge402_own_without_object_ms.median, 1)} ms`);
 const fc = summary.facilitator_calls;
 console.log(`facilitator calls per paid / bad request: edge402 ${fc.edge402.per_paid} / ${fc.edge402.per_bad}, peer ${fc.peer.per_paid} / ${fc.peer.per_bad}`);
 console.log(`* receipt: edge402 serves a settled payment's retry from its receipt; the peer has none (the facilitator refuses the used nonce, it answers 402)`);

@@ -3,9 +3,11 @@
 // (self) time summed by the part of the verification its function belongs to.
 //
 // Usage: node profile.mjs <wasm-bindgen pkg dir>
-// The .wasm must keep its name section (wasm-bindgen's output before wasm-opt, which
-// ../wasm-vs-viem.sh binds for this), or every function is an anonymous wasm-function[N].
-// Normally run through ../wasm-vs-viem.sh.
+// The .wasm must keep its name section (../wasm-vs-viem.sh binds the release build for this,
+// before wasm-opt), or every function is an anonymous wasm-function[N]. Sampling slows the
+// calls down a little, and wasm-opt is left out: the shares are the figure; the microseconds
+// per call are those shares of the profiled build's time. Normally run through
+// ../wasm-vs-viem.sh.
 
 import { existsSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
@@ -29,7 +31,8 @@ const SAMPLING_US = 50;
 const PARTS = [
   ['field arithmetic (k256 FieldElement: mul, square, normalize, add)', /k256::arithmetic::field/],
   ['point formulas (k256 ProjectivePoint add, double)', /k256::arithmetic::(projective|affine)/],
-  ['scalar arithmetic (inversion, GLV split and digits)', /k256::arithmetic::scalar|crypto_bigint|edge402::evm::glv|subtle::/],
+  ['the double multiplication\'s loop and what it inlined (edge402::evm::glv)', /edge402::evm::glv/],
+  ['scalar arithmetic (inversion, the GLV split)', /k256::arithmetic::scalar|crypto_bigint/],
   ['Keccak-256 (EIP-712 hashes, address, checksum)', /keccak/i],
   ['recovery steps inlined in edge402::evm::recover', /edge402::evm::recover/],
 ];
@@ -72,7 +75,7 @@ profile.samples.forEach((id, i) => {
 
 const share = (us) => `${((100 * us) / total).toFixed(1).padStart(5)} %`;
 const perCall = (us) => `${(us / (ROUNDS * payloads.length)).toFixed(1).padStart(6)} us`;
-console.log(`where verifyPayment's time goes (${ROUNDS * payloads.length} verifications, self time per part, V8 sampling every ${SAMPLING_US} us):`);
+console.log(`where verifyPayment's time goes (the release build before wasm-opt, ${ROUNDS * payloads.length} verifications, self time per part, V8 sampling every ${SAMPLING_US} us):`);
 for (const [part, us] of [...byPart].sort((a, b) => b[1] - a[1])) console.log(`  ${share(us)} ${perCall(us)}  ${part}`);
 console.log('the WASM functions with the most self time:');
 for (const [name, us] of [...byFunction].sort((a, b) => b[1] - a[1]).slice(0, 8)) {
