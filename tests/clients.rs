@@ -277,6 +277,7 @@ fn a_browser_is_served_free_where_browsers_are() {
     let w = World::new();
     let run = w.get("/articles/1", browser(), None);
     assert_eq!(run.outcome(), "free", "{:?}", run.log);
+    assert_eq!(run.log.client.as_deref(), Some("browser"));
     assert_eq!(w.o.calls(), 1);
     // Bots pay for it: a shared cache must not keep the browser's copy.
     assert_eq!(run.header("Cache-Control"), Some("private, no-store"));
@@ -284,6 +285,7 @@ fn a_browser_is_served_free_where_browsers_are() {
     let run = w.get("/plain/1", browser(), None);
     assert_eq!(run.status(), 402);
     assert_eq!(run.header("crawler-price"), None);
+    assert_eq!(run.log.client, None, "no clients, no identification");
     // A free route's answer is the origin's own.
     let run = w.get("/free/1", bot(), None);
     assert_eq!((run.outcome(), run.header("Cache-Control")), ("free", None));
@@ -301,6 +303,12 @@ fn an_unsigned_bot_pays_its_own_price_and_is_told_it_in_pay_per_crawl_terms() {
     let paid = w.get("/articles/1", bot(), Some(&payment));
     assert_eq!(paid.outcome(), "paid", "{:?}", paid.log);
     assert_eq!(paid.header("crawler-charged"), Some("USD 0.05"));
+    // The log line says who paid.
+    let line = paid.log.line("GET", "/articles/1");
+    assert_eq!(
+        (line["client"].as_str(), line.get("agent")),
+        (Some("unsigned_bot"), None)
+    );
     // Its retry is served from the receipt: nothing charged now, so no crawler-charged.
     let again = w.get("/articles/1", bot(), Some(&payment));
     assert_eq!(again.outcome(), "receipt");
@@ -320,6 +328,8 @@ fn a_verified_agent_pays_the_route_price_and_its_directory_is_fetched_once() {
     assert_eq!(run.status(), 402);
     assert_eq!(run.header("crawler-price"), Some("USD 0.01"));
     assert_eq!(run.offered().accepts[0].amount.to_string(), "10000");
+    let named = (run.log.client.as_deref(), run.log.agent.as_deref());
+    assert_eq!(named, (Some("verified_agent"), Some(CRAWLER)));
     w.get("/articles/1", signed(), None);
     assert_eq!(w.d.fetched.borrow().len(), 1, "cached");
     // An agent that looks like a browser is still an agent.
@@ -531,6 +541,8 @@ fn agents_are_denied_or_allowed_by_their_signature_agent() {
         (403, Some("CrawlerForbidden"))
     );
     assert_eq!(run.log.reason.as_deref(), Some("agent_forbidden"));
+    let named = (run.log.client.as_deref(), run.log.agent.as_deref());
+    assert_eq!(named, (Some("verified_agent"), Some(DENIED)));
     // Someone claiming to be the denied agent without its key is just a bot.
     let claim = Crawler::new(8, DENIED);
     let run = w.get(
@@ -539,6 +551,8 @@ fn agents_are_denied_or_allowed_by_their_signature_agent() {
         None,
     );
     assert_eq!(run.header("crawler-price"), Some("USD 0.05"));
+    let named = (run.log.client.as_deref(), run.log.agent.as_deref());
+    assert_eq!(named, (Some("unsigned_bot"), None));
     // /members/* allows CRAWLER only: the allowed agent pays its price; another agent is a
     // bot there (refused), and its keys are not even fetched.
     let fetched = w.d.fetched.borrow().len();

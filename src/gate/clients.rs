@@ -200,14 +200,10 @@ impl RouteClientTerms {
             ))))
         };
         let verified = evidence.signature.as_ref().and_then(|s| s.as_ref().ok());
-        if let Some(agent) = verified.and_then(|v| origin_of(v.agent()?.directory_url())) {
-            if self.deny_agents.contains(&agent) {
-                return refused(Refusal::ClientRefused {
-                    kind: ClientKind::Agent,
-                });
-            }
+        let (kind, agent) = evidence.named(config);
+        if agent.is_some_and(|agent| self.deny_agents.contains(&agent)) {
+            return refused(Refusal::ClientRefused { kind });
         }
-        let kind = classify(evidence, verified.is_some(), config);
         let terms = match kind {
             ClientKind::Browser => &self.browsers,
             ClientKind::Bot => &self.bots,
@@ -258,6 +254,16 @@ impl ClientTerms<'_> {
         };
         let price = price?;
         price.agreed(exact, max).err().map(Refusal::CrawlerPrice)
+    }
+}
+
+impl ClientEvidence {
+    /// What the log line names this client: its kind as `config` reads the evidence, and a
+    /// verified agent's origin.
+    pub fn named(&self, config: &WebBotAuthConfig) -> (ClientKind, Option<String>) {
+        let verified = self.signature.as_ref().and_then(|s| s.as_ref().ok());
+        let agent = verified.and_then(|v| origin_of(v.agent()?.directory_url()));
+        (classify(self, verified.is_some(), config), agent)
     }
 }
 

@@ -211,6 +211,13 @@ pub struct LogRecord {
     /// Details for operators (facilitator errors, long facilitator reasons).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
+    /// On a route with `clients`: the kind of client it was taken for
+    /// ([`super::clients::ClientKind::as_str`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client: Option<String>,
+    /// A verified agent's origin (its key directory's).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub agent: Option<String>,
 }
 
 impl LogRecord {
@@ -347,6 +354,8 @@ where
     let allowances = services.allowances;
     let (body, evidence);
     let more;
+    // Who asked, on a route with `clients`: for the log line, whatever the outcome.
+    let mut client = None;
     let (request, decision) = match decision {
         Decision::ReadBody => match origin.request_body(super::mcp::MAX_REQUEST_BYTES).await {
             Ok(Some(read)) => {
@@ -375,6 +384,7 @@ where
             let config = &gate.config().web_bot_auth;
             let directories = services.directories;
             evidence = identify(request, origin, directories, &ask, config, now).await;
+            client = Some(evidence.named(config));
             more = RequestFacts {
                 identified: Some(&evidence),
                 ..request.clone()
@@ -383,56 +393,64 @@ where
         }
         decision => (request, decision),
     };
-    let decision = match decision {
-        Decision::Price(ask) => match services.pricing.price(&ask).await {
-            Ok(price) => gate.decide_priced(request, now, Some(&price)),
-            Err(detail) => {
+    let (outcome, mut record) = 'answered: {
+        let decision = match decision {
+            Decision::Price(ask) => match services.pricing.price(&ask).await {
+                Ok(price) => gate.decide_priced(request, now, Some(&price)),
+                Err(detail) => {
+                    let refused =
+                        Refused::bare(Refusal::PricingUnavailable { detail }, Some(ask.route));
+                    break 'answered refused_with(refused, LogRecord::default());
+                }
+            },
+            decision => decision,
+        };
+        match decision {
+            // Asked with a price, the gate does not ask for one again.
+            Decision::Price(ask) => {
+                let detail = "the price given was not used".to_owned();
                 let refused =
                     Refused::bare(Refusal::PricingUnavailable { detail }, Some(ask.route));
-                return refused_with(refused, LogRecord::default());
+                refused_with(refused, LogRecord::default())
             }
-        },
-        decision => decision,
+            Decision::Preflight => preflight_answered(),
+            Decision::Discovery(document) => discovery_answered(&document),
+            Decision::Free { target } => {
+                let log = LogRecord::default();
+                fetch_released(origin, &target, Release::Free, LogOutcome::Free, log).await
+            }
+            Decision::Waived { target } => {
+                let log = LogRecord::default();
+                fetch_released(origin, &target, Release::Waived, LogOutcome::Free, log).await
+            }
+            Decision::Refuse(refused) => refused_with(*refused, LogRecord::default()),
+            Decision::Pay(plan) => match &plan.mcp {
+                Some(call) => super::mcp::served::pay_call(gate, &plan, call, now, &services).await,
+                None => pay(gate, &plan, now, &services).await,
+            },
+            Decision::ToolList(list) => super::mcp::served::tool_list(origin, &list).await,
+            // Asked with the body, or the client's identity, the gate does not ask again.
+            Decision::ReadBody | Decision::IdentifyClient(_) => {
+                refused_with(Refused::bare(asked_again(), None), LogRecord::default())
+            }
+            Decision::L402Invoice(plan) => {
+                super::l402::challenge(&plan, now, invoices, allowances).await
+            }
+            Decision::L402Access(plan) => {
+                let services = (store, origin, invoices, allowances);
+                super::l402::access(&plan, now, services).await
+            }
+            Decision::SignIn(plan) => {
+                let services = (origin, services.coordinator, allowances, services.chain);
+                super::sign_in::sign_in(gate, &plan, now, services).await
+            }
+        }
     };
-    match decision {
-        // Asked with a price, the gate does not ask for one again.
-        Decision::Price(ask) => {
-            let detail = "the price given was not used".to_owned();
-            let refused = Refused::bare(Refusal::PricingUnavailable { detail }, Some(ask.route));
-            refused_with(refused, LogRecord::default())
-        }
-        Decision::Preflight => preflight_answered(),
-        Decision::Discovery(document) => discovery_answered(&document),
-        Decision::Free { target } => {
-            let log = LogRecord::default();
-            fetch_released(origin, &target, Release::Free, LogOutcome::Free, log).await
-        }
-        Decision::Waived { target } => {
-            let log = LogRecord::default();
-            fetch_released(origin, &target, Release::Waived, LogOutcome::Free, log).await
-        }
-        Decision::Refuse(refused) => refused_with(*refused, LogRecord::default()),
-        Decision::Pay(plan) => match &plan.mcp {
-            Some(call) => super::mcp::served::pay_call(gate, &plan, call, now, &services).await,
-            None => pay(gate, &plan, now, &services).await,
-        },
-        Decision::ToolList(list) => super::mcp::served::tool_list(origin, &list).await,
-        // Asked with the body, or the client's identity, the gate does not ask again.
-        Decision::ReadBody | Decision::IdentifyClient(_) => {
-            refused_with(Refused::bare(asked_again(), None), LogRecord::default())
-        }
-        Decision::L402Invoice(plan) => {
-            super::l402::challenge(&plan, now, invoices, allowances).await
-        }
-        Decision::L402Access(plan) => {
-            let services = (store, origin, invoices, allowances);
-            super::l402::access(&plan, now, services).await
-        }
-        Decision::SignIn(plan) => {
-            let services = (origin, services.coordinator, allowances, services.chain);
-            super::sign_in::sign_in(gate, &plan, now, services).await
-        }
+    if let Some((kind, agent)) = client {
+        record.client = Some(kind.as_str().to_owned());
+        record.agent = agent;
     }
+    (outcome, record)
 }
 
 /// Content that settles nothing now (free, or paid for already): the origin's answer to
