@@ -6,6 +6,7 @@ pub mod address;
 pub mod eip712;
 mod exact;
 mod glv;
+mod modinv;
 pub mod proof;
 mod recover;
 mod signature;

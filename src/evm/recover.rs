@@ -6,7 +6,7 @@
 //! second pass can only fail for inputs that recovery itself rejects (R not on the curve,
 //! Q at infinity). The equivalence is tested against k256 on the vectors and on random keys.
 
-use k256::elliptic_curve::ops::{Invert, Reduce};
+use k256::elliptic_curve::ops::Reduce;
 use k256::elliptic_curve::point::DecompressPoint;
 use k256::elliptic_curve::sec1::ToEncodedPoint;
 use k256::elliptic_curve::subtle::Choice;
@@ -27,8 +27,7 @@ pub fn recover_address_from_prehash(
     let z = <Scalar as Reduce<U256>>::reduce_bytes(&FieldBytes::from(*digest));
     // `r` is non-zero (checked when the signature was parsed), so the inverse exists; the
     // variable-time inversion is safe because everything here is public.
-    let r_inv =
-        Option::<Scalar>::from(Invert::invert_vartime(&*r)).ok_or(SignatureError::Unrecoverable)?;
+    let r_inv = super::modinv::invert(&r).ok_or(SignatureError::Unrecoverable)?;
     let u1 = -(z * r_inv);
     let u2 = *s * r_inv;
     let q = super::glv::mul_g_plus(&u1, &u2, &r_point).ok_or(SignatureError::Unrecoverable)?;
