@@ -109,52 +109,48 @@ fn divsteps_30(mut eta: i32, f0: u32, g0: u32) -> (i32, Transition) {
 fn update_de(d: &mut Signed30, e: &mut Signed30, t: &Transition) {
     let [u, v, q, r] = *t;
     let (sd, se) = (d[LIMBS - 1] >> 31, e[LIMBS - 1] >> 31);
-    let mut md = (u & sd).wrapping_add(v & se);
-    let mut me = (q & sd).wrapping_add(r & se);
     let (di, ei) = (i64::from(d[0]), i64::from(e[0]));
-    let mut cd = i64::from(u) * di + i64::from(v) * ei;
-    let mut ce = i64::from(q) * di + i64::from(r) * ei;
-    // Choose md, me so that the low 30 bits of cd + n·md and ce + n·me are zero.
+    let cd = i64::from(u) * di + i64::from(v) * ei;
+    let ce = i64::from(q) * di + i64::from(r) * ei;
+    // Multiples of n that make the low 30 bits of cd + n·md and ce + n·me zero.
     let cancel = |c: i64, m: i32| {
         let low = MODULUS_INV30.wrapping_mul(c as u32).wrapping_add(m as u32) & M30 as u32;
         m.wrapping_sub(low as i32)
     };
-    md = cancel(cd, md);
-    me = cancel(ce, me);
-    cd += i64::from(MODULUS[0]) * i64::from(md);
-    ce += i64::from(MODULUS[0]) * i64::from(me);
-    cd >>= 30;
-    ce >>= 30;
-    for i in 1..LIMBS {
-        let (di, ei) = (i64::from(d[i]), i64::from(e[i]));
-        cd += i64::from(u) * di + i64::from(v) * ei + i64::from(MODULUS[i]) * i64::from(md);
-        ce += i64::from(q) * di + i64::from(r) * ei + i64::from(MODULUS[i]) * i64::from(me);
-        d[i - 1] = (cd as i32) & M30;
-        e[i - 1] = (ce as i32) & M30;
-        cd >>= 30;
-        ce >>= 30;
-    }
-    d[LIMBS - 1] = cd as i32;
-    e[LIMBS - 1] = ce as i32;
+    let md = cancel(cd, (u & sd).wrapping_add(v & se));
+    let me = cancel(ce, (q & sd).wrapping_add(r & se));
+    transform(t, (d, e), LIMBS, (md, me));
 }
 
 /// `(f, g) ← t·(f, g) / 2^30` over their first `len` limbs (exact by construction).
 fn update_fg(len: usize, f: &mut Signed30, g: &mut Signed30, t: &Transition) {
+    transform(t, (f, g), len, (0, 0));
+}
+
+/// `(a, b) ← (t·(a, b) + n·(ma, mb)) / 2^30` over the first `len` limbs, where the sum's low
+/// 30 bits are zero: lower limbs come out in `0..2^30`, the top one signed.
+fn transform(
+    t: &Transition,
+    (a, b): (&mut Signed30, &mut Signed30),
+    len: usize,
+    (ma, mb): (i32, i32),
+) {
     let [u, v, q, r] = t.map(i64::from);
-    let (fi, gi) = (i64::from(f[0]), i64::from(g[0]));
-    let mut cf = (u * fi + v * gi) >> 30;
-    let mut cg = (q * fi + r * gi) >> 30;
-    for i in 1..len {
-        let (fi, gi) = (i64::from(f[i]), i64::from(g[i]));
-        cf += u * fi + v * gi;
-        cg += q * fi + r * gi;
-        f[i - 1] = (cf as i32) & M30;
-        g[i - 1] = (cg as i32) & M30;
-        cf >>= 30;
-        cg >>= 30;
+    let (ma, mb) = (i64::from(ma), i64::from(mb));
+    let (mut ca, mut cb) = (0i64, 0i64);
+    for i in 0..len {
+        let (ai, bi, n) = (i64::from(a[i]), i64::from(b[i]), i64::from(MODULUS[i]));
+        ca += u * ai + v * bi + n * ma;
+        cb += q * ai + r * bi + n * mb;
+        if i > 0 {
+            a[i - 1] = (ca as i32) & M30;
+            b[i - 1] = (cb as i32) & M30;
+        }
+        ca >>= 30;
+        cb >>= 30;
     }
-    f[len - 1] = cf as i32;
-    g[len - 1] = cg as i32;
+    a[len - 1] = ca as i32;
+    b[len - 1] = cb as i32;
 }
 
 /// `Σ limb[i]·2^(30·i) mod n` (limbs of either sign).
