@@ -57,7 +57,11 @@ if [[ "${EDGE402_BENCH_VERIFY:-1}" != 0 ]]; then
     verify_json="$(mktemp)"
     trap 'rm -f "$verify_json"' EXIT
     step "verifyPayment: edge402's WASM vs viem in Node (benches/wasm-vs-viem.sh)"
-    benches/wasm-vs-viem.sh | tee /dev/stderr | tail -n 1 > "$verify_json"
+    # Its whole output is shown; its last line (JSON) is what bench.mjs reads. Through a
+    # file rather than `tee /dev/stderr`, which overwrites a log that stdout and stderr share.
+    benches/wasm-vs-viem.sh > "$verify_json"
+    cat "$verify_json"
+    tail -n 1 "$verify_json" > "$verify_json.last" && mv "$verify_json.last" "$verify_json"
 fi
 
 node "$BENCH/bench.mjs" "$ROOT" ${verify_json:+"$verify_json"}

@@ -32,7 +32,7 @@ const PARTS = [
   ['field arithmetic (k256 FieldElement: mul, square, normalize, add)', /k256::arithmetic::field/],
   ['point formulas (k256 ProjectivePoint add, double)', /k256::arithmetic::(projective|affine)/],
   ['the double multiplication\'s loop and what it inlined (edge402::evm::glv)', /edge402::evm::glv/],
-  ['scalar arithmetic (inversion, the GLV split)', /k256::arithmetic::scalar|crypto_bigint/],
+  ['scalar arithmetic (inversion, the GLV split)', /k256::arithmetic::scalar|crypto_bigint|edge402::evm::modinv/],
   ['Keccak-256 (EIP-712 hashes, address, checksum)', /keccak/i],
   ['recovery steps inlined in edge402::evm::recover', /edge402::evm::recover/],
 ];
