@@ -14,6 +14,7 @@ use edge402::evm::Bytes32;
 use edge402::gate::clients::BotManagement;
 use edge402::gate::flow::{handle, LogRecord, Outcome, Services};
 use edge402::gate::http::{self, Answer};
+use edge402::gate::quote::QuoteKey;
 use edge402::gate::{Gate, RequestFacts, Secrets};
 use edge402::networks::Networks;
 use edge402::pay::pay_v2;
@@ -184,6 +185,11 @@ impl World {
     }
 
     fn with(config: Value) -> Self {
+        // The quote secret, for routes priced per request.
+        let secrets = Secrets {
+            quote_key: Some(QuoteKey::new(&[0x51; 32]).unwrap()),
+            ..Secrets::default()
+        };
         let d = FakeDirectories::default();
         for crawler in [Crawler::new(1, CRAWLER), Crawler::new(2, DENIED)] {
             d.publish(
@@ -192,7 +198,7 @@ impl World {
             );
         }
         Self {
-            gate: Gate::from_json(&config, Secrets::default()).unwrap(),
+            gate: Gate::from_json(&config, secrets).unwrap(),
             f: ScriptedFacilitator::default(),
             c: MemoryCoordinator::new(120),
             o: FakeOrigin::ok(),
@@ -622,6 +628,30 @@ fn telling_browsers_by_their_headers_alone_is_warned_of() {
         .iter()
         .all(|w| w.contains("any program can send those headers")));
     assert!(warned(true).is_empty());
+}
+
+#[test]
+fn the_log_names_the_client_whatever_stops_the_request() {
+    // A route priced per request whose pricing service fails: the bot is identified first,
+    // then refused for the price; the log line still says who asked.
+    let mut config = config();
+    let accepts = json!([{"network": "base-sepolia", "pay_to": PAY_TO}]);
+    config["routes"].as_array_mut().unwrap().push(json!({
+        "match": "GET /priced/*", "price": "dynamic", "accepts": accepts,
+        "clients": {"browsers": "free"}
+    }));
+    let w = World::with(config);
+    let run = w.get("/priced/1", bot(), None);
+    assert_eq!(
+        (run.status(), run.log.reason.as_deref()),
+        (502, Some("pricing_unavailable"))
+    );
+    assert_eq!(run.log.client.as_deref(), Some("unsigned_bot"));
+    let run = w.get("/priced/1", browser(), None);
+    assert_eq!(
+        (run.outcome(), run.log.client.as_deref()),
+        ("free", Some("browser"))
+    );
 }
 
 #[test]
