@@ -138,13 +138,14 @@ ensure_js_build_tools() {
 }
 
 # The verify-only WASM tuned for size (feature `js-verify`: `verifyPayment` alone), as the
-# paywall page ships it: this crate at opt-level "z" (the per-package levels of Cargo.toml's
-# release profile stay), in its own target directory so the other release builds keep their
+# paywall page ships it: this crate and its signature recovery (edge402-ecrecover) at
+# opt-level "z" (the other per-package levels of Cargo.toml's release profile stay), in its own target directory so the other release builds keep their
 # profile and cache. Prints the path of the .wasm, before wasm-bindgen and wasm-opt.
 build_verify_only() {
     local target_dir="target/verify-only"
     cargo build --quiet --release --target wasm32-unknown-unknown --no-default-features \
         --features js-verify --config 'profile.release.package.edge402.opt-level="z"' \
+        --config 'profile.release.package.edge402-ecrecover.opt-level="z"' \
         --target-dir "$target_dir" >&2
     echo "$target_dir/wasm32-unknown-unknown/release/edge402.wasm"
 }
@@ -232,16 +233,21 @@ plan_setup() {
 }
 
 # Builds the Worker once into build/ and the paywall page's assets into paywall/dist/
-# (wrangler.toml has no [build] section, so wrangler never runs cargo itself), without its
-# name section (strip_names). worker-build would download wasm-bindgen, wasm-opt and
+# (wrangler.toml has no [build] section, so wrangler never runs cargo itself), with a plain
+# entry (plain_entry) and without its name section (strip_names). worker-build would download wasm-bindgen, wasm-opt and
 # esbuild; the *_BIN variables point it at the pinned local ones instead.
 build_worker() {
     ensure_js_build_tools
     ensure_worker_build
     say "building the Worker (worker-build --release)"
+    # This crate for size (Cargo.toml's release profile keeps it at 3 for the npm package and
+    # the benchmarks, and signature recovery, crates/ecrecover, at 3 here too).
+    NO_MINIFY=1 \
     WASM_OPT_BIN="$PWD/node_modules/.bin/wasm-opt" \
     ESBUILD_BIN="$PWD/node_modules/.bin/esbuild" \
-        worker-build --release || die "worker-build failed" "read the compiler's message above"
+        worker-build --release -- --config 'profile.release.package.edge402.opt-level="z"' \
+        || die "worker-build failed" "read the compiler's message above"
+    plain_entry build/index.js
     strip_names build/index_bg.wasm
     # The paywall page's script and WASM, served as static assets beside the Worker.
     paywall/build.sh
@@ -251,6 +257,46 @@ build_worker() {
         ESBUILD_BIN="$OLDPWD/node_modules/.bin/esbuild" \
             worker-build --release) || die "worker-build of examples/paid-api failed" "read the compiler's message above"
     strip_names examples/paid-api/build/index_bg.wasm
+}
+
+# Makes the default export of worker-build's module (left unminified, NO_MINIFY) a plain
+# module-worker object, then minifies the module with esbuild. worker-build exports a
+# `WorkerEntrypoint` class behind a Proxy that, on every request, constructs the class and
+# wraps the instance and its `fetch` in new Proxies, so that a Worker whose WASM trapped is
+# reinstantiated first; on a 402 that costs more workerd CPU than the rest of the answer.
+# The object keeps that recovery (its `checkReinitialize` before the call, its
+# `handleMaybeCritical` on a throw) and passes `env` and `ctx` as the class did. The
+# Durable Object classes keep their Proxies. Fails if the shim is not the one this expects
+# (worker-build is pinned by Cargo.lock's `worker`).
+plain_entry() {
+    node --input-type=module - "$1" <<'JS' || die "could not rewrite the entry of $1" "worker-build's shim changed: compare it with plain_entry in scripts/tools.sh"
+import { readFileSync, writeFileSync } from "node:fs";
+import { transformSync } from "esbuild";
+const file = process.argv[2];
+const text = readFileSync(file, "utf8");
+const expected = [
+  "Entrypoint.prototype.fetch = function fetch2(arg) {\n  return fetch.call(this, arg, this.env, this.ctx);\n};",
+  "var shim_default = new Proxy(Entrypoint, classProxyHooks);",
+];
+for (const part of expected) {
+  if (text.split(part).length !== 2) throw new Error(`not found once in ${file}: ${part}`);
+}
+if ((text.match(/Entrypoint\.prototype\./g) ?? []).length !== 1) throw new Error("the entry has handlers other than fetch");
+// `fetch` here is wasm-bindgen's export (the bundle's own function of that name).
+const plain = `var shim_default = {
+  fetch(request, env, ctx) {
+    checkReinitialize();
+    try {
+      return fetch(request, env, ctx);
+    } catch (e) {
+      handleMaybeCritical(e);
+      throw e;
+    }
+  }
+};`;
+const { code } = transformSync(text.replace(expected[1], plain), { minify: true, format: "esm" });
+writeFileSync(file, code);
+JS
 }
 
 # Drops a built Worker's name section (every function's Rust name: a tenth of the module,

@@ -31,10 +31,10 @@ const SAMPLING_US = 50;
 const PARTS = [
   ['field arithmetic (k256 FieldElement: mul, square, normalize, add)', /k256::arithmetic::field/],
   ['point formulas (k256 ProjectivePoint add, double)', /k256::arithmetic::(projective|affine)/],
-  ['the double multiplication\'s loop and what it inlined (edge402::evm::glv)', /edge402::evm::glv/],
-  ['scalar arithmetic (inversion, the GLV split)', /k256::arithmetic::scalar|crypto_bigint|edge402::evm::modinv/],
+  ['the double multiplication\'s loop and what it inlined (edge402_ecrecover::glv)', /edge402_ecrecover::glv/],
+  ['scalar arithmetic (inversion, the GLV split)', /k256::arithmetic::scalar|crypto_bigint|edge402_ecrecover::modinv/],
   ['Keccak-256 (EIP-712 hashes, address, checksum)', /keccak/i],
-  ['recovery steps inlined in edge402::evm::recover', /edge402::evm::recover/],
+  ['recovery steps inlined in edge402_ecrecover::recover_prehash and edge402::evm::recover', /edge402_ecrecover::recover_prehash|edge402::evm::recover/],
 ];
 const REST_OF_WASM = 'reading the payment (base64, JSON, hex, checks) and the rest of the WASM';
 const JS = 'JavaScript: wasm-bindgen glue and the call';

@@ -5,8 +5,6 @@ pub mod abi;
 pub mod address;
 pub mod eip712;
 mod exact;
-mod glv;
-mod modinv;
 pub mod proof;
 mod recover;
 mod signature;

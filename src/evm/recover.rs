@@ -1,37 +1,22 @@
-//! Public-key recovery for secp256k1 ECDSA signatures, in one pass.
-//!
-//! k256's `VerifyingKey::recover_from_prehash` recovers the key and then verifies the
-//! signature against it, which doubles the cost. Recovery alone already proves the signature:
-//! for `Q = r⁻¹(s·R − z·G)` the verification equation holds by construction, so the
-//! second pass can only fail for inputs that recovery itself rejects (R not on the curve,
-//! Q at infinity). The equivalence is tested against k256 on the vectors and on random keys.
+//! The address that signed a digest: secp256k1 public-key recovery in one pass (the
+//! `edge402_ecrecover` crate, which says why one pass suffices), then Keccak-256 of the key.
+//! The equivalence with k256's recover-then-verify is tested on the vectors and on random
+//! keys.
 
-use k256::elliptic_curve::ops::Reduce;
-use k256::elliptic_curve::point::DecompressPoint;
 use k256::elliptic_curve::sec1::ToEncodedPoint;
-use k256::elliptic_curve::subtle::Choice;
-use k256::{AffinePoint, FieldBytes, ProjectivePoint, Scalar, U256};
+use k256::AffinePoint;
 
 use super::{Address, RecoverableSignature, SignatureError};
 
-/// Recovers the address that signed a 32-byte digest (EIP-712's signing hash).
-///
-/// `Q = r⁻¹ · (s·R − z·G)`, where `R` is the curve point with x = r and the y parity of `v`.
+/// Recovers the address that signed a 32-byte digest (EIP-712's signing hash), in one pass
+/// (`edge402_ecrecover`).
 pub fn recover_address_from_prehash(
     digest: &[u8; 32],
     signature: &RecoverableSignature,
 ) -> Result<Address, SignatureError> {
-    let (r, s) = signature.signature.split_scalars();
-    let r_point = AffinePoint::decompress(&r.to_bytes(), Choice::from(u8::from(signature.y_odd)));
-    let r_point = Option::<AffinePoint>::from(r_point).ok_or(SignatureError::Unrecoverable)?;
-    let z = <Scalar as Reduce<U256>>::reduce_bytes(&FieldBytes::from(*digest));
-    // `r` is non-zero (checked when the signature was parsed), so the inverse exists; the
-    // variable-time inversion is safe because everything here is public.
-    let r_inv = super::modinv::invert(&r).ok_or(SignatureError::Unrecoverable)?;
-    let u1 = -(z * r_inv);
-    let u2 = *s * r_inv;
-    let q = super::glv::mul_g_plus(&u1, &u2, &r_point).ok_or(SignatureError::Unrecoverable)?;
-    address_of_point(&q)
+    let key = edge402_ecrecover::recover_prehash(digest, &signature.signature, signature.y_odd)
+        .ok_or(SignatureError::Unrecoverable)?;
+    address_of_point(&key)
 }
 
 /// The same recovery through k256's `VerifyingKey::recover_from_prehash` (recover, then
@@ -43,11 +28,11 @@ pub fn recover_address_from_prehash_with_k256(
     let id = k256::ecdsa::RecoveryId::new(signature.y_odd, false);
     let key = k256::ecdsa::VerifyingKey::recover_from_prehash(digest, &signature.signature, id)
         .map_err(|_| SignatureError::Unrecoverable)?;
-    address_of_point(&ProjectivePoint::from(*key.as_affine()))
+    address_of_point(key.as_affine())
 }
 
-fn address_of_point(point: &ProjectivePoint) -> Result<Address, SignatureError> {
-    let encoded = point.to_affine().to_encoded_point(false);
+fn address_of_point(point: &AffinePoint) -> Result<Address, SignatureError> {
+    let encoded = point.to_encoded_point(false);
     // An uncompressed SEC1 point is 0x04 || x || y; the identity has no such encoding.
     let xy: &[u8; 64] = encoded
         .as_bytes()

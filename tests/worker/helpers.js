@@ -578,17 +578,19 @@ export function spawnGroup(command, args, { cwd = ROOT, env = process.env, stdin
  * and waits until it answers HTTP. `vars` are further string bindings (`--var NAME:value`),
  * which the Worker reads like secrets; `wranglerToml` names another Worker's wrangler.toml
  * (relative to the repository root), such as the example's; `configs` are absolute paths of
- * several Workers' configurations run together, the gateway's first; `args` are further
- * `wrangler dev` flags (`--assets paywall/dist` for the paywall's assets).
+ * several Workers' configurations run together, the gateway's first; `script` is another
+ * entry module than wrangler.toml's `main` (relative to the repository root), with the same
+ * bindings; `args` are further `wrangler dev` flags (`--assets paywall/dist` for the
+ * paywall's assets).
  */
-export async function startWorker(config, { vars = {}, wranglerToml, configs = [], args: flags = [] } = {}) {
+export async function startWorker(config, { vars = {}, wranglerToml, configs = [], script, args: flags = [] } = {}) {
   const [port, inspectorPort] = await freePorts(2);
   const persistTo = await mkdtemp(join(tmpdir(), 'edge402-worker-kv-'));
   const url = `http://${HOST}:${port}`;
   // A configuration may name the Worker's own URL (its public origin, for sign-ins).
   const document = typeof config === 'function' ? config(url) : config;
   const args = [
-    'dev', '--local', '--ip', HOST, '--port', String(port), '--inspector-port', String(inspectorPort),
+    'dev', ...(script ? [script] : []), '--local', '--ip', HOST, '--port', String(port), '--inspector-port', String(inspectorPort),
     '--persist-to', persistTo, '--show-interactive-dev-session=false',
     '--var', `EDGE402_CONFIG:${JSON.stringify(document)}`,
     ...Object.entries(vars).flatMap(([name, value]) => ['--var', `${name}:${value}`]),

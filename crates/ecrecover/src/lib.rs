@@ -1,0 +1,42 @@
+//! secp256k1 ECDSA public-key recovery in one variable-time pass: what edge402's payment
+//! verification spends its time on, kept in a crate of its own so that the release profile
+//! compiles it for speed while the rest of the gateway is compiled for size.
+//!
+//! k256's `VerifyingKey::recover_from_prehash` recovers the key and then verifies the
+//! signature against it, which doubles the cost. Recovery alone already proves the signature:
+//! for `Q = r⁻¹(s·R − z·G)` the verification equation holds by construction, so the
+//! second pass can only fail for inputs that recovery itself rejects (R not on the curve,
+//! Q at infinity). edge402 tests the equivalence against k256 on its vectors and on random
+//! keys.
+//!
+//! Everything recovery touches is public (the signature, the digest, the recovered key), so
+//! it runs in variable time: [`glv`] computes `u1·G + u2·R`, [`modinv`] inverts `r`.
+
+mod glv;
+mod modinv;
+
+use k256::ecdsa::Signature;
+use k256::elliptic_curve::ops::Reduce;
+use k256::elliptic_curve::point::DecompressPoint;
+use k256::elliptic_curve::subtle::Choice;
+use k256::{AffinePoint, FieldBytes, ProjectivePoint, Scalar, U256};
+
+/// The public key that signed the 32-byte `digest`: `Q = r⁻¹ · (s·R − z·G)`, where `R` is
+/// the curve point with x = r and the y parity `y_odd`. `None` when no key did (no such
+/// `R`, or `Q` at infinity).
+pub fn recover_prehash(
+    digest: &[u8; 32],
+    signature: &Signature,
+    y_odd: bool,
+) -> Option<AffinePoint> {
+    let (r, s) = signature.split_scalars();
+    let r_point = AffinePoint::decompress(&r.to_bytes(), Choice::from(u8::from(y_odd)));
+    let r_point = Option::<AffinePoint>::from(r_point)?;
+    let z = <Scalar as Reduce<U256>>::reduce_bytes(&FieldBytes::from(*digest));
+    // `r` is non-zero (a `Signature` holds no zero scalar), so the inverse exists.
+    let r_inv = modinv::invert(&r)?;
+    let u1 = -(z * r_inv);
+    let u2 = *s * r_inv;
+    let q = glv::mul_g_plus(&u1, &u2, &r_point)?;
+    (q != ProjectivePoint::IDENTITY).then(|| q.to_affine())
+}
