@@ -32,7 +32,7 @@ cd "$ROOT"
 
 stale_sources() {
     [[ -f build/index.js && -f build/index_bg.wasm ]] || { echo "build/ is missing"; return; }
-    find src crates Cargo.toml Cargo.lock -newer build/index_bg.wasm -print -quit
+    find src crates Cargo.toml Cargo.lock scripts/tools.sh -newer build/index_bg.wasm -print -quit
 }
 
 case "${EDGE402_BENCH_BUILD:-auto}" in

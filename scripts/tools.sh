@@ -263,25 +263,32 @@ build_worker() {
 # module-worker object, then minifies the module with esbuild. worker-build exports a
 # `WorkerEntrypoint` class behind a Proxy that, on every request, constructs the class and
 # wraps the instance and its `fetch` in new Proxies, so that a Worker whose WASM trapped is
-# reinstantiated first; on a 402 that costs more workerd CPU than the rest of the answer.
-# The object keeps that recovery (its `checkReinitialize` before the call, its
-# `handleMaybeCritical` on a throw) and passes `env` and `ctx` as the class did. The
-# Durable Object classes keep their Proxies. Fails if the shim is not the one this expects
-# (worker-build is pinned by Cargo.lock's `worker`).
+# made anew first; on a 402 that was about a tenth of workerd's busy time (README.md,
+# Benchmarks). The object keeps that recovery (the shim's `checkReinitialize` before the
+# call, its `handleMaybeCritical` on a throw) and passes `env` and `ctx` as the class did;
+# the class and its `fetch` are dropped, the Durable Object classes keep their Proxies.
+# Fails if the module is not what this expects (worker-build is pinned by Cargo.lock's
+# `worker`). tests/worker/entry.test.js runs it on a stand-in and the built Worker.
 plain_entry() {
-    node --input-type=module - "$1" <<'JS' || die "could not rewrite the entry of $1" "worker-build's shim changed: compare it with plain_entry in scripts/tools.sh"
+    node --input-type=module - "$1" <<'JS' || die "could not rewrite the entry of $1" "read the error above; if worker-build's module changed, compare it with plain_entry in scripts/tools.sh"
 import { readFileSync, writeFileSync } from "node:fs";
 import { transformSync } from "esbuild";
 const file = process.argv[2];
 const text = readFileSync(file, "utf8");
-const expected = [
-  "Entrypoint.prototype.fetch = function fetch2(arg) {\n  return fetch.call(this, arg, this.env, this.ctx);\n};",
-  "var shim_default = new Proxy(Entrypoint, classProxyHooks);",
-];
-for (const part of expected) {
+const once = (part) => {
   if (text.split(part).length !== 2) throw new Error(`not found once in ${file}: ${part}`);
-}
+  return part;
+};
+// What the entry calls must be there under these names (esbuild renames on collisions).
+once("function checkReinitialize() {");
+once("function handleMaybeCritical(e) {");
+once("function fetch(");
 if ((text.match(/Entrypoint\.prototype\./g) ?? []).length !== 1) throw new Error("the entry has handlers other than fetch");
+const dropped = [
+  "var Entrypoint = class extends WorkerEntrypoint {\n};\n",
+  "Entrypoint.prototype.fetch = function fetch2(arg) {\n  return fetch.call(this, arg, this.env, this.ctx);\n};\n",
+].map(once);
+const exported = once("var shim_default = new Proxy(Entrypoint, classProxyHooks);");
 // `fetch` here is wasm-bindgen's export (the bundle's own function of that name).
 const plain = `var shim_default = {
   fetch(request, env, ctx) {
@@ -294,8 +301,8 @@ const plain = `var shim_default = {
     }
   }
 };`;
-const { code } = transformSync(text.replace(expected[1], plain), { minify: true, format: "esm" });
-writeFileSync(file, code);
+const rewritten = dropped.reduce((t, part) => t.replace(part, ""), text).replace(exported, plain);
+writeFileSync(file, transformSync(rewritten, { minify: true, format: "esm" }).code);
 JS
 }
 

@@ -1,6 +1,7 @@
 //! secp256k1 ECDSA public-key recovery in one variable-time pass: what edge402's payment
-//! verification spends its time on, kept in a crate of its own so that the release profile
-//! compiles it for speed while the rest of the gateway is compiled for size.
+//! verification spends its time on, kept in a crate of its own so that a build can compile
+//! it for speed while the rest of the gateway is compiled for size (the Worker's build does:
+//! `build_worker` in edge402's `scripts/tools.sh`).
 //!
 //! k256's `VerifyingKey::recover_from_prehash` recovers the key and then verifies the
 //! signature against it, which doubles the cost. Recovery alone already proves the signature:
@@ -10,7 +11,9 @@
 //! keys.
 //!
 //! Everything recovery touches is public (the signature, the digest, the recovered key), so
-//! it runs in variable time: [`glv`] computes `u1·G + u2·R`, [`modinv`] inverts `r`.
+//! it runs in variable time: `glv` computes `u1·G + u2·R`, `modinv` inverts `r`.
+
+#![forbid(unsafe_code)]
 
 mod glv;
 mod modinv;
