@@ -16,6 +16,9 @@ readonly BUILD_MINUTES_WORKER_BUILD=4
 readonly BUILD_MINUTES_CARGO_FUZZ=2
 # cargo-fuzz is no dependency of the crate, so Cargo.lock does not pin it: this does.
 readonly CARGO_FUZZ_VERSION=0.13.2
+# This crate compiled for size, in place of Cargo.toml's release level (a cargo --config):
+# the Worker's build and the paywall's verify-only build.
+readonly SIZE_TUNED='profile.release.package.edge402.opt-level="z"'
 
 say() { printf '\n== %s\n' "$*"; }
 note() { printf '   %s\n' "$*"; }
@@ -139,12 +142,13 @@ ensure_js_build_tools() {
 
 # The verify-only WASM tuned for size (feature `js-verify`: `verifyPayment` alone), as the
 # paywall page ships it: this crate and its signature recovery (edge402-ecrecover) at
-# opt-level "z" (the other per-package levels of Cargo.toml's release profile stay), in its own target directory so the other release builds keep their
-# profile and cache. Prints the path of the .wasm, before wasm-bindgen and wasm-opt.
+# opt-level "z" (the other per-package levels of Cargo.toml's release profile stay), in its
+# own target directory so the other release builds keep their profile and cache. Prints the
+# path of the .wasm, before wasm-bindgen and wasm-opt.
 build_verify_only() {
     local target_dir="target/verify-only"
     cargo build --quiet --release --target wasm32-unknown-unknown --no-default-features \
-        --features js-verify --config 'profile.release.package.edge402.opt-level="z"' \
+        --features js-verify --config "$SIZE_TUNED" \
         --config 'profile.release.package.edge402-ecrecover.opt-level="z"' \
         --target-dir "$target_dir" >&2
     echo "$target_dir/wasm32-unknown-unknown/release/edge402.wasm"
@@ -234,8 +238,9 @@ plan_setup() {
 
 # Builds the Worker once into build/ and the paywall page's assets into paywall/dist/
 # (wrangler.toml has no [build] section, so wrangler never runs cargo itself), with a plain
-# entry (plain_entry) and without its name section (strip_names). worker-build would download wasm-bindgen, wasm-opt and
-# esbuild; the *_BIN variables point it at the pinned local ones instead.
+# entry (plain_entry) and without its name section (strip_names). worker-build would
+# download wasm-bindgen, wasm-opt and esbuild; the *_BIN variables point it at the pinned
+# local ones instead.
 build_worker() {
     ensure_js_build_tools
     ensure_worker_build
@@ -245,7 +250,7 @@ build_worker() {
     NO_MINIFY=1 \
     WASM_OPT_BIN="$PWD/node_modules/.bin/wasm-opt" \
     ESBUILD_BIN="$PWD/node_modules/.bin/esbuild" \
-        worker-build --release -- --config 'profile.release.package.edge402.opt-level="z"' \
+        worker-build --release -- --config "$SIZE_TUNED" \
         || die "worker-build failed" "read the compiler's message above"
     plain_entry build/index.js
     strip_names build/index_bg.wasm

@@ -199,7 +199,7 @@ impl RouteClientTerms {
                 Some(pattern.to_owned()),
             ))))
         };
-        let verified = evidence.signature.as_ref().and_then(|s| s.as_ref().ok());
+        let verified = evidence.verified();
         let (kind, agent) = evidence.named(config);
         if agent.is_some_and(|agent| self.deny_agents.contains(&agent)) {
             return refused(Refusal::ClientRefused { kind });
@@ -258,10 +258,15 @@ impl ClientTerms<'_> {
 }
 
 impl ClientEvidence {
+    /// The agent whose signature verified, if one did.
+    fn verified(&self) -> Option<&VerifiedAgent> {
+        self.signature.as_ref()?.as_ref().ok()
+    }
+
     /// What the log line names this client: its kind as `config` reads the evidence, and a
     /// verified agent's origin.
     pub fn named(&self, config: &WebBotAuthConfig) -> (ClientKind, Option<String>) {
-        let verified = self.signature.as_ref().and_then(|s| s.as_ref().ok());
+        let verified = self.verified();
         let agent = verified.and_then(|v| origin_of(v.agent()?.directory_url()));
         (classify(self, verified.is_some(), config), agent)
     }
