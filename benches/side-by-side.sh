@@ -6,10 +6,11 @@
 # Builds edge402's Worker (when build/ is older than the sources) and, unless
 # EDGE402_BENCH_VERIFY=0, times edge402's WASM verifyPayment against viem in Node
 # (benches/wasm-vs-viem.sh); then benches/side-by-side/bench.mjs starts the local settlement
-# stack (stack/), an origin double and an instant facilitator double, a do-nothing Worker, and
-# both gateways under `wrangler dev --local`, and measures upload size, cold start, and
-# requests/s, p50/p99 and workerd CPU per request on every path (see bench.mjs). It prints a
-# table of ratios and writes benches/results/side-by-side.json and .svg.
+# stack (stack/), an origin double, an instant facilitator double, a distance in front of the
+# stack's facilitator, a do-nothing Worker, and both gateways under `wrangler dev --local`,
+# and measures upload size, cold start, and requests/s, p50/p99 and workerd CPU per request
+# on every path (see bench.mjs). It prints a table of ratios and writes
+# benches/results/side-by-side.json and .svg.
 #
 # Everything runs on this machine: the load generator, workerd, the stack and the doubles
 # share its cores, so the figures are ratios within the run, not capacities.
@@ -21,6 +22,7 @@
 #   EDGE402_BENCH_SECONDS      seconds of each load scenario per round (default 4)
 #   EDGE402_BENCH_CONNECTIONS  autocannon connections (default 4)
 #   EDGE402_BENCH_PAID, EDGE402_BENCH_PAID_REAL  new payments per round and gateway (150, 30)
+#   EDGE402_BENCH_FACILITATOR_MS  one way of the distant facilitator's round trip (default 15)
 #   EDGE402_BENCH_COLD_STARTS  fresh starts per Worker for the cold start (default 3)
 set -euo pipefail
 

@@ -21,7 +21,10 @@
 //                             facilitator refuses the used nonce and it answers 402)
 //                  paid       a new payment per request: settled by an instant facilitator double
 //                             (the gateway's own cost) and by the real stack (stack/: the reference
-//                             facilitator on a local chain), each request signed beforehand
+//                             facilitator on a local chain), each request signed beforehand; and
+//                             by the real stack at a distance (a round trip of 2 x
+//                             EDGE402_BENCH_FACILITATOR_MS added to each call, as a facilitator
+//                             elsewhere on the network would be)
 //                requests/s, p50/p99 latency, and workerd CPU per request (the workerd processes'
 //                own user+system time, from /proc, during the load); facilitator calls per
 //                paid and per bad request, counted by the double
@@ -59,6 +62,8 @@ const CONNECTIONS = Number(ENV.EDGE402_BENCH_CONNECTIONS ?? 4);
 const MAX_REQUESTS = 100_000;
 const PAID_INSTANT = Number(ENV.EDGE402_BENCH_PAID ?? 150);
 const PAID_REAL = Number(ENV.EDGE402_BENCH_PAID_REAL ?? 30);
+/** The one-way delay (ms) of the distant facilitator: its round trip is twice this. */
+const FACILITATOR_MS = Number(ENV.EDGE402_BENCH_FACILITATOR_MS ?? 15);
 const BAD_PAYMENTS = 20;
 const COLD_STARTS = Number(ENV.EDGE402_BENCH_COLD_STARTS ?? 3);
 const READY_TIMEOUT_MS = 90_000;
@@ -180,7 +185,7 @@ async function wranglerDev(worker) {
   const log = createWriteStream(logFile);
   const args = [
     "dev", "--local", "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(inspector),
-    "--persist-to", persist, "--show-interactive-dev-session=false", "--log-level=warn", ...worker.args,
+    "--persist-to", persist, "--show-interactive-dev-session=false", `--log-level=${worker.logLevel ?? "warn"}`, ...worker.args,
   ];
   const spawned = Date.now();
   const child = spawn(WRANGLER, args, { cwd: worker.cwd, env: WRANGLER_ENV, detached: true, stdio: ["ignore", "pipe", "pipe"] });
@@ -230,18 +235,25 @@ async function loadRun(worker, options, expect) {
   const latencies = [];
   const statuses = {};
   const cpuBefore = workerdCpuMs(worker.pgid);
+  // From the first request sent to the last answer: autocannon's own duration ends on its
+  // next whole-second tick, too coarse for the runs bounded by count.
+  let first = Infinity;
+  let last = 0;
   const instance = autocannon({ connections: CONNECTIONS, timeout: 10, ...options });
   instance.on("response", (_client, statusCode, _bytes, responseTime) => {
+    last = performance.now();
+    first = Math.min(first, last - responseTime);
     latencies.push(responseTime);
     statuses[statusCode] = (statuses[statusCode] ?? 0) + 1;
   });
   const result = await instance;
+  const seconds = (last - first) / 1000;
   const cpuMs = workerdCpuMs(worker.pgid) - cpuBefore;
   latencies.sort((a, b) => a - b);
   const requests = latencies.length;
   return {
     requests,
-    rps: requests / result.duration,
+    rps: requests ? requests / seconds : 0,
     p50_ms: percentile(latencies, 50),
     p99_ms: percentile(latencies, 99),
     cpu_ms_per_request: requests ? cpuMs / requests : NaN,
@@ -259,6 +271,48 @@ function loadEach(worker, url, list, expect, connections = CONNECTIONS) {
   let next = 0;
   const requests = [{ setupRequest: (request) => ({ ...request, headers: { ...request.headers, ...list[next++ % list.length] } }) }];
   return loadRun(worker, { url, connections, amount: list.length, requests }, expect);
+}
+
+/**
+ * `count` requests to `url`, one at a time, each `gapMs` after the previous answer: paced as
+ * the paid requests are, whose claims come one paid request apart (a Durable Object call
+ * after the isolate idled costs more than one right after another).
+ */
+async function pacedEach(worker, url, count, gapMs, expect) {
+  const latencies = [];
+  let unexpected = 0;
+  const cpuBefore = workerdCpuMs(worker.pgid);
+  for (let i = 0; i < count; i += 1) {
+    await sleep(gapMs);
+    const started = performance.now();
+    try {
+      const response = await fetch(url, { signal: AbortSignal.timeout(10_000) });
+      await response.arrayBuffer();
+      if (response.status !== expect) unexpected += 1;
+    } catch {
+      unexpected += 1;
+    }
+    latencies.push(performance.now() - started);
+  }
+  const cpuMs = workerdCpuMs(worker.pgid) - cpuBefore;
+  latencies.sort((a, b) => a - b);
+  return { requests: count, p50_ms: percentile(latencies, 50), p99_ms: percentile(latencies, 99), cpu_ms_per_request: cpuMs / count, unexpected };
+}
+
+/** What edge402's log line says a request waited for, by service. */
+const WAITED = ["coordinator_ms", "facilitator_ms", "kv_ms", "origin_ms"];
+
+/**
+ * The p50 of what edge402's log lines of paid requests in `text` say each one waited for:
+ * the claim (`coordinator_ms`), the facilitator, the receipt store and the origin.
+ */
+function waitedOf(text) {
+  const lines = text.split("\n").map((line) => line.slice(line.indexOf("{"))).filter((line) => line.includes('"outcome":"paid"'));
+  const records = lines.map((line) => JSON.parse(line));
+  return Object.fromEntries(WAITED.map((field) => {
+    const values = records.map((record) => record[field]).filter(Number.isFinite).sort((a, b) => a - b);
+    return [field, percentile(values, 50)];
+  }));
 }
 
 const b64json = (value) => Buffer.from(JSON.stringify(value)).toString("base64");
@@ -331,12 +385,14 @@ const stackLine = await Promise.race([
 const stack = JSON.parse(stackLine);
 
 step("starting the origin and instant-facilitator doubles");
-const doublesChild = spawn(process.execPath, [path.join(BENCH, "doubles.mjs")], { stdio: ["pipe", "pipe", "inherit"] });
+const doublesArgs = [path.join(BENCH, "doubles.mjs"), stack.facilitatorUrl, String(FACILITATOR_MS)];
+const doublesChild = spawn(process.execPath, doublesArgs, { stdio: ["pipe", "pipe", "inherit"] });
 const doubles = track(doublesChild, false);
 const [portsLine] = await once(createInterface({ input: doublesChild.stdout }), "line");
 const ports = JSON.parse(portsLine);
 const originUrl = `http://127.0.0.1:${ports.origin}`;
 const instantUrl = `http://127.0.0.1:${ports.facilitator}`;
+const distantUrl = `http://127.0.0.1:${ports.distant}`;
 const counts = async () => (await fetch(`${instantUrl}/_count`)).json();
 
 /** The Workers, each with its facilitator. */
@@ -356,6 +412,9 @@ function edgeWorker(label, facilitator) {
   };
   return { label, cwd: EDGE, args: ["--var", `EDGE402_CONFIG:${JSON.stringify(config)}`] };
 }
+
+/** An edge402 Worker whose log lines reach its log file (read for the paid accounting). */
+const logged = (worker) => ({ ...worker, logLevel: "log" });
 
 function peerWorker(label, facilitator) {
   const vars = { FACILITATOR_URL: facilitator, ORIGIN_URL: originUrl, PAY_TO: stack.payTo, TOKEN: stack.token };
@@ -395,15 +454,17 @@ summary.cold_start_ms.ratio = round(summary.cold_start_ms.edge402.median / summa
 
 // ---- 4. the Workers under load -----------------------------------------------------------------
 
-step("starting the Workers: floor; edge402 and peer on the instant facilitator; both on the stack's");
+step("starting the Workers: floor; edge402 and peer on the instant facilitator; both on the stack's, near and distant");
 const workers = {};
 for (const [name, worker] of [
   ["floor", FLOOR],
   ["edge402", edgeWorker("edge402", instantUrl)],
   ["edge402_assets", withAssets(edgeWorker("edge402-assets", instantUrl))],
   ["peer", peerWorker("peer", instantUrl)],
-  ["edge402_real", edgeWorker("edge402-real", stack.facilitatorUrl)],
+  ["edge402_real", logged(edgeWorker("edge402-real", stack.facilitatorUrl))],
   ["peer_real", peerWorker("peer-real", stack.facilitatorUrl)],
+  ["edge402_distant", logged(edgeWorker("edge402-distant", distantUrl))],
+  ["peer_distant", peerWorker("peer-distant", distantUrl)],
 ]) {
   workers[name] = await wranglerDev(worker);
 }
@@ -438,8 +499,7 @@ async function payment(accepted, { spoil = false } = {}) {
 }
 
 const offers = { edge402: await offerOf(workers.edge402), peer: await offerOf(workers.peer) };
-offers.edge402_real = await offerOf(workers.edge402_real);
-offers.peer_real = await offerOf(workers.peer_real);
+for (const name of ["edge402_real", "peer_real", "edge402_distant", "peer_distant"]) offers[name] = await offerOf(workers[name]);
 
 // One payment each, settled once; the load sends it again.
 step("settling one payment at each Worker, for the receipt scenario");
@@ -488,25 +548,35 @@ for (let r = 0; r < ROUNDS; r += 1) {
     step(`round ${r + 1}/${ROUNDS}: ${PAID_INSTANT} new payments at ${w} (instant facilitator)`);
     result[w].paid = await loadEach(workers[w], `${workers[w].base}/api/bench`, list, 200);
   }
-  for (const w of order) {
-    const real = `${w}_real`;
-    const list = [];
-    for (let i = 0; i < PAID_REAL; i += 1) list.push(await payment(offers[real]));
-    step(`round ${r + 1}/${ROUNDS}: ${PAID_REAL} new payments at ${w}, one at a time (the stack's facilitator)`);
-    const first = facilitatorCalls.length;
-    result[w].paid_real = await loadEach(workers[real], `${workers[real].base}/api/bench`, list, 200, 1);
-    // What the facilitator itself took for these requests' calls.
-    const calls = facilitatorCalls.slice(first);
-    const median = (op) => percentile(calls.filter((c) => c.op === op).map((c) => c.ms).sort((a, b) => a - b), 50);
-    result[w].paid_real.settle_p50_ms = median("settle");
-    result[w].paid_real.verify_p50_ms = median("verify");
+  for (const [sc, where] of [["paid_real", "the stack's facilitator"], ["paid_distant", `the stack's facilitator, ${2 * FACILITATOR_MS} ms away`]]) {
+    for (const w of order) {
+      const name = `${w}_${sc.slice("paid_".length)}`;
+      const list = [];
+      for (let i = 0; i < PAID_REAL; i += 1) list.push(await payment(offers[name]));
+      step(`round ${r + 1}/${ROUNDS}: ${PAID_REAL} new payments at ${w}, one at a time (${where})`);
+      const first = facilitatorCalls.length;
+      const logged = readFileSync(workers[name].logFile, "utf8").length;
+      result[w][sc] = await loadEach(workers[name], `${workers[name].base}/api/bench`, list, 200, 1);
+      // edge402's own log lines: the time each paid request waited for its services.
+      if (w === "edge402") result[w][sc].waited_p50_ms = waitedOf(readFileSync(workers[name].logFile, "utf8").slice(logged));
+      // What the facilitator itself took for these requests' calls.
+      const calls = facilitatorCalls.slice(first);
+      const median = (op) => percentile(calls.filter((c) => c.op === op).map((c) => c.ms).sort((a, b) => a - b), 50);
+      result[w][sc].settle_p50_ms = median("settle");
+      result[w][sc].verify_p50_ms = median("verify");
+    }
   }
-  // What a claim in a new Durable Object costs here at the least, timed as the paid requests
-  // are (one at a time): the floor's /object beside its plain 402.
-  step(`round ${r + 1}/${ROUNDS}: ${PAID_REAL} new Durable Objects at the floor, one at a time`);
-  const plain = Array.from({ length: PAID_REAL }, () => ({}));
-  result.floor.one_at_a_time = await loadEach(workers.floor, `${workers.floor.base}/api/bench`, plain, 402, 1);
-  result.floor.new_object = await loadEach(workers.floor, `${workers.floor.base}/object`, plain, 200, 1);
+  // What a claim costs here at the least, paced as edge402's paid requests were (one started
+  // every paid p50): the floor's /object, in a new Durable Object and in one already made,
+  // beside its plain 402.
+  const gap = Math.round(result.edge402.paid_real.p50_ms);
+  step(`round ${r + 1}/${ROUNDS}: ${PAID_REAL} calls to new and to made Durable Objects at the floor, ${gap} ms apart`);
+  const floorUrl = (to) => `${workers.floor.base}${to}`;
+  result.floor.one_at_a_time = await pacedEach(workers.floor, floorUrl("/api/bench"), PAID_REAL, gap, 402);
+  result.floor.new_object = await pacedEach(workers.floor, floorUrl("/object"), PAID_REAL, gap, 200);
+  const made = floorUrl(`/object?name=made-${r}`);
+  await pacedEach(workers.floor, made, 1, 0, 200);
+  result.floor.made_object = await pacedEach(workers.floor, made, PAID_REAL, gap, 200);
   rounds.push(result);
 }
 
@@ -533,7 +603,7 @@ await stop(stackEntry);
 
 // ---- 5. figures --------------------------------------------------------------------------------
 
-const LOADS = ["free", "challenge", "hostile", "receipt", "paid", "paid_real"];
+const LOADS = ["free", "challenge", "hostile", "receipt", "paid", "paid_real", "paid_distant"];
 const METRICS = ["rps", "p50_ms", "p99_ms", "cpu_ms_per_request"];
 summary.load = {};
 for (const sc of LOADS) {
@@ -548,30 +618,46 @@ for (const sc of LOADS) {
   summary.load[sc] = entry;
 }
 // The facilitator's share of the paid requests' latency, and what is each gateway's own.
-/** Per round, `w`'s paid p50 less the facilitator's own /verify and /settle p50s. */
-const ownOf = (w) => rounds.map((r) => {
-  const p = r[w].paid_real;
+/** Per round, `w`'s paid p50 in `sc` less the facilitator's own /verify and /settle p50s. */
+const ownOf = (w, sc = "paid_real") => rounds.map((r) => {
+  const p = r[w][sc];
   return p.p50_ms - (Number.isFinite(p.settle_p50_ms) ? p.settle_p50_ms : 0) - (Number.isFinite(p.verify_p50_ms) ? p.verify_p50_ms : 0);
 });
-summary.paid_real_accounting = Object.fromEntries(["edge402", "peer"].map((w) => {
-  const own = ownOf(w);
-  return [w, {
-    client_p50_ms: spread(rounds.map((r) => r[w].paid_real.p50_ms)),
-    facilitator_settle_p50_ms: spread(rounds.map((r) => r[w].paid_real.settle_p50_ms)),
-    facilitator_verify_p50_ms: spread(rounds.map((r) => r[w].paid_real.verify_p50_ms)),
-    gateway_own_p50_ms: spread(own),
-  }];
-}));
+/** `sc`'s paid accounting: each gateway's p50s, and what edge402's log lines say it waited for. */
+const accountingOf = (sc) => ({
+  ...Object.fromEntries(["edge402", "peer"].map((w) => [w, {
+    client_p50_ms: spread(rounds.map((r) => r[w][sc].p50_ms)),
+    facilitator_settle_p50_ms: spread(rounds.map((r) => r[w][sc].settle_p50_ms)),
+    facilitator_verify_p50_ms: spread(rounds.map((r) => r[w][sc].verify_p50_ms)),
+    gateway_own_p50_ms: spread(ownOf(w, sc)),
+  }])),
+  edge402_waited_p50_ms: Object.fromEntries(
+    WAITED.map((field) => [field, spread(rounds.map((r) => r.edge402[sc].waited_p50_ms[field]))]),
+  ),
+});
+summary.paid_real_accounting = accountingOf("paid_real");
+// At a distance, the client's latency is what counts: each call to the facilitator adds the
+// round trip, which its own durations do not show.
+const distant = accountingOf("paid_distant");
+summary.paid_distant_accounting = {
+  facilitator_round_trip_added_ms: 2 * FACILITATOR_MS,
+  edge402_client_p50_ms: distant.edge402.client_p50_ms,
+  peer_client_p50_ms: distant.peer.client_p50_ms,
+  edge402_waited_p50_ms: distant.edge402_waited_p50_ms,
+};
 summary.load.floor = Object.fromEntries(METRICS.map((m) => [m, spread(rounds.map((r) => r.floor.challenge[m]))]));
-// A new Durable Object's call with one durable write, above a plain answer (floor/ /object):
-// the least edge402's claim can cost under `wrangler dev`, and edge402's own time without it.
-const objectMs = rounds.map((r) => r.floor.new_object.p50_ms - r.floor.one_at_a_time.p50_ms);
-const objectMisses = rounds.reduce((n, r) => n + r.floor.new_object.unexpected + r.floor.one_at_a_time.unexpected, 0);
+// A Durable Object's call with one durable write, above a plain answer (floor/ /object), in a
+// new object (the least edge402's claim, one object per payment, can cost under `wrangler
+// dev`) and in one already made; and edge402's own time without the first.
+const aboveFloor = (r, run) => r.floor[run].p50_ms - r.floor.one_at_a_time.p50_ms;
+const objectMs = rounds.map((r) => aboveFloor(r, "new_object"));
+const objectMisses = rounds.reduce((n, r) => n + ["one_at_a_time", "new_object", "made_object"].reduce((m, run) => m + r.floor[run].unexpected, 0), 0);
 if (objectMisses > 0) notes.push(`the floor's one-at-a-time runs: ${objectMisses} answers were not the expected status`);
 summary.paid_real_accounting.new_object_floor_ms = spread(objectMs);
 summary.paid_real_accounting.new_object_floor_cpu_ms = spread(
   rounds.map((r) => r.floor.new_object.cpu_ms_per_request - r.floor.one_at_a_time.cpu_ms_per_request),
 );
+summary.paid_real_accounting.made_object_floor_ms = spread(rounds.map((r) => aboveFloor(r, "made_object")));
 summary.paid_real_accounting.edge402_own_without_object_ms = spread(ownOf("edge402").map((own, i) => own - objectMs[i]));
 summary.load.challenge_with_assets = {
   edge402: Object.fromEntries(METRICS.map((m) => [m, spread(rounds.map((r) => r.edge402_assets.challenge[m]))])),
@@ -610,6 +696,8 @@ writeFileSync(path.join(RESULTS, "side-by-side.svg"), chart(summary));
 const f = (x, d = 2) => (Number.isFinite(x) ? x.toFixed(d) : "-");
 const range = (s, d = 2) => `${f(s.median, d)} (${f(s.min, d)}-${f(s.max, d)})`;
 const pad = (text, width) => String(text).padEnd(width);
+/** The width of the table's first column: its longest label. */
+const FIRST = 40;
 const u = summary.upload;
 console.log("");
 console.log(`edge402 vs the official middleware (@x402/hono ${summary.versions.peer.split(" ")[1]}), both under wrangler ${summary.versions.wrangler} (workerd ${summary.versions.workerd}), ${summary.machine.cores} cores (${summary.machine.cpu}), Node ${summary.machine.node}`);
@@ -619,7 +707,7 @@ console.log(`upload            raw ${f(u.edge402.raw_kib, 1)} vs ${f(u.peer.raw_
 const cs = summary.cold_start_ms;
 console.log(`cold start        first answer ${f(cs.edge402.median, 1)} vs ${f(cs.peer.median, 1)} ms = ${f(cs.ratio)}x   (floor ${f(cs.floor.median, 1)} ms)`);
 console.log("");
-console.log(`${pad("path", 34)}${pad("req/s (edge402 | peer)", 26)}${pad("req/s ratio", 22)}${pad("p50 ratio", 22)}${pad("p99 ratio", 22)}${pad("CPU/request ratio", 22)}CPU ms (edge402 | peer)`);
+console.log(`${pad("path", FIRST)}${pad("req/s (edge402 | peer)", 26)}${pad("req/s ratio", 22)}${pad("p50 ratio", 22)}${pad("p99 ratio", 22)}${pad("CPU/request ratio", 22)}CPU ms (edge402 | peer)`);
 const label = {
   free: "free, through to the origin",
   challenge: "402 challenge",
@@ -627,17 +715,18 @@ const label = {
   receipt: "receipt-cached retry *",
   paid: "paid, instant facilitator",
   paid_real: "paid, real facilitator (1 conn.)",
+  paid_distant: `paid, facilitator ${2 * FACILITATOR_MS} ms away (1 conn.)`,
 };
 const fl = summary.load.floor;
-console.log(`${pad("do-nothing Worker (the floor)", 34)}${pad(f(fl.rps.median, 0), 26)}${pad("", 66)}${pad("", 22)}${f(fl.cpu_ms_per_request.median, 3)}`);
+console.log(`${pad("do-nothing Worker (the floor)", FIRST)}${pad(f(fl.rps.median, 0), 26)}${pad("", 66)}${pad("", 22)}${f(fl.cpu_ms_per_request.median, 3)}`);
 for (const sc of LOADS) {
   const l = summary.load[sc];
   console.log(
-    `${pad(label[sc], 34)}${pad(`${f(l.edge402.rps.median, 0)} | ${f(l.peer.rps.median, 0)}`, 26)}${pad(range(l.ratio.rps), 22)}${pad(range(l.ratio.p50_ms), 22)}${pad(range(l.ratio.p99_ms), 22)}${pad(range(l.ratio.cpu_ms_per_request), 22)}${f(l.edge402.cpu_ms_per_request.median, 3)} | ${f(l.peer.cpu_ms_per_request.median, 3)}`,
+    `${pad(label[sc], FIRST)}${pad(`${f(l.edge402.rps.median, 0)} | ${f(l.peer.rps.median, 0)}`, 26)}${pad(range(l.ratio.rps), 22)}${pad(range(l.ratio.p50_ms), 22)}${pad(range(l.ratio.p99_ms), 22)}${pad(range(l.ratio.cpu_ms_per_request), 22)}${f(l.edge402.cpu_ms_per_request.median, 3)} | ${f(l.peer.cpu_ms_per_request.median, 3)}`,
   );
 }
 const wa = summary.load.challenge_with_assets;
-console.log(`${pad("402, paywall assets bound **", 34)}${pad(`${f(wa.edge402.rps.median, 0)} | ${f(summary.load.challenge.peer.rps.median, 0)}`, 26)}${pad(range(wa.ratio.rps), 22)}${pad(range(wa.ratio.p50_ms), 22)}${pad(range(wa.ratio.p99_ms), 22)}${pad(range(wa.ratio.cpu_ms_per_request), 22)}${f(wa.edge402.cpu_ms_per_request.median, 3)} | ${f(summary.load.challenge.peer.cpu_ms_per_request.median, 3)}`);
+console.log(`${pad("402, paywall assets bound **", FIRST)}${pad(`${f(wa.edge402.rps.median, 0)} | ${f(summary.load.challenge.peer.rps.median, 0)}`, 26)}${pad(range(wa.ratio.rps), 22)}${pad(range(wa.ratio.p50_ms), 22)}${pad(range(wa.ratio.p99_ms), 22)}${pad(range(wa.ratio.cpu_ms_per_request), 22)}${f(wa.edge402.cpu_ms_per_request.median, 3)} | ${f(summary.load.challenge.peer.cpu_ms_per_request.median, 3)}`);
 const cf = summary.challenge_vs_floor;
 console.log("");
 console.log(`402 path vs the floor: edge402 ${range(cf.edge402.rps)}x its req/s, ${range(cf.edge402.cpu_above_floor_ms, 3)} ms CPU above it; peer ${range(cf.peer.rps)}x, ${range(cf.peer.cpu_above_floor_ms, 3)} ms`);
@@ -647,7 +736,11 @@ for (const w of ["edge402", "peer"]) {
   console.log(`paid (real facilitator), ${w}: client p50 ${f(a.client_p50_ms.median, 1)} ms = facilitator /verify ${f(a.facilitator_verify_p50_ms.median, 1)} + /settle ${f(a.facilitator_settle_p50_ms.median, 1)} + the gateway's own ${f(a.gateway_own_p50_ms.median, 1)} ms (medians)`);
 }
 const nf = pa.new_object_floor_ms;
-console.log(`of edge402's own: a new Durable Object with one durable write (its claim's least) ${f(nf.median, 1)} ms (${f(nf.min, 1)}-${f(nf.max, 1)}) and ${f(pa.new_object_floor_cpu_ms.median, 1)} ms of workerd CPU at the floor; the rest ${f(pa.edge402_own_without_object_ms.median, 1)} ms`);
+console.log(`of edge402's own: a new Durable Object with one durable write (its claim's least) ${f(nf.median, 1)} ms (${f(nf.min, 1)}-${f(nf.max, 1)}) and ${f(pa.new_object_floor_cpu_ms.median, 1)} ms of workerd CPU at the floor; the rest ${f(pa.edge402_own_without_object_ms.median, 1)} ms; the same call to an object already made ${f(pa.made_object_floor_ms.median, 1)} ms`);
+const waited = pa.edge402_waited_p50_ms;
+console.log(`edge402's log lines (p50): the claim ${f(waited.coordinator_ms.median, 0)} ms, the facilitator ${f(waited.facilitator_ms.median, 0)} ms (its /settle ${f(pa.edge402.facilitator_settle_p50_ms.median, 0)}), the receipt store ${f(waited.kv_ms.median, 0)} ms, the origin ${f(waited.origin_ms.median, 0)} ms`);
+const pd = summary.paid_distant_accounting;
+console.log(`paid with the facilitator ${pd.facilitator_round_trip_added_ms} ms away (a round trip added to each call): client p50 edge402 ${f(pd.edge402_client_p50_ms.median, 1)} ms, peer ${f(pd.peer_client_p50_ms.median, 1)} ms; edge402's claim ${f(pd.edge402_waited_p50_ms.coordinator_ms.median, 0)} ms, its facilitator call ${f(pd.edge402_waited_p50_ms.facilitator_ms.median, 0)} ms`);
 const fc = summary.facilitator_calls;
 console.log(`facilitator calls per paid / bad request: edge402 ${fc.edge402.per_paid} / ${fc.edge402.per_bad}, peer ${fc.peer.per_paid} / ${fc.peer.per_bad}`);
 console.log(`* receipt: edge402 serves a settled payment's retry from its receipt; the peer has none (the facilitator refuses the used nonce, it answers 402)`);

@@ -12,6 +12,7 @@ const ROWS = [
   ["receipt", "receipt-cached retry *"],
   ["paid", "paid, instant facilitator"],
   ["paid_real", "paid, real facilitator (1 conn.)"],
+  ["paid_distant", "paid, facilitator at a distance (1 conn.)"],
 ];
 const COLORS = { edge402: "#d9480f", peer: "#1c7ed6" };
 const WIDTH = 960;

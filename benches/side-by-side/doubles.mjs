@@ -11,8 +11,12 @@
 //                       GET /supported: exact on eip155:84532 (v2) and base-sepolia (v1);
 //                       GET /_count: how many /settle and /verify calls it has answered.
 //
-// Both listen on 127.0.0.1, on ports the OS picks; the process prints one JSON line
-// {"origin": port, "facilitator": port} when both are listening.
+// With arguments `<facilitator URL> <ms>`, a third: a distance in front of that (real)
+// facilitator, which holds every request `ms` before forwarding it and its answer `ms` before
+// returning it, as a facilitator one network round trip of 2 x `ms` away would.
+//
+// All listen on 127.0.0.1, on ports the OS picks; the process prints one JSON line
+// {"origin": port, "facilitator": port[, "distant": port]} when they are listening.
 import http from "node:http";
 
 import { verifyTypedData } from "viem";
@@ -115,7 +119,34 @@ async function signedByPayer(requirements, authorization, signature) {
 const listen = (server) =>
   new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve(server.address().port)));
 
+/** The distance of the header comment: `ms` each way between its clients and `target`. */
+function distant(target, ms) {
+  const agent = new http.Agent({ keepAlive: true });
+  return http.createServer((request, response) => {
+    const chunks = [];
+    request.on("data", (chunk) => chunks.push(chunk));
+    request.on("end", () => setTimeout(() => {
+      const headers = { ...request.headers, host: new URL(target).host };
+      const forwarded = http.request(new URL(request.url, target), { method: request.method, headers, agent }, (answer) => {
+        const body = [];
+        answer.on("data", (chunk) => body.push(chunk));
+        answer.on("end", () => setTimeout(() => {
+          response.writeHead(answer.statusCode, answer.headers);
+          response.end(Buffer.concat(body));
+        }, ms));
+      });
+      forwarded.on("error", (error) => {
+        response.writeHead(502, { "content-type": "text/plain" });
+        response.end(`distance: the facilitator failed: ${error.message}`);
+      });
+      forwarded.end(Buffer.concat(chunks));
+    }, ms));
+  });
+}
+
 const ports = { origin: await listen(origin), facilitator: await listen(facilitator) };
+const [distantTarget, distantMs] = process.argv.slice(2);
+if (distantTarget) ports.distant = await listen(distant(distantTarget, Number(distantMs)));
 process.stdout.write(`${JSON.stringify(ports)}\n`);
 // Ends with its parent: stdin closes when the bench exits, however it exits.
 process.stdin.on("end", () => process.exit(0));

@@ -560,7 +560,7 @@ fn own_answer(answer: Answer, log: JsValue) -> JsValue {
     object.into()
 }
 
-/// The request's log line, as the Worker writes it (without `coordinator_ms`).
+/// The request's log line, as the Worker writes it (without the `*_ms` times it waited).
 fn log_line(record: &LogRecord, method: &str, path: &str) -> JsValue {
     js_sys::JSON::parse(&record.line(method, path).to_string()).unwrap_or(JsValue::NULL)
 }

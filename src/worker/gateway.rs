@@ -281,6 +281,7 @@ impl Gateway {
             ("coordinator_ms", coordinator.spent.ms()),
             ("facilitator_ms", facilitator.spent.ms()),
             ("kv_ms", store.spent.ms()),
+            ("origin_ms", origin.spent.ms()),
         ];
         self.finish(&arrived, outcome, record, &spent)
     }

@@ -9,6 +9,7 @@ use worker::js_sys::Uint8Array;
 use worker::worker_sys::web_sys;
 use worker::{Headers, Method, Request, RequestInit, RequestRedirect, Response};
 
+use super::spent::Spent;
 use crate::config::{GatewayConfig, DEFAULT_ORIGIN_SECRET_HEADER};
 use crate::gate::clients::BotManagement;
 use crate::gate::flow::{ClientMessages, Origin};
@@ -28,6 +29,8 @@ pub struct HandlerOrigin<'a, H> {
     /// The client's body, once the gate read it: what is sent on in its place.
     body: RefCell<Option<Vec<u8>>>,
     handler: RefCell<Option<H>>,
+    /// Time spent waiting for the handler's answer, for the request's log line.
+    pub spent: Spent,
 }
 
 impl<'a, H> HandlerOrigin<'a, H> {
@@ -48,6 +51,7 @@ impl<'a, H> HandlerOrigin<'a, H> {
             request: RefCell::new(Some(request)),
             body: RefCell::default(),
             handler: RefCell::new(Some(handler)),
+            spent: Spent::default(),
         }
     }
 }
@@ -68,7 +72,8 @@ where
         let body = body.or(read.as_deref());
         let forwarded = forwarded(&original, &url, self.secret_header, None, body)
             .map_err(|e| e.to_string())?;
-        handler(forwarded).await.map_err(|e| e.to_string())
+        let answered = self.spent.time(handler(forwarded)).await;
+        answered.map_err(|e| e.to_string())
     }
 
     fn status(response: &Response) -> u16 {

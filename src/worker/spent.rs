@@ -1,5 +1,6 @@
 //! Time a request spends waiting for one remote service, for its log line (`coordinator_ms`,
-//! `facilitator_ms`, `kv_ms`): where a paid request's latency goes beyond the gateway's own.
+//! `facilitator_ms`, `kv_ms`, `origin_ms`): where a paid request's latency goes beyond the
+//! gateway's own.
 
 use std::cell::Cell;
 use std::future::Future;

@@ -619,6 +619,18 @@ export async function startWorker(config, { vars = {}, wranglerToml, configs = [
     receipts: kvNamespace(persistTo, 'RECEIPTS'),
     /** What wrangler and the Worker printed (the Worker logs one JSON line per request). */
     output: wrangler.output,
+    /**
+     * The Worker's JSON log lines (parsed) whose text includes `marker`, once one of them
+     * satisfies `until` or 5 s have passed: lines reach wrangler's output a moment after the
+     * answers.
+     */
+    logLines: async (marker, until) => {
+      // wrangler's own request lines name the paths too; the Worker's are JSON.
+      const lines = () => wrangler.output().split('\n').filter((line) => line.startsWith('{') && line.includes(marker)).map((line) => JSON.parse(line));
+      const deadline = Date.now() + 5_000;
+      while (!lines().some(until) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+      return lines();
+    },
     /** The directory of the Worker's local KV and Durable Object storage. */
     persistTo,
     stop,

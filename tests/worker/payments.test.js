@@ -127,6 +127,20 @@ test('a good v1 payment is served with X-PAYMENT-RESPONSE and receipted in KV', 
   assert.equal(receipt.transaction, settlement.transaction);
 });
 
+test("a paid request's log line says how long it waited for each service it called", TEST_TIMEOUT, async () => {
+  const { worker } = stack;
+  const { v2: requirement } = await offers(worker, '/api/log-waited');
+  const payment = await payFor(requirement);
+  const reply = await worker.get('/api/log-waited', payment.headers);
+  assert.equal(reply.status, 200, String(reply));
+  const [line, ...more] = await worker.logLines('/api/log-waited', (l) => l.outcome === 'paid');
+  assert.deepEqual(more, []);
+  assert.equal(line.outcome, 'paid');
+  for (const service of ['coordinator_ms', 'facilitator_ms', 'kv_ms', 'origin_ms']) {
+    assert.ok(Number.isInteger(line[service]) && line[service] >= 0, `${service}: ${line[service]}`);
+  }
+});
+
 test('an origin error after-origin passes through uncharged', TEST_TIMEOUT, async () => {
   const { worker, origin, facilitator } = stack;
   const payment = await payFor((await offers(worker, '/api/broken')).v2);

@@ -196,13 +196,8 @@ test('log lines: plain challenges and free pass-throughs are not logged by defau
   assert.equal((await worker.get('/api/log-probe-challenge')).status, 402);
   const bad = await worker.get('/api/log-probe-refused', { 'PAYMENT-SIGNATURE': 'not base64 at all!' });
   assert.equal(bad.status, 400, String(bad));
-  // Lines reach wrangler's output a moment after the answers.
-  const deadline = Date.now() + 5_000;
-  // The Worker's lines are JSON; wrangler's own request lines name the paths too.
-  const lines = () => worker.output().split('\n').filter((line) => line.startsWith('{') && line.includes('log-probe'));
-  while (!lines().some((line) => line.includes('log-probe-refused')) && Date.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  const logged = lines().map((line) => JSON.parse(line));
+  const logged = await worker.logLines('log-probe', (line) => line.path === '/api/log-probe-refused');
   assert.deepEqual(logged.map((l) => [l.path, l.outcome, l.reason]), [['/api/log-probe-refused', 'rejected', 'invalid_payload']]);
+  // Refused before any call: nothing was waited for.
+  assert.deepEqual(Object.keys(logged[0]).filter((key) => key.endsWith('_ms')), []);
 });

@@ -6,7 +6,8 @@
 // `/object` is the floor of a payment's claim: one call to a new Durable Object that reads
 // its (empty) storage, writes one entry of the size of edge402's and sets an alarm, which is
 // the least a coordinator holding each payment in an object of its own can do before it
-// settles. The benchmark times it one request at a time, beside `/api/bench`.
+// settles. `/object?name=N` makes the same call to the object named N, made by its first
+// call. The benchmark times both one request at a time, beside `/api/bench`.
 const ACCEPT = {
   scheme: "exact", network: "eip155:84532", amount: "1000",
   asset: "0x5FbDB2315678afecb367f032d93F642f64180aa3",
@@ -35,8 +36,9 @@ export class Claim {
   async alarm() {}
 }
 
-async function claimInNewObject(env) {
-  const stub = env.CLAIMS.get(env.CLAIMS.idFromName(crypto.randomUUID()));
+async function claimInObject(url, env) {
+  const name = new URL(url).searchParams.get("name") ?? crypto.randomUUID();
+  const stub = env.CLAIMS.get(env.CLAIMS.idFromName(name));
   const answer = await stub.fetch("https://object/claim", { method: "POST", body: ENTRY });
   return new Response(await answer.text(), { status: answer.status });
 }
@@ -44,7 +46,7 @@ async function claimInNewObject(env) {
 export default {
   // Synchronous, and no URL parsed, for the 402: the floor must stay the cheapest answer.
   fetch(request, env) {
-    if (request.url.endsWith("/object")) return claimInNewObject(env);
+    if (request.url.includes("/object")) return claimInObject(request.url, env);
     return new Response(BODY, {
       status: 402,
       headers: { "content-type": "application/json", "payment-required": HEADER, "cache-control": "no-store" },
