@@ -34,7 +34,9 @@ cd "$ROOT"
 
 stale_sources() {
     [[ -f build/index.js && -f build/index_bg.wasm ]] || { echo "build/ is missing"; return; }
-    find src crates Cargo.toml Cargo.lock scripts/tools.sh -newer build/index_bg.wasm -print -quit
+    local newer
+    newer="$(find src crates Cargo.toml Cargo.lock scripts/tools.sh -newer build/index_bg.wasm -print -quit)"
+    [[ -z "$newer" ]] || echo "$newer is newer than build/"
 }
 
 case "${EDGE402_BENCH_BUILD:-auto}" in
@@ -43,7 +45,7 @@ case "${EDGE402_BENCH_BUILD:-auto}" in
     auto)
         stale="$(stale_sources)"
         if [[ -n "$stale" ]]; then
-            step "building the Worker ($stale is newer than build/)"
+            step "building the Worker ($stale)"
             build_worker
         fi
         ;;

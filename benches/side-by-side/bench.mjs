@@ -27,7 +27,11 @@
 //                             elsewhere on the network would be)
 //                requests/s, p50/p99 latency, and workerd CPU per request (the workerd processes'
 //                own user+system time, from /proc, during the load); facilitator calls per
-//                paid and per bad request, counted by the double
+//                paid and per bad request, counted by the double; for the paid requests with
+//                the real stack, the facilitator's own durations (its log) and edge402's waits
+//                (its log lines), and the floor's Durable Object calls paced as they are
+//   isolates     V8's sampling profiler over each gateway's isolate (wrangler dev's inspector)
+//                during paid requests one at a time: its busy time per request, by kind
 //   verify       edge402's WASM verifyPayment vs viem in Node (benches/wasm-vs-viem.sh), if given
 //
 // Writes benches/results/side-by-side.json and benches/results/side-by-side.svg (the chart the
@@ -44,6 +48,7 @@ import { fileURLToPath } from "node:url";
 
 import autocannon from "autocannon";
 import { privateKeyToAccount } from "viem/accounts";
+import WebSocket from "ws";
 import { authorizationTypedData } from "../../tests/worker/x402-client.js";
 import { chart } from "./chart.mjs";
 
@@ -62,6 +67,8 @@ const CONNECTIONS = Number(ENV.EDGE402_BENCH_CONNECTIONS ?? 4);
 const MAX_REQUESTS = 100_000;
 const PAID_INSTANT = Number(ENV.EDGE402_BENCH_PAID ?? 150);
 const PAID_REAL = Number(ENV.EDGE402_BENCH_PAID_REAL ?? 30);
+/** The floor's requests, one per paid request of a round: no header of their own. */
+const plain = Array.from({ length: PAID_REAL }, () => ({}));
 /** The one-way delay (ms) of the distant facilitator: its round trip is twice this. */
 const FACILITATOR_MS = Number(ENV.EDGE402_BENCH_FACILITATOR_MS ?? 15);
 const BAD_PAYMENTS = 20;
@@ -195,7 +202,7 @@ async function wranglerDev(worker) {
   const deadline = spawned + READY_TIMEOUT_MS;
   while (!entry.exited && Date.now() < deadline) {
     if (await listening(port)) {
-      return { entry, base: `http://127.0.0.1:${port}`, logFile, listened_ms: Date.now() - spawned, pgid: child.pid };
+      return { entry, base: `http://127.0.0.1:${port}`, inspector, logFile, listened_ms: Date.now() - spawned, pgid: child.pid };
     }
     await sleep(50);
   }
@@ -274,19 +281,19 @@ function loadEach(worker, url, list, expect, connections = CONNECTIONS) {
 }
 
 /**
- * `count` requests to `url`, one at a time, each `gapMs` after the previous answer: paced as
- * the paid requests are, whose claims come one paid request apart (a Durable Object call
- * after the isolate idled costs more than one right after another).
+ * One request to `url` per header set in `list`, one at a time, each `gapMs` after the
+ * previous answer: paced as the paid requests are, whose claims come one paid request apart
+ * (a Durable Object call after the isolate idled costs more than one right after another).
  */
-async function pacedEach(worker, url, count, gapMs, expect) {
+async function pacedEach(worker, url, list, gapMs, expect) {
   const latencies = [];
   let unexpected = 0;
   const cpuBefore = workerdCpuMs(worker.pgid);
-  for (let i = 0; i < count; i += 1) {
+  for (const headers of list) {
     await sleep(gapMs);
     const started = performance.now();
     try {
-      const response = await fetch(url, { signal: AbortSignal.timeout(10_000) });
+      const response = await fetch(url, { headers, signal: AbortSignal.timeout(10_000) });
       await response.arrayBuffer();
       if (response.status !== expect) unexpected += 1;
     } catch {
@@ -296,7 +303,69 @@ async function pacedEach(worker, url, count, gapMs, expect) {
   }
   const cpuMs = workerdCpuMs(worker.pgid) - cpuBefore;
   latencies.sort((a, b) => a - b);
+  const count = list.length;
   return { requests: count, p50_ms: percentile(latencies, 50), p99_ms: percentile(latencies, 99), cpu_ms_per_request: cpuMs / count, unexpected };
+}
+
+/** A DevTools protocol session with `worker`'s isolate, through wrangler dev's inspector. */
+async function inspect(worker) {
+  const [target] = await (await fetch(`http://127.0.0.1:${worker.inspector}/json`)).json();
+  const socket = new WebSocket(target.webSocketDebuggerUrl);
+  await once(socket, "open");
+  const waiting = new Map();
+  socket.on("message", (data) => {
+    const message = JSON.parse(data);
+    const settle = waiting.get(message.id);
+    waiting.delete(message.id);
+    if (message.error) settle?.reject(new Error(`${message.error.message} (the inspector)`));
+    else settle?.resolve(message.result);
+  });
+  let last = 0;
+  return {
+    send: (method, params = {}) => new Promise((resolve, reject) => {
+      last += 1;
+      waiting.set(last, { resolve, reject });
+      socket.send(JSON.stringify({ id: last, method, params }));
+    }),
+    close: () => socket.close(),
+  };
+}
+
+/** V8's sampling interval for `isolateTime`, in µs. */
+const SAMPLE_US = 50;
+
+/**
+ * The time `worker`'s isolate is busy per request of `pacedEach(worker, url, list, gapMs)`,
+ * from V8's sampling profiler: its JavaScript, its WASM, and the runtime's native code (the
+ * calls into workerd, the crossings, the collector), with the native `fetch`'s share (the
+ * stub's call that makes a new Durable Object is where the floor's /object spends its time).
+ * A sample weighs the time to the next one, at most twice the interval: a longer gap holds
+ * time workerd spent outside this isolate (its objects' and KV's storage, other Workers).
+ */
+async function isolateTime(worker, url, list, gapMs, expect) {
+  const session = await inspect(worker);
+  await session.send("Profiler.enable");
+  await session.send("Profiler.setSamplingInterval", { interval: SAMPLE_US });
+  await session.send("Profiler.start");
+  const run = await pacedEach(worker, url, list, gapMs, expect);
+  const { profile } = await session.send("Profiler.stop");
+  session.close();
+  const frames = new Map(profile.nodes.map((node) => [node.id, node.callFrame]));
+  const ms = { js: 0, wasm: 0, runtime: 0, runtime_fetch: 0 };
+  profile.samples.forEach((id, i) => {
+    const frame = frames.get(id);
+    if (frame.functionName === "(idle)") return;
+    const weight = Math.min(profile.timeDeltas[i + 1] ?? 0, 2 * SAMPLE_US) / 1000;
+    const kind = frame.url.startsWith("wasm://") ? "wasm" : frame.url ? "js" : "runtime";
+    ms[kind] += weight;
+    if (kind === "runtime" && frame.functionName === "fetch") ms.runtime_fetch += weight;
+  });
+  const per = (value) => round(value / list.length, 3);
+  return {
+    busy_ms: per(ms.js + ms.wasm + ms.runtime),
+    ...Object.fromEntries(Object.entries(ms).map(([kind, value]) => [`${kind}_ms`, per(value)])),
+    unexpected: run.unexpected,
+  };
 }
 
 /** What edge402's log line says a request waited for, by service. */
@@ -572,11 +641,11 @@ for (let r = 0; r < ROUNDS; r += 1) {
   const gap = Math.round(result.edge402.paid_real.p50_ms);
   step(`round ${r + 1}/${ROUNDS}: ${PAID_REAL} calls to new and to made Durable Objects at the floor, ${gap} ms apart`);
   const floorUrl = (to) => `${workers.floor.base}${to}`;
-  result.floor.one_at_a_time = await pacedEach(workers.floor, floorUrl("/api/bench"), PAID_REAL, gap, 402);
-  result.floor.new_object = await pacedEach(workers.floor, floorUrl("/object"), PAID_REAL, gap, 200);
+  result.floor.one_at_a_time = await pacedEach(workers.floor, floorUrl("/api/bench"), plain, gap, 402);
+  result.floor.new_object = await pacedEach(workers.floor, floorUrl("/object"), plain, gap, 200);
   const made = floorUrl(`/object?name=made-${r}`);
-  await pacedEach(workers.floor, made, 1, 0, 200);
-  result.floor.made_object = await pacedEach(workers.floor, made, PAID_REAL, gap, 200);
+  await pacedEach(workers.floor, made, [{}], 0, 200);
+  result.floor.made_object = await pacedEach(workers.floor, made, plain, gap, 200);
   rounds.push(result);
 }
 
@@ -596,6 +665,22 @@ for (const w of ["edge402", "peer"]) {
   const c2 = await counts();
   summary.facilitator_calls[w] = { per_paid: round(calls(c0, c1) / BAD_PAYMENTS), per_bad: round(calls(c1, c2) / BAD_PAYMENTS) };
 }
+
+// Where each gateway's isolate spends its time on a paid request (the stack's facilitator),
+// and the floor's on a call to a new Durable Object; after the timed runs, which the
+// profiler would slow.
+step(`the isolates' own time: V8's profiler over ${PAID_REAL} paid requests at each gateway, one at a time`);
+const profileGap = Math.round(percentile(rounds.map((r) => r.edge402.paid_real.p50_ms).sort((a, b) => a - b), 50));
+summary.isolate_ms_per_request = {};
+for (const w of ["edge402", "peer"]) {
+  const name = `${w}_real`;
+  const list = [];
+  for (let i = 0; i < PAID_REAL; i += 1) list.push(await payment(offers[name]));
+  summary.isolate_ms_per_request[w] = await isolateTime(workers[name], `${workers[name].base}/api/bench`, list, profileGap, 200);
+}
+summary.isolate_ms_per_request.floor_new_object = await isolateTime(workers.floor, `${workers.floor.base}/object`, plain, profileGap, 200);
+const profiledMisses = Object.values(summary.isolate_ms_per_request).reduce((n, p) => n + p.unexpected, 0);
+if (profiledMisses > 0) notes.push(`the profiled runs: ${profiledMisses} answers were not the expected status`);
 
 for (const w of Object.values(workers)) await stop(w.entry);
 await stop(doubles);
@@ -658,6 +743,8 @@ summary.paid_real_accounting.new_object_floor_cpu_ms = spread(
   rounds.map((r) => r.floor.new_object.cpu_ms_per_request - r.floor.one_at_a_time.cpu_ms_per_request),
 );
 summary.paid_real_accounting.made_object_floor_ms = spread(rounds.map((r) => aboveFloor(r, "made_object")));
+// The floor's plain answer, one at a time: what wrangler dev and workerd add to any request.
+summary.paid_real_accounting.plain_answer_floor_ms = spread(rounds.map((r) => r.floor.one_at_a_time.p50_ms));
 summary.paid_real_accounting.edge402_own_without_object_ms = spread(ownOf("edge402").map((own, i) => own - objectMs[i]));
 summary.load.challenge_with_assets = {
   edge402: Object.fromEntries(METRICS.map((m) => [m, spread(rounds.map((r) => r.edge402_assets.challenge[m]))])),
@@ -736,11 +823,14 @@ for (const w of ["edge402", "peer"]) {
   console.log(`paid (real facilitator), ${w}: client p50 ${f(a.client_p50_ms.median, 1)} ms = facilitator /verify ${f(a.facilitator_verify_p50_ms.median, 1)} + /settle ${f(a.facilitator_settle_p50_ms.median, 1)} + the gateway's own ${f(a.gateway_own_p50_ms.median, 1)} ms (medians)`);
 }
 const nf = pa.new_object_floor_ms;
-console.log(`of edge402's own: a new Durable Object with one durable write (its claim's least) ${f(nf.median, 1)} ms (${f(nf.min, 1)}-${f(nf.max, 1)}) and ${f(pa.new_object_floor_cpu_ms.median, 1)} ms of workerd CPU at the floor; the rest ${f(pa.edge402_own_without_object_ms.median, 1)} ms; the same call to an object already made ${f(pa.made_object_floor_ms.median, 1)} ms`);
+console.log(`of edge402's own: a new Durable Object with one durable write (its claim's least) ${f(nf.median, 1)} ms (${f(nf.min, 1)}-${f(nf.max, 1)}) and ${f(pa.new_object_floor_cpu_ms.median, 1)} ms of workerd CPU at the floor; the rest ${f(pa.edge402_own_without_object_ms.median, 1)} ms; the same call to an object already made ${f(pa.made_object_floor_ms.median, 1)} ms; the floor's plain answer itself ${f(pa.plain_answer_floor_ms.median, 1)} ms`);
 const waited = pa.edge402_waited_p50_ms;
 console.log(`edge402's log lines (p50): the claim ${f(waited.coordinator_ms.median, 0)} ms, the facilitator ${f(waited.facilitator_ms.median, 0)} ms (its /settle ${f(pa.edge402.facilitator_settle_p50_ms.median, 0)}), the receipt store ${f(waited.kv_ms.median, 0)} ms, the origin ${f(waited.origin_ms.median, 0)} ms`);
 const pd = summary.paid_distant_accounting;
 console.log(`paid with the facilitator ${pd.facilitator_round_trip_added_ms} ms away (a round trip added to each call): client p50 edge402 ${f(pd.edge402_client_p50_ms.median, 1)} ms, peer ${f(pd.peer_client_p50_ms.median, 1)} ms; edge402's claim ${f(pd.edge402_waited_p50_ms.coordinator_ms.median, 0)} ms, its facilitator call ${f(pd.edge402_waited_p50_ms.facilitator_ms.median, 0)} ms`);
+const it = summary.isolate_ms_per_request;
+const parts = (p) => `${f(p.busy_ms, 2)} ms (JS ${f(p.js_ms, 2)}, WASM ${f(p.wasm_ms, 2)}, runtime ${f(p.runtime_ms, 2)} of which its fetch ${f(p.runtime_fetch_ms, 2)})`;
+console.log(`the isolate's own time per paid request (V8's profiler): edge402 ${parts(it.edge402)}, peer ${parts(it.peer)}; the floor's call to a new Durable Object ${parts(it.floor_new_object)}`);
 const fc = summary.facilitator_calls;
 console.log(`facilitator calls per paid / bad request: edge402 ${fc.edge402.per_paid} / ${fc.edge402.per_bad}, peer ${fc.peer.per_paid} / ${fc.peer.per_bad}`);
 console.log(`* receipt: edge402 serves a settled payment's retry from its receipt; the peer has none (the facilitator refuses the used nonce, it answers 402)`);
