@@ -336,11 +336,12 @@ const SAMPLE_US = 50;
 
 /**
  * The time `worker`'s isolate is busy per request of `pacedEach(worker, url, list, gapMs)`,
- * from V8's sampling profiler: its JavaScript, its WASM, and the runtime's native code (the
- * calls into workerd, the crossings, the collector), with the native `fetch`'s share (the
- * stub's call that makes a new Durable Object is where the floor's /object spends its time).
- * A sample weighs the time to the next one, at most twice the interval: a longer gap holds
- * time workerd spent outside this isolate (its objects' and KV's storage, other Workers).
+ * from V8's sampling profiler, by kind: its JavaScript, its WASM, the runtime's named native
+ * functions (workerd's APIs and the crossings), of which `fetch` (every call of it: outbound
+ * requests and Durable Object stubs alike) separately, the collector, and "(program)" (native
+ * time V8 cannot name, which may include workerd's own work on the thread). A sample weighs
+ * the time to the next one, at most twice the interval: a longer gap holds time workerd spent
+ * outside this isolate (its objects' and KV's storage, other Workers).
  */
 async function isolateTime(worker, url, list, gapMs, expect) {
   const session = await inspect(worker);
@@ -351,18 +352,19 @@ async function isolateTime(worker, url, list, gapMs, expect) {
   const { profile } = await session.send("Profiler.stop");
   session.close();
   const frames = new Map(profile.nodes.map((node) => [node.id, node.callFrame]));
-  const ms = { js: 0, wasm: 0, runtime: 0, runtime_fetch: 0 };
+  const unnamed = { "(garbage collector)": "gc", "(program)": "program" };
+  const ms = { js: 0, wasm: 0, runtime: 0, runtime_fetch: 0, gc: 0, program: 0 };
   profile.samples.forEach((id, i) => {
     const frame = frames.get(id);
     if (frame.functionName === "(idle)") return;
     const weight = Math.min(profile.timeDeltas[i + 1] ?? 0, 2 * SAMPLE_US) / 1000;
-    const kind = frame.url.startsWith("wasm://") ? "wasm" : frame.url ? "js" : "runtime";
+    const kind = frame.url.startsWith("wasm://") ? "wasm" : frame.url ? "js" : unnamed[frame.functionName] ?? "runtime";
     ms[kind] += weight;
     if (kind === "runtime" && frame.functionName === "fetch") ms.runtime_fetch += weight;
   });
   const per = (value) => round(value / list.length, 3);
   return {
-    busy_ms: per(ms.js + ms.wasm + ms.runtime),
+    busy_ms: per(ms.js + ms.wasm + ms.runtime + ms.gc + ms.program),
     ...Object.fromEntries(Object.entries(ms).map(([kind, value]) => [`${kind}_ms`, per(value)])),
     unexpected: run.unexpected,
   };
@@ -372,22 +374,31 @@ async function isolateTime(worker, url, list, gapMs, expect) {
 const WAITED = ["coordinator_ms", "facilitator_ms", "kv_ms", "origin_ms"];
 
 /**
- * The p50 of what edge402's log lines of paid requests in `text` say each one waited for:
- * the claim (`coordinator_ms`), the facilitator, the receipt store and the origin.
+ * The p50 of what edge402's log lines of paid requests say each one waited for (the claim,
+ * the facilitator, the receipt store, the origin): the whole lines wrangler wrote to `logFile`
+ * after `offset`, once `count` of them are there (they arrive a moment after the answers) or
+ * 5 s have passed.
  */
-function waitedOf(text) {
-  const lines = text.split("\n").map((line) => line.slice(line.indexOf("{"))).filter((line) => line.includes('"outcome":"paid"'));
-  const records = lines.map((line) => JSON.parse(line));
-  return Object.fromEntries(WAITED.map((field) => {
-    const values = records.map((record) => record[field]).filter(Number.isFinite).sort((a, b) => a - b);
-    return [field, percentile(values, 50)];
-  }));
+async function waitedOf(logFile, offset, count) {
+  const paidLines = () => {
+    const text = readFileSync(logFile, "utf8").slice(offset);
+    return text.slice(0, text.lastIndexOf("\n") + 1).split("\n")
+      .map((line) => line.slice(line.indexOf("{")))
+      .filter((line) => line.includes('"outcome":"paid"'));
+  };
+  const deadline = Date.now() + 5_000;
+  while (paidLines().length < count && Date.now() < deadline) await sleep(100);
+  const records = paidLines().map((line) => JSON.parse(line));
+  return Object.fromEntries(WAITED.map((field) => [field, median(records.map((record) => record[field]))]));
 }
 
 const b64json = (value) => Buffer.from(JSON.stringify(value)).toString("base64");
 const unb64json = (text) => JSON.parse(Buffer.from(text, "base64").toString("utf8"));
 
 /** The median and the spread (min, max) of `values`. */
+/** The median of the finite `values`. */
+const median = (values) => percentile(values.filter(Number.isFinite).sort((a, b) => a - b), 50);
+
 function spread(values) {
   const sorted = values.filter(Number.isFinite).sort((a, b) => a - b);
   return { median: round(percentile(sorted, 50), 3), min: round(sorted[0], 3), max: round(sorted.at(-1), 3) };
@@ -482,7 +493,11 @@ function edgeWorker(label, facilitator) {
   return { label, cwd: EDGE, args: ["--var", `EDGE402_CONFIG:${JSON.stringify(config)}`] };
 }
 
-/** An edge402 Worker whose log lines reach its log file (read for the paid accounting). */
+/**
+ * An edge402 Worker whose log lines reach its log file (read for the paid accounting). The
+ * Worker writes a line per paid request whatever the level, as when deployed; the level only
+ * decides whether wrangler prints it, a cost the peer, which logs nothing, does not bear.
+ */
 const logged = (worker) => ({ ...worker, logLevel: "log" });
 
 function peerWorker(label, facilitator) {
@@ -624,20 +639,20 @@ for (let r = 0; r < ROUNDS; r += 1) {
       for (let i = 0; i < PAID_REAL; i += 1) list.push(await payment(offers[name]));
       step(`round ${r + 1}/${ROUNDS}: ${PAID_REAL} new payments at ${w}, one at a time (${where})`);
       const first = facilitatorCalls.length;
-      const logged = readFileSync(workers[name].logFile, "utf8").length;
+      const logOffset = readFileSync(workers[name].logFile, "utf8").length;
       result[w][sc] = await loadEach(workers[name], `${workers[name].base}/api/bench`, list, 200, 1);
       // edge402's own log lines: the time each paid request waited for its services.
-      if (w === "edge402") result[w][sc].waited_p50_ms = waitedOf(readFileSync(workers[name].logFile, "utf8").slice(logged));
+      if (w === "edge402") result[w][sc].waited_p50_ms = await waitedOf(workers[name].logFile, logOffset, list.length);
       // What the facilitator itself took for these requests' calls.
       const calls = facilitatorCalls.slice(first);
-      const median = (op) => percentile(calls.filter((c) => c.op === op).map((c) => c.ms).sort((a, b) => a - b), 50);
-      result[w][sc].settle_p50_ms = median("settle");
-      result[w][sc].verify_p50_ms = median("verify");
+      const took = (op) => median(calls.filter((c) => c.op === op).map((c) => c.ms));
+      result[w][sc].settle_p50_ms = took("settle");
+      result[w][sc].verify_p50_ms = took("verify");
     }
   }
-  // What a claim costs here at the least, paced as edge402's paid requests were (one started
-  // every paid p50): the floor's /object, in a new Durable Object and in one already made,
-  // beside its plain 402.
+  // What a claim costs here at the least, paced about as edge402's paid requests were (each
+  // a paid p50 after the previous answer): the floor's /object, in a new Durable Object and
+  // in one already made, beside its plain 402.
   const gap = Math.round(result.edge402.paid_real.p50_ms);
   step(`round ${r + 1}/${ROUNDS}: ${PAID_REAL} calls to new and to made Durable Objects at the floor, ${gap} ms apart`);
   const floorUrl = (to) => `${workers.floor.base}${to}`;
@@ -670,7 +685,7 @@ for (const w of ["edge402", "peer"]) {
 // and the floor's on a call to a new Durable Object; after the timed runs, which the
 // profiler would slow.
 step(`the isolates' own time: V8's profiler over ${PAID_REAL} paid requests at each gateway, one at a time`);
-const profileGap = Math.round(percentile(rounds.map((r) => r.edge402.paid_real.p50_ms).sort((a, b) => a - b), 50));
+const profileGap = Math.round(median(rounds.map((r) => r.edge402.paid_real.p50_ms)));
 summary.isolate_ms_per_request = {};
 for (const w of ["edge402", "peer"]) {
   const name = `${w}_real`;
@@ -783,18 +798,15 @@ writeFileSync(path.join(RESULTS, "side-by-side.svg"), chart(summary));
 const f = (x, d = 2) => (Number.isFinite(x) ? x.toFixed(d) : "-");
 const range = (s, d = 2) => `${f(s.median, d)} (${f(s.min, d)}-${f(s.max, d)})`;
 const pad = (text, width) => String(text).padEnd(width);
-/** The width of the table's first column: its longest label. */
-const FIRST = 40;
 const u = summary.upload;
 console.log("");
 console.log(`edge402 vs the official middleware (@x402/hono ${summary.versions.peer.split(" ")[1]}), both under wrangler ${summary.versions.wrangler} (workerd ${summary.versions.workerd}), ${summary.machine.cores} cores (${summary.machine.cpu}), Node ${summary.machine.node}`);
-console.log(`${ROUNDS} interleaved rounds; each ratio is edge402 / peer per round: median (min-max)`);
+console.log(`${ROUNDS} interleaved rounds; each ratio is edge402 / peer per round: median (min-max); milliseconds are medians of the rounds' own, so they need not divide or add up exactly`);
 console.log("");
 console.log(`upload            raw ${f(u.edge402.raw_kib, 1)} vs ${f(u.peer.raw_kib, 1)} KiB = ${f(u.raw_ratio)}x    gzip ${f(u.edge402.gzip_kib, 1)} vs ${f(u.peer.gzip_kib, 1)} KiB = ${f(u.gzip_ratio)}x`);
 const cs = summary.cold_start_ms;
 console.log(`cold start        first answer ${f(cs.edge402.median, 1)} vs ${f(cs.peer.median, 1)} ms = ${f(cs.ratio)}x   (floor ${f(cs.floor.median, 1)} ms)`);
 console.log("");
-console.log(`${pad("path", FIRST)}${pad("req/s (edge402 | peer)", 26)}${pad("req/s ratio", 22)}${pad("p50 ratio", 22)}${pad("p99 ratio", 22)}${pad("CPU/request ratio", 22)}CPU ms (edge402 | peer)`);
 const label = {
   free: "free, through to the origin",
   challenge: "402 challenge",
@@ -804,8 +816,13 @@ const label = {
   paid_real: "paid, real facilitator (1 conn.)",
   paid_distant: `paid, facilitator ${2 * FACILITATOR_MS} ms away (1 conn.)`,
 };
+const FLOOR_LABEL = "do-nothing Worker (the floor)";
+const ASSETS_LABEL = "402, paywall assets bound **";
+/** The width of the table's first column: its longest label, and a gap. */
+const FIRST = Math.max(FLOOR_LABEL.length, ASSETS_LABEL.length, ...Object.values(label).map((text) => text.length)) + 2;
+console.log(`${pad("path", FIRST)}${pad("req/s (edge402 | peer)", 26)}${pad("req/s ratio", 22)}${pad("p50 ratio", 22)}${pad("p99 ratio", 22)}${pad("CPU/request ratio", 22)}CPU ms (edge402 | peer)`);
 const fl = summary.load.floor;
-console.log(`${pad("do-nothing Worker (the floor)", FIRST)}${pad(f(fl.rps.median, 0), 26)}${pad("", 66)}${pad("", 22)}${f(fl.cpu_ms_per_request.median, 3)}`);
+console.log(`${pad(FLOOR_LABEL, FIRST)}${pad(f(fl.rps.median, 0), 26)}${pad("", 66)}${pad("", 22)}${f(fl.cpu_ms_per_request.median, 3)}`);
 for (const sc of LOADS) {
   const l = summary.load[sc];
   console.log(
@@ -813,7 +830,7 @@ for (const sc of LOADS) {
   );
 }
 const wa = summary.load.challenge_with_assets;
-console.log(`${pad("402, paywall assets bound **", FIRST)}${pad(`${f(wa.edge402.rps.median, 0)} | ${f(summary.load.challenge.peer.rps.median, 0)}`, 26)}${pad(range(wa.ratio.rps), 22)}${pad(range(wa.ratio.p50_ms), 22)}${pad(range(wa.ratio.p99_ms), 22)}${pad(range(wa.ratio.cpu_ms_per_request), 22)}${f(wa.edge402.cpu_ms_per_request.median, 3)} | ${f(summary.load.challenge.peer.cpu_ms_per_request.median, 3)}`);
+console.log(`${pad(ASSETS_LABEL, FIRST)}${pad(`${f(wa.edge402.rps.median, 0)} | ${f(summary.load.challenge.peer.rps.median, 0)}`, 26)}${pad(range(wa.ratio.rps), 22)}${pad(range(wa.ratio.p50_ms), 22)}${pad(range(wa.ratio.p99_ms), 22)}${pad(range(wa.ratio.cpu_ms_per_request), 22)}${f(wa.edge402.cpu_ms_per_request.median, 3)} | ${f(summary.load.challenge.peer.cpu_ms_per_request.median, 3)}`);
 const cf = summary.challenge_vs_floor;
 console.log("");
 console.log(`402 path vs the floor: edge402 ${range(cf.edge402.rps)}x its req/s, ${range(cf.edge402.cpu_above_floor_ms, 3)} ms CPU above it; peer ${range(cf.peer.rps)}x, ${range(cf.peer.cpu_above_floor_ms, 3)} ms`);
@@ -829,7 +846,7 @@ console.log(`edge402's log lines (p50): the claim ${f(waited.coordinator_ms.medi
 const pd = summary.paid_distant_accounting;
 console.log(`paid with the facilitator ${pd.facilitator_round_trip_added_ms} ms away (a round trip added to each call): client p50 edge402 ${f(pd.edge402_client_p50_ms.median, 1)} ms, peer ${f(pd.peer_client_p50_ms.median, 1)} ms; edge402's claim ${f(pd.edge402_waited_p50_ms.coordinator_ms.median, 0)} ms, its facilitator call ${f(pd.edge402_waited_p50_ms.facilitator_ms.median, 0)} ms`);
 const it = summary.isolate_ms_per_request;
-const parts = (p) => `${f(p.busy_ms, 2)} ms (JS ${f(p.js_ms, 2)}, WASM ${f(p.wasm_ms, 2)}, runtime ${f(p.runtime_ms, 2)} of which its fetch ${f(p.runtime_fetch_ms, 2)})`;
+const parts = (p) => `${f(p.busy_ms, 2)} ms (JS ${f(p.js_ms, 2)}, WASM ${f(p.wasm_ms, 2)}, runtime ${f(p.runtime_ms, 2)} of which fetch ${f(p.runtime_fetch_ms, 2)}, GC ${f(p.gc_ms, 2)}, program ${f(p.program_ms, 2)})`;
 console.log(`the isolate's own time per paid request (V8's profiler): edge402 ${parts(it.edge402)}, peer ${parts(it.peer)}; the floor's call to a new Durable Object ${parts(it.floor_new_object)}`);
 const fc = summary.facilitator_calls;
 console.log(`facilitator calls per paid / bad request: edge402 ${fc.edge402.per_paid} / ${fc.edge402.per_bad}, peer ${fc.peer.per_paid} / ${fc.peer.per_bad}`);

@@ -29,7 +29,8 @@ pub struct HandlerOrigin<'a, H> {
     /// The client's body, once the gate read it: what is sent on in its place.
     body: RefCell<Option<Vec<u8>>>,
     handler: RefCell<Option<H>>,
-    /// Time spent waiting for the handler's answer, for the request's log line.
+    /// Time spent waiting for the handler's answer (its status and headers: the body
+    /// streams after), for the request's log line.
     pub spent: Spent,
 }
 
