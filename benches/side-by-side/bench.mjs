@@ -582,6 +582,13 @@ async function payment(accepted, { spoil = false } = {}) {
   return { "PAYMENT-SIGNATURE": b64json({ x402Version: 2, accepted, payload: { signature: sent, authorization } }) };
 }
 
+/** `count` payments for `accepted`, each with its own nonce, signed one after another. */
+async function payments(accepted, count, options) {
+  const list = [];
+  for (let i = 0; i < count; i += 1) list.push(await payment(accepted, options));
+  return list;
+}
+
 const offers = { edge402: await offerOf(workers.edge402), peer: await offerOf(workers.peer) };
 for (const name of ["edge402_real", "peer_real", "edge402_distant", "peer_distant"]) offers[name] = await offerOf(workers[name]);
 
@@ -627,16 +634,14 @@ for (let r = 0; r < ROUNDS; r += 1) {
     }
   }
   for (const w of order) {
-    const list = [];
-    for (let i = 0; i < PAID_INSTANT; i += 1) list.push(await payment(offers[w]));
+    const list = await payments(offers[w], PAID_INSTANT);
     step(`round ${r + 1}/${ROUNDS}: ${PAID_INSTANT} new payments at ${w} (instant facilitator)`);
     result[w].paid = await loadEach(workers[w], `${workers[w].base}/api/bench`, list, 200);
   }
   for (const [sc, where] of [["paid_real", "the stack's facilitator"], ["paid_distant", `the stack's facilitator, ${2 * FACILITATOR_MS} ms away`]]) {
     for (const w of order) {
       const name = `${w}_${sc.slice("paid_".length)}`;
-      const list = [];
-      for (let i = 0; i < PAID_REAL; i += 1) list.push(await payment(offers[name]));
+      const list = await payments(offers[name], PAID_REAL);
       step(`round ${r + 1}/${ROUNDS}: ${PAID_REAL} new payments at ${w}, one at a time (${where})`);
       const first = facilitatorCalls.length;
       const logOffset = readFileSync(workers[name].logFile, "utf8").length;
@@ -670,12 +675,10 @@ summary.facilitator_calls = {};
 for (const w of ["edge402", "peer"]) {
   const calls = (a, b) => b.verify - a.verify + b.settle - a.settle;
   const c0 = await counts();
-  const paid = [];
-  for (let i = 0; i < BAD_PAYMENTS; i += 1) paid.push(await payment(offers[w]));
+  const paid = await payments(offers[w], BAD_PAYMENTS);
   await loadEach(workers[w], `${workers[w].base}/api/bench`, paid, 200);
   const c1 = await counts();
-  const bad = [];
-  for (let i = 0; i < BAD_PAYMENTS; i += 1) bad.push(await payment(offers[w], { spoil: true }));
+  const bad = await payments(offers[w], BAD_PAYMENTS, { spoil: true });
   await loadEach(workers[w], `${workers[w].base}/api/bench`, bad, 402);
   const c2 = await counts();
   summary.facilitator_calls[w] = { per_paid: round(calls(c0, c1) / BAD_PAYMENTS), per_bad: round(calls(c1, c2) / BAD_PAYMENTS) };
@@ -689,8 +692,7 @@ const profileGap = Math.round(median(rounds.map((r) => r.edge402.paid_real.p50_m
 summary.isolate_ms_per_request = {};
 for (const w of ["edge402", "peer"]) {
   const name = `${w}_real`;
-  const list = [];
-  for (let i = 0; i < PAID_REAL; i += 1) list.push(await payment(offers[name]));
+  const list = await payments(offers[name], PAID_REAL);
   summary.isolate_ms_per_request[w] = await isolateTime(workers[name], `${workers[name].base}/api/bench`, list, profileGap, 200);
 }
 summary.isolate_ms_per_request.floor_new_object = await isolateTime(workers.floor, `${workers.floor.base}/object`, plain, profileGap, 200);
