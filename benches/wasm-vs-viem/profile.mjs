@@ -30,9 +30,9 @@ const SAMPLING_US = 50;
 /** The parts a verification is made of, by function name (the first that matches). */
 const PARTS = [
   ['field arithmetic (k256 FieldElement: mul, square, normalize, add)', /k256::arithmetic::field/],
-  ['point formulas (k256 ProjectivePoint add, double)', /k256::arithmetic::(projective|affine)/],
+  ['point formulas (edge402_ecrecover::jacobian add, double; k256\'s ProjectivePoint)', /edge402_ecrecover::jacobian|k256::arithmetic::(projective|affine)/],
   ['the double multiplication\'s loop and what it inlined (edge402_ecrecover::glv)', /edge402_ecrecover::glv/],
-  ['scalar arithmetic (inversion, the GLV split)', /k256::arithmetic::scalar|crypto_bigint|edge402_ecrecover::modinv/],
+  ['inversions (of r and of the result\'s Z) and scalar arithmetic (the GLV split)', /k256::arithmetic::scalar|crypto_bigint|edge402_ecrecover::modinv/],
   ['Keccak-256 (EIP-712 hashes, address, checksum)', /keccak/i],
   ['recovery steps inlined in edge402_ecrecover::recover_prehash and edge402::evm::recover', /edge402_ecrecover::recover_prehash|edge402::evm::recover/],
 ];
@@ -78,6 +78,6 @@ const perCall = (us) => `${(us / (ROUNDS * payloads.length)).toFixed(1).padStart
 console.log(`where verifyPayment's time goes (the release build before wasm-opt, ${ROUNDS * payloads.length} verifications, self time per part, V8 sampling every ${SAMPLING_US} us):`);
 for (const [part, us] of [...byPart].sort((a, b) => b[1] - a[1])) console.log(`  ${share(us)} ${perCall(us)}  ${part}`);
 console.log('the WASM functions with the most self time:');
-for (const [name, us] of [...byFunction].sort((a, b) => b[1] - a[1]).slice(0, 8)) {
+for (const [name, us] of [...byFunction].sort((a, b) => b[1] - a[1]).slice(0, 12)) {
   console.log(`  ${share(us)}  ${name.replace(/::h[0-9a-f]{16}$/, '')}`);
 }

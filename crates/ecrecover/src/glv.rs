@@ -9,23 +9,25 @@
 //! - writes each half of `u2` in width-5 non-adjacent form, so about one bit in six needs an
 //!   addition (of an odd multiple `R, 3R, …, 15R` taken from a table, negated as the digit
 //!   says), and each half of `u1` in width 8: one bit in nine, from tables of `G, 3G, …, 127G`
-//!   and of their `λ` multiples, built once per instance and brought to affine coordinates,
-//!   so that each of those additions is k256's cheaper mixed one;
+//!   and of their `λ` multiples, built once per instance;
+//! - brings every table to affine coordinates (one field inversion per point), so that each
+//!   addition is the cheaper mixed one of `jacobian` (8 multiplications and 3 squarings,
+//!   against 12 and 4 for two Jacobian points);
 //! - gets the tables of `λ·P` from those of `P` (`λ·(kP) = k·(λ·P)`, and `λ` scales x alone).
 //!
 //! The constants and the rounding split are the published ones (Hankerson–Menezes–Vanstone,
 //! "Guide to Elliptic Curve Cryptography" §3.5; libsecp256k1). Tests hold the result to
 //! k256's `lincomb` on random and edge-case scalars.
 
-use std::ops::{AddAssign, Neg};
 use std::sync::OnceLock;
 
 use hex_literal::hex;
 use k256::elliptic_curve::bigint::U256;
 use k256::elliptic_curve::ops::Reduce;
-use k256::elliptic_curve::point::BatchNormalize;
 use k256::elliptic_curve::scalar::IsHigh;
-use k256::{AffinePoint, FieldBytes, ProjectivePoint, Scalar};
+use k256::{FieldBytes, FieldElement, Scalar};
+
+use crate::jacobian::{batch_to_affine, Affine, Jacobian};
 
 /// Window width for `R`'s digits: odd and smaller than `2^(WINDOW-1)` in magnitude.
 const WINDOW: u32 = 5;
@@ -39,10 +41,13 @@ const G_TABLE_LEN: usize = 1 << (G_WINDOW - 2);
 /// Digits of the form of a value below `2^128`, with room for the final carry.
 const DIGITS: usize = 130;
 
-/// `-λ mod n`, for `λ = 5363ad4c…1b23bd72`, the cube root of unity mod n that goes with the
-/// `β` of k256's `ProjectivePoint::endomorphism`.
+/// `-λ mod n`, for `λ = 5363ad4c…1b23bd72`, the cube root of unity mod n that goes with
+/// [`BETA`].
 const MINUS_LAMBDA: [u8; 32] =
     hex!("ac9c52b33fa3cf1f5ad9e3fd77ed9ba4a880b9fc8ec739c2e0cfc810b51283cf");
+/// `β`, the cube root of unity mod p with `λ·(x, y) = (β·x, y)` (the one k256's
+/// `ProjectivePoint::endomorphism` uses).
+const BETA: [u8; 32] = hex!("7ae96a2b657c07106e64479eac3434e99cf0497512f58995c1396c28719501ee");
 /// `-b1` and `-b2 mod n` of the short lattice basis `(a1, b1), (a2, b2)`.
 const MINUS_B1: [u8; 32] = hex!("00000000000000000000000000000000e4437ed6010e88286f547fa90abfe4c3");
 const MINUS_B2: [u8; 32] = hex!("fffffffffffffffffffffffffffffffe8a280ac50774346dd765cda83db1562c");
@@ -52,22 +57,25 @@ const G2: [u8; 32] = hex!("e4437ed6010e88286f547fa90abfe4c4221208ac9df506c61571b
 
 /// `u1·G + u2·r`; `None` if a scalar would not split into halves below `2^128`, which the
 /// split's published bound rules out (a refusal, should that ever be wrong, not a wrong point).
-pub(crate) fn mul_g_plus(u1: &Scalar, u2: &Scalar, r: &AffinePoint) -> Option<ProjectivePoint> {
+pub(crate) fn mul_g_plus(u1: &Scalar, u2: &Scalar, r: &Affine) -> Option<Jacobian> {
     let [g, g_lambda] = generator_tables();
-    let r_table: [ProjectivePoint; TABLE_LEN] = odd_multiples(&ProjectivePoint::from(*r));
-    let r_lambda_table = r_table.map(|p| p.endomorphism());
+    let [r, r_lambda] = tables::<TABLE_LEN>(r)?;
     let [(u1_a, u1_b), (u2_a, u2_b)] = [split(u1, G_WINDOW)?, split(u2, WINDOW)?];
+    let terms: [(&[Affine], &Half); 4] = [
+        (g, &u1_a),
+        (g_lambda, &u1_b),
+        (&r, &u2_a),
+        (&r_lambda, &u2_b),
+    ];
 
-    let mut acc = ProjectivePoint::IDENTITY;
-    let mut started = false;
+    let mut acc = Jacobian::INFINITY;
     for i in (0..DIGITS).rev() {
-        if started {
-            acc = acc.double();
+        acc = acc.double();
+        for (table, half) in terms {
+            if let Some(multiple) = digit_of(table, half, i) {
+                acc = acc.add_affine(&multiple);
+            }
         }
-        started |= add_digit(&mut acc, g, &u1_a, i);
-        started |= add_digit(&mut acc, g_lambda, &u1_b, i);
-        started |= add_digit(&mut acc, &r_table, &u2_a, i);
-        started |= add_digit(&mut acc, &r_lambda_table, &u2_b, i);
     }
     Some(acc)
 }
@@ -78,45 +86,43 @@ struct Half {
     negative: bool,
 }
 
-/// Adds `±digit·P` from `P`'s table (projective or affine points) when the half's digit at
-/// `i` is not zero; says whether it added.
-fn add_digit<T>(acc: &mut ProjectivePoint, table: &[T], half: &Half, i: usize) -> bool
-where
-    T: Copy + Neg<Output = T>,
-    ProjectivePoint: AddAssign<T>,
-{
+/// `±digit·P` from `P`'s table of odd multiples when the half's digit at `i` is not zero.
+fn digit_of(table: &[Affine], half: &Half, i: usize) -> Option<Affine> {
     let digit = half.digits[i];
     if digit == 0 {
-        return false;
+        return None;
     }
-    let multiple = table[usize::from(digit.unsigned_abs() >> 1)];
-    let multiple = if (digit < 0) != half.negative {
-        -multiple
+    let multiple = &table[usize::from(digit.unsigned_abs() >> 1)];
+    Some(if (digit < 0) != half.negative {
+        multiple.neg()
     } else {
-        multiple
-    };
-    *acc += multiple;
-    true
+        *multiple
+    })
 }
 
-/// `P, 3P, 5P, …, (2N-1)P`.
-fn odd_multiples<const N: usize>(p: &ProjectivePoint) -> [ProjectivePoint; N] {
+/// The odd multiples `P, 3P, …, (2N-1)P` of `p` and those of `λ·P`, in affine coordinates
+/// (one field inversion for all: the `λ` multiples scale only `x`, by `β`); `None` if one
+/// is at infinity, which no point of the curve's prime order has below `2N`.
+fn tables<const N: usize>(p: &Affine) -> Option<[[Affine; N]; 2]> {
+    let p = Jacobian::from_affine(p);
     let twice = p.double();
-    let mut table = [*p; N];
+    let mut multiples = [p; N];
     for i in 1..N {
-        table[i] = table[i - 1] + twice;
+        multiples[i] = multiples[i - 1].add(&twice);
     }
-    table
+    let multiples = batch_to_affine(&multiples)?;
+    // BETA is below the prime.
+    let beta = FieldElement::from_bytes(&FieldBytes::from(BETA)).expect("β is a field element");
+    Some([multiples, multiples.map(|m| m.endomorphism(&beta))])
 }
 
-/// The odd multiples of `G` and of `λ·G` in affine coordinates (one field inversion for all),
-/// computed on first use.
-fn generator_tables() -> &'static [[AffinePoint; G_TABLE_LEN]; 2] {
-    static TABLES: OnceLock<[[AffinePoint; G_TABLE_LEN]; 2]> = OnceLock::new();
+/// The tables of `G` and `λ·G`, computed on first use.
+fn generator_tables() -> &'static [[Affine; G_TABLE_LEN]; 2] {
+    static TABLES: OnceLock<[[Affine; G_TABLE_LEN]; 2]> = OnceLock::new();
     TABLES.get_or_init(|| {
-        let g: [ProjectivePoint; G_TABLE_LEN] = odd_multiples(&ProjectivePoint::GENERATOR);
-        let g_lambda = g.map(|p| p.endomorphism());
-        [g, g_lambda].map(|table| ProjectivePoint::batch_normalize(&table))
+        // The generator is on the curve and of the curve's order.
+        let generator = Affine::from_k256(&k256::AffinePoint::GENERATOR).expect("G is finite");
+        tables(&generator).expect("G has no small multiple at infinity")
     })
 }
 
@@ -191,6 +197,7 @@ mod tests {
 
     use k256::elliptic_curve::ops::LinearCombination;
     use k256::elliptic_curve::Field;
+    use k256::{AffinePoint, ProjectivePoint};
 
     use super::*;
 
@@ -213,11 +220,39 @@ mod tests {
         }
     }
 
+    /// `u1·G + u2·r` by `mul_g_plus`, in k256's affine form (`None` at infinity).
+    fn combined(u1: &Scalar, u2: &Scalar, r: &ProjectivePoint) -> Option<AffinePoint> {
+        let r = Affine::from_k256(&r.to_affine()).unwrap();
+        mul_g_plus(u1, u2, &r).unwrap().to_k256()
+    }
+
+    /// The same by k256's constant-time `lincomb`.
+    fn combined_by_k256(u1: &Scalar, u2: &Scalar, r: &ProjectivePoint) -> Option<AffinePoint> {
+        let sum = ProjectivePoint::lincomb(&ProjectivePoint::GENERATOR, u1, r, u2);
+        (sum != ProjectivePoint::IDENTITY).then(|| sum.to_affine())
+    }
+
     #[test]
-    fn lambda_is_the_endomorphism_of_k256() {
+    fn lambda_and_beta_are_the_endomorphism_of_k256() {
         let lambda = -scalar(&MINUS_LAMBDA);
         let p = ProjectivePoint::GENERATOR * from_hex(&"5a".repeat(32));
         assert_eq!(p.endomorphism(), p * lambda);
+        let [multiples, lambda_multiples] =
+            tables::<2>(&Affine::from_k256(&p.to_affine()).unwrap()).unwrap();
+        for (k, (ours, ours_lambda)) in [1u64, 3]
+            .into_iter()
+            .zip(multiples.iter().zip(&lambda_multiples))
+        {
+            let expected = p * Scalar::from(k);
+            assert_eq!(
+                Jacobian::from_affine(ours).to_k256(),
+                Some(expected.to_affine())
+            );
+            assert_eq!(
+                Jacobian::from_affine(ours_lambda).to_k256(),
+                Some((expected * lambda).to_affine())
+            );
+        }
     }
 
     #[test]
@@ -284,7 +319,7 @@ mod tests {
 
     #[test]
     fn agrees_with_k256_lincomb() {
-        let r = (ProjectivePoint::GENERATOR * from_hex(&"17".repeat(32))).to_affine();
+        let r = ProjectivePoint::GENERATOR * from_hex(&"17".repeat(32));
         let scalars = [
             "0000000000000000000000000000000000000000000000000000000000000000",
             "0000000000000000000000000000000000000000000000000000000000000001",
@@ -295,13 +330,40 @@ mod tests {
         for a in scalars {
             for b in scalars {
                 let (u1, u2) = (from_hex(a), from_hex(b));
-                let expected = ProjectivePoint::lincomb(
-                    &ProjectivePoint::GENERATOR,
-                    &u1,
-                    &ProjectivePoint::from(r),
-                    &u2,
+                assert_eq!(
+                    combined(&u1, &u2, &r),
+                    combined_by_k256(&u1, &u2, &r),
+                    "{a} {b}"
                 );
-                assert_eq!(mul_g_plus(&u1, &u2, &r), Some(expected), "{a} {b}");
+            }
+        }
+    }
+
+    /// With `r` a small multiple of `G` (or of `λ·G`, or their negations), the accumulator
+    /// meets the very points it adds: the additions' exceptional cases (a point added to
+    /// itself, to its negation, the sum at infinity) all occur, and must agree with k256.
+    #[test]
+    fn agrees_with_k256_where_the_sum_meets_its_own_terms() {
+        let lambda = -scalar(&MINUS_LAMBDA);
+        let small = [1u64, 2, 3, 5, 15, 127];
+        let mut points = vec![];
+        for k in small {
+            for m in [Scalar::from(k), -Scalar::from(k), Scalar::from(k) * lambda] {
+                points.push(ProjectivePoint::GENERATOR * m);
+            }
+        }
+        let mut scalars: Vec<Scalar> = small.iter().map(|&k| Scalar::from(k)).collect();
+        scalars.extend(small.iter().map(|&k| -Scalar::from(k)));
+        scalars.extend([lambda, -lambda, Scalar::ZERO, from_hex(&"a5".repeat(32))]);
+        for r in &points {
+            for u1 in &scalars {
+                for u2 in &scalars {
+                    assert_eq!(
+                        combined(u1, u2, r),
+                        combined_by_k256(u1, u2, r),
+                        "{u1:?} {u2:?} {r:?}"
+                    );
+                }
             }
         }
     }
@@ -317,8 +379,7 @@ mod tests {
             let (u1, u2) = (scalar(&a), scalar(&b));
             let r = ProjectivePoint::GENERATOR * scalar(&key);
             proptest::prop_assume!(r != ProjectivePoint::IDENTITY);
-            let expected = ProjectivePoint::lincomb(&ProjectivePoint::GENERATOR, &u1, &r, &u2);
-            proptest::prop_assert_eq!(mul_g_plus(&u1, &u2, &r.to_affine()), Some(expected));
+            proptest::prop_assert_eq!(combined(&u1, &u2, &r), combined_by_k256(&u1, &u2, &r));
             let lambda = -scalar(&MINUS_LAMBDA);
             let (k1, k2) = split(&u1, G_WINDOW).unwrap();
             proptest::prop_assert_eq!(

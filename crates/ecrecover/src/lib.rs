@@ -11,18 +11,18 @@
 //! keys.
 //!
 //! Everything recovery touches is public (the signature, the digest, the recovered key), so
-//! it runs in variable time: `glv` computes `u1·G + u2·R`, `modinv` inverts `r`.
+//! it runs in variable time: `glv` computes `u1·G + u2·R` with the point formulas of
+//! `jacobian`, `modinv` inverts `r` and the result's `Z`.
 
 #![forbid(unsafe_code)]
 
 mod glv;
+mod jacobian;
 mod modinv;
 
 use k256::ecdsa::Signature;
 use k256::elliptic_curve::ops::Reduce;
-use k256::elliptic_curve::point::DecompressPoint;
-use k256::elliptic_curve::subtle::Choice;
-use k256::{AffinePoint, FieldBytes, ProjectivePoint, Scalar, U256};
+use k256::{AffinePoint, FieldBytes, Scalar, U256};
 
 /// The public key that signed the 32-byte `digest`: `Q = r⁻¹ · (s·R − z·G)`, where `R` is
 /// the curve point with x = r and the y parity `y_odd`. `None` when no key did (no such
@@ -33,13 +33,11 @@ pub fn recover_prehash(
     y_odd: bool,
 ) -> Option<AffinePoint> {
     let (r, s) = signature.split_scalars();
-    let r_point = AffinePoint::decompress(&r.to_bytes(), Choice::from(u8::from(y_odd)));
-    let r_point = Option::<AffinePoint>::from(r_point)?;
+    let r_point = jacobian::Affine::decompress(&r.to_bytes(), y_odd)?;
     let z = <Scalar as Reduce<U256>>::reduce_bytes(&FieldBytes::from(*digest));
     // `r` is non-zero (a `Signature` holds no zero scalar), so the inverse exists.
-    let r_inv = modinv::invert(&r)?;
+    let r_inv = modinv::invert_scalar(&r)?;
     let u1 = -(z * r_inv);
     let u2 = *s * r_inv;
-    let q = glv::mul_g_plus(&u1, &u2, &r_point)?;
-    (q != ProjectivePoint::IDENTITY).then(|| q.to_affine())
+    glv::mul_g_plus(&u1, &u2, &r_point)?.to_k256()
 }

@@ -1,15 +1,20 @@
-//! Variable-time inversion modulo the secp256k1 group order `n`, by Bernstein and Yang's
-//! "safegcd" divsteps (<https://eprint.iacr.org/2019/266>), in the 30-bit signed-limb form
-//! libsecp256k1 uses on 32-bit targets: products fit `i64`, which wasm32 multiplies natively.
+//! Variable-time inversion modulo the secp256k1 group order `n` and the field prime `p`, by
+//! Bernstein and Yang's "safegcd" divsteps (<https://eprint.iacr.org/2019/266>), in the
+//! 30-bit signed-limb form libsecp256k1 uses on 32-bit targets: products fit `i64`, which
+//! wasm32 multiplies natively.
 //!
-//! Recovery inverts `r`, which is public, so the time may depend on it; k256's binary-GCD
-//! `invert_vartime` takes several times as long in WASM. Each round of 30 divsteps works on
-//! the low bits of `f` and `g` alone, yielding a 2×2 matrix that is then applied to the full
-//! `f, g` (the gcd's state) and `d, e` (the Bézout coefficients, kept modulo `n`). When `g`
-//! reaches zero, `f = ±1` and `d = ±r⁻¹`. The answer is checked (`r·r⁻¹ = 1`) before it is
-//! returned, so a mistake here could only refuse a signature, never recover a wrong key.
+//! Recovery inverts `r` and, to bring its result to affine coordinates, the result's `Z`; both
+//! are public, so the time may depend on them. k256's binary-GCD `invert_vartime` takes
+//! several times as long in WASM, and its field inversion (an exponentiation, 255 squarings)
+//! about twice. Each round of 30 divsteps works on the low bits of `f` and `g` alone, yielding
+//! a 2×2 matrix that is then applied to the full `f, g` (the gcd's state) and `d, e` (the
+//! Bézout coefficients, kept modulo the modulus). When `g` reaches zero, `f = ±1` and
+//! `d = ±x⁻¹`. Each answer is checked (`x·x⁻¹ = 1`) before it is returned, so a mistake here
+//! could only refuse a signature, never recover a wrong key.
 
-use k256::Scalar;
+use std::ops::{Add, Mul, Neg};
+
+use k256::{FieldElement, Scalar};
 
 /// Limbs of 30 bits: nine hold 256 bits (and the sign, in the top one).
 const LIMBS: usize = 9;
@@ -19,38 +24,70 @@ const M30: i32 = (u32::MAX >> 2) as i32;
 /// A number as `Σ limb[i]·2^(30·i)`, each limb signed.
 type Signed30 = [i32; LIMBS];
 
+/// An odd modulus in limbs, and its inverse modulo `2^30`.
+struct Modulus {
+    limbs: Signed30,
+    inv30: u32,
+}
+
+impl Modulus {
+    const fn new(big_endian: &[u8; 32]) -> Self {
+        let limbs = signed30(big_endian);
+        Self {
+            limbs,
+            inv30: inverse_mod_2_30(limbs[0] as u32),
+        }
+    }
+}
+
 /// The group order `n`, big-endian.
 const ORDER: [u8; 32] =
     hex_literal::hex!("fffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141");
-/// `n` in 30-bit limbs.
-const MODULUS: Signed30 = signed30(&ORDER);
-/// `n⁻¹ mod 2^30`.
-const MODULUS_INV30: u32 = inverse_mod_2_30(MODULUS[0] as u32);
+/// The field prime `p = 2^256 - 2^32 - 977`, big-endian.
+const PRIME: [u8; 32] =
+    hex_literal::hex!("fffffffffffffffffffffffffffffffffffffffffffffffffffffffefffffc2f");
+const MOD_ORDER: Modulus = Modulus::new(&ORDER);
+const MOD_PRIME: Modulus = Modulus::new(&PRIME);
 /// `-(2i+1)⁻¹ mod 256`: what multiple of an odd `f` cancels the low bits of `g`.
 const NEG_INV256: [u8; 128] = neg_inverses_mod_256();
 
 /// `r⁻¹ mod n`; `None` for zero.
-pub(crate) fn invert(r: &Scalar) -> Option<Scalar> {
-    let bytes: [u8; 32] = r.to_bytes().into();
-    let (d, f_negative) = divsteps(&signed30(&bytes));
-    let magnitude = value_of(&d);
-    let inverse = if f_negative { -magnitude } else { magnitude };
+pub(crate) fn invert_scalar(r: &Scalar) -> Option<Scalar> {
+    let inverse = inverse_of(&r.to_bytes().into(), &MOD_ORDER, Scalar::from);
     (inverse * r == Scalar::ONE).then_some(inverse)
 }
 
-/// Runs safegcd on `x` against the modulus: the final `d` and whether `f` ended at -1.
-fn divsteps(x: &Signed30) -> (Signed30, bool) {
+/// `x⁻¹ mod p`, normalized; `None` for zero.
+pub(crate) fn invert_field(x: &FieldElement) -> Option<FieldElement> {
+    let inverse = inverse_of(&x.to_bytes().into(), &MOD_PRIME, FieldElement::from_u64).normalize();
+    ((inverse * x).normalize() == FieldElement::ONE).then_some(inverse)
+}
+
+/// `x⁻¹` modulo `m` as a `T` (built from `u64`s with `from_u64`), or a wrong value when there
+/// is none (the callers check).
+fn inverse_of<T>(x: &[u8; 32], m: &Modulus, from_u64: fn(u64) -> T) -> T
+where
+    T: Copy + Add<Output = T> + Mul<Output = T> + Neg<Output = T>,
+{
+    let (d, f_negative) = divsteps(&signed30(x), m);
+    // f ended at -1: the inverse is -d.
+    let d = if f_negative { d.map(|limb| -limb) } else { d };
+    value_of(&d, from_u64)
+}
+
+/// Runs safegcd on `x` against `m`: the final `d` and whether `f` ended at -1.
+fn divsteps(x: &Signed30, m: &Modulus) -> (Signed30, bool) {
     let mut d: Signed30 = [0; LIMBS];
     let mut e: Signed30 = [0; LIMBS];
     e[0] = 1;
-    let (mut f, mut g) = (MODULUS, *x);
+    let (mut f, mut g) = (m.limbs, *x);
     let mut eta = -1;
     let mut len = LIMBS;
     // At most 741 divsteps for 256-bit inputs (the paper's bound), so 25 rounds of 30.
     for _ in 0..25 {
         let (next_eta, t) = divsteps_30(eta, f[0] as u32, g[0] as u32);
         eta = next_eta;
-        update_de(&mut d, &mut e, &t);
+        update_de(m, &mut d, &mut e, &t);
         update_fg(len, &mut f, &mut g, &t);
         if g[..len].iter().all(|&limb| limb == 0) {
             break;
@@ -104,42 +141,42 @@ fn divsteps_30(mut eta: i32, f0: u32, g0: u32) -> (i32, Transition) {
     (eta, [u as i32, v as i32, q as i32, r as i32])
 }
 
-/// `(d, e) ← t·(d, e) / 2^30 (mod n)`: a multiple of `n` is added to each first so that the
-/// division is exact, keeping both within `(-2n, n)`.
-fn update_de(d: &mut Signed30, e: &mut Signed30, t: &Transition) {
+/// `(d, e) ← t·(d, e) / 2^30 (mod m)`: a multiple of `m` is added to each first so that the
+/// division is exact, keeping both within `(-2m, m)`.
+fn update_de(m: &Modulus, d: &mut Signed30, e: &mut Signed30, t: &Transition) {
     let [u, v, q, r] = *t;
     let (sd, se) = (d[LIMBS - 1] >> 31, e[LIMBS - 1] >> 31);
     let (di, ei) = (i64::from(d[0]), i64::from(e[0]));
     let cd = i64::from(u) * di + i64::from(v) * ei;
     let ce = i64::from(q) * di + i64::from(r) * ei;
-    // Multiples of n that make the low 30 bits of cd + n·md and ce + n·me zero.
-    let cancel = |c: i64, m: i32| {
-        let low = MODULUS_INV30.wrapping_mul(c as u32).wrapping_add(m as u32) & M30 as u32;
-        m.wrapping_sub(low as i32)
+    // Multiples of m that make the low 30 bits of cd + m·md and ce + m·me zero.
+    let cancel = |c: i64, start: i32| {
+        let low = m.inv30.wrapping_mul(c as u32).wrapping_add(start as u32) & M30 as u32;
+        start.wrapping_sub(low as i32)
     };
     let md = cancel(cd, (u & sd).wrapping_add(v & se));
     let me = cancel(ce, (q & sd).wrapping_add(r & se));
-    transform(t, (d, e), LIMBS, (md, me));
+    transform(t, (d, e), LIMBS, (&m.limbs, md, me));
 }
 
 /// `(f, g) ← t·(f, g) / 2^30` over their first `len` limbs (exact by construction).
 fn update_fg(len: usize, f: &mut Signed30, g: &mut Signed30, t: &Transition) {
-    transform(t, (f, g), len, (0, 0));
+    transform(t, (f, g), len, (&[0; LIMBS], 0, 0));
 }
 
-/// `(a, b) ← (t·(a, b) + n·(ma, mb)) / 2^30` over the first `len` limbs, where the sum's low
+/// `(a, b) ← (t·(a, b) + m·(ma, mb)) / 2^30` over the first `len` limbs, where the sum's low
 /// 30 bits are zero: lower limbs come out in `0..2^30`, the top one signed.
 fn transform(
     t: &Transition,
     (a, b): (&mut Signed30, &mut Signed30),
     len: usize,
-    (ma, mb): (i32, i32),
+    (m, ma, mb): (&Signed30, i32, i32),
 ) {
     let [u, v, q, r] = t.map(i64::from);
     let (ma, mb) = (i64::from(ma), i64::from(mb));
     let (mut ca, mut cb) = (0i64, 0i64);
     for i in 0..len {
-        let (ai, bi, n) = (i64::from(a[i]), i64::from(b[i]), i64::from(MODULUS[i]));
+        let (ai, bi, n) = (i64::from(a[i]), i64::from(b[i]), i64::from(m[i]));
         ca += u * ai + v * bi + n * ma;
         cb += q * ai + r * bi + n * mb;
         if i > 0 {
@@ -153,11 +190,15 @@ fn transform(
     b[len - 1] = cb as i32;
 }
 
-/// `Σ limb[i]·2^(30·i) mod n` (limbs of either sign).
-fn value_of(limbs: &Signed30) -> Scalar {
-    let base = Scalar::from(1u64 << 30);
-    limbs.iter().rev().fold(Scalar::ZERO, |acc, &limb| {
-        let magnitude = Scalar::from(u64::from(limb.unsigned_abs()));
+/// `Σ limb[i]·2^(30·i)` as a `T` (limbs of either sign). A field element stays within the
+/// magnitude its multiplication takes: at most 3 before each product.
+fn value_of<T>(limbs: &Signed30, from_u64: fn(u64) -> T) -> T
+where
+    T: Copy + Add<Output = T> + Mul<Output = T> + Neg<Output = T>,
+{
+    let base = from_u64(1 << 30);
+    limbs.iter().rev().fold(from_u64(0), |acc, &limb| {
+        let magnitude = from_u64(u64::from(limb.unsigned_abs()));
         acc * base + if limb < 0 { -magnitude } else { magnitude }
     })
 }
@@ -212,60 +253,102 @@ mod tests {
         <Scalar as Reduce<U256>>::reduce_bytes(&FieldBytes::from(bytes))
     }
 
+    fn field(bytes: [u8; 32]) -> FieldElement {
+        FieldElement::from_bytes(&FieldBytes::from(bytes)).unwrap()
+    }
+
     #[test]
-    fn the_constants_are_the_modulus_and_its_inverses() {
-        assert_eq!(
-            MODULUS_INV30.wrapping_mul(MODULUS[0] as u32) & M30 as u32,
-            1
-        );
+    fn the_constants_are_the_moduli_and_their_inverses() {
+        for m in [&MOD_ORDER, &MOD_PRIME] {
+            assert_eq!(m.inv30.wrapping_mul(m.limbs[0] as u32) & M30 as u32, 1);
+        }
         for (i, &neg_inverse) in NEG_INV256.iter().enumerate() {
             let odd = 2 * i as u32 + 1;
             assert_eq!(odd.wrapping_mul(u32::from(neg_inverse)) & 255, 255, "{odd}");
         }
-        assert_eq!(value_of(&MODULUS), Scalar::ZERO);
-        assert_eq!(value_of(&signed30(&[0xff; 32])), scalar([0xff; 32]));
+        assert_eq!(value_of(&MOD_ORDER.limbs, Scalar::from), Scalar::ZERO);
+        assert_eq!(
+            value_of(&signed30(&[0xff; 32]), Scalar::from),
+            scalar([0xff; 32])
+        );
+        let p = value_of(&MOD_PRIME.limbs, FieldElement::from_u64);
+        assert!(bool::from(p.normalizes_to_zero()));
+        let mut below_p = PRIME;
+        below_p[31] -= 1;
+        assert_eq!(
+            value_of(&signed30(&below_p), FieldElement::from_u64).normalize(),
+            (-FieldElement::ONE).normalize()
+        );
+    }
+
+    /// Values whose limbs sit at the edges: ±1, ±2, single bits around the limb boundaries,
+    /// and (m - 1) / 2, each as 32 big-endian bytes below the modulus `m`.
+    fn edge_values(modulus: &[u8; 32]) -> Vec<[u8; 32]> {
+        let mut cases = vec![];
+        for shift in [0u32, 1, 29, 30, 31, 60, 127, 128, 255] {
+            let mut bytes = [0u8; 32];
+            bytes[31 - (shift / 8) as usize] = 1 << (shift % 8);
+            cases.push(bytes);
+        }
+        let (mut minus_one, mut minus_two) = (*modulus, *modulus);
+        minus_one[31] -= 1;
+        minus_two[31] -= 2;
+        let mut half = [0u8; 32];
+        let mut carry = 0;
+        for (out, byte) in half.iter_mut().zip(minus_one) {
+            *out = (carry << 7) | (byte >> 1);
+            carry = byte & 1;
+        }
+        cases.extend([minus_one, minus_two, half]);
+        cases
     }
 
     #[test]
     fn inverts_edge_values_as_k256_does() {
-        let mut cases = vec![
-            Scalar::ONE,
-            -Scalar::ONE,
-            Scalar::from(2u64),
-            -Scalar::from(2u64),
-        ];
-        for shift in [29u32, 30, 31, 60, 127, 128, 255] {
-            let mut bytes = [0u8; 32];
-            bytes[31 - (shift / 8) as usize] = 1 << (shift % 8);
-            cases.push(scalar(bytes));
+        for bytes in edge_values(&ORDER) {
+            let case = scalar(bytes);
+            assert_eq!(
+                invert_scalar(&case),
+                Option::from(case.invert()),
+                "{case:?}"
+            );
         }
-        let mut half = ORDER;
-        half[31] -= 1;
-        cases.push(scalar(half) * Scalar::from(2u64).invert().unwrap());
-        for case in cases {
-            assert_eq!(invert(&case), Option::from(case.invert()), "{case:?}");
+        assert_eq!(invert_scalar(&Scalar::ZERO), None);
+        for bytes in edge_values(&PRIME) {
+            let case = field(bytes);
+            let expected = Option::<FieldElement>::from(case.invert()).map(|e| e.normalize());
+            assert_eq!(invert_field(&case), expected, "{bytes:02x?}");
         }
-        assert_eq!(invert(&Scalar::ZERO), None);
+        assert_eq!(invert_field(&FieldElement::ZERO), None);
     }
 
     #[cfg(not(target_arch = "wasm32"))]
     proptest::proptest! {
         #[test]
-        fn inverts_random_scalars_as_k256_does(bytes in proptest::array::uniform32(proptest::num::u8::ANY)) {
+        fn inverts_random_values_as_k256_does(bytes in proptest::array::uniform32(proptest::num::u8::ANY)) {
             let x = scalar(bytes);
             proptest::prop_assume!(x != Scalar::ZERO);
             let expected = k256::elliptic_curve::ops::Invert::invert_vartime(&x);
-            proptest::prop_assert_eq!(invert(&x), Option::from(expected));
+            proptest::prop_assert_eq!(invert_scalar(&x), Option::from(expected));
+            if let Some(x) = Option::<FieldElement>::from(FieldElement::from_bytes(&bytes.into())) {
+                proptest::prop_assume!(!bool::from(x.normalizes_to_zero()));
+                let expected = x.invert().unwrap().normalize();
+                proptest::prop_assert_eq!(invert_field(&x), Some(expected));
+            }
         }
     }
 
     #[test]
-    fn random_scalars_round_trip() {
+    fn random_values_round_trip() {
         let mut x = Scalar::from(0x5eed_u64);
+        let mut y = FieldElement::from_u64(0x5eed);
         for _ in 0..200 {
             x = x.square() + Scalar::from(7u64);
-            let inverse = invert(&x).expect("non-zero");
+            let inverse = invert_scalar(&x).expect("non-zero");
             assert_eq!(inverse * x, Scalar::ONE);
+            y = (y.square() + FieldElement::from_u64(7)).normalize();
+            let inverse = invert_field(&y).expect("non-zero");
+            assert_eq!((inverse * y).normalize(), FieldElement::ONE);
         }
     }
 }

@@ -1,0 +1,351 @@
+//! secp256k1 points in Jacobian coordinates, doubled and added in variable time on k256's
+//! field elements: the arithmetic of `glv`'s double multiplication.
+//!
+//! k256's `ProjectivePoint` uses the complete formulas of Renes, Costello and Batina, which
+//! treat every input alike: a doubling costs 6 multiplications and 2 squarings, an addition
+//! 11 (of an affine point) or 12 multiplications. Recovery's inputs are public, so the cases
+//! those formulas exist to hide (a point added to itself or to its negation, the point at
+//! infinity) can be told apart by branches instead, and the classic Jacobian formulas for a
+//! curve with `a = 0` apply: a doubling in 3 multiplications and 4 squarings (most of the
+//! work: recovery doubles 128 times), an addition of an affine point in 8 and 3, of a
+//! Jacobian one in 12 and 4.
+//!
+//! k256's field elements are lazily reduced: each carries a magnitude (how many multiples of
+//! the prime its limbs may hold), which additions grow and which a product (whose inputs may
+//! be at most 8) or `normalize_weak` brings back to 1. The formulas below note each value's
+//! magnitude in brackets; a point's `x` and `y` are kept at 1 and its `z` at 2 at most.
+//! k256's debug builds track every element's magnitude and assert these bounds, so the tests
+//! (run in debug) check the brackets too.
+
+use k256::elliptic_curve::sec1::{EncodedPoint, FromEncodedPoint, ToEncodedPoint};
+use k256::{AffinePoint, FieldBytes, FieldElement, Secp256k1};
+
+use crate::modinv;
+
+/// A point with affine coordinates, as the tables hold them: `x` at magnitude 1, `y` at 2 at
+/// most (a negated entry), each used only as a factor.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Affine {
+    pub(crate) x: FieldElement,
+    pub(crate) y: FieldElement,
+}
+
+impl Affine {
+    /// The same point from k256's affine form; `None` for the point at infinity.
+    pub(crate) fn from_k256(point: &AffinePoint) -> Option<Self> {
+        let encoded = point.to_encoded_point(false);
+        let coordinate = |bytes: &FieldBytes| Option::from(FieldElement::from_bytes(bytes));
+        Some(Self {
+            x: coordinate(encoded.x()?)?,
+            y: coordinate(encoded.y()?)?,
+        })
+    }
+
+    /// The point with the x-coordinate `x` (big-endian, below the prime) and a `y` of the
+    /// given parity; `None` if the curve has none.
+    pub(crate) fn decompress(x: &FieldBytes, y_odd: bool) -> Option<Self> {
+        let x = Option::<FieldElement>::from(FieldElement::from_bytes(x))?;
+        let y_squared = x.square() * x + FieldElement::from_u64(7); // [2]
+        let y = Option::<FieldElement>::from(y_squared.sqrt())?.normalize();
+        let y = if bool::from(y.is_odd()) == y_odd {
+            y
+        } else {
+            y.negate(1).normalize()
+        };
+        Some(Self { x, y })
+    }
+
+    /// `-P`.
+    pub(crate) fn neg(&self) -> Self {
+        Self {
+            x: self.x,
+            y: self.y.negate(1), // [2]
+        }
+    }
+
+    /// `λ·P = (β·x, y)`, secp256k1's endomorphism.
+    pub(crate) fn endomorphism(&self, beta: &FieldElement) -> Self {
+        Self {
+            x: self.x * beta,
+            ..*self
+        }
+    }
+}
+
+/// `(X, Y, Z)` standing for the affine point `(X/Z², Y/Z³)`, or the point at infinity.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Jacobian {
+    x: FieldElement,
+    y: FieldElement,
+    z: FieldElement,
+    infinity: bool,
+}
+
+impl Jacobian {
+    pub(crate) const INFINITY: Self = Self {
+        x: FieldElement::ZERO,
+        y: FieldElement::ZERO,
+        z: FieldElement::ZERO,
+        infinity: true,
+    };
+
+    pub(crate) fn from_affine(point: &Affine) -> Self {
+        Self {
+            x: point.x.normalize_weak(),
+            y: point.y.normalize_weak(),
+            z: FieldElement::ONE,
+            infinity: false,
+        }
+    }
+
+    /// `2P`: `A = X², B = Y², C = B², D = 4·X·B, E = 3·A`; `X' = E² − 2D`,
+    /// `Y' = E·(D − X') − 8C`, `Z' = 2·Y·Z`.
+    pub(crate) fn double(&self) -> Self {
+        // secp256k1 has no point of order 2 (y = 0), so only infinity doubles to infinity.
+        if self.infinity {
+            return *self;
+        }
+        let a = self.x.square(); // [1]
+        let b = self.y.square(); // [1]
+        let c = b.square(); // [1]
+        let d = (self.x * b).mul_single(4); // [4]
+        let e = a.mul_single(3); // [3]
+        let x = (e.square() + d.double().negate(8)).normalize_weak(); // [1 + 9] → [1]
+        let y = e * (d + x.negate(1)); // [3]·[4 + 2] → [1]
+        let y = (y + c.mul_single(8).negate(8)).normalize_weak(); // [1 + 9] → [1]
+        let z = (self.y * self.z).double(); // [2]
+        Self {
+            x,
+            y,
+            z,
+            infinity: false,
+        }
+    }
+
+    /// `P + Q` for an affine `Q`.
+    pub(crate) fn add_affine(&self, q: &Affine) -> Self {
+        if self.infinity {
+            return Self::from_affine(q);
+        }
+        let zz = self.z.square(); // [1]
+        let u2 = q.x * zz;
+        let s2 = q.y * (self.z * zz);
+        self.add_scaled(self.x, self.y, u2, s2, self.z)
+    }
+
+    /// `P + Q`.
+    pub(crate) fn add(&self, q: &Self) -> Self {
+        if q.infinity {
+            return *self;
+        }
+        if self.infinity {
+            return Self {
+                y: q.y.normalize_weak(),
+                ..*q
+            };
+        }
+        let (zz1, zz2) = (self.z.square(), q.z.square()); // [1]
+        let u1 = self.x * zz2;
+        let u2 = q.x * zz1;
+        let s1 = self.y * (q.z * zz2);
+        let s2 = q.y * (self.z * zz1);
+        self.add_scaled(u1, s1, u2, s2, self.z * q.z)
+    }
+
+    /// The sum of `P` (`self`, not at infinity) and `Q`, from both brought to one scale:
+    /// `u1, s1` are `P`'s `X, Y` times `Q`'s `Z², Z³`, and `u2, s2` `Q`'s times `P`'s (all [1]);
+    /// the sum's `Z` is `z·H` with `z` the product of both `Z`s. `H = u2 − u1`, `r = s2 − s1`;
+    /// `X' = r² − H³ − 2·u1·H²`, `Y' = r·(u1·H² − X') − s1·H³`.
+    fn add_scaled(
+        &self,
+        u1: FieldElement,
+        s1: FieldElement,
+        u2: FieldElement,
+        s2: FieldElement,
+        z: FieldElement,
+    ) -> Self {
+        let h = u2 + u1.negate(1); // [3]
+        let r = s2 + s1.negate(1); // [3]
+        if bool::from(h.normalizes_to_zero()) {
+            // The same x: the same point (double it) or its negation (the sum is infinity).
+            return if bool::from(r.normalizes_to_zero()) {
+                self.double()
+            } else {
+                Self::INFINITY
+            };
+        }
+        let hh = h.square(); // [1]
+        let hhh = h * hh; // [1]
+        let v = u1 * hh; // [1]
+        let x = (r.square() + hhh.negate(1) + v.double().negate(2)).normalize_weak(); // [6] → [1]
+        let y = r * (v + x.negate(1)); // [3]·[3] → [1]
+        let y = (y + (s1 * hhh).negate(1)).normalize_weak(); // [3] → [1]
+        Self {
+            x,
+            y,
+            z: z * h, // [1]
+            infinity: false,
+        }
+    }
+
+    /// The point in k256's affine form; `None` at infinity (or, should the arithmetic ever
+    /// be wrong, for a result off the curve: k256 checks it).
+    pub(crate) fn to_k256(self) -> Option<AffinePoint> {
+        if self.infinity {
+            return None;
+        }
+        let point = self.with_z_inverse(&modinv::invert_field(&self.z)?);
+        let encoded = EncodedPoint::<Secp256k1>::from_affine_coordinates(
+            &point.x.to_bytes(),
+            &point.y.to_bytes(),
+            false,
+        );
+        AffinePoint::from_encoded_point(&encoded).into()
+    }
+
+    /// The affine coordinates, given `Z⁻¹`, normalized.
+    fn with_z_inverse(&self, z_inv: &FieldElement) -> Affine {
+        let zz_inv = z_inv.square();
+        Affine {
+            x: (self.x * zz_inv).normalize(),
+            y: (self.y * (zz_inv * z_inv)).normalize(),
+        }
+    }
+}
+
+/// The affine forms of `points` with one field inversion for all (Montgomery's trick: invert
+/// the product of the `Z`s, then peel each off); `None` if any is at infinity.
+pub(crate) fn batch_to_affine<const N: usize>(points: &[Jacobian; N]) -> Option<[Affine; N]> {
+    if points.iter().any(|p| p.infinity) {
+        return None;
+    }
+    // products[i] = Z_0·…·Z_i
+    let mut products = [FieldElement::ONE; N];
+    let mut product = FieldElement::ONE;
+    for (slot, point) in products.iter_mut().zip(points) {
+        product *= point.z;
+        *slot = product;
+    }
+    // (Z_0·…·Z_i)⁻¹, from i = N - 1 down.
+    let mut inverse = modinv::invert_field(&product)?;
+    let mut affine = [Affine {
+        x: FieldElement::ZERO,
+        y: FieldElement::ZERO,
+    }; N];
+    for i in (0..N).rev() {
+        let z_inv = match i {
+            0 => inverse,
+            _ => inverse * products[i - 1],
+        };
+        inverse *= points[i].z;
+        affine[i] = points[i].with_z_inverse(&z_inv);
+    }
+    Some(affine)
+}
+
+#[cfg(test)]
+mod tests {
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+
+    use k256::elliptic_curve::point::AffineCoordinates;
+    use k256::{ProjectivePoint, Scalar};
+
+    use super::*;
+
+    /// `k·G` in both forms, for small and large `k`.
+    fn points() -> Vec<(ProjectivePoint, Affine)> {
+        let scalars = [1u64, 2, 3, 7, 0x5eed_5eed_5eed_5eed, u64::MAX];
+        scalars
+            .iter()
+            .flat_map(|&k| [Scalar::from(k), -Scalar::from(k).square()])
+            .map(|k| {
+                let p = ProjectivePoint::GENERATOR * k;
+                (p, Affine::from_k256(&p.to_affine()).unwrap())
+            })
+            .collect()
+    }
+
+    fn k256(point: &Jacobian) -> Option<AffinePoint> {
+        point.to_k256()
+    }
+
+    fn expected(point: ProjectivePoint) -> Option<AffinePoint> {
+        (point != ProjectivePoint::IDENTITY).then(|| point.to_affine())
+    }
+
+    #[test]
+    fn doubles_and_adds_as_k256_does() {
+        let points = points();
+        for (p, p_affine) in &points {
+            let p_jacobian = Jacobian::from_affine(p_affine);
+            assert_eq!(k256(&p_jacobian.double()), expected(p.double()));
+            for (q, q_affine) in &points {
+                let sum = expected(p + q);
+                assert_eq!(k256(&p_jacobian.add_affine(q_affine)), sum);
+                // Both in Jacobian form, with Z ≠ 1 on each side.
+                let (p2, q2) = (
+                    p_jacobian.double(),
+                    Jacobian::from_affine(q_affine).double(),
+                );
+                assert_eq!(k256(&p2.add(&q2)), expected(p.double() + q.double()));
+                // The negations the tables hand out.
+                assert_eq!(
+                    k256(&p_jacobian.add_affine(&q_affine.neg())),
+                    expected(p - q)
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn infinity_is_the_identity() {
+        let (p, p_affine) = &points()[3];
+        let p_jacobian = Jacobian::from_affine(p_affine);
+        let infinity = Jacobian::INFINITY;
+        assert_eq!(k256(&infinity), None);
+        assert_eq!(k256(&infinity.double()), None);
+        assert_eq!(k256(&infinity.add_affine(p_affine)), expected(*p));
+        assert_eq!(
+            k256(&infinity.add(&p_jacobian.double())),
+            expected(p.double())
+        );
+        assert_eq!(k256(&p_jacobian.add(&infinity)), expected(*p));
+        assert_eq!(k256(&p_jacobian.add_affine(&p_affine.neg())), None);
+        let p_minus_p_plus_p = p_jacobian.add_affine(&p_affine.neg()).add_affine(p_affine);
+        assert_eq!(k256(&p_minus_p_plus_p), expected(*p));
+    }
+
+    #[test]
+    fn decompresses_either_parity_and_refuses_an_x_off_the_curve() {
+        for (p, _) in points() {
+            let affine = p.to_affine();
+            let odd = bool::from(affine.y_is_odd());
+            let same = Affine::decompress(&affine.x(), odd).unwrap();
+            assert_eq!(k256(&Jacobian::from_affine(&same)), Some(affine));
+            let other = Affine::decompress(&affine.x(), !odd).unwrap();
+            assert_eq!(k256(&Jacobian::from_affine(&other)), Some(-affine));
+        }
+        // x = 5: 5³ + 7 = 132 is not a square mod p (k256 agrees: no point has this x).
+        let five = FieldBytes::from(FieldElement::from_u64(5).to_bytes());
+        assert!(Affine::decompress(&five, false).is_none());
+        let k256_point =
+            <AffinePoint as k256::elliptic_curve::point::DecompressPoint<Secp256k1>>::decompress(
+                &five,
+                0.into(),
+            );
+        assert!(bool::from(k256_point.is_none()));
+    }
+
+    #[test]
+    fn brings_many_points_to_affine_with_one_inversion() {
+        let jacobian: [Jacobian; 4] =
+            core::array::from_fn(|i| Jacobian::from_affine(&points()[i].1).double().double());
+        let affine = batch_to_affine(&jacobian).unwrap();
+        for (one, many) in jacobian.iter().zip(&affine) {
+            assert_eq!(k256(one), k256(&Jacobian::from_affine(many)));
+        }
+        let with_infinity = [jacobian[0], Jacobian::INFINITY];
+        assert!(batch_to_affine(&with_infinity).is_none());
+    }
+}
