@@ -203,17 +203,25 @@ where
     })
 }
 
-/// A 256-bit big-endian number in 30-bit limbs (all non-negative).
+/// A 256-bit big-endian number in 30-bit limbs (all non-negative), a byte at a time from
+/// the least significant.
 const fn signed30(bytes: &[u8; 32]) -> Signed30 {
     let mut limbs = [0i32; LIMBS];
-    let mut bit = 0;
-    while bit < 256 {
-        let byte = bytes[31 - bit / 8];
-        if (byte >> (bit % 8)) & 1 == 1 {
-            limbs[bit / 30] |= 1 << (bit % 30);
+    let (mut pending, mut pending_bits, mut limb) = (0u64, 0, 0);
+    let mut i = bytes.len();
+    while i > 0 {
+        i -= 1;
+        pending |= (bytes[i] as u64) << pending_bits;
+        pending_bits += 8;
+        if pending_bits >= 30 {
+            limbs[limb] = (pending as i32) & M30;
+            pending >>= 30;
+            pending_bits -= 30;
+            limb += 1;
         }
-        bit += 1;
     }
+    // The top 16 bits.
+    limbs[limb] = pending as i32;
     limbs
 }
 
@@ -255,6 +263,28 @@ mod tests {
 
     fn field(bytes: [u8; 32]) -> FieldElement {
         FieldElement::from_bytes(&FieldBytes::from(bytes)).unwrap()
+    }
+
+    #[test]
+    fn limbs_hold_the_number() {
+        for bytes in [
+            [0u8; 32],
+            [0xff; 32],
+            ORDER,
+            PRIME,
+            hex_literal::hex!("0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f20"),
+        ] {
+            let limbs = signed30(&bytes);
+            for (bit, byte_bit) in (0..256).map(|bit| (bit, bytes[31 - bit / 8] >> (bit % 8) & 1)) {
+                assert_eq!(
+                    (limbs[bit / 30] >> (bit % 30)) & 1,
+                    i32::from(byte_bit),
+                    "bit {bit}"
+                );
+            }
+            assert_eq!(limbs[LIMBS - 1] >> 16, 0);
+            assert!(limbs.iter().all(|&limb| (0..=M30).contains(&limb)));
+        }
     }
 
     #[test]
