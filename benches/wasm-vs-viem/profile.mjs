@@ -32,7 +32,7 @@ const PARTS = [
   ['field arithmetic (k256 FieldElement: mul, square, normalize, add)', /k256::arithmetic::field/],
   ['point formulas (edge402_ecrecover::jacobian add, double; k256\'s ProjectivePoint)', /edge402_ecrecover::jacobian|k256::arithmetic::(projective|affine)/],
   ['the double multiplication\'s loop and what it inlined (edge402_ecrecover::glv)', /edge402_ecrecover::glv/],
-  ['inversions (of r and of the result\'s Z) and scalar arithmetic (the GLV split)', /k256::arithmetic::scalar|crypto_bigint|edge402_ecrecover::modinv/],
+  ['inversions (r; the Zs of R\'s table and of the result) and scalar arithmetic (the GLV split)', /k256::arithmetic::scalar|crypto_bigint|edge402_ecrecover::modinv/],
   ['Keccak-256 (EIP-712 hashes, address, checksum)', /keccak/i],
   ['recovery steps inlined in edge402_ecrecover::recover_prehash and edge402::evm::recover', /edge402_ecrecover::recover_prehash|edge402::evm::recover/],
 ];

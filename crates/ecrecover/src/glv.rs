@@ -10,9 +10,9 @@
 //!   addition (of an odd multiple `R, 3R, …, 15R` taken from a table, negated as the digit
 //!   says), and each half of `u1` in width 8: one bit in nine, from tables of `G, 3G, …, 127G`
 //!   and of their `λ` multiples, built once per instance;
-//! - brings every table to affine coordinates (one field inversion per point), so that each
-//!   addition is the cheaper mixed one of `jacobian` (8 multiplications and 3 squarings,
-//!   against 12 and 4 for two Jacobian points);
+//! - brings every table to affine coordinates (one field inversion per table: `G`'s once,
+//!   `R`'s at each recovery), so that each addition of the loop is the cheaper mixed one of
+//!   `jacobian` (8 multiplications and 3 squarings, against 12 and 4 for two Jacobian points);
 //! - gets the tables of `λ·P` from those of `P` (`λ·(kP) = k·(λ·P)`, and `λ` scales x alone).
 //!
 //! The constants and the rounding split are the published ones (Hankerson–Menezes–Vanstone,
@@ -56,16 +56,18 @@ const G1: [u8; 32] = hex!("3086d221a7d46bcde86c90e49284eb153daa8a1471e8ca7fe8932
 const G2: [u8; 32] = hex!("e4437ed6010e88286f547fa90abfe4c4221208ac9df506c61571b4ae8ac47f71");
 
 /// `u1·G + u2·r`; `None` if a scalar would not split into halves below `2^128`, which the
-/// split's published bound rules out (a refusal, should that ever be wrong, not a wrong point).
+/// split's published bound rules out, or if `r`'s table had a point at infinity, which no
+/// point of the curve's prime order has (a refusal, should either ever be wrong, not a
+/// wrong point).
 pub(crate) fn mul_g_plus(u1: &Scalar, u2: &Scalar, r: &Affine) -> Option<Jacobian> {
-    let [g, g_lambda] = generator_tables();
-    let [r, r_lambda] = tables::<TABLE_LEN>(r)?;
+    let [g_table, g_lambda_table] = generator_tables();
+    let [r_table, r_lambda_table] = tables::<TABLE_LEN>(r)?;
     let [(u1_a, u1_b), (u2_a, u2_b)] = [split(u1, G_WINDOW)?, split(u2, WINDOW)?];
     let terms: [(&[Affine], &Half); 4] = [
-        (g, &u1_a),
-        (g_lambda, &u1_b),
-        (&r, &u2_a),
-        (&r_lambda, &u2_b),
+        (g_table, &u1_a),
+        (g_lambda_table, &u1_b),
+        (&r_table, &u2_a),
+        (&r_lambda_table, &u2_b),
     ];
 
     let mut acc = Jacobian::INFINITY;
@@ -111,9 +113,16 @@ fn tables<const N: usize>(p: &Affine) -> Option<[[Affine; N]; 2]> {
         multiples[i] = multiples[i - 1].add(&twice);
     }
     let multiples = batch_to_affine(&multiples)?;
+    Some([multiples, multiples.map(|m| m.endomorphism(beta()))])
+}
+
+/// [`BETA`] as a field element, read on first use.
+fn beta() -> &'static FieldElement {
+    static ELEMENT: OnceLock<FieldElement> = OnceLock::new();
     // BETA is below the prime.
-    let beta = FieldElement::from_bytes(&FieldBytes::from(BETA)).expect("β is a field element");
-    Some([multiples, multiples.map(|m| m.endomorphism(&beta))])
+    ELEMENT.get_or_init(|| {
+        FieldElement::from_bytes(&FieldBytes::from(BETA)).expect("β is a field element")
+    })
 }
 
 /// The tables of `G` and `λ·G`, computed on first use.

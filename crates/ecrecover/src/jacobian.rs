@@ -14,20 +14,21 @@
 //! the prime its limbs may hold), which additions grow and which a product (whose inputs may
 //! be at most 8) or `normalize_weak` brings back to 1. The formulas below note each value's
 //! magnitude in brackets; a point's `x` and `y` are kept at 1 and its `z` at 2 at most.
-//! k256's debug builds track every element's magnitude and assert these bounds, so the tests
-//! (run in debug) check the brackets too.
+//! k256's debug builds track every element's magnitude and assert the limits the brackets
+//! keep to (a product's inputs at most 8, `negate`'s bound at least its input's), so the
+//! tests, run in debug natively and in wasm32, check them on every path they take.
 
 use k256::elliptic_curve::sec1::{EncodedPoint, FromEncodedPoint, ToEncodedPoint};
 use k256::{AffinePoint, FieldBytes, FieldElement, Secp256k1};
 
 use crate::modinv;
 
-/// A point with affine coordinates, as the tables hold them: `x` at magnitude 1, `y` at 2 at
-/// most (a negated entry), each used only as a factor.
+/// A point of the curve with affine coordinates, as the tables hold them: `x` at magnitude 1,
+/// `y` at 1 (an entry) or 2 (an entry negated), each used only as a factor.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Affine {
-    pub(crate) x: FieldElement,
-    pub(crate) y: FieldElement,
+    x: FieldElement,
+    y: FieldElement,
 }
 
 impl Affine {
@@ -55,7 +56,7 @@ impl Affine {
         Some(Self { x, y })
     }
 
-    /// `-P`.
+    /// `-P`, of an entry (`y` at 1) as the tables hold it: never negated twice.
     pub(crate) fn neg(&self) -> Self {
         Self {
             x: self.x,
@@ -91,8 +92,8 @@ impl Jacobian {
 
     pub(crate) fn from_affine(point: &Affine) -> Self {
         Self {
-            x: point.x.normalize_weak(),
-            y: point.y.normalize_weak(),
+            x: point.x,
+            y: point.y.normalize_weak(), // [1 or 2] → [1]
             z: FieldElement::ONE,
             infinity: false,
         }
@@ -139,10 +140,7 @@ impl Jacobian {
             return *self;
         }
         if self.infinity {
-            return Self {
-                y: q.y.normalize_weak(),
-                ..*q
-            };
+            return *q;
         }
         let (zz1, zz2) = (self.z.square(), q.z.square()); // [1]
         let u1 = self.x * zz2;
@@ -266,10 +264,7 @@ mod tests {
             .collect()
     }
 
-    fn k256(point: &Jacobian) -> Option<AffinePoint> {
-        point.to_k256()
-    }
-
+    /// k256's affine form of `point`, `None` at infinity: what ours must come to.
     fn expected(point: ProjectivePoint) -> Option<AffinePoint> {
         (point != ProjectivePoint::IDENTITY).then(|| point.to_affine())
     }
@@ -278,42 +273,47 @@ mod tests {
     fn doubles_and_adds_as_k256_does() {
         let points = points();
         for (p, p_affine) in &points {
-            let p_jacobian = Jacobian::from_affine(p_affine);
-            assert_eq!(k256(&p_jacobian.double()), expected(p.double()));
+            let p1 = Jacobian::from_affine(p_affine);
+            // Z ≠ 1: the scaling of the affine point to the accumulator's Z is exercised.
+            let p2 = p1.double();
+            assert_eq!(p2.to_k256(), expected(p.double()));
             for (q, q_affine) in &points {
-                let sum = expected(p + q);
-                assert_eq!(k256(&p_jacobian.add_affine(q_affine)), sum);
-                // Both in Jacobian form, with Z ≠ 1 on each side.
-                let (p2, q2) = (
-                    p_jacobian.double(),
-                    Jacobian::from_affine(q_affine).double(),
-                );
-                assert_eq!(k256(&p2.add(&q2)), expected(p.double() + q.double()));
+                assert_eq!(p1.add_affine(q_affine).to_k256(), expected(p + q));
+                assert_eq!(p2.add_affine(q_affine).to_k256(), expected(p.double() + q));
                 // The negations the tables hand out.
+                assert_eq!(p1.add_affine(&q_affine.neg()).to_k256(), expected(p - q));
                 assert_eq!(
-                    k256(&p_jacobian.add_affine(&q_affine.neg())),
-                    expected(p - q)
+                    p2.add_affine(&q_affine.neg()).to_k256(),
+                    expected(p.double() - q)
                 );
+                // Both in Jacobian form, with Z ≠ 1 on each side.
+                let q2 = Jacobian::from_affine(q_affine).double();
+                assert_eq!(p2.add(&q2).to_k256(), expected(p.double() + q.double()));
             }
+            // With Z ≠ 1, the sum's exceptional cases: the same point, and its negation.
+            let twice = Affine::from_k256(&p.double().to_affine()).unwrap();
+            assert_eq!(
+                p2.add_affine(&twice).to_k256(),
+                expected(p.double().double())
+            );
+            assert_eq!(p2.add_affine(&twice.neg()).to_k256(), None);
+            assert_eq!(p2.add(&p2).to_k256(), expected(p.double().double()));
         }
     }
 
     #[test]
     fn infinity_is_the_identity() {
         let (p, p_affine) = &points()[3];
-        let p_jacobian = Jacobian::from_affine(p_affine);
+        let p1 = Jacobian::from_affine(p_affine);
         let infinity = Jacobian::INFINITY;
-        assert_eq!(k256(&infinity), None);
-        assert_eq!(k256(&infinity.double()), None);
-        assert_eq!(k256(&infinity.add_affine(p_affine)), expected(*p));
-        assert_eq!(
-            k256(&infinity.add(&p_jacobian.double())),
-            expected(p.double())
-        );
-        assert_eq!(k256(&p_jacobian.add(&infinity)), expected(*p));
-        assert_eq!(k256(&p_jacobian.add_affine(&p_affine.neg())), None);
-        let p_minus_p_plus_p = p_jacobian.add_affine(&p_affine.neg()).add_affine(p_affine);
-        assert_eq!(k256(&p_minus_p_plus_p), expected(*p));
+        assert_eq!(infinity.to_k256(), None);
+        assert_eq!(infinity.double().to_k256(), None);
+        assert_eq!(infinity.add_affine(p_affine).to_k256(), expected(*p));
+        assert_eq!(infinity.add(&p1.double()).to_k256(), expected(p.double()));
+        assert_eq!(p1.add(&infinity).to_k256(), expected(*p));
+        assert_eq!(p1.add_affine(&p_affine.neg()).to_k256(), None);
+        let back = p1.add_affine(&p_affine.neg()).add_affine(p_affine);
+        assert_eq!(back.to_k256(), expected(*p));
     }
 
     #[test]
@@ -322,9 +322,9 @@ mod tests {
             let affine = p.to_affine();
             let odd = bool::from(affine.y_is_odd());
             let same = Affine::decompress(&affine.x(), odd).unwrap();
-            assert_eq!(k256(&Jacobian::from_affine(&same)), Some(affine));
+            assert_eq!(Jacobian::from_affine(&same).to_k256(), Some(affine));
             let other = Affine::decompress(&affine.x(), !odd).unwrap();
-            assert_eq!(k256(&Jacobian::from_affine(&other)), Some(-affine));
+            assert_eq!(Jacobian::from_affine(&other).to_k256(), Some(-affine));
         }
         // x = 5: 5³ + 7 = 132 is not a square mod p (k256 agrees: no point has this x).
         let five = FieldBytes::from(FieldElement::from_u64(5).to_bytes());
@@ -338,12 +338,14 @@ mod tests {
     }
 
     #[test]
-    fn brings_many_points_to_affine_with_one_inversion() {
+    fn brings_many_points_to_affine_at_once() {
+        let points = points();
         let jacobian: [Jacobian; 4] =
-            core::array::from_fn(|i| Jacobian::from_affine(&points()[i].1).double().double());
+            core::array::from_fn(|i| Jacobian::from_affine(&points[i].1).double().double());
         let affine = batch_to_affine(&jacobian).unwrap();
-        for (one, many) in jacobian.iter().zip(&affine) {
-            assert_eq!(k256(one), k256(&Jacobian::from_affine(many)));
+        for ((p, _), ours) in points.iter().zip(&affine) {
+            let quadrupled = p.double().double();
+            assert_eq!(Jacobian::from_affine(ours).to_k256(), expected(quadrupled));
         }
         let with_infinity = [jacobian[0], Jacobian::INFINITY];
         assert!(batch_to_affine(&with_infinity).is_none());

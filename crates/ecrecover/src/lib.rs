@@ -12,7 +12,7 @@
 //!
 //! Everything recovery touches is public (the signature, the digest, the recovered key), so
 //! it runs in variable time: `glv` computes `u1·G + u2·R` with the point formulas of
-//! `jacobian`, `modinv` inverts `r` and the result's `Z`.
+//! `jacobian`; `modinv` inverts `r`, and the `Z`s of `R`'s table and of the result.
 
 #![forbid(unsafe_code)]
 

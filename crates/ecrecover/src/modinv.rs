@@ -3,8 +3,8 @@
 //! 30-bit signed-limb form libsecp256k1 uses on 32-bit targets: products fit `i64`, which
 //! wasm32 multiplies natively.
 //!
-//! Recovery inverts `r` and, to bring its result to affine coordinates, the result's `Z`; both
-//! are public, so the time may depend on them. k256's binary-GCD `invert_vartime` takes
+//! Recovery inverts `r` and, to bring points to affine coordinates, the product of the `Z`s
+//! of `R`'s table and then its result's `Z`; all are public, so the time may depend on them. k256's binary-GCD `invert_vartime` takes
 //! several times as long in WASM, and its field inversion (an exponentiation, 255 squarings)
 //! about twice. Each round of 30 divsteps works on the low bits of `f` and `g` alone, yielding
 //! a 2×2 matrix that is then applied to the full `f, g` (the gcd's state) and `d, e` (the
