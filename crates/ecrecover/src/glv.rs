@@ -113,7 +113,8 @@ fn tables<const N: usize>(p: &Affine) -> Option<[[Affine; N]; 2]> {
         multiples[i] = multiples[i - 1].add(&twice);
     }
     let multiples = batch_to_affine(&multiples)?;
-    Some([multiples, multiples.map(|m| m.endomorphism(beta()))])
+    let beta = beta();
+    Some([multiples, multiples.map(|m| m.endomorphism(beta))])
 }
 
 /// [`BETA`] as a field element, read on first use.

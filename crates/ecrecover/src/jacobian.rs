@@ -42,20 +42,6 @@ impl Affine {
         })
     }
 
-    /// The point with the x-coordinate `x` (big-endian, below the prime) and a `y` of the
-    /// given parity; `None` if the curve has none.
-    pub(crate) fn decompress(x: &FieldBytes, y_odd: bool) -> Option<Self> {
-        let x = Option::<FieldElement>::from(FieldElement::from_bytes(x))?;
-        let y_squared = x.square() * x + FieldElement::from_u64(7); // [2]
-        let y = Option::<FieldElement>::from(y_squared.sqrt())?.normalize();
-        let y = if bool::from(y.is_odd()) == y_odd {
-            y
-        } else {
-            y.negate(1).normalize()
-        };
-        Some(Self { x, y })
-    }
-
     /// `-P`, of an entry (`y` at 1) as the tables hold it: never negated twice.
     pub(crate) fn neg(&self) -> Self {
         Self {
@@ -246,7 +232,6 @@ mod tests {
     #[cfg(target_arch = "wasm32")]
     use wasm_bindgen_test::wasm_bindgen_test as test;
 
-    use k256::elliptic_curve::point::AffineCoordinates;
     use k256::{ProjectivePoint, Scalar};
 
     use super::*;
@@ -314,27 +299,6 @@ mod tests {
         assert_eq!(p1.add_affine(&p_affine.neg()).to_k256(), None);
         let back = p1.add_affine(&p_affine.neg()).add_affine(p_affine);
         assert_eq!(back.to_k256(), expected(*p));
-    }
-
-    #[test]
-    fn decompresses_either_parity_and_refuses_an_x_off_the_curve() {
-        for (p, _) in points() {
-            let affine = p.to_affine();
-            let odd = bool::from(affine.y_is_odd());
-            let same = Affine::decompress(&affine.x(), odd).unwrap();
-            assert_eq!(Jacobian::from_affine(&same).to_k256(), Some(affine));
-            let other = Affine::decompress(&affine.x(), !odd).unwrap();
-            assert_eq!(Jacobian::from_affine(&other).to_k256(), Some(-affine));
-        }
-        // x = 5: 5³ + 7 = 132 is not a square mod p (k256 agrees: no point has this x).
-        let five = FieldBytes::from(FieldElement::from_u64(5).to_bytes());
-        assert!(Affine::decompress(&five, false).is_none());
-        let k256_point =
-            <AffinePoint as k256::elliptic_curve::point::DecompressPoint<Secp256k1>>::decompress(
-                &five,
-                0.into(),
-            );
-        assert!(bool::from(k256_point.is_none()));
     }
 
     #[test]

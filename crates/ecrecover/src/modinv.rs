@@ -4,9 +4,9 @@
 //! wasm32 multiplies natively.
 //!
 //! Recovery inverts `r` and, to bring points to affine coordinates, the product of the `Z`s
-//! of `R`'s table and then its result's `Z`; all are public, so the time may depend on them. k256's binary-GCD `invert_vartime` takes
-//! several times as long in WASM, and its field inversion (an exponentiation, 255 squarings)
-//! about twice. Each round of 30 divsteps works on the low bits of `f` and `g` alone, yielding
+//! of `R`'s table and then its result's `Z`; all are public, so the time may depend on them.
+//! k256's binary-GCD `invert_vartime` takes several times as long in WASM, and its field
+//! inversion (an exponentiation, 255 squarings) about twice. Each round of 30 divsteps works on the low bits of `f` and `g` alone, yielding
 //! a 2×2 matrix that is then applied to the full `f, g` (the gcd's state) and `d, e` (the
 //! Bézout coefficients, kept modulo the modulus). When `g` reaches zero, `f = ±1` and
 //! `d = ±x⁻¹`. Each answer is checked (`x·x⁻¹ = 1`) before it is returned, so a mistake here
