@@ -255,17 +255,24 @@ async function loadRun(worker, options, expect) {
   });
   const result = await instance;
   const seconds = (last - first) / 1000;
-  const cpuMs = workerdCpuMs(worker.pgid) - cpuBefore;
+  const run = summarised(latencies, workerdCpuMs(worker.pgid) - cpuBefore);
+  return {
+    ...run,
+    rps: run.requests ? run.requests / seconds : 0,
+    unexpected: run.requests - (statuses[expect] ?? 0) + result.errors + result.timeouts,
+    statuses,
+  };
+}
+
+/** A run's count, p50 and p99 of its `latencies` (sorted here), and workerd's `cpuMs` per request. */
+function summarised(latencies, cpuMs) {
   latencies.sort((a, b) => a - b);
   const requests = latencies.length;
   return {
     requests,
-    rps: requests ? requests / seconds : 0,
     p50_ms: percentile(latencies, 50),
     p99_ms: percentile(latencies, 99),
     cpu_ms_per_request: requests ? cpuMs / requests : NaN,
-    unexpected: requests - (statuses[expect] ?? 0) + result.errors + result.timeouts,
-    statuses,
   };
 }
 
@@ -301,10 +308,7 @@ async function pacedEach(worker, url, list, gapMs, expect) {
     }
     latencies.push(performance.now() - started);
   }
-  const cpuMs = workerdCpuMs(worker.pgid) - cpuBefore;
-  latencies.sort((a, b) => a - b);
-  const count = list.length;
-  return { requests: count, p50_ms: percentile(latencies, 50), p99_ms: percentile(latencies, 99), cpu_ms_per_request: cpuMs / count, unexpected };
+  return { ...summarised(latencies, workerdCpuMs(worker.pgid) - cpuBefore), unexpected };
 }
 
 /** A DevTools protocol session with `worker`'s isolate, through wrangler dev's inspector. */
