@@ -29,7 +29,7 @@ const SAMPLING_US = 50;
 
 /** The parts a verification is made of, by function name (the first that matches). */
 const PARTS = [
-  ['field arithmetic (k256 FieldElement: mul, square, normalize, add)', /k256::arithmetic::field/],
+  ['field arithmetic (edge402_ecrecover::field in wasm32; k256\'s FieldElement)', /edge402_ecrecover::field|k256::arithmetic::field/],
   ['point formulas (edge402_ecrecover::jacobian add, double; k256\'s ProjectivePoint)', /edge402_ecrecover::jacobian|k256::arithmetic::(projective|affine)/],
   ['the double multiplication\'s loop and what it inlined (edge402_ecrecover::glv)', /edge402_ecrecover::glv/],
   ['inversions (r; the Zs of R\'s table and of the result) and scalar arithmetic (the GLV split)', /k256::arithmetic::scalar|crypto_bigint|edge402_ecrecover::modinv/],
@@ -78,6 +78,6 @@ const perCall = (us) => `${(us / (ROUNDS * payloads.length)).toFixed(1).padStart
 console.log(`where verifyPayment's time goes (the release build before wasm-opt, ${ROUNDS * payloads.length} verifications, self time per part, V8 sampling every ${SAMPLING_US} us):`);
 for (const [part, us] of [...byPart].sort((a, b) => b[1] - a[1])) console.log(`  ${share(us)} ${perCall(us)}  ${part}`);
 console.log('the WASM functions with the most self time:');
-for (const [name, us] of [...byFunction].sort((a, b) => b[1] - a[1]).slice(0, 12)) {
+for (const [name, us] of [...byFunction].sort((a, b) => b[1] - a[1]).slice(0, Number(process.env.EDGE402_PROFILE_TOP ?? 12))) {
   console.log(`  ${share(us)}  ${name.replace(/::h[0-9a-f]{16}$/, '')}`);
 }

@@ -25,8 +25,9 @@ use hex_literal::hex;
 use k256::elliptic_curve::bigint::U256;
 use k256::elliptic_curve::ops::Reduce;
 use k256::elliptic_curve::scalar::IsHigh;
-use k256::{FieldBytes, FieldElement, Scalar};
+use k256::{FieldBytes, Scalar};
 
+use crate::field::FieldElement;
 use crate::jacobian::{batch_to_affine, Affine, Jacobian};
 
 /// Window width for `R`'s digits: odd and smaller than `2^(WINDOW-1)` in magnitude.

@@ -1,5 +1,5 @@
-//! secp256k1 points in Jacobian coordinates, doubled and added in variable time on k256's
-//! field elements: the arithmetic of `glv`'s double multiplication.
+//! secp256k1 points in Jacobian coordinates, doubled and added in variable time on the field
+//! elements of `field`: the arithmetic of `glv`'s double multiplication.
 //!
 //! k256's `ProjectivePoint` uses the complete formulas of Renes, Costello and Batina, which
 //! treat every input alike: a doubling costs 6 multiplications and 2 squarings, an addition
@@ -10,17 +10,20 @@
 //! work: recovery doubles 128 times), an addition of an affine point in 8 and 3, of a
 //! Jacobian one in 12 and 4.
 //!
-//! k256's field elements are lazily reduced: each carries a magnitude (how many multiples of
-//! the prime its limbs may hold), which additions grow and which a product (whose inputs may
-//! be at most 8) or `normalize_weak` brings back to 1. The formulas below note each value's
-//! magnitude in brackets; a point's `x` and `y` are kept at 1 and its `z` at 2 at most.
-//! k256's debug builds track every element's magnitude and assert the limits the brackets
-//! keep to (a product's inputs at most 8, `negate`'s bound at least its input's), so the
-//! tests, run in debug natively and in wasm32, check them on every path they take.
+//! The field elements (k256's natively, `field`'s own in wasm32, with k256's contract) are
+//! lazily reduced: each carries a magnitude (how many multiples of the prime its limbs may
+//! hold), which additions grow and which a product (whose inputs may be at most 8) or
+//! `normalize_weak` brings back to 1. The formulas below note each value's magnitude in
+//! brackets; a point's `x` and `y` are kept at 1 and its `z` at 2 at most. k256's debug
+//! builds track every element's magnitude and assert the limits the brackets keep to (a
+//! product's inputs at most 8, `negate`'s bound at least its input's), and `field`'s check
+//! the limbs themselves, so the tests, run in debug natively and in wasm32, check them on
+//! every path they take.
 
 use k256::elliptic_curve::sec1::{EncodedPoint, FromEncodedPoint, ToEncodedPoint};
-use k256::{AffinePoint, FieldBytes, FieldElement, Secp256k1};
+use k256::{AffinePoint, FieldBytes, Secp256k1};
 
+use crate::field::FieldElement;
 use crate::modinv;
 
 /// A point of the curve with affine coordinates, as the tables hold them: `x` at magnitude 1,
@@ -32,6 +35,20 @@ pub(crate) struct Affine {
 }
 
 impl Affine {
+    /// The point with the x-coordinate `x` whose y-coordinate is odd if `y_odd`; `None` if
+    /// `x` is not below `p` or no point has it.
+    pub(crate) fn decompress(x: &FieldBytes, y_odd: bool) -> Option<Self> {
+        let x = Option::<FieldElement>::from(FieldElement::from_bytes(x))?;
+        let y_squared = (x.square() * x + FieldElement::from_u64(7)).normalize_weak(); // [1]
+        let y = Option::<FieldElement>::from(y_squared.sqrt())?.normalize();
+        let y = if bool::from(y.is_odd()) == y_odd {
+            y
+        } else {
+            y.negate(1).normalize()
+        };
+        Some(Self { x, y })
+    }
+
     /// The same point from k256's affine form; `None` for the point at infinity.
     pub(crate) fn from_k256(point: &AffinePoint) -> Option<Self> {
         let encoded = point.to_encoded_point(false);
@@ -252,6 +269,37 @@ mod tests {
     /// k256's affine form of `point`, `None` at infinity: what ours must come to.
     fn expected(point: ProjectivePoint) -> Option<AffinePoint> {
         (point != ProjectivePoint::IDENTITY).then(|| point.to_affine())
+    }
+
+    #[test]
+    fn decompresses_either_parity_and_refuses_an_x_off_the_curve() {
+        use k256::elliptic_curve::point::{AffineCoordinates, DecompressPoint};
+        for (p, _) in points() {
+            let affine = p.to_affine();
+            let odd = bool::from(affine.y_is_odd());
+            let same = Affine::decompress(&affine.x(), odd).unwrap();
+            assert_eq!(Jacobian::from_affine(&same).to_k256(), Some(affine));
+            let other = Affine::decompress(&affine.x(), !odd).unwrap();
+            assert_eq!(Jacobian::from_affine(&other).to_k256(), Some(-affine));
+        }
+        // x = 5: 5³ + 7 = 132 is not a square mod p, and k256 agrees that no point has it.
+        let five = FieldElement::from_u64(5).to_bytes();
+        assert!(Affine::decompress(&five, false).is_none());
+        assert!(bool::from(
+            AffinePoint::decompress(&five, 0.into()).is_none()
+        ));
+        // Nor is p + k, for the smallest k that is one: read modulo p, it would be taken.
+        let k = (1..)
+            .find(|&k| Affine::decompress(&FieldElement::from_u64(k).to_bytes(), false).is_some())
+            .unwrap();
+        let mut beyond =
+            hex_literal::hex!("fffffffffffffffffffffffffffffffffffffffffffffffffffffffefffffc2f");
+        assert!(k < 0xd0, "k = {k} would carry out of the last byte");
+        beyond[31] += k as u8;
+        assert!(Affine::decompress(&beyond.into(), false).is_none());
+        assert!(bool::from(
+            AffinePoint::decompress(&beyond.into(), 0.into()).is_none()
+        ));
     }
 
     #[test]

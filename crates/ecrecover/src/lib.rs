@@ -12,18 +12,18 @@
 //!
 //! Everything recovery touches is public (the signature, the digest, the recovered key), so
 //! it runs in variable time: `glv` computes `u1·G + u2·R` with the point formulas of
-//! `jacobian`; `modinv` inverts `r`, and the `Z`s of `R`'s table and of the result.
+//! `jacobian`, on the field arithmetic of `field` (k256's natively, its own in wasm32);
+//! `modinv` inverts `r`, and the `Z`s of `R`'s table and of the result.
 
 #![forbid(unsafe_code)]
 
+mod field;
 mod glv;
 mod jacobian;
 mod modinv;
 
 use k256::ecdsa::Signature;
 use k256::elliptic_curve::ops::Reduce;
-use k256::elliptic_curve::point::DecompressPoint;
-use k256::elliptic_curve::subtle::Choice;
 use k256::{AffinePoint, FieldBytes, Scalar, U256};
 
 /// The public key that signed the 32-byte `digest`: `Q = r⁻¹ · (s·R − z·G)`, where `R` is
@@ -35,8 +35,7 @@ pub fn recover_prehash(
     y_odd: bool,
 ) -> Option<AffinePoint> {
     let (r, s) = signature.split_scalars();
-    let r_point = AffinePoint::decompress(&r.to_bytes(), Choice::from(u8::from(y_odd)));
-    let r_point = jacobian::Affine::from_k256(&Option::from(r_point)?)?;
+    let r_point = jacobian::Affine::decompress(&r.to_bytes(), y_odd)?;
     let z = <Scalar as Reduce<U256>>::reduce_bytes(&FieldBytes::from(*digest));
     // `r` is non-zero (a `Signature` holds no zero scalar), so the inverse exists.
     let r_inv = modinv::invert_scalar(&r)?;
