@@ -68,19 +68,25 @@ impl Address {
     /// The EIP-55 checksummed form: a hex letter is upper case when the matching nibble of
     /// keccak256(lower-case hex) is 8 or more.
     pub fn to_checksum(&self) -> String {
-        let lower = hex::encode(self.0);
-        let hash = keccak256(&[lower.as_bytes()]);
+        let digits = self.checksum_digits();
         let mut out = String::with_capacity(42);
         out.push_str("0x");
-        for (i, c) in lower.chars().enumerate() {
-            let nibble = (hash[i / 2] >> (if i % 2 == 0 { 4 } else { 0 })) & 0x0f;
-            out.push(if nibble >= 8 {
-                c.to_ascii_uppercase()
-            } else {
-                c
-            });
-        }
+        out.push_str(core::str::from_utf8(&digits).expect("hex digits are ASCII"));
         out
+    }
+
+    /// The 40 hex digits of [`Address::to_checksum`], without the `0x`, in place.
+    fn checksum_digits(&self) -> [u8; 40] {
+        let mut digits = [0u8; 40];
+        hex::encode_to_slice(self.0, &mut digits).expect("20 bytes take 40 hex digits");
+        let hash = keccak256(&[&digits]);
+        for (i, digit) in digits.iter_mut().enumerate() {
+            let nibble = (hash[i / 2] >> (if i % 2 == 0 { 4 } else { 0 })) & 0x0f;
+            if nibble >= 8 {
+                digit.make_ascii_uppercase();
+            }
+        }
+        digits
     }
 
     /// The value ABI-encoded as a 32-byte word (left-padded with zeros).
@@ -119,7 +125,7 @@ impl FromStr for Address {
         let digits = &text[2..];
         let mixed = digits.bytes().any(|b| b.is_ascii_lowercase())
             && digits.bytes().any(|b| b.is_ascii_uppercase());
-        if mixed && address.to_checksum()[2..] != *digits {
+        if mixed && address.checksum_digits() != digits.as_bytes() {
             return Err(AddressError::BadChecksum);
         }
         Ok(address)

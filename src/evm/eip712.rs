@@ -2,6 +2,8 @@
 //!
 //! See <https://eips.ethereum.org/EIPS/eip-712> and <https://eips.ethereum.org/EIPS/eip-3009>.
 
+use std::cell::RefCell;
+
 use hex_literal::hex;
 use serde::{Deserialize, Serialize};
 
@@ -15,6 +17,9 @@ pub const EIP712_DOMAIN_TYPEHASH: [u8; 32] =
 /// `keccak256("TransferWithAuthorization(address from,address to,uint256 value,uint256 validAfter,uint256 validBefore,bytes32 nonce)")`
 pub const TRANSFER_WITH_AUTHORIZATION_TYPEHASH: [u8; 32] =
     hex!("7c7c6cdb67a18743f49ec6fa9b35f50d52ed05cbed4cc592e13b44501c1a2267");
+
+/// How many domains' separators [`Eip712Domain::separator`] keeps (the oldest goes first).
+const KEPT_SEPARATORS: usize = 4;
 
 /// The EIP-712 domain of an EIP-3009 token: its `name()`, `version()`, chain and address.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -55,7 +60,31 @@ impl Eip712Domain {
     }
 
     /// `domainSeparator = keccak256(typeHash ‖ keccak256(name) ‖ keccak256(version) ‖ chainId ‖ verifyingContract)`
+    ///
+    /// The separators of the last [`KEPT_SEPARATORS`] domains are kept: a gateway or a page
+    /// verifies payments in one token or a few, so the same domains come back call after
+    /// call, and a separator costs three Keccak-256 permutations (a few percent of a
+    /// verification in WASM).
     pub fn separator(&self) -> [u8; 32] {
+        thread_local! {
+            static KEPT: RefCell<Vec<(Eip712Domain, [u8; 32])>> = const { RefCell::new(Vec::new()) };
+        }
+        KEPT.with(|kept| {
+            if let Some((_, separator)) = kept.borrow().iter().find(|(domain, _)| domain == self) {
+                return *separator;
+            }
+            let separator = self.hash_separator();
+            let mut kept = kept.borrow_mut();
+            if kept.len() == KEPT_SEPARATORS {
+                kept.remove(0);
+            }
+            kept.push((self.clone(), separator));
+            separator
+        })
+    }
+
+    /// [`Eip712Domain::separator`], computed.
+    fn hash_separator(&self) -> [u8; 32] {
         let chain_id = Uint256::from(self.chain_id).to_be_bytes();
         keccak256(&[
             &EIP712_DOMAIN_TYPEHASH,
@@ -115,5 +144,50 @@ mod tests {
             keccak256(&[b"TransferWithAuthorization(address from,address to,uint256 value,uint256 validAfter,uint256 validBefore,bytes32 nonce)"]),
             TransferWithAuthorization::type_hash()
         );
+    }
+
+    #[test]
+    fn the_kept_separator_answers_only_for_the_same_domain() {
+        let usdc = Eip712Domain {
+            name: "USD Coin".into(),
+            version: "2".into(),
+            chain_id: 8453,
+            verifying_contract: Address([0x83; 20]),
+        };
+        let domains = [
+            usdc.clone(),
+            Eip712Domain {
+                name: "USDC".into(),
+                ..usdc.clone()
+            },
+            Eip712Domain {
+                version: "1".into(),
+                ..usdc.clone()
+            },
+            Eip712Domain {
+                chain_id: 84532,
+                ..usdc.clone()
+            },
+            Eip712Domain {
+                verifying_contract: Address([0x03; 20]),
+                ..usdc.clone()
+            },
+        ];
+        let separators = domains.each_ref().map(Eip712Domain::hash_separator);
+        for (i, a) in separators.iter().enumerate() {
+            assert!(separators[i + 1..].iter().all(|b| a != b));
+        }
+        // Each domain after each other one and after itself, with more domains than are kept
+        // in turn, so each is asked for while kept and after it went.
+        assert!(domains.len() > KEPT_SEPARATORS);
+        for _ in 0..2 {
+            for first in &domains {
+                for (second, expected) in domains.iter().zip(&separators) {
+                    first.separator();
+                    assert_eq!(second.separator(), *expected);
+                    assert_eq!(second.separator(), *expected);
+                }
+            }
+        }
     }
 }
