@@ -427,13 +427,25 @@ mod tests {
     const PRIME_BYTES: [u8; 32] =
         hex_literal::hex!("fffffffffffffffffffffffffffffffffffffffffffffffffffffffefffffc2f");
 
-    /// `element` at magnitude `m`, its limbs as large as that allows: `element + (m-1)·p`
-    /// written with limbs of up to `2m` times their normalized maximum would overflow the
-    /// value, so this adds `p`'s limbs `2(m-1)` times and keeps the residue.
+    /// `element` at magnitude `m`: `p`'s limbs added `2(m-1)` times, so each limb is up to
+    /// `2m - 1` times its normalized maximum (the limit itself is `at_limit`'s).
     fn at_magnitude(element: FieldElement26, m: u32) -> FieldElement26 {
         FieldElement26(core::array::from_fn(|i| {
             element.0[i] + PRIME[i] * 2 * (m - 1)
         }))
+    }
+
+    /// Every limb at magnitude `m`'s limit: `2m` times its normalized maximum.
+    fn at_limit(m: u32) -> FieldElement26 {
+        FieldElement26(core::array::from_fn(|i| {
+            2 * m * if i < 9 { M26 as u32 } else { M22 }
+        }))
+    }
+
+    /// Whether `element`'s limbs keep to magnitude `m`.
+    fn within_magnitude(element: &FieldElement26, m: u32) -> bool {
+        let limbs = &element.0;
+        limbs[..9].iter().all(|&limb| limb <= 2 * m * M26 as u32) && limbs[9] <= 2 * m * M22
     }
 
     fn check_arithmetic(a: FieldElement26, b: FieldElement26) {
@@ -447,13 +459,10 @@ mod tests {
             (ka * K256::from_u64(3)).normalize()
         );
         // The results' limbs keep magnitude 1 (or the sum's, or m + 1 for the negation).
-        let top_ok = |e: &FieldElement26, m: u32| {
-            e.0[..9].iter().all(|&limb| limb <= 2 * m * M26 as u32) && e.0[9] <= 2 * m * M22
-        };
-        assert!(top_ok(&(a * b), 1) && top_ok(&a.square(), 1));
+        assert!(within_magnitude(&(a * b), 1) && within_magnitude(&a.square(), 1));
         for x in [a, b, a * b, a + b, a.negate(MAX_FACTOR_MAGNITUDE)] {
             let weak = x.normalize_weak();
-            assert!(top_ok(&weak, 1));
+            assert!(within_magnitude(&weak, 1));
             assert_eq!(value(&weak), value(&x));
             let normal = x.normalize();
             assert_eq!(
@@ -486,14 +495,34 @@ mod tests {
     #[test]
     fn the_largest_limbs_a_product_takes_multiply_as_k256_does() {
         // Every limb at magnitude 8's limit: the columns' largest sums.
-        let most = FieldElement26(core::array::from_fn(|i| {
-            16 * if i < 9 { M26 as u32 } else { M22 }
-        }));
+        let most = at_limit(MAX_FACTOR_MAGNITUDE);
         let expected = value(&most);
         assert_eq!(value(&(most * most)), expected.square().normalize());
         assert_eq!(value(&most.square()), expected.square().normalize());
+        assert!(within_magnitude(&(most * most), 1) && within_magnitude(&most.square(), 1));
         let one = FieldElement26::ONE;
         assert_eq!(value(&(most * one)), expected);
+    }
+
+    #[test]
+    fn the_largest_limbs_normalize_as_k256_does() {
+        // Up to k256's largest magnitude for ten 26-bit limbs in 32 bits.
+        for m in [1, 2, 8, 10, 31] {
+            let limit = at_limit(m);
+            // The limit, and with its lowest limbs emptied (other carries).
+            let mut emptied = limit;
+            emptied.0[..3].fill(0);
+            for x in [limit, emptied] {
+                let weak = x.normalize_weak();
+                assert!(within_magnitude(&weak, 1), "{m}: {weak:?}");
+                assert_eq!(value(&weak), value(&x));
+                assert_eq!(x.normalize().to_bytes(), value(&x).to_bytes(), "{m}");
+                assert_eq!(
+                    bool::from(x.normalizes_to_zero()),
+                    bool::from(value(&x).is_zero())
+                );
+            }
+        }
     }
 
     #[test]
@@ -559,6 +588,10 @@ mod tests {
             magnitude in 1u32..=8,
         ) {
             let read = |bytes: [u8; 32]| Option::<FieldElement26>::from(FieldElement26::from_bytes(&bytes.into()));
+            // Read and written as k256 reads and writes them; none where k256 has none.
+            let theirs = Option::<K256>::from(K256::from_bytes(&a.into()));
+            proptest::prop_assert_eq!(read(a).map(|e| value(&e)), theirs);
+            proptest::prop_assert_eq!(read(a).map(|e| e.to_bytes()), theirs.map(|e| e.to_bytes()));
             if let (Some(a), Some(b)) = (read(a), read(b)) {
                 check_arithmetic(a, b);
                 let (am, bm) = (at_magnitude(a, magnitude), at_magnitude(b, magnitude));
