@@ -10,8 +10,8 @@
 //! doubled: 55 products), folds the nine high columns into the low ten independently of one
 //! another, and carries once. The code is written out (`products!`, `unrolled!`) so that
 //! the size-tuned build, where the compiler unrolls no loop, runs it as fast. Measured by
-//! `benches/wasm-vs-viem.sh` (README.md, Benchmarks), `verifyPayment` in WASM took about an
-//! eighth less time than on k256's element. The same code natively, with 64-bit limbs
+//! `benches/wasm-vs-viem.sh` (README.md, Benchmarks), `verifyPayment` in WASM took about a
+//! tenth less time than on k256's element. The same code natively, with 64-bit limbs
 //! available, is slower than k256's 5×52-bit one, hence the choice by target.
 //!
 //! Both types keep k256's contract, which `jacobian`'s formulas rely on. Ten limbs of 26 bits
@@ -264,7 +264,7 @@ impl FieldElement26 {
             low[k - 9] += (bits << FOLD_SHIFT) + carry * FOLD_LOW;
             low[k - 8] += carry << FOLD_SHIFT;
         });
-        // What reached 2^260 (column 18's carry, below 2^36), folded once more.
+        // What reached 2^260 (column 18's carry, shifted: below 2^36), folded once more.
         low[0] += low[10] * FOLD_LOW;
         low[1] += low[10] << FOLD_SHIFT;
         let mut limbs = [0u32; 10];
