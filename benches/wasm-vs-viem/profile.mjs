@@ -2,7 +2,8 @@
 // verifications of the benchmark's payloads, in one Node process, with each sample's own
 // (self) time summed by the part of the verification its function belongs to.
 //
-// Usage: node profile.mjs <wasm-bindgen pkg dir>
+// Usage: node profile.mjs <wasm-bindgen pkg dir>   (EDGE402_PROFILE_TOP: how many functions to
+// list by self time, 12 unless set)
 // The .wasm must keep its name section (../wasm-vs-viem.sh binds the release build for this,
 // before wasm-opt), or every function is an anonymous wasm-function[N]. Sampling slows the
 // calls down a little, and wasm-opt is left out: the shares are the figure; the microseconds
