@@ -4,6 +4,11 @@ use core::str::FromStr;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::keccak256;
+use super::kept::Kept;
+
+/// How many addresses' checksums [`Address::checksum_digits`] keeps (the oldest goes first):
+/// a token and a `payTo` or a few, and the latest payers.
+const KEPT_CHECKSUMS: usize = 8;
 
 /// A 20-byte EVM account or contract address.
 ///
@@ -75,8 +80,21 @@ impl Address {
         out
     }
 
-    /// The 40 hex digits of [`Address::to_checksum`], without the `0x`, in place.
+    /// The 40 hex digits of [`Address::to_checksum`], without the `0x`.
+    ///
+    /// The checksums of the last [`KEPT_CHECKSUMS`] addresses are kept: one payment names
+    /// the same addresses more than once (`payTo` in the offer and in the authorisation,
+    /// the payer read and then written back), and the asset and `payTo` come back payment
+    /// after payment.
     fn checksum_digits(&self) -> [u8; 40] {
+        thread_local! {
+            static KEPT: Kept<Address, [u8; 40], KEPT_CHECKSUMS> = const { Kept::new() };
+        }
+        KEPT.with(|kept| kept.get_or_compute(self, Self::hash_checksum_digits))
+    }
+
+    /// [`Address::checksum_digits`], computed.
+    fn hash_checksum_digits(&self) -> [u8; 40] {
         let mut digits = [0u8; 40];
         hex::encode_to_slice(self.0, &mut digits).expect("20 bytes take 40 hex digits");
         let hash = keccak256(&[&digits]);
@@ -228,6 +246,35 @@ mod tests {
             assert_eq!(lower, upper);
             assert_eq!(lower.to_checksum(), expected);
             assert_eq!(expected.parse::<Address>(), Ok(lower));
+        }
+    }
+
+    #[test]
+    fn kept_checksums_are_the_computed_ones() {
+        let addresses: Vec<Address> = (0..KEPT_CHECKSUMS as u8 + 3)
+            .map(|i| Address([i.wrapping_mul(37) ^ 0x5a; 20]))
+            .chain(
+                EIP55
+                    .iter()
+                    .map(|text| Address::parse_any_case(text).unwrap()),
+            )
+            .collect();
+        // Each after every other and after itself, with more addresses than are kept, so
+        // each is asked for while kept and after it went.
+        for _ in 0..2 {
+            for first in &addresses {
+                for second in &addresses {
+                    first.checksum_digits();
+                    assert_eq!(second.checksum_digits(), second.hash_checksum_digits());
+                    assert_eq!(second.checksum_digits(), second.hash_checksum_digits());
+                }
+            }
+        }
+        for expected in EIP55 {
+            assert_eq!(
+                Address::parse_any_case(expected).unwrap().to_checksum(),
+                expected
+            );
         }
     }
 

@@ -2,11 +2,10 @@
 //!
 //! See <https://eips.ethereum.org/EIPS/eip-712> and <https://eips.ethereum.org/EIPS/eip-3009>.
 
-use std::cell::RefCell;
-
 use hex_literal::hex;
 use serde::{Deserialize, Serialize};
 
+use super::kept::Kept;
 use super::{keccak256, Address, Bytes32};
 use crate::amount::Uint256;
 
@@ -67,20 +66,9 @@ impl Eip712Domain {
     /// verification in WASM).
     pub fn separator(&self) -> [u8; 32] {
         thread_local! {
-            static KEPT: RefCell<Vec<(Eip712Domain, [u8; 32])>> = const { RefCell::new(Vec::new()) };
+            static KEPT: Kept<Eip712Domain, [u8; 32], KEPT_SEPARATORS> = const { Kept::new() };
         }
-        KEPT.with(|kept| {
-            if let Some((_, separator)) = kept.borrow().iter().find(|(domain, _)| domain == self) {
-                return *separator;
-            }
-            let separator = self.hash_separator();
-            let mut kept = kept.borrow_mut();
-            if kept.len() == KEPT_SEPARATORS {
-                kept.remove(0);
-            }
-            kept.push((self.clone(), separator));
-            separator
-        })
+        KEPT.with(|kept| kept.get_or_compute(self, Self::hash_separator))
     }
 
     /// [`Eip712Domain::separator`], computed.

@@ -5,6 +5,7 @@ pub mod abi;
 pub mod address;
 pub mod eip712;
 mod exact;
+mod kept;
 pub mod proof;
 mod recover;
 mod signature;
