@@ -107,6 +107,13 @@ test('verifyPayment names the first failing check', () => {
   payment.payload.authorization.value = '999';
   const edited = edge402.encodePaymentHeader(payment);
   assert.equal(reasonAt(edited, [v2], NOW), 'invalid_exact_evm_signature');
+  // A detail quoting the payment's own text keeps it, whatever characters it holds.
+  payment.payload.authorization.value = '1000';
+  payment.accepted.network = 'eip155:1"\\\n\u0001é}';
+  const quoting = edge402.verifyPayment(edge402.encodePaymentHeader(payment), [v2], NOW);
+  assert.deepEqual(Object.keys(quoting), ['valid', 'reason', 'detail', 'needsFacilitator']);
+  assert.equal(quoting.reason, 'invalid_exact_evm_network_mismatch');
+  assert.match(quoting.detail, /network "eip155:1\\"\\\\\\n\\u\{1\}é\}"$/);
   // Hostile headers are verdicts, not exceptions.
   for (const hostile of ['', 'not base64!', 'eyJ4', 'A'.repeat(20_000), Buffer.from('[1]').toString('base64'), Buffer.from('{"x402Version":9}').toString('base64')]) {
     const verdict = edge402.verifyPayment(hostile, [v2], NOW);
