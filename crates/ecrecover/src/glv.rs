@@ -8,7 +8,7 @@
 //!   share one chain of 128 doublings;
 //! - writes each half of `u2` in width-5 non-adjacent form, so about one bit in six needs an
 //!   addition (of an odd multiple `R, 3R, …, 15R` taken from a table, negated as the digit
-//!   says), and each half of `u1` in width 8: one bit in nine, from tables of `G, 3G, …, 127G`
+//!   says), and each half of `u1` in width 11: one bit in twelve, from tables of `G, 3G, …, 1023G`
 //!   and of their `λ` multiples, built once per instance;
 //! - brings every table to affine coordinates (one field inversion per table: `G`'s once,
 //!   `R`'s at each recovery), so that each addition of the loop is the cheaper mixed one of
@@ -34,10 +34,13 @@ use crate::jacobian::{batch_to_affine, Affine, Jacobian};
 const WINDOW: u32 = 5;
 /// Odd multiples kept of `R`: `R, 3R, …, 15R`.
 const TABLE_LEN: usize = 1 << (WINDOW - 2);
-/// Window width for `G`'s digits: its tables are built once, so they can be wide. 8 is the
-/// widest an `i8` digit holds; 7 measured slower in WASM (about 142 against 138 µs).
-const G_WINDOW: u32 = 8;
-/// Odd multiples kept of `G` and of `λ·G`: `G, 3G, …, 127G`.
+/// Window width for `G`'s digits: its tables are built once per instance, on first use, so
+/// they can be wide: 512 points each, 80 KB together in wasm32. In WASM under Node, against
+/// width 8: 9 took 1.5 % less time per recovery, 10 2.2 %, 11 2.5-2.9 %, 12 no less than
+/// 11; the first recovery of an instance took 0.6-0.8 ms longer at 11 than at 8 (2.3-2.8
+/// against 1.7-2.0 ms), paid back after some 250 recoveries.
+const G_WINDOW: u32 = 11;
+/// Odd multiples kept of `G` and of `λ·G`: `G, 3G, …, 1023G`.
 const G_TABLE_LEN: usize = 1 << (G_WINDOW - 2);
 /// Digits of the form of a value below `2^128`, with room for the final carry.
 const DIGITS: usize = 130;
@@ -62,7 +65,9 @@ const G2: [u8; 32] = hex!("e4437ed6010e88286f547fa90abfe4c4221208ac9df506c61571b
 /// wrong point).
 pub(crate) fn mul_g_plus(u1: &Scalar, u2: &Scalar, r: &Affine) -> Option<Jacobian> {
     let [g_table, g_lambda_table] = generator_tables();
-    let [r_table, r_lambda_table] = tables::<TABLE_LEN>(r)?;
+    let [mut r_table, mut r_lambda_table] = [[Affine::UNSET; TABLE_LEN]; 2];
+    let mut room = [Jacobian::INFINITY; TABLE_LEN];
+    odd_multiples(r, &mut room, &mut r_table, &mut r_lambda_table)?;
     let [(u1_a, u1_b), (u2_a, u2_b)] = [split(u1, G_WINDOW)?, split(u2, WINDOW)?];
     let terms: [(&[Affine], &Half); 4] = [
         (g_table, &u1_a),
@@ -85,7 +90,7 @@ pub(crate) fn mul_g_plus(u1: &Scalar, u2: &Scalar, r: &Affine) -> Option<Jacobia
 
 /// A half of a split scalar: its non-adjacent-form digits, and whether the half is negative.
 struct Half {
-    digits: [i8; DIGITS],
+    digits: [i16; DIGITS],
     negative: bool,
 }
 
@@ -103,19 +108,29 @@ fn digit_of(table: &[Affine], half: &Half, i: usize) -> Option<Affine> {
     })
 }
 
-/// The odd multiples `P, 3P, …, (2N-1)P` of `p` and those of `λ·P`, in affine coordinates
-/// (one field inversion for all: the `λ` multiples scale only `x`, by `β`); `None` if one
-/// is at infinity, which no point of the curve's prime order has below `2N`.
-fn tables<const N: usize>(p: &Affine) -> Option<[[Affine; N]; 2]> {
+/// Writes the odd multiples `P, 3P, 5P, …` of `p` to `table` and those of `λ·P` to
+/// `lambda_table`, in affine coordinates (one field inversion for all: the `λ` multiples
+/// scale only `x`, by `β`), with `room` (as long) for them in Jacobian coordinates first;
+/// `None` if one is at infinity, which no point of the curve's prime order has below its
+/// order.
+fn odd_multiples(
+    p: &Affine,
+    room: &mut [Jacobian],
+    table: &mut [Affine],
+    lambda_table: &mut [Affine],
+) -> Option<()> {
     let p = Jacobian::from_affine(p);
     let twice = p.double();
-    let mut multiples = [p; N];
-    for i in 1..N {
-        multiples[i] = multiples[i - 1].add(&twice);
+    room[0] = p;
+    for i in 1..room.len() {
+        room[i] = room[i - 1].add(&twice);
     }
-    let multiples = batch_to_affine(&multiples)?;
+    batch_to_affine(room, table)?;
     let beta = beta();
-    Some([multiples, multiples.map(|m| m.endomorphism(beta))])
+    for (lambda_multiple, multiple) in lambda_table.iter_mut().zip(table.iter()) {
+        *lambda_multiple = multiple.endomorphism(beta);
+    }
+    Some(())
 }
 
 /// [`BETA`] as a field element, read on first use.
@@ -127,13 +142,18 @@ fn beta() -> &'static FieldElement {
     })
 }
 
-/// The tables of `G` and `λ·G`, computed on first use.
-fn generator_tables() -> &'static [[Affine; G_TABLE_LEN]; 2] {
-    static TABLES: OnceLock<[[Affine; G_TABLE_LEN]; 2]> = OnceLock::new();
+/// The tables of `G` and `λ·G`, computed on first use (on the heap: together they take
+/// `2 · G_TABLE_LEN` affine points, too many for the stack).
+fn generator_tables() -> &'static [Vec<Affine>; 2] {
+    static TABLES: OnceLock<[Vec<Affine>; 2]> = OnceLock::new();
     TABLES.get_or_init(|| {
         // The generator is on the curve and of the curve's order.
         let generator = Affine::from_k256(&k256::AffinePoint::GENERATOR).expect("G is finite");
-        tables(&generator).expect("G has no small multiple at infinity")
+        let [mut table, mut lambda_table] = [(); 2].map(|()| vec![Affine::UNSET; G_TABLE_LEN]);
+        let mut room = vec![Jacobian::INFINITY; G_TABLE_LEN];
+        odd_multiples(&generator, &mut room, &mut table, &mut lambda_table)
+            .expect("G has no small multiple at infinity");
+        [table, lambda_table]
     })
 }
 
@@ -173,13 +193,13 @@ fn half(value: &Scalar, window: u32) -> Option<Half> {
 
 /// The width-`window` non-adjacent form of `value`: `Σ digits[i]·2^i = value`, every non-zero
 /// digit odd and smaller than `2^(window-1)` in magnitude, and any `window` consecutive digits
-/// with at most one non-zero. `window` is at most 8 (a digit is an `i8`).
-fn naf(value: u128, window: u32) -> [i8; DIGITS] {
+/// with at most one non-zero. `window` is at most 16 (a digit is an `i16`).
+fn naf(value: u128, window: u32) -> [i16; DIGITS] {
     let bits = |start: usize, count: u32| -> i32 {
         let shifted = if start < 128 { value >> start } else { 0 };
         (shifted as i32) & ((1 << count) - 1)
     };
-    let mut digits = [0i8; DIGITS];
+    let mut digits = [0i16; DIGITS];
     let (mut bit, mut carry) = (0usize, 0i32);
     while bit < DIGITS {
         if bits(bit, 1) == carry {
@@ -191,7 +211,7 @@ fn naf(value: u128, window: u32) -> [i8; DIGITS] {
         carry = (word >> (window - 1)) & 1;
         word -= carry << window;
         // |word| < 2^(window-1) <= 128.
-        digits[bit] = word as i8;
+        digits[bit] = word as i16;
         bit += width as usize;
     }
     digits
@@ -219,7 +239,7 @@ mod tests {
     }
 
     /// `Σ digits[i]·2^i`, negated for a negative half.
-    fn value_of(digits: &[i8; DIGITS], negative: bool) -> Scalar {
+    fn value_of(digits: &[i16; DIGITS], negative: bool) -> Scalar {
         let sum = digits.iter().rev().fold(Scalar::ZERO, |sum, &d| {
             let magnitude = Scalar::from(u64::from(d.unsigned_abs()));
             sum.double() + if d < 0 { -magnitude } else { magnitude }
@@ -248,8 +268,15 @@ mod tests {
         let lambda = -scalar(&MINUS_LAMBDA);
         let p = ProjectivePoint::GENERATOR * from_hex(&"5a".repeat(32));
         assert_eq!(p.endomorphism(), p * lambda);
-        let [multiples, lambda_multiples] =
-            tables::<2>(&Affine::from_k256(&p.to_affine()).unwrap()).unwrap();
+        let [mut multiples, mut lambda_multiples] = [[Affine::UNSET; 2]; 2];
+        let p_affine = Affine::from_k256(&p.to_affine()).unwrap();
+        odd_multiples(
+            &p_affine,
+            &mut [Jacobian::INFINITY; 2],
+            &mut multiples,
+            &mut lambda_multiples,
+        )
+        .unwrap();
         for (k, (ours, ours_lambda)) in [1u64, 3]
             .into_iter()
             .zip(multiples.iter().zip(&lambda_multiples))

@@ -35,6 +35,12 @@ pub(crate) struct Affine {
 }
 
 impl Affine {
+    /// A placeholder for a table's slot before it is written (not a point of the curve).
+    pub(crate) const UNSET: Self = Self {
+        x: FieldElement::ZERO,
+        y: FieldElement::ZERO,
+    };
+
     /// The point with the x-coordinate `x` whose y-coordinate is odd if `y_odd`; `None` if
     /// `x` is not below `p` or no point has it.
     pub(crate) fn decompress(x: &FieldBytes, y_odd: bool) -> Option<Self> {
@@ -214,34 +220,31 @@ impl Jacobian {
     }
 }
 
-/// The affine forms of `points` with one field inversion for all (Montgomery's trick: invert
-/// the product of the `Z`s, then peel each off); `None` if any is at infinity.
-pub(crate) fn batch_to_affine<const N: usize>(points: &[Jacobian; N]) -> Option<[Affine; N]> {
+/// The affine forms of `points`, written to `out` (as long), with one field inversion for
+/// all (Montgomery's trick: invert the product of the `Z`s, then peel each off); `None` if
+/// any is at infinity.
+pub(crate) fn batch_to_affine(points: &[Jacobian], out: &mut [Affine]) -> Option<()> {
+    assert_eq!(points.len(), out.len(), "one affine point for each point");
     if points.iter().any(|p| p.infinity) {
         return None;
     }
-    // products[i] = Z_0·…·Z_i
-    let mut products = [FieldElement::ONE; N];
+    // Z_0·…·Z_i, kept in out[i].x until the pass below writes out[i].
     let mut product = FieldElement::ONE;
-    for (slot, point) in products.iter_mut().zip(points) {
+    for (slot, point) in out.iter_mut().zip(points) {
         product *= point.z;
-        *slot = product;
+        slot.x = product;
     }
-    // (Z_0·…·Z_i)⁻¹, from i = N - 1 down.
+    // (Z_0·…·Z_i)⁻¹, from the last i down.
     let mut inverse = modinv::invert_field(&product)?;
-    let mut affine = [Affine {
-        x: FieldElement::ZERO,
-        y: FieldElement::ZERO,
-    }; N];
-    for i in (0..N).rev() {
+    for i in (0..points.len()).rev() {
         let z_inv = match i {
             0 => inverse,
-            _ => inverse * products[i - 1],
+            _ => inverse * out[i - 1].x,
         };
         inverse *= points[i].z;
-        affine[i] = points[i].with_z_inverse(&z_inv);
+        out[i] = points[i].with_z_inverse(&z_inv);
     }
-    Some(affine)
+    Some(())
 }
 
 #[cfg(test)]
@@ -354,12 +357,13 @@ mod tests {
         let points = points();
         let jacobian: [Jacobian; 4] =
             core::array::from_fn(|i| Jacobian::from_affine(&points[i].1).double().double());
-        let affine = batch_to_affine(&jacobian).unwrap();
+        let mut affine = [Affine::UNSET; 4];
+        batch_to_affine(&jacobian, &mut affine).unwrap();
         for ((p, _), ours) in points.iter().zip(&affine) {
             let quadrupled = p.double().double();
             assert_eq!(Jacobian::from_affine(ours).to_k256(), expected(quadrupled));
         }
         let with_infinity = [jacobian[0], Jacobian::INFINITY];
-        assert!(batch_to_affine(&with_infinity).is_none());
+        assert!(batch_to_affine(&with_infinity, &mut affine[..2]).is_none());
     }
 }
