@@ -160,8 +160,16 @@ impl FieldElement26 {
         weak
     }
 
-    /// Whether the value is a multiple of `p`.
+    /// Whether the value is a multiple of `p`, in variable time (as libsecp256k1's
+    /// `fe_normalizes_to_zero_var`): recovery asks it of every addition's `H`, which is
+    /// almost never zero.
     pub(crate) fn normalizes_to_zero(&self) -> Choice {
+        // normalize_weak's fold settles limb 0 first: unless it comes out as limb 0 of 0 or
+        // of p, the value is neither.
+        let low = (self.0[0] + (self.0[9] >> 22) * 0x3D1) & M26 as u32;
+        if low != 0 && low != PRIME[0] {
+            return Choice::from(0);
+        }
         // After normalize_weak the value is below 2p, so 0 and p are the only multiples, and
         // below 2^256 each has one set of limbs.
         let weak = self.normalize_weak();
@@ -533,7 +541,9 @@ mod tests {
             assert!(bool::from(multiple.normalizes_to_zero()), "{multiple:?}");
             assert_eq!(multiple.normalize(), zero);
         }
-        for small in [1, 2, 0x3D1, 0x1000003D1] {
+        // The last two share limb 0 with 0 (and, added to p, with p): a multiple by that
+        // limb alone, which the full check then refuses.
+        for small in [1, 2, 0x3D1, 0x1000003D1, 1 << 26, 1 << 52] {
             let x = FieldElement26::from_u64(small);
             assert!(!bool::from((p + x).normalizes_to_zero()));
             assert_eq!((p + x).normalize(), x);
