@@ -8,8 +8,8 @@
 //!   share one chain of 128 doublings;
 //! - writes each half of `u2` in width-5 non-adjacent form, so about one bit in six needs an
 //!   addition (of an odd multiple `R, 3R, …, 15R` taken from a table, negated as the digit
-//!   says), and each half of `u1` in width 11: one bit in twelve, from tables of `G, 3G, …, 1023G`
-//!   and of their `λ` multiples, built once per instance;
+//!   says), and each half of `u1` in width 11: one bit in twelve, from tables of
+//!   `G, 3G, …, 1023G` and of their `λ` multiples, built once per instance;
 //! - brings every table to affine coordinates (one field inversion per table: `G`'s once,
 //!   `R`'s at each recovery), so that each addition of the loop is the cheaper mixed one of
 //!   `jacobian` (8 multiplications and 3 squarings, against 12 and 4 for two Jacobian points);
@@ -210,7 +210,7 @@ fn naf(value: u128, window: u32) -> [i16; DIGITS] {
         let mut word = bits(bit, width) + carry;
         carry = (word >> (window - 1)) & 1;
         word -= carry << window;
-        // |word| < 2^(window-1) <= 128.
+        // |word| < 2^(window-1) <= 2^15.
         digits[bit] = word as i16;
         bit += width as usize;
     }
