@@ -107,7 +107,7 @@ test('verifyPayment names the first failing check', () => {
   payment.payload.authorization.value = '999';
   const edited = edge402.encodePaymentHeader(payment);
   assert.equal(reasonAt(edited, [v2], NOW), 'invalid_exact_evm_signature');
-  // A detail quoting the payment's own text keeps it, whatever characters it holds.
+  // A detail quoting the payment's own text (here escaped by Rust's `{:?}`) comes back intact.
   payment.payload.authorization.value = '1000';
   payment.accepted.network = 'eip155:1"\\\n\u0001é}';
   const quoting = edge402.verifyPayment(edge402.encodePaymentHeader(payment), [v2], NOW);

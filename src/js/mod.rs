@@ -134,32 +134,13 @@ pub fn verify_payment_js(
             verdict.push_str(r#"{"valid":false,"reason":""#);
             verdict.push_str(reason.as_str());
             verdict.push_str(r#"","detail":"#);
-            push_json_string(&mut verdict, &detail);
+            light::push_json_string(&mut verdict, &detail);
             verdict.push_str(r#","needsFacilitator":false}"#);
         }
     }
     // One `JSON.parse` rather than a `Reflect.set` per property, each of whose keys and
     // values would cross into JavaScript on its own: about 2 % of a verification.
     js_sys::JSON::parse(&verdict)
-}
-
-/// Appends `text` as a JSON string, quoted and escaped.
-fn push_json_string(out: &mut String, text: &str) {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    out.push('"');
-    for c in text.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            c if u32::from(c) < 0x20 => {
-                out.push_str("\\u00");
-                out.push(char::from(HEX[usize::from(c as u8 >> 4)]));
-                out.push(char::from(HEX[usize::from(c as u8 & 0xf)]));
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
 }
 
 /// The built-in network table, built once per instance.

@@ -545,6 +545,7 @@ mod tests {
         // limb alone, which the full check then refuses.
         for small in [1, 2, 0x3D1, 0x1000003D1, 1 << 26, 1 << 52] {
             let x = FieldElement26::from_u64(small);
+            assert!(!bool::from(x.normalizes_to_zero()));
             assert!(!bool::from((p + x).normalizes_to_zero()));
             assert_eq!((p + x).normalize(), x);
             assert_eq!(at_magnitude(x, 8).normalize(), x);

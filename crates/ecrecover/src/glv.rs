@@ -119,6 +119,11 @@ fn odd_multiples(
     table: &mut [Affine],
     lambda_table: &mut [Affine],
 ) -> Option<()> {
+    assert_eq!(
+        table.len(),
+        lambda_table.len(),
+        "a λ multiple for each multiple"
+    );
     let p = Jacobian::from_affine(p);
     let twice = p.double();
     room[0] = p;
@@ -383,7 +388,8 @@ mod tests {
     #[test]
     fn agrees_with_k256_where_the_sum_meets_its_own_terms() {
         let lambda = -scalar(&MINUS_LAMBDA);
-        let small = [1u64, 2, 3, 5, 15, 127];
+        // 1023: the last entry of G's tables.
+        let small = [1u64, 2, 3, 5, 15, 127, 1023];
         let mut points = vec![];
         for k in small {
             for m in [Scalar::from(k), -Scalar::from(k), Scalar::from(k) * lambda] {

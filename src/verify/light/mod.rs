@@ -72,6 +72,27 @@ pub fn verify_payment_json(
     verify_against(index, &offers[index], payload, networks, now).map_err(LightError::Verify)
 }
 
+/// Appends `text` to `out` as a JSON string, quoted and escaped: how the builds without
+/// `serde_json` write text into JSON (the verdict of the JavaScript `verifyPayment`).
+#[cfg(any(test, feature = "js-verify"))]
+pub(crate) fn push_json_string(out: &mut String, text: &str) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    out.push('"');
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if u32::from(c) < 0x20 => {
+                out.push_str("\\u00");
+                out.push(char::from(HEX[usize::from(c as u8 >> 4)]));
+                out.push(char::from(HEX[usize::from(c as u8 & 0xf)]));
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
 /// Reads a JSON array of offered requirements, v1 (`maxAmountRequired`) or v2 (`amount`)
 /// shaped; [`OfferFields::offer`] turns each into an [`Offer`].
 pub fn read_requirements(json: &[u8]) -> Result<Vec<OfferFields<'_>>, HeaderError> {
@@ -387,4 +408,35 @@ fn shape(message: &str) -> HeaderError {
 
 fn missing(member: &str) -> HeaderError {
     shape(&format!("missing field `{member}`"))
+}
+
+#[cfg(test)]
+mod tests {
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+
+    use super::*;
+
+    #[test]
+    fn json_strings_are_written_escaped_and_read_back_the_same() {
+        let every_control: String = (0u8..0x20).map(char::from).collect();
+        for text in [
+            "",
+            "plain",
+            "a quote \" a backslash \\ a slash / a brace }",
+            "\\u0041 is not an escape here",
+            "\n\r\t\u{7f}",
+            &every_control,
+            "é ☃ 😀",
+        ] {
+            let mut json = String::new();
+            push_json_string(&mut json, text);
+            assert_eq!(
+                serde_json::from_str::<String>(&json).unwrap(),
+                text,
+                "{json}"
+            );
+            assert!(syntax::check(json.as_bytes(), 1).is_ok(), "{json}");
+        }
+    }
 }
