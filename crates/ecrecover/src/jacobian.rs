@@ -6,7 +6,7 @@
 //! 11 (of an affine point) or 12 multiplications. Recovery's inputs are public, so the cases
 //! those formulas exist to hide (a point added to itself or to its negation, the point at
 //! infinity) can be told apart by branches instead, and the classic Jacobian formulas for a
-//! curve with `a = 0` apply: a doubling in 3 multiplications and 4 squarings (most of the
+//! curve with `a = 0` apply: a doubling in 2 multiplications and 5 squarings (most of the
 //! work: recovery doubles 128 times), an addition of an affine point in 8 and 3, of a
 //! Jacobian one in 12 and 4.
 //!
@@ -108,8 +108,10 @@ impl Jacobian {
         }
     }
 
-    /// `2P`: `A = X², B = Y², C = B², D = 4·X·B, E = 3·A`; `X' = E² − 2D`,
-    /// `Y' = E·(D − X') − 8C`, `Z' = 2·Y·Z`.
+    /// `2P`: `A = X², B = Y², C = B², D = 2·((X + B)² − A − C), E = 3·A`; `X' = E² − 2D`,
+    /// `Y' = E·(D − X') − 8C`, `Z' = 2·Y·Z` ("dbl-2009-l" of the Explicit-Formulas Database:
+    /// `D` is `4·X·B` from a squaring instead of a multiplication, 0.8-2.3 % less time per
+    /// recovery in WASM in two runs).
     pub(crate) fn double(&self) -> Self {
         // secp256k1 has no point of order 2 (y = 0), so only infinity doubles to infinity.
         if self.infinity {
@@ -118,10 +120,11 @@ impl Jacobian {
         let a = self.x.square(); // [1]
         let b = self.y.square(); // [1]
         let c = b.square(); // [1]
-        let d = (self.x * b).mul_single(4); // [4]
+        let d = ((self.x + b).square() + a.negate(1) + c.negate(1)).normalize_weak(); // [5] → [1]
+        let d = d.double(); // [2]
         let e = a.mul_single(3); // [3]
-        let x = (e.square() + d.double().negate(8)).normalize_weak(); // [1 + 9] → [1]
-        let y = e * (d + x.negate(1)); // [3]·[4 + 2] → [1]
+        let x = (e.square() + d.double().negate(4)).normalize_weak(); // [1 + 5] → [1]
+        let y = e * (d + x.negate(1)); // [3]·[2 + 2] → [1]
         let y = (y + c.mul_single(8).negate(8)).normalize_weak(); // [1 + 9] → [1]
         let z = (self.y * self.z).double(); // [2]
         Self {
